@@ -1,0 +1,55 @@
+import * as t from 'io-ts';
+import { boundedArray, boundedString, oneOf, struct } from '../../shared/kernel/codec.js';
+import { CategoryKey, CountryCode } from '../../shared/kernel/ids.js';
+import { nullable } from '../../shared/kernel/nullable.js';
+import { Instant, IsoDuration } from '../../shared/kernel/time.js';
+
+const Title = boundedString('a title', 256);
+
+export const LEGAL_BASES = ['consent', 'contract', 'legal-obligation', 'vital-interests', 'public-task', 'legitimate-interests'] as const;
+
+export const Retention = struct('a retention rule', {
+  period: nullable(IsoDuration),
+  from: oneOf('a retention start', ['collection', 'last-activity'] as const),
+}, { minimum: IsoDuration });
+
+export const PurposeBody = struct('a purpose', {
+  title: Title,
+  legalBasis: oneOf('a legal basis', LEGAL_BASES),
+  categories: boundedArray(CategoryKey, 1, 64, 'categories'),
+  retention: Retention,
+}, { lawReference: boundedString('a law reference', 512) });
+
+export const SystemBody = struct('a system', { name: Title, country: CountryCode });
+
+export const Agreement = struct('an agreement', { reference: boundedString('an agreement reference', 256), signedAt: Instant }, { expiresAt: Instant });
+
+export const RecipientBody = struct('a recipient', {
+  name: Title,
+  kind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const),
+  country: CountryCode,
+}, { agreement: Agreement });
+
+export type PurposeBody = t.TypeOf<typeof PurposeBody>;
+export type SystemBody = t.TypeOf<typeof SystemBody>;
+export type RecipientBody = t.TypeOf<typeof RecipientBody>;
+
+/** The three kinds of declaration, their log entry types and body codecs. */
+export const DECLARATION_KINDS = {
+  purposes: { entryType: 'purpose-declared', codec: PurposeBody },
+  systems: { entryType: 'system-declared', codec: SystemBody },
+  recipients: { entryType: 'recipient-declared', codec: RecipientBody },
+} as const;
+export type DeclarationKind = keyof typeof DECLARATION_KINDS;
+export const DeclarationKindCodec = oneOf('a declaration kind', ['purposes', 'systems', 'recipients'] as const);
+
+export type DeclarationBody = PurposeBody | SystemBody | RecipientBody;
+
+/** A declaration in force: its body and the version and log position that recorded it. */
+export interface Declared<B = DeclarationBody> {
+  readonly id: string;
+  readonly version: number;
+  readonly position: number;
+  readonly recordedAt: string;
+  readonly body: B;
+}

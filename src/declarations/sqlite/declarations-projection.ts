@@ -1,0 +1,31 @@
+import type { InlineProjection } from '../../ledger/event-store.port.js';
+import { entryOf } from '../../ledger/entry-of.js';
+import type { Db } from '../../shared/sqlite/open-database.js';
+
+const SCHEMA = `
+create table if not exists declarations (
+  tenant text not null, kind text not null, id text not null, version integer not null,
+  position integer not null, recorded_at text not null, body text not null,
+  primary key (tenant, kind, id, version)) without rowid;
+`;
+
+const KIND_OF: Record<string, string> = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' };
+
+/** Every version of every declaration, so that any past moment can be answered (`asOf`). */
+export function declarationsProjection(db: Db): InlineProjection<Db> {
+  db.exec(SCHEMA);
+  const insert = db.prepare('insert or ignore into declarations (tenant, kind, id, version, position, recorded_at, body) values (?, ?, ?, ?, ?, ?, ?)');
+  return {
+    name: 'declarations',
+    apply(_tx, events) {
+      for (const { recorded, context } of events) {
+        const kind = KIND_OF[recorded.type];
+        if (!kind) continue;
+        const e = entryOf(recorded, context);
+        if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
+          insert.run(e.tenant, kind, e.declaration.id, e.declaration.version, e.position, e.recordedAt, JSON.stringify(e.declaration.body));
+        }
+      }
+    },
+  };
+}

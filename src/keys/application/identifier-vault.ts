@@ -1,0 +1,61 @@
+import { categoryOfIdentifier, normaliseIdentifier } from '../../ledger/domain/personal-data.js';
+import type { SealedIdentifier } from '../../ledger/domain/log-entry.js';
+import { aad, blindIndex, generationOf, open, seal } from '../domain/sealing.js';
+import { keyRefId, type IndexEntry, type KeyRef, type KeyStore } from '../key-store.port.js';
+
+/** What a reader sees in place of a value whose key was destroyed. */
+export const ERASED = '[erased]';
+
+export interface PlainSubject {
+  readonly id: string;
+  readonly identifiers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Seals a subject's identifiers under the (tenant, subject, category) data keys, stages their
+ * blind-index entries, and opens them again for readers allowed to see them.
+ */
+export class IdentifierVault {
+  constructor(private readonly keys: KeyStore) {}
+
+  /** Seals the identifiers of many events of one tenant, creating keys as needed (staged, not yet durable). */
+  async sealAll(tenant: string, items: ReadonlyArray<{ eventId: string; subject: PlainSubject }>): Promise<Array<SealedIdentifier[] | undefined>> {
+    const refs: KeyRef[] = [];
+    for (const { subject } of items) {
+      for (const kind of Object.keys(subject.identifiers ?? {})) refs.push({ subject: subject.id, category: categoryOfIdentifier(kind) });
+    }
+    if (refs.length === 0) return items.map(() => undefined);
+    const dataKeys = await this.keys.dataKeys(tenant, refs, true);
+    const indexKey = await this.keys.indexKey(tenant);
+    const index: IndexEntry[] = [];
+    const out = items.map(({ eventId, subject }) => {
+      const ids = subject.identifiers;
+      if (!ids || Object.keys(ids).length === 0) return undefined;
+      return Object.entries(ids).map(([kind, value]) => {
+        const category = categoryOfIdentifier(kind);
+        const key = dataKeys.get(keyRefId({ subject: subject.id, category }))!;
+        index.push({ hmac: blindIndex(indexKey, kind, normaliseIdentifier(kind, value)), subject: subject.id, category });
+        return { kind, category, ciphertext: seal(key.key, key.generation, value, aad.identifier(tenant, subject.id, category, eventId, kind)) };
+      });
+    });
+    this.keys.stageIndexEntries(tenant, index);
+    return out;
+  }
+
+  /** Opens sealed identifiers; a value whose key is gone reads `[erased]`. */
+  async openAll(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const s of sealed) {
+      const generation = generationOf(s.ciphertext);
+      const key = generation === null ? null : await this.keys.dataKeyGeneration(tenant, { subject, category: s.category }, generation);
+      const plain = key ? open(key, s.ciphertext, aad.identifier(tenant, subject, s.category, eventId, s.kind)) : null;
+      out[s.kind] = plain ? plain.toString('utf8') : ERASED;
+    }
+    return out;
+  }
+
+  /** The blind-index hash of an identifier, for lookups. */
+  async indexOf(tenant: string, kind: string, value: string): Promise<Buffer> {
+    return blindIndex(await this.keys.indexKey(tenant), kind, normaliseIdentifier(kind, value));
+  }
+}

@@ -1,0 +1,265 @@
+import { left, right, type Either } from 'fp-ts/lib/Either.js';
+import type { Clock } from '../../shared/kernel/time.js';
+import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
+import type { KeyStore } from '../../keys/key-store.port.js';
+import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port.js';
+import { canonicalBytes, leafHash } from '../domain/canonical.js';
+import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
+import type { ProcessingEvent } from '../domain/processing-event.js';
+import type { AppendRefusal, RecordResult } from '../domain/record-outcome.js';
+import { tenantStream } from '../domain/streams.js';
+import { entryOf } from '../entry-of.js';
+import { sameSubmission, submittedForm } from '../domain/submission.js';
+
+export interface WriterMetrics {
+  committed(events: number, seconds: number): void;
+  answered(seconds: number): void;
+}
+
+export interface AdminDecision<R> {
+  readonly drafts: readonly DraftEntry[];
+  readonly answer: (entries: readonly LogEntry[]) => R;
+}
+
+type ProcessingJob = {
+  readonly kind: 'processing';
+  readonly tenant: string;
+  readonly events: readonly ProcessingEvent[];
+  readonly started: number;
+  attempts: number;
+  readonly done: (r: Either<AppendRefusal, RecordResult[]>) => void;
+};
+type AdminJob = {
+  readonly kind: 'admin';
+  readonly tenant: string;
+  readonly started: number;
+  attempts: number;
+  readonly run: () => Promise<Either<unknown, AdminDecision<unknown>>>;
+  readonly done: (r: Either<unknown, unknown>) => void;
+};
+type Job = ProcessingJob | AdminJob;
+
+interface TenantPlan {
+  readonly tenant: string;
+  readonly expected: number;
+  readonly events: NewEvent[];
+  readonly jobs: Array<{ job: ProcessingJob; results: RecordResult[] }>;
+}
+
+const MAX_EVENTS_PER_COMMIT = 5000;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * The one append path. Requests queue here; each cycle takes every waiting request (group commit),
+ * checks idempotency, seals personal values, canonicalises and hashes, makes new keys durable, then
+ * commits all log entries and their inline projections in one transaction before answering anyone.
+ */
+export class LedgerWriter {
+  private queue: Job[] = [];
+  private running = false;
+  private closing = false;
+  private idle: Array<() => void> = [];
+  private readonly revisions = new Map<string, number>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly keys: KeyStore,
+    private readonly vault: IdentifierVault,
+    private readonly clock: Clock,
+    private readonly metrics?: WriterMetrics,
+  ) {}
+
+  record(tenant: string, events: readonly ProcessingEvent[]): Promise<Either<AppendRefusal, RecordResult[]>> {
+    if (this.closing) return Promise.resolve(left({ _tag: 'ShuttingDown' }));
+    return new Promise((done) => this.enqueue({ kind: 'processing', tenant, events, started: performance.now(), attempts: 0, done }));
+  }
+
+  /** Appends administrative entries decided against the current read models, one request at a time. */
+  append<E, R>(tenant: string, decide: () => Promise<Either<E, AdminDecision<R>>>): Promise<Either<E | AppendRefusal, R>> {
+    if (this.closing) return Promise.resolve(left({ _tag: 'ShuttingDown' } as AppendRefusal));
+    return new Promise((done) =>
+      this.enqueue({ kind: 'admin', tenant, started: performance.now(), attempts: 0, run: decide as AdminJob['run'], done: done as AdminJob['done'] }),
+    );
+  }
+
+  /** Stops taking requests and resolves once every accepted one is answered. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    if (!this.running && this.queue.length === 0) return;
+    await new Promise<void>((r) => this.idle.push(r));
+  }
+
+  private enqueue(job: Job) {
+    this.queue.push(job);
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.loop());
+    }
+  }
+
+  private take(): Job[] {
+    const first = this.queue[0]!;
+    if (first.kind === 'admin') return [this.queue.shift()!];
+    const out: Job[] = [];
+    let n = 0;
+    while (this.queue.length && this.queue[0]!.kind === 'processing' && (n === 0 || n + (this.queue[0] as ProcessingJob).events.length <= MAX_EVENTS_PER_COMMIT)) {
+      const j = this.queue.shift() as ProcessingJob;
+      n += j.events.length;
+      out.push(j);
+    }
+    return out;
+  }
+
+  private async loop() {
+    while (this.queue.length) {
+      const jobs = this.take();
+      try {
+        if (jobs[0]!.kind === 'admin') await this.runAdmin(jobs[0] as AdminJob);
+        else await this.runProcessing(jobs as ProcessingJob[]);
+      } catch (e) {
+        this.keys.discard();
+        this.revisions.clear();
+        const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+        for (const j of jobs) j.done(left(refusal));
+      }
+      // Let the event loop read more requests, so that the next cycle groups them.
+      if (this.queue.length) await new Promise((r) => setImmediate(r));
+    }
+    this.running = false;
+    for (const r of this.idle.splice(0)) r();
+  }
+
+  private async lastRevision(tenant: string): Promise<number | null> {
+    const known = this.revisions.get(tenant);
+    if (known !== undefined) return known;
+    const r = await this.store.streamRevision(tenantStream(tenant));
+    if (r !== null) this.revisions.set(tenant, r);
+    return r;
+  }
+
+  private retryOrRefuse(job: Job, actual: number | null) {
+    if (actual === null) this.revisions.delete(job.tenant);
+    else this.revisions.set(job.tenant, actual);
+    job.attempts++;
+    if (job.attempts >= MAX_ATTEMPTS) job.done(left({ _tag: 'StoreUnavailable', reason: 'the tenant log kept moving under concurrent writers' }));
+    else this.queue.unshift(job);
+  }
+
+  private async runAdmin(job: AdminJob) {
+    const decided = await job.run();
+    if (decided._tag === 'Left') return job.done(decided);
+    const last = await this.lastRevision(job.tenant);
+    const recordedAt = this.clock.now().toISOString();
+    const entries = decided.right.drafts.map((d, i) => ({ ...d, v: 1, tenant: job.tenant, position: (last ?? -1) + 1 + i, recordedAt }) as LogEntry);
+    const [outcome] = await this.store.append([{
+      stream: tenantStream(job.tenant),
+      expectedRevision: last ?? 'no_stream',
+      events: entries.map((e) => ({ eventId: e.eventId, type: e.type, data: canonicalBytes(e), context: e })),
+    }]);
+    if (outcome!._tag === 'Appended') {
+      this.revisions.set(job.tenant, outcome!.lastRevision);
+      this.metrics?.committed(entries.length, (performance.now() - job.started) / 1000);
+      job.done(right(decided.right.answer(entries)));
+    } else if (outcome!._tag === 'WrongExpectedRevision') this.retryOrRefuse(job, outcome!.actual);
+    else job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
+  }
+
+  private async runProcessing(jobs: ProcessingJob[]) {
+    const started = performance.now();
+    const recordedAt = this.clock.now().toISOString();
+    const byTenant = new Map<string, ProcessingJob[]>();
+    for (const j of jobs) byTenant.set(j.tenant, [...(byTenant.get(j.tenant) ?? []), j]);
+    const plans: TenantPlan[] = [];
+    for (const [tenant, tjobs] of byTenant) {
+      const last = await this.lastRevision(tenant);
+      if (last === null) {
+        for (const j of tjobs) j.done(left({ _tag: 'UnknownTenant', tenant }));
+        continue;
+      }
+      plans.push(await this.plan(tenant, last, tjobs, recordedAt));
+    }
+    await this.keys.commit();
+    const live = plans.filter((p) => p.events.length > 0);
+    const outcomes = live.length
+      ? await this.store.append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
+      : [];
+    const committed = new Set<TenantPlan>();
+    live.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o._tag === 'Appended') {
+        this.revisions.set(p.tenant, o.lastRevision);
+        committed.add(p);
+      } else if (o._tag === 'WrongExpectedRevision') {
+        for (const { job } of p.jobs) this.retryOrRefuse(job, o.actual);
+      } else {
+        this.revisions.delete(p.tenant);
+        for (const { job } of p.jobs) this.retryOrRefuse(job, null);
+      }
+    });
+    const total = live.filter((p) => committed.has(p)).reduce((n, p) => n + p.events.length, 0);
+    if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
+    for (const p of plans) {
+      if (p.events.length > 0 && !committed.has(p)) continue;
+      for (const { job, results } of p.jobs) {
+        this.metrics?.answered((performance.now() - job.started) / 1000);
+        job.done(right(results));
+      }
+    }
+  }
+
+  /** Decides, per request, which events are new, duplicates or conflicts, and builds the new entries. */
+  private async plan(tenant: string, last: number, jobs: ProcessingJob[], recordedAt: string): Promise<TenantPlan> {
+    const stream = tenantStream(tenant);
+    const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
+    const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
+    const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
+    const plan: TenantPlan = { tenant, expected: last, events: [], jobs: [] };
+    let next = last + 1;
+    for (const job of jobs) {
+      const results: Array<RecordResult | ProcessingEvent> = [];
+      const conflicts: string[] = [];
+      for (const ev of job.events) {
+        const prior = stored.get(ev.eventId);
+        const pending = inCycle.get(ev.eventId);
+        if (prior) {
+          const same = await this.sameAsStored(tenant, ev, prior);
+          if (same) results.push({ eventId: ev.eventId, status: 'duplicate', position: prior.revision, hash: leafHash(prior.data).toString('hex'), findings: [] });
+          else conflicts.push(ev.eventId);
+        } else if (pending) {
+          if (sameSubmission(ev, pending.event)) results.push({ ...pending.result, status: 'duplicate' });
+          else conflicts.push(ev.eventId);
+        } else results.push(ev);
+      }
+      if (conflicts.length) {
+        job.done(left({ _tag: 'ConflictingDuplicate', eventIds: conflicts }));
+        continue;
+      }
+      const fresh = results.filter((r): r is ProcessingEvent => !('status' in r));
+      const sealed = await this.vault.sealAll(tenant, fresh.map((e) => ({ eventId: e.eventId, subject: e.subject })));
+      const byId = new Map<string, RecordResult>();
+      fresh.forEach((ev, i) => {
+        const entry: ProcessingEntry = {
+          v: 1, tenant, position: next++, eventId: ev.eventId, type: ev.type,
+          subject: sealed[i] ? { id: ev.subject.id, identifiers: sealed[i] } : { id: ev.subject.id },
+          categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
+          ...(ev.actor ? { actor: ev.actor } : {}),
+          ...(ev.details ? { details: ev.details } : {}),
+        };
+        const data = canonicalBytes(entry);
+        const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: leafHash(data).toString('hex'), findings: [] };
+        plan.events.push({ eventId: ev.eventId, type: ev.type, data, context: entry });
+        inCycle.set(ev.eventId, { event: ev, result });
+        byId.set(ev.eventId, result);
+      });
+      plan.jobs.push({ job, results: results.map((r) => ('status' in r ? r : byId.get(r.eventId)!)) });
+    }
+    return plan;
+  }
+
+  private async sameAsStored(tenant: string, ev: ProcessingEvent, prior: RecordedEvent): Promise<boolean> {
+    const entry = entryOf(prior);
+    if (!('subject' in entry)) return false;
+    const identifiers = entry.subject.identifiers ? await this.vault.openAll(tenant, entry.subject.id, entry.eventId, entry.subject.identifiers) : undefined;
+    return sameSubmission(ev, submittedForm(entry, identifiers));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The event store, shaped like EventStoreDB so that an adapter for it is a translation, not a redesign:
+ * named streams with a revision per stream, a global position across streams, idempotent event ids,
+ * and appends guarded by the expected revision of the stream.
+ */
+export interface NewEvent {
+  readonly eventId: string;
+  readonly type: string;
+  /** The exact bytes to store (the ledger's canonical JSON). */
+  readonly data: Uint8Array;
+  /** Handed to inline projections with the recorded event; never stored. */
+  readonly context?: unknown;
+}
+
+export interface RecordedEvent {
+  readonly stream: string;
+  /** 0-based revision within the stream. */
+  readonly revision: number;
+  /** Position in the store's global order; increases with each commit. */
+  readonly globalPosition: bigint;
+  readonly eventId: string;
+  readonly type: string;
+  readonly data: Buffer;
+}
+
+/** `no_stream`: the stream must not exist; a number: its last revision must be exactly that. */
+export type ExpectedRevision = 'no_stream' | 'any' | number;
+
+export interface StreamAppend {
+  readonly stream: string;
+  readonly expectedRevision: ExpectedRevision;
+  readonly events: readonly NewEvent[];
+}
+
+export type AppendOutcome =
+  | { readonly _tag: 'Appended'; readonly stream: string; readonly firstRevision: number; readonly lastRevision: number; readonly idempotent: boolean }
+  | { readonly _tag: 'WrongExpectedRevision'; readonly stream: string; readonly expected: ExpectedRevision; readonly actual: number | null }
+  | { readonly _tag: 'DuplicateEventIds'; readonly stream: string; readonly eventIds: readonly string[] };
+
+export interface EventStore {
+  /**
+   * Appends to one or more streams in a single durable commit: when the promise resolves, every
+   * `Appended` outcome is on disk. Each stream append succeeds or fails whole, on its own revision.
+   * Re-appending events whose ids already follow the expected revision is an idempotent success.
+   */
+  append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]>;
+  /** Last revision of a stream, or null when it does not exist. */
+  streamRevision(stream: string): Promise<number | null>;
+  readStream(stream: string, fromRevision: number, maxCount: number): Promise<RecordedEvent[]>;
+  readAll(fromGlobalPosition: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  /** The recorded events of `stream` among `eventIds`. */
+  findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]>;
+  close(): Promise<void>;
+}
+
+/** A projection run inside the append's own transaction (embedded store), so it never lags the log. */
+export interface InlineProjection<Tx> {
+  readonly name: string;
+  apply(tx: Tx, events: ReadonlyArray<{ readonly recorded: RecordedEvent; readonly context: unknown }>): void;
+}

@@ -1,0 +1,140 @@
+import * as t from 'io-ts';
+import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
+
+/** A validation error at a JSON path such as `events[3].occurredAt`. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u);
+
+/**
+ * An object codec that refuses unknown fields (io-ts `strict` would silently drop them, which would let
+ * personal data ride along unvalidated) and reports every missing, wrong and unknown field.
+ */
+export function struct<R extends t.Props, O extends t.Props = {}>(
+  name: string,
+  required: R,
+  optional: O = {} as O,
+): t.Type<t.TypeOfProps<R> & Partial<t.TypeOfProps<O>>, t.OutputOfProps<R> & Partial<t.OutputOfProps<O>>, unknown> {
+  type A = t.TypeOfProps<R> & Partial<t.TypeOfProps<O>>;
+  type Out = t.OutputOfProps<R> & Partial<t.OutputOfProps<O>>;
+  const all: t.Props = { ...required, ...optional };
+  return new t.Type<A, Out, unknown>(
+    name,
+    (u): u is A => isPlainObject(u) && Object.keys(required).every((k) => k in u) && Object.keys(u).every((k) => k in all),
+    (u, c) => {
+      if (!isPlainObject(u)) return t.failure(u, c, `must be an object`);
+      const errors: t.Errors = [];
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(u)) {
+        if (!(k in all)) errors.push({ value: u[k], context: [...c, { key: k, type: t.unknown, actual: u[k] }], message: 'is not a known field' });
+      }
+      for (const [k, codec] of Object.entries(all)) {
+        const v = u[k];
+        if (v === undefined) {
+          if (k in required) errors.push({ value: undefined, context: [...c, { key: k, type: codec, actual: undefined }], message: 'is required' });
+          continue;
+        }
+        const r = codec.validate(v, [...c, { key: k, type: codec, actual: v }]);
+        if (isLeft(r)) errors.push(...r.left);
+        else out[k] = r.right;
+      }
+      return errors.length ? t.failures(errors) : t.success(out as A);
+    },
+    (a) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, codec] of Object.entries(all)) {
+        const v = (a as Record<string, unknown>)[k];
+        if (v !== undefined) out[k] = codec.encode(v);
+      }
+      return out as Out;
+    },
+  );
+}
+
+/** A string of bounded length matching an optional pattern, with a message a person understands. */
+export function boundedString(name: string, max: number, pattern?: RegExp, what?: string): t.Type<string, string, unknown> {
+  return new t.Type<string, string, unknown>(
+    name,
+    (u): u is string => typeof u === 'string' && u.length > 0 && u.length <= max && (!pattern || pattern.test(u)),
+    (u, c) => {
+      if (typeof u !== 'string') return t.failure(u, c, 'must be a string');
+      if (u.length === 0) return t.failure(u, c, 'must not be empty');
+      if (u.length > max) return t.failure(u, c, `is longer than the limit of ${max} characters`);
+      if (pattern && !pattern.test(u)) return t.failure(u, c, `must be ${what ?? name}`);
+      return t.success(u);
+    },
+    t.identity,
+  );
+}
+
+/** An array with at least `min` and at most `max` items. */
+export function boundedArray<C extends t.Mixed>(item: C, min: number, max: number, name?: string): t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown> {
+  const base = t.array(item);
+  return new t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown>(
+    name ?? `Array<${item.name}>`,
+    (u): u is Array<t.TypeOf<C>> => base.is(u) && u.length >= min && u.length <= max,
+    (u, c) => {
+      if (!Array.isArray(u)) return t.failure(u, c, 'must be a list');
+      if (u.length < min) return t.failure(u, c, min === 1 ? 'must not be empty' : `must hold at least ${min} items`);
+      if (u.length > max) return t.failure(u, c, `holds ${u.length} items, more than the limit of ${max}`);
+      return base.validate(u, c);
+    },
+    base.encode,
+  );
+}
+
+/** One of a fixed set of string values. */
+export function oneOf<const V extends string>(name: string, values: readonly V[]): t.Type<V, V, unknown> {
+  const set = new Set<string>(values);
+  return new t.Type<V, V, unknown>(
+    name,
+    (u): u is V => typeof u === 'string' && set.has(u),
+    (u, c) => (typeof u === 'string' && set.has(u) ? t.success(u as V) : t.failure(u, c, `must be one of: ${values.join(', ')}`)),
+    t.identity,
+  );
+}
+
+function pathOf(context: t.Context): string {
+  let path = '';
+  for (let i = 1; i < context.length; i++) {
+    const parent = context[i - 1]!.type as t.Mixed & { _tag?: string };
+    const key = context[i]!.key;
+    if (parent._tag === 'ArrayType' || (/^\d+$/.test(key) && parent.name.startsWith('Array'))) path += `[${key}]`;
+    else if (parent._tag === 'UnionType' || parent._tag === 'IntersectionType' || parent._tag === 'RefinementType') continue;
+    else path += path ? `.${key}` : key;
+  }
+  return path;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** Turns io-ts errors into field errors; values are never echoed, since they may be personal data. */
+export function fieldErrors(errors: t.Errors, prefix = ''): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    const inner = pathOf(e.context);
+    const path = prefix && inner ? (inner.startsWith('[') ? prefix + inner : `${prefix}.${inner}`) : prefix || inner;
+    const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
+    const message = e.message ?? (e.value === undefined ? 'is required' : `must be ${expected}, not ${describe(e.value)}`);
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path: path || '(body)', message });
+  }
+  return out.slice(0, 100);
+}
+
+/** Decodes `u`, answering field errors with paths under `prefix`. */
+export function decodeWith<A>(codec: t.Decoder<unknown, A>, u: unknown, prefix = ''): Either<FieldError[], A> {
+  const r = codec.decode(u);
+  return isLeft(r) ? left(fieldErrors(r.left, prefix)) : right(r.right);
+}

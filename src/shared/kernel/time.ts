@@ -1,0 +1,52 @@
+import * as t from 'io-ts';
+
+/** The single source of "now" for the application; the domain receives times as parameters. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Formats an instant as RFC 3339 UTC, with milliseconds only when there are any. */
+export function formatInstant(d: Date): string {
+  const iso = d.toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+export function parseInstant(s: string): Date | null {
+  const m = RFC3339.exec(s);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || se! > 60) return null;
+  const date = new Date(s.toUpperCase());
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) return null;
+  if (new Date(Date.UTC(y!, mo! - 1, d!)).getUTCDate() !== d) return null;
+  return date;
+}
+
+/** An RFC 3339 time, normalised to UTC (`2026-01-10T09:00:00Z`) so equal instants have equal text. */
+export const Instant = new t.Type<string, string, unknown>(
+  'an RFC 3339 time such as 2026-01-10T09:00:00Z',
+  (u): u is string => typeof u === 'string' && parseInstant(u) !== null,
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c, 'must be an RFC 3339 time such as 2026-01-10T09:00:00Z');
+    const d = u.length <= 40 ? parseInstant(u) : null;
+    return d ? t.success(formatInstant(d)) : t.failure(u, c, 'must be an RFC 3339 time such as 2026-01-10T09:00:00Z');
+  },
+  t.identity,
+);
+
+const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+
+/** An ISO 8601 duration such as `PT30M`, `P6M` or `P1Y`. */
+export const IsoDuration = new t.Type<string, string, unknown>(
+  'an ISO 8601 duration such as PT30M, P6M or P1Y',
+  (u): u is string => typeof u === 'string' && DURATION.test(u),
+  (u, c) => (typeof u === 'string' && u.length <= 40 && DURATION.test(u) ? t.success(u) : t.failure(u, c, 'must be an ISO 8601 duration such as PT30M, P6M or P1Y')),
+  t.identity,
+);
+
+/** Fixed-width UTC text (always milliseconds), so that stored times compare correctly as text. */
+export const sortableInstant = (s: string | Date): string => (typeof s === 'string' ? new Date(s) : s).toISOString();

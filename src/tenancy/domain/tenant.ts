@@ -1,0 +1,16 @@
+import * as t from 'io-ts';
+import { boundedArray, boundedString, struct } from '../../shared/kernel/codec.js';
+
+export const ResidencyItem = boundedString('a residency item', 3, /^([A-Z]{2}|EU|EEA)$/, 'an ISO country code, EU or EEA');
+
+export const TenantBody = struct('a tenant', { name: boundedString('a name', 256) }, { residency: boundedArray(ResidencyItem, 1, 64, 'residency') });
+export type TenantBody = t.TypeOf<typeof TenantBody>;
+
+/** Tenant ids appear in paths and stream names: keep them to a plain slug. */
+export const TenantId = boundedString('a tenant id', 64, /^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-"');
+
+export interface TenantSettings {
+  readonly id: string;
+  readonly name: string;
+  readonly residency: readonly string[];
+}
