@@ -148,6 +148,7 @@ export class LedgerWriter {
   private async runAdmin(job: AdminJob) {
     const decided = await job.run();
     if (decided._tag === 'Left') return job.done(decided);
+    if (decided.right.drafts.length === 0) return job.done(right(decided.right.answer([])));
     const last = await this.lastRevision(job.tenant);
     const recordedAt = this.clock.now().toISOString();
     const entries = decided.right.drafts.map((d, i) => ({ ...d, v: 1, tenant: job.tenant, position: (last ?? -1) + 1 + i, recordedAt }) as LogEntry);

@@ -62,7 +62,7 @@ export const DETAILS: Record<ProcessingType, t.Decoder<unknown, Record<string, u
   activity: Empty,
 };
 
-const Base = struct('an event', {
+export const EventFields = struct('an event', {
   eventId: Uuid,
   type: ProcessingTypeCodec,
   subject: Subject,
@@ -75,11 +75,11 @@ const Base = struct('an event', {
   details: t.unknown,
 });
 
-export type ProcessingEvent = Omit<t.TypeOf<typeof Base>, 'details'> & { details?: Record<string, unknown> };
+export type ProcessingEvent = Omit<t.TypeOf<typeof EventFields>, 'details'> & { details?: Record<string, unknown> };
 
 /** Decodes one submitted event: the common fields, then the details its type requires. */
 export function decodeProcessingEvent(u: unknown, path: string): Either<FieldError[], ProcessingEvent> {
-  const base = decodeWith(Base, u, path);
+  const base = decodeWith(EventFields, u, path);
   if (isLeft(base)) return base;
   const e = base.right;
   const raw = e.details === undefined ? {} : e.details;

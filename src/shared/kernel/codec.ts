@@ -7,6 +7,18 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** JSON Schema of each codec built by these helpers, for the OpenAPI document (the codecs stay the source of truth). */
+const schemas = new WeakMap<object, Record<string, unknown>>();
+export function withSchema<T extends object>(codec: T, schema: Record<string, unknown>): T {
+  schemas.set(codec, schema);
+  return codec;
+}
+export function jsonSchemaOf(codec: unknown): Record<string, unknown> {
+  const s = codec ? schemas.get(codec as object) : undefined;
+  if (!s) return {};
+  return typeof s.lazy === 'function' ? (s.lazy as () => Record<string, unknown>)() : { ...s };
+}
+
 const isPlainObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === 'object' && u !== null && !Array.isArray(u);
 
@@ -22,7 +34,11 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
   type A = t.TypeOfProps<R> & Partial<t.TypeOfProps<O>>;
   type Out = t.OutputOfProps<R> & Partial<t.OutputOfProps<O>>;
   const all: t.Props = { ...required, ...optional };
-  return new t.Type<A, Out, unknown>(
+  const schema = () => ({
+    type: 'object', description: name, additionalProperties: false, required: Object.keys(required),
+    properties: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, jsonSchemaOf(c)])),
+  });
+  const codec = new t.Type<A, Out, unknown>(
     name,
     (u): u is A => isPlainObject(u) && Object.keys(required).every((k) => k in u) && Object.keys(u).every((k) => k in all),
     (u, c) => {
@@ -53,11 +69,12 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
       return out as Out;
     },
   );
+  return withSchema(codec, { lazy: schema });
 }
 
 /** A string of bounded length matching an optional pattern, with a message a person understands. */
 export function boundedString(name: string, max: number, pattern?: RegExp, what?: string): t.Type<string, string, unknown> {
-  return new t.Type<string, string, unknown>(
+  return withSchema(new t.Type<string, string, unknown>(
     name,
     (u): u is string => typeof u === 'string' && u.length > 0 && u.length <= max && (!pattern || pattern.test(u)),
     (u, c) => {
@@ -68,13 +85,13 @@ export function boundedString(name: string, max: number, pattern?: RegExp, what?
       return t.success(u);
     },
     t.identity,
-  );
+  ), { type: 'string', minLength: 1, maxLength: max, ...(pattern ? { pattern: pattern.source } : {}), description: what ?? name });
 }
 
 /** An array with at least `min` and at most `max` items. */
 export function boundedArray<C extends t.Mixed>(item: C, min: number, max: number, name?: string): t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown> {
   const base = t.array(item);
-  return new t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown>(
+  return withSchema(new t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown>(
     name ?? `Array<${item.name}>`,
     (u): u is Array<t.TypeOf<C>> => base.is(u) && u.length >= min && u.length <= max,
     (u, c) => {
@@ -84,18 +101,18 @@ export function boundedArray<C extends t.Mixed>(item: C, min: number, max: numbe
       return base.validate(u, c);
     },
     base.encode,
-  );
+  ), { type: 'array', minItems: min, maxItems: max, get items() { return jsonSchemaOf(item); } });
 }
 
 /** One of a fixed set of string values. */
 export function oneOf<const V extends string>(name: string, values: readonly V[]): t.Type<V, V, unknown> {
   const set = new Set<string>(values);
-  return new t.Type<V, V, unknown>(
+  return withSchema(new t.Type<V, V, unknown>(
     name,
     (u): u is V => typeof u === 'string' && set.has(u),
     (u, c) => (typeof u === 'string' && set.has(u) ? t.success(u as V) : t.failure(u, c, `must be one of: ${values.join(', ')}`)),
     t.identity,
-  );
+  ), { type: 'string', enum: [...values] });
 }
 
 function pathOf(context: t.Context): string {

@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { withSchema } from './codec.js';
 
 /** The single source of "now" for the application; the domain receives times as parameters. */
 export interface Clock {
@@ -27,7 +28,7 @@ export function parseInstant(s: string): Date | null {
 }
 
 /** An RFC 3339 time, normalised to UTC (`2026-01-10T09:00:00Z`) so equal instants have equal text. */
-export const Instant = new t.Type<string, string, unknown>(
+export const Instant = withSchema(new t.Type<string, string, unknown>(
   'an RFC 3339 time such as 2026-01-10T09:00:00Z',
   (u): u is string => typeof u === 'string' && parseInstant(u) !== null,
   (u, c) => {
@@ -36,17 +37,17 @@ export const Instant = new t.Type<string, string, unknown>(
     return d ? t.success(formatInstant(d)) : t.failure(u, c, 'must be an RFC 3339 time such as 2026-01-10T09:00:00Z');
   },
   t.identity,
-);
+), { type: 'string', format: 'date-time' });
 
 const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
 
 /** An ISO 8601 duration such as `PT30M`, `P6M` or `P1Y`. */
-export const IsoDuration = new t.Type<string, string, unknown>(
+export const IsoDuration = withSchema(new t.Type<string, string, unknown>(
   'an ISO 8601 duration such as PT30M, P6M or P1Y',
   (u): u is string => typeof u === 'string' && DURATION.test(u),
   (u, c) => (typeof u === 'string' && u.length <= 40 && DURATION.test(u) ? t.success(u) : t.failure(u, c, 'must be an ISO 8601 duration such as PT30M, P6M or P1Y')),
   t.identity,
-);
+), { type: 'string', pattern: DURATION.source, description: 'ISO 8601 duration' });
 
 /** Fixed-width UTC text (always milliseconds), so that stored times compare correctly as text. */
 export const sortableInstant = (s: string | Date): string => (typeof s === 'string' ? new Date(s) : s).toISOString();

@@ -1,0 +1,120 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import * as grpc from '@grpc/grpc-js';
+import * as loader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { CONFIG, type PdlConfig } from '../../config/config.js';
+import { RecordEvents } from '../../ingestion/application/record-events.js';
+import { decodeAppendBody } from '../../ledger/domain/processing-event.js';
+import type { RecordResult } from '../../ledger/domain/record-outcome.js';
+import { LOGGER } from '../../operability/logger.js';
+import { LedgerMetrics } from '../../operability/metrics.js';
+import { Access } from '../http/access.js';
+import { ProblemError, invalid, problemOf, type Problem } from '../http/problem.js';
+import { eventFromProto } from './proto-event.js';
+
+export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
+
+const STATUS_OF: Record<number, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT, 401: grpc.status.UNAUTHENTICATED, 403: grpc.status.PERMISSION_DENIED, 404: grpc.status.NOT_FOUND,
+  409: grpc.status.ALREADY_EXISTS, 413: grpc.status.RESOURCE_EXHAUSTED, 503: grpc.status.UNAVAILABLE,
+};
+
+type AppendRequest = { tenant?: string; events?: Array<Record<string, unknown>> };
+type AppendResponse = { results?: Array<Omit<RecordResult, 'position'> & { position: number }>; error?: { status: number; title: string; detail: string; errors: unknown[] } };
+
+/** The gRPC transport: same auth (authorization metadata), same validation, same append path as HTTP. */
+@Injectable()
+export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private server: grpc.Server | null = null;
+  port = 0;
+
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly access: Access,
+    private readonly metrics: LedgerMetrics,
+    @Inject(CONFIG) private readonly config: PdlConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async onApplicationBootstrap() {
+    const def = loader.loadSync(join(PROTO_DIR, 'pdl/v1/ledger.proto'), { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { pdl: { v1: { Ledger: grpc.ServiceClientConstructor } } };
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    server.addService(pkg.pdl.v1.Ledger.service, {
+      Append: (call: grpc.ServerUnaryCall<AppendRequest, AppendResponse>, cb: grpc.sendUnaryData<AppendResponse>) => {
+        this.append(call.request, call.metadata).then(
+          (res) => cb(null, res),
+          (e: unknown) => cb(this.toStatus(e)),
+        );
+      },
+      AppendStream: (call: grpc.ServerDuplexStream<AppendRequest, AppendResponse>) => this.stream(call),
+    });
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.config.host}:${this.config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+    );
+    this.server = server;
+    this.log.info({ port: this.port }, 'gRPC listening');
+  }
+
+  async beforeApplicationShutdown() {
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => { s.forceShutdown(); resolve(); }, 10_000);
+      s.tryShutdown(() => { clearTimeout(force); resolve(); });
+    });
+  }
+
+  private async append(req: AppendRequest, metadata: grpc.Metadata): Promise<AppendResponse> {
+    const auth = metadata.get('authorization')[0];
+    const fakeReq = { headers: { authorization: typeof auth === 'string' ? auth : undefined } } as Parameters<Access['require']>[0];
+    const tenant = req.tenant ?? '';
+    const by = this.access.require(fakeReq, tenant, 'append-events');
+    const raw: unknown[] = [];
+    const errors = [];
+    for (const [i, m] of (req.events ?? []).entries()) {
+      const e = eventFromProto(m, `events[${i}]`);
+      if (e._tag === 'Left') errors.push(...e.left);
+      else raw.push(e.right);
+    }
+    if (errors.length) throw invalid(errors);
+    const events = decodeAppendBody({ events: raw });
+    if (events._tag === 'Left') throw invalid(events.left);
+    this.metrics.appendRequestSize.observe(events.right.length);
+    const r = await this.commands.execute(new RecordEvents(tenant, events.right, by));
+    if (r._tag === 'Left') throw problemOf(r.left);
+    return { results: r.right.map((x) => ({ ...x, findings: [...x.findings] })) };
+  }
+
+  private stream(call: grpc.ServerDuplexStream<AppendRequest, AppendResponse>) {
+    // Answers go out in request order even though batches are committed concurrently.
+    let chain = Promise.resolve();
+    let ended = false;
+    call.on('data', (req: AppendRequest) => {
+      const answer = this.append(req, call.metadata).catch((e: unknown): AppendResponse => {
+        const p = this.problemOf(e);
+        return { results: [], error: { status: p.status, title: p.title, detail: p.detail, errors: [...(p.errors ?? [])] } };
+      });
+      chain = chain.then(async () => { const res = await answer; if (!call.cancelled) call.write(res); });
+    });
+    call.on('end', () => { if (!ended) { ended = true; void chain.then(() => call.end()); } });
+    call.on('error', () => { ended = true; });
+  }
+
+  private problemOf(e: unknown): Problem {
+    if (e instanceof ProblemError) return e.problem;
+    this.log.error({ err: { name: (e as Error)?.name, message: (e as Error)?.message } }, 'gRPC append failed');
+    return { type: 'about:blank', title: 'Internal error', status: 500, detail: 'The request failed unexpectedly.' };
+  }
+
+  private toStatus(e: unknown): Partial<grpc.StatusObject> {
+    const p = this.problemOf(e);
+    const metadata = new grpc.Metadata();
+    metadata.set('problem-bin', Buffer.from(JSON.stringify(p)));
+    const details = p.errors?.length ? `${p.detail} ${p.errors.slice(0, 10).map((x) => `${x.path}: ${x.message}`).join('; ')}` : p.detail;
+    return { code: STATUS_OF[p.status] ?? grpc.status.INTERNAL, details: `${p.title}: ${details}`, metadata };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TenancyModule } from '../../tenancy/tenancy.module.js';
+import { Access } from './access.js';
+import { DeclarationsController } from './declarations.controller.js';
+import { EventsController } from './events.controller.js';
+import { OperabilityController } from './operability.controller.js';
+import { TenantsController } from './tenants.controller.js';
+
+@Module({
+  imports: [TenancyModule],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController],
+  providers: [Access],
+  exports: [Access],
+})
+export class HttpApiModule {}

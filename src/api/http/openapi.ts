@@ -1,0 +1,85 @@
+import { DECLARATION_KINDS } from '../../declarations/domain/declaration.js';
+import { DETAILS, EventFields, PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
+import { jsonSchemaOf } from '../../shared/kernel/codec.js';
+import { TokenRequest } from '../../tenancy/domain/roles.js';
+import { TenantBody } from '../../tenancy/domain/tenant.js';
+
+type Op = { summary: string; roles: string; body?: unknown; ok: number; query?: string[]; noAuth?: boolean };
+const T = '/v1/tenants/{tenant}';
+
+/** Every route the HTTP API serves; a test checks this list against the routes actually registered. */
+export const ROUTES: Record<string, Record<string, Op>> = {
+  '/health': { get: { summary: 'Health of the ledger and its store', roles: 'none', ok: 200, noAuth: true } },
+  '/metrics': { get: { summary: 'Prometheus metrics', roles: 'none', ok: 200, noAuth: true } },
+  '/docs': { get: { summary: 'This OpenAPI document', roles: 'none', ok: 200, noAuth: true } },
+  [T]: {
+    put: { summary: 'Create or update a tenant', roles: 'bootstrap admin', body: jsonSchemaOf(TenantBody), ok: 200 },
+    get: { summary: 'A tenant and its residency', roles: 'any role of the tenant', ok: 200 },
+  },
+  [`${T}/tokens`]: {
+    post: { summary: 'Issue a token (shown once, stored hashed)', roles: 'admin', body: jsonSchemaOf(TokenRequest), ok: 201 },
+    get: { summary: 'List tokens (never their secrets)', roles: 'admin', ok: 200 },
+  },
+  [`${T}/tokens/{id}`]: { delete: { summary: 'Revoke a token at once', roles: 'admin', ok: 204 } },
+  ...Object.fromEntries(Object.entries(DECLARATION_KINDS).flatMap(([kind, { codec }]) => [
+    [`${T}/${kind}`, { get: { summary: `Current ${kind} (or as of a moment)`, roles: 'every role', ok: 200, query: ['asOf'] } }],
+    [`${T}/${kind}/{id}`, {
+      put: { summary: `Declare a new version of one of the ${kind}`, roles: 'admin, dpo', body: jsonSchemaOf(codec), ok: 200 },
+      get: { summary: `One of the ${kind}, current or as of a moment`, roles: 'every role', ok: 200, query: ['asOf'] },
+    }],
+  ])),
+  [`${T}/events`]: {
+    post: {
+      summary: 'Record 1 to 1000 processing events, atomically and durably', roles: 'emitter, dpo', ok: 200,
+      body: {
+        type: 'object', required: ['events'], additionalProperties: false,
+        properties: { events: { type: 'array', minItems: 1, maxItems: 1000, items: jsonSchemaOf(EventFields) } },
+        description: `details by type: ${PROCESSING_TYPES.map((t) => `${t}: ${JSON.stringify((jsonSchemaOf(DETAILS[t]) as { properties?: object }).properties ?? {})}`).join('; ')}`,
+      },
+    },
+    get: {
+      summary: 'Audit trail in log order', roles: 'admin, dpo, legal, auditor', ok: 200,
+      query: ['subject', 'purpose', 'category', 'recipient', 'system', 'type', 'from', 'to', 'limit', 'cursor'],
+    },
+  },
+};
+
+const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, ops] of Object.entries(ROUTES)) {
+    paths[path] = {};
+    for (const [method, op] of Object.entries(ops)) {
+      const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+      for (const q of op.query ?? []) params.push({ name: q, in: 'query', required: false, schema: { type: 'string' } });
+      paths[path]![method] = {
+        summary: op.summary,
+        description: `Roles: ${op.roles}.`,
+        ...(op.noAuth ? { security: [] } : {}),
+        ...(params.length ? { parameters: params } : {}),
+        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+        responses: {
+          [String(op.ok)]: { description: 'Success' },
+          ...(op.noAuth ? {} : { 400: problem, 401: problem, 403: problem, 404: problem }),
+        },
+      };
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'pdl — Personal Data Ledger', version: '0.1.0', description: 'Records every processing action on personal data, immutably.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: {
+          type: 'object', required: ['type', 'title', 'status', 'detail'],
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } } },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

@@ -1,0 +1,29 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { LedgerMetrics } from '../../operability/metrics.js';
+import { STORAGE, type Storage } from '../../storage/storage.module.js';
+import { openApiDocument } from './openapi.js';
+import { problem } from './problem.js';
+
+@Controller()
+export class OperabilityController {
+  constructor(private readonly metrics: LedgerMetrics, @Inject(STORAGE) private readonly storage: Storage) {}
+
+  @Get('health')
+  health() {
+    let ok = false;
+    try { ok = this.storage.healthy(); } catch { ok = false; }
+    if (!ok) throw problem(503, 'store-unavailable', 'The ledger store is unavailable', 'The store does not answer.');
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  metricsText() {
+    return this.metrics.registry.metrics();
+  }
+
+  @Get('docs')
+  docs() {
+    return openApiDocument();
+  }
+}

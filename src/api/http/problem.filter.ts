@@ -1,0 +1,37 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { ProblemError, problem, type Problem } from './problem.js';
+
+/** Turns any error from a framework-level failure into problem+json. Never a stack trace, never a request value. */
+export function toProblem(error: unknown, log?: Logger): Problem {
+  if (error instanceof ProblemError) return error.problem;
+  const e = error as { statusCode?: number; code?: string; status?: number };
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 404) return problem(404, 'not-found', 'Not found', 'No such route or resource.').problem;
+    if (status === 405) return problem(405, 'method-not-allowed', 'Method not allowed', 'This route does not accept that method.').problem;
+    if (status < 500) return problem(status, 'bad-request', 'Bad request', 'The request could not be understood.').problem;
+  }
+  const status = e.statusCode ?? e.status;
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413)
+    return problem(413, 'body-too-large', 'Request body too large', 'The body is larger than the limit of 8 MiB; send smaller batches.').problem;
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415)
+    return problem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.').problem;
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return problem(400, 'malformed-body', 'Malformed request body', 'The body is not valid JSON.').problem;
+  log?.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, code: e.code } }, 'unexpected error');
+  return problem(500, 'internal', 'Internal error', 'The request failed unexpectedly; nothing is reported back.').problem;
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem) {
+  void reply.status(p.status).header('content-type', 'application/problem+json; charset=utf-8').send(JSON.stringify(p));
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly log?: Logger) {}
+  catch(error: unknown, host: ArgumentsHost) {
+    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), toProblem(error, this.log));
+  }
+}

@@ -1,0 +1,50 @@
+import type { FieldError } from '../../shared/kernel/codec.js';
+import type { DomainError } from '../../shared/kernel/domain-error.js';
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extra: string]: unknown;
+}
+
+const TYPE_BASE = 'https://pdl.dev/problems/';
+
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.title);
+  }
+}
+
+export const problem = (status: number, slug: string, title: string, detail: string, extra: Record<string, unknown> = {}): ProblemError =>
+  new ProblemError({ type: `${TYPE_BASE}${slug}`, title, status, detail, ...extra });
+
+export const invalid = (errors: readonly FieldError[]): ProblemError =>
+  problem(400, 'invalid-request', 'The request is not valid', `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors.slice(0, 3).map((e) => e.path).join(', ')}`, { errors });
+
+/** The one mapping from domain errors to HTTP problems; exhaustive by construction. */
+export function problemOf(e: DomainError): ProblemError {
+  switch (e._tag) {
+    case 'InvalidInput':
+      return invalid(e.errors);
+    case 'UnknownTenant':
+      return problem(404, 'unknown-tenant', 'Unknown tenant', `There is no tenant "${e.tenant}".`);
+    case 'ConflictingDuplicate':
+      return problem(409, 'conflicting-duplicate', 'Event id already used for different content',
+        `${e.eventIds.length} event id(s) were already recorded with different content; nothing of this batch was recorded.`, { eventIds: e.eventIds });
+    case 'StoreUnavailable':
+      return problem(503, 'store-unavailable', 'The ledger store is unavailable', 'Nothing of this request was recorded; retry later.');
+    case 'ShuttingDown':
+      return problem(503, 'shutting-down', 'The ledger is shutting down', 'Nothing of this request was recorded; retry on another instance or later.');
+    case 'TokenNotFound':
+      return problem(404, 'unknown-token', 'Unknown token', `There is no token "${e.tokenId}" in this tenant.`);
+    case 'DeclarationNotFound':
+      return problem(404, 'unknown-declaration', 'Unknown declaration', `There is no ${e.kind.replace(/s$/, '')} "${e.id}".`);
+    case 'SystemNotAllowed':
+      return problem(403, 'system-not-allowed', 'System not allowed for this token',
+        `This token may only report for its own systems; not for: ${e.systems.join(', ')}. Nothing of this batch was recorded.`, { systems: e.systems });
+  }
+}

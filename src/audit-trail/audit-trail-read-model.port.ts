@@ -1,0 +1,25 @@
+import type { ProcessingEntry } from '../ledger/domain/log-entry.js';
+
+export interface AuditFilter {
+  readonly subject?: string;
+  readonly purpose?: string;
+  readonly category?: string;
+  readonly recipient?: string;
+  readonly system?: string;
+  readonly type?: string;
+  /** occurredAt bounds, inclusive from, exclusive to (fixed-width ISO text). */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface AuditRow {
+  readonly position: number;
+  readonly hash: string;
+  readonly entry: ProcessingEntry;
+}
+
+/** Processing events of a tenant in log order, after a position, filtered without decrypting anything. */
+export interface AuditTrailReadModel {
+  page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): AuditRow[];
+}
+export const AUDIT_TRAIL_READ_MODEL = Symbol('AuditTrailReadModel');

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProblemFilter } from './api/http/problem.filter.js';
+import { GrpcServer } from './api/grpc/grpc-server.js';
+import { AppModule } from './app.module.js';
+import type { PdlConfig } from './config/config.js';
+import { loadMasterKey } from './keys/master-key.js';
+import { LIMITS } from './ledger/domain/limits.js';
+import { createLogger, NestJsonLogger } from './operability/logger.js';
+
+/** `PDL_ADMIN_TOKEN`, or a token generated once into `<data dir>/admin-token` (0600). */
+function rootToken(config: PdlConfig): { token: string; file: string | null } {
+  if (config.adminToken) return { token: config.adminToken, file: null };
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), file };
+  const token = `pdl_admin_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return { token, file };
+}
+
+export interface RunningLedger {
+  readonly app: NestFastifyApplication;
+  readonly httpUrl: string;
+  readonly grpcPort: number;
+  close(): Promise<void>;
+}
+
+/** Starts the ledger: HTTP (Fastify) and gRPC on one process, over the configured store. */
+export async function startLedger(config: PdlConfig): Promise<RunningLedger> {
+  const log = createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const root = rootToken(config);
+  const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
+  if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
+  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {
+    logger: new NestJsonLogger(log),
+    bufferLogs: false,
+  });
+  app.useGlobalFilters(new ProblemFilter(log));
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', (req, reply, done) => {
+    // Route pattern only: paths and query strings may carry subject ids or identifiers.
+    log.info({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    done();
+  });
+  app.enableShutdownHooks();
+  await app.listen(config.httpPort, config.host);
+  const grpcPort = app.get(GrpcServer).port;
+  const address = fastify.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  log.info({ http: httpPort, grpc: grpcPort, dataDir: config.dataDir, store: config.store, ...(root.file ? { adminTokenFile: root.file } : {}) },
+    root.file ? `pdl is serving; the admin token is in ${root.file}` : 'pdl is serving');
+  return { app, httpUrl: `http://127.0.0.1:${httpPort}`, grpcPort, close: () => app.close() };
+}

@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+
+export interface PdlConfig {
+  readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly host: string;
+  readonly adminToken: string | undefined;
+  readonly masterKey: string | undefined;
+  readonly logLevel: string;
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535)`);
+  return n;
+}
+
+/** Reads the environment once, at start; every setting is documented in the README. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
+  const store = (env.PDL_STORE ?? 'sqlite') as PdlConfig['store'];
+  if (!['sqlite', 'postgres', 'eventstoredb'].includes(store)) throw new Error('PDL_STORE must be sqlite, postgres or eventstoredb');
+  return {
+    store,
+    dataDir: resolve(env.PDL_DATA_DIR || './data'),
+    httpPort: port('PDL_HTTP_PORT', env.PDL_HTTP_PORT, 3000),
+    grpcPort: port('PDL_GRPC_PORT', env.PDL_GRPC_PORT, 50051),
+    host: env.PDL_HOST || '0.0.0.0',
+    adminToken: env.PDL_ADMIN_TOKEN || undefined,
+    masterKey: env.PDL_MASTER_KEY || undefined,
+    logLevel: env.PDL_LOG_LEVEL || 'info',
+  };
+}
+export const CONFIG = Symbol('PdlConfig');

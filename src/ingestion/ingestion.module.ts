@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RecordEventsHandler } from './application/record-events.js';
+
+@Module({ providers: [RecordEventsHandler] })
+export class IngestionModule {}

@@ -1,0 +1,38 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WriterMetrics } from '../ledger/application/ledger-writer.js';
+
+/** Prometheus metrics of the ledger: what was recorded, in which commit sizes, how fast it was answered. */
+export class LedgerMetrics implements WriterMetrics {
+  readonly registry = new Registry();
+  private readonly recorded = new Counter({ name: 'pdl_events_recorded_total', help: 'Log entries committed', registers: [this.registry] });
+  private readonly commitSize = new Histogram({
+    name: 'pdl_commit_batch_events', help: 'Log entries per group commit', registers: [this.registry],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+  });
+  private readonly commitSeconds = new Histogram({
+    name: 'pdl_commit_duration_seconds', help: 'Time to build and durably commit one group', registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+  });
+  private readonly appendSeconds = new Histogram({
+    name: 'pdl_append_latency_seconds', help: 'Time from an append request entering the queue to its durable answer', registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  readonly appendRequestSize = new Histogram({
+    name: 'pdl_append_request_events', help: 'Events per append request', registers: [this.registry],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pdl_' });
+  }
+
+  committed(events: number, seconds: number): void {
+    this.recorded.inc(events);
+    this.commitSize.observe(events);
+    this.commitSeconds.observe(seconds);
+  }
+
+  answered(seconds: number): void {
+    this.appendSeconds.observe(seconds);
+  }
+}

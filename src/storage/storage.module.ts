@@ -1,0 +1,53 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { AUDIT_TRAIL_READ_MODEL } from '../audit-trail/audit-trail-read-model.port.js';
+import { CONFIG, type PdlConfig } from '../config/config.js';
+import { DECLARATIONS_READ_MODEL } from '../declarations/declarations-read-model.port.js';
+import { IdentifierVault } from '../keys/application/identifier-vault.js';
+import type { MasterKey } from '../keys/master-key.js';
+import { LedgerWriter } from '../ledger/application/ledger-writer.js';
+import { LedgerMetrics } from '../operability/metrics.js';
+import { CLOCK, ID_GENERATOR } from '../shared/application/tokens.js';
+import { randomIds } from '../shared/kernel/ids.js';
+import { systemClock, type Clock } from '../shared/kernel/time.js';
+import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
+import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
+
+export const STORAGE = Symbol('Storage');
+export const MASTER_KEY = Symbol('MasterKey');
+export type Storage = EmbeddedStorage;
+
+/** Opens the configured backend and provides its ports; closes it after the writer has drained. */
+@Global()
+@Module({
+  providers: [
+    { provide: CLOCK, useValue: systemClock },
+    { provide: ID_GENERATOR, useValue: randomIds },
+    LedgerMetrics,
+    {
+      provide: STORAGE,
+      inject: [CONFIG, MASTER_KEY],
+      useFactory: (config: PdlConfig, master: MasterKey): Storage => {
+        if (config.store !== 'sqlite') throw new Error(`PDL_STORE=${config.store} is not available in this version; use sqlite`);
+        return openEmbeddedStorage(config.dataDir, master);
+      },
+    },
+    { provide: TENANT_DIRECTORY, inject: [STORAGE], useFactory: (s: Storage) => s.tenants },
+    { provide: DECLARATIONS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.declarations },
+    { provide: AUDIT_TRAIL_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.auditTrail },
+    { provide: IdentifierVault, inject: [STORAGE], useFactory: (s: Storage) => new IdentifierVault(s.keyStore) },
+    {
+      provide: LedgerWriter,
+      inject: [STORAGE, IdentifierVault, CLOCK, LedgerMetrics],
+      useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) => new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics),
+    },
+  ],
+  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+})
+export class StorageModule implements OnApplicationShutdown {
+  constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter) {}
+
+  async onApplicationShutdown() {
+    await this.writer.drain();
+    await this.storage.close();
+  }
+}
