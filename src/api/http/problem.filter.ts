@@ -7,13 +7,9 @@ import { ProblemError, problem, type Problem } from './problem.js';
 export function toProblem(error: unknown, log?: Logger): Problem {
   if (error instanceof ProblemError) return error.problem;
   const e = error as { statusCode?: number; code?: string; status?: number };
-  if (error instanceof HttpException) {
-    const status = error.getStatus();
-    if (status === 404) return problem(404, 'not-found', 'Not found', 'No such route or resource.').problem;
-    if (status === 405) return problem(405, 'method-not-allowed', 'Method not allowed', 'This route does not accept that method.').problem;
-    if (status < 500) return problem(status, 'bad-request', 'Bad request', 'The request could not be understood.').problem;
-  }
-  const status = e.statusCode ?? e.status;
+  const status = error instanceof HttpException ? error.getStatus() : (e.statusCode ?? e.status);
+  if (status === 404) return problem(404, 'not-found', 'Not found', 'No such route or resource.').problem;
+  if (status === 405) return problem(405, 'method-not-allowed', 'Method not allowed', 'This route does not accept that method.').problem;
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413)
     return problem(413, 'body-too-large', 'Request body too large', 'The body is larger than the limit of 8 MiB; send smaller batches.').problem;
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415)
