@@ -44,7 +44,7 @@ export const Actor = struct('an actor', { type: boundedString('an actor type', 6
 const Empty = struct('no details', {});
 /** Type-specific details (PRODUCT.md "Processing events"); closed, so no personal value slips in unencrypted. */
 export const DETAILS: Record<ProcessingType, t.Decoder<unknown, Record<string, unknown>>> = {
-  collected: struct('collected details', { source: oneOf('a source', ['data-subject', 'observed', 'third-party', 'derived'] as const) }),
+  collected: struct('collected details', {}, { source: oneOf('a source', ['data-subject', 'observed', 'third-party', 'derived'] as const) }),
   stored: struct('stored details', {}, { country: CountryCode }),
   used: struct('used details', {}, { operation: Text }),
   rectified: Empty,
