@@ -19,8 +19,10 @@ export const keyRefId = (r: KeyRef): string => `${r.subject}\u0000${r.category}`
 
 /**
  * Data keys (wrapped by the master key) and blind-index entries, kept apart from the log so that a
- * copy of the log alone never reveals a personal value. Writes are staged and made durable by
- * `commit`, which the ledger awaits before it commits the log entries that use them.
+ * copy of the log alone never reveals a personal value. New keys are staged and made durable by
+ * `commit`, which the ledger awaits before it commits the log entries that use them. The blind index
+ * is a projection of the log: written after the log commit without its own fsync, with a checkpoint
+ * per tenant from which it is completed again after a crash.
  */
 export interface KeyStore {
   /** The live keys for `refs`; with `create`, missing ones are made and staged. Absent: none live. */
@@ -29,9 +31,12 @@ export interface KeyStore {
   dataKeyGeneration(tenant: string, ref: KeyRef, generation: number): Promise<Buffer | null>;
   /** The tenant's blind-index key, created and staged on first use. */
   indexKey(tenant: string): Promise<Buffer>;
-  stageIndexEntries(tenant: string, entries: readonly IndexEntry[]): void;
-  /** Makes every staged key and index entry durable. */
+  /** Makes every staged key durable. */
   commit(): Promise<void>;
+  /** Adds blind-index entries for the tenant's log up to `position` (inclusive) and moves its checkpoint. */
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
+  /** The last log position whose entries are in the blind index, or -1. */
+  indexCheckpoint(tenant: string): Promise<number>;
   /** Drops staged writes after a failed log commit. */
   discard(): void;
   /** Subjects whose identifiers hash to `hmac`. */

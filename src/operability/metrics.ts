@@ -17,6 +17,7 @@ export class LedgerMetrics implements WriterMetrics {
     name: 'pdl_append_latency_seconds', help: 'Time from an append request entering the queue to its durable answer', registers: [this.registry],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
+  private readonly indexLag = new Counter({ name: 'pdl_blind_index_deferred_total', help: 'Blind-index writes that failed after a commit (completed from the log at next start)', registers: [this.registry] });
   readonly appendRequestSize = new Histogram({
     name: 'pdl_append_request_events', help: 'Events per append request', registers: [this.registry],
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
@@ -30,6 +31,10 @@ export class LedgerMetrics implements WriterMetrics {
     this.recorded.inc(events);
     this.commitSize.observe(events);
     this.commitSeconds.observe(seconds);
+  }
+
+  indexLagged(): void {
+    this.indexLag.inc();
   }
 
   answered(seconds: number): void {

@@ -17,18 +17,20 @@ import { tenancyProjection } from '../tenancy/sqlite/tenancy-projection.js';
 export function openEmbeddedStorage(dataDir: string, master: MasterKey) {
   const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
   const keysDb = openDatabase(join(dataDir, 'keys.db'), { secureDelete: true });
+  const keysIndexDb = openDatabase(join(dataDir, 'keys.db'), { secureDelete: true });
   const projections = [tenancyProjection(ledgerDb), declarationsProjection(ledgerDb), auditTrailProjection(ledgerDb)];
   const eventStore = new SqliteEventStore(ledgerDb, projections);
+  const keyStore = new SqliteKeyStore(keysDb, keysIndexDb, master, () => new Date().toISOString());
   return {
     eventStore,
-    keyStore: new SqliteKeyStore(keysDb, master, () => new Date().toISOString()),
+    keyStore,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),
     auditTrail: new SqliteAuditTrailReadModel(ledgerDb),
     healthy: () => ledgerDb.open && keysDb.open && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,
     async close() {
       await eventStore.close();
-      if (keysDb.open) keysDb.close();
+      keyStore.close();
     },
   };
 }

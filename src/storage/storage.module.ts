@@ -1,4 +1,5 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { recoverBlindIndex } from '../keys/application/blind-index-recovery.js';
 import { AUDIT_TRAIL_READ_MODEL } from '../audit-trail/audit-trail-read-model.port.js';
 import { CONFIG, type PdlConfig } from '../config/config.js';
 import { DECLARATIONS_READ_MODEL } from '../declarations/declarations-read-model.port.js';
@@ -43,8 +44,13 @@ export type Storage = EmbeddedStorage;
   ],
   exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
-export class StorageModule implements OnApplicationShutdown {
-  constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter) {}
+export class StorageModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}
+
+  /** Before serving: complete the blind index from the log where a crash left it behind. */
+  async onModuleInit() {
+    for (const tenant of this.storage.tenants.tenantIds()) await recoverBlindIndex(this.storage.eventStore, this.storage.keyStore, this.vault, tenant);
+  }
 
   async onApplicationShutdown() {
     await this.writer.drain();

@@ -14,6 +14,7 @@ export interface TokenRecord {
 /** Read side of tenancy: who the tenants are and which token hash belongs to whom. */
 export interface TenantDirectory {
   tenant(id: string): TenantSettings | null;
+  tenantIds(): string[];
   tokenByHash(hash: string): TokenRecord | null;
   token(tenant: string, id: string): TokenRecord | null;
   tokens(tenant: string): TokenRecord[];

@@ -18,17 +18,20 @@ export interface PlainSubject {
 export class IdentifierVault {
   constructor(private readonly keys: KeyStore) {}
 
-  /** Seals the identifiers of many events of one tenant, creating keys as needed (staged, not yet durable). */
-  async sealAll(tenant: string, items: ReadonlyArray<{ eventId: string; subject: PlainSubject }>): Promise<Array<SealedIdentifier[] | undefined>> {
+  /**
+   * Seals the identifiers of many events of one tenant, creating keys as needed (staged, not yet
+   * durable), and answers the blind-index entries to add once the events are committed.
+   */
+  async sealAll(tenant: string, items: ReadonlyArray<{ eventId: string; subject: PlainSubject }>): Promise<{ sealed: Array<SealedIdentifier[] | undefined>; index: IndexEntry[] }> {
     const refs: KeyRef[] = [];
     for (const { subject } of items) {
       for (const kind of Object.keys(subject.identifiers ?? {})) refs.push({ subject: subject.id, category: categoryOfIdentifier(kind) });
     }
-    if (refs.length === 0) return items.map(() => undefined);
+    if (refs.length === 0) return { sealed: items.map(() => undefined), index: [] };
     const dataKeys = await this.keys.dataKeys(tenant, refs, true);
     const indexKey = await this.keys.indexKey(tenant);
     const index: IndexEntry[] = [];
-    const out = items.map(({ eventId, subject }) => {
+    const sealed = items.map(({ eventId, subject }) => {
       const ids = subject.identifiers;
       if (!ids || Object.keys(ids).length === 0) return undefined;
       return Object.entries(ids).map(([kind, value]) => {
@@ -38,8 +41,16 @@ export class IdentifierVault {
         return { kind, category, ciphertext: seal(key.key, key.generation, value, aad.identifier(tenant, subject.id, category, eventId, kind)) };
       });
     });
-    this.keys.stageIndexEntries(tenant, index);
-    return out;
+    return { sealed, index };
+  }
+
+  /** The blind-index entries of an already sealed subject, for rebuilding the index from the log. */
+  async indexEntriesOf(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[]): Promise<IndexEntry[]> {
+    const opened = await this.openAll(tenant, subject, eventId, sealed);
+    const indexKey = await this.keys.indexKey(tenant);
+    return sealed
+      .filter((s) => opened[s.kind] !== ERASED)
+      .map((s) => ({ hmac: blindIndex(indexKey, s.kind, normaliseIdentifier(s.kind, opened[s.kind]!)), subject, category: s.category }));
   }
 
   /** Opens sealed identifiers; a value whose key is gone reads `[erased]`. */

@@ -9,8 +9,22 @@ const FORMAT = 1;
 const HEADER = 1 + 4 + 12;
 const TAG = 16;
 
+// Nonces are drawn from a pool of fresh random bytes: same randomness, one system call per 1024 nonces.
+const POOL_NONCES = 1024;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+function nextNonce(): Buffer {
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(12 * POOL_NONCES);
+    poolOffset = 0;
+  }
+  const nonce = pool.subarray(poolOffset, poolOffset + 12);
+  poolOffset += 12;
+  return nonce;
+}
+
 export function seal(key: Uint8Array, generation: number, plaintext: string | Uint8Array, aad: string): string {
-  const nonce = randomBytes(12);
+  const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);

@@ -12,7 +12,11 @@ create table if not exists index_keys (tenant text primary key, wrapped blob not
 create table if not exists blind_index (
   tenant text not null, hmac blob not null, subject text not null, category text not null,
   primary key (tenant, hmac, subject, category)) without rowid;
+create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null) without rowid;
 `;
+
+const INDEX_FLUSH_ENTRIES = 20_000;
+const INDEX_FLUSH_MS = 200;
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
 
@@ -23,11 +27,18 @@ export class SqliteKeyStore implements KeyStore {
   private staged: Staged[] = [];
   private stagedByRef = new Map<string, DataKey>();
   private stagedIndexKeys = new Map<string, Buffer>();
-  private stagedEntries: Array<{ tenant: string; e: IndexEntry }> = [];
   private readonly stmt;
+  private pendingIndex: Array<{ tenant: string; e: IndexEntry }> = [];
+  private pendingCheckpoints = new Map<string, number>();
+  private indexTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: Db, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {
+  /**
+   * `db` commits keys with `synchronous = FULL`; `indexDb`, a second connection to the same file,
+   * writes the blind index with `synchronous = NORMAL` (no fsync: it is completed from the log after a crash).
+   */
+  constructor(private readonly db: Db, private readonly indexDb: Db, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {
     db.exec(SCHEMA);
+    indexDb.pragma('synchronous = NORMAL');
     this.stmt = {
       live: db.prepare('select generation, wrapped from data_keys where tenant = ? and subject = ? and category = ? order by generation desc limit 1'),
       generation: db.prepare('select wrapped from data_keys where tenant = ? and subject = ? and category = ? and generation = ?'),
@@ -35,8 +46,10 @@ export class SqliteKeyStore implements KeyStore {
       insertKey: db.prepare('insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at) values (?, ?, ?, ?, ?, ?, ?)'),
       indexKey: db.prepare('select wrapped from index_keys where tenant = ?'),
       insertIndexKey: db.prepare('insert into index_keys (tenant, wrapped, master_id) values (?, ?, ?)'),
-      insertEntry: db.prepare('insert or ignore into blind_index (tenant, hmac, subject, category) values (?, ?, ?, ?)'),
+      insertEntry: indexDb.prepare('insert or ignore into blind_index (tenant, hmac, subject, category) values (?, ?, ?, ?)'),
       lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
+      checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?'),
+      setCheckpoint: indexDb.prepare('insert into blind_index_checkpoint (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
     };
   }
 
@@ -103,12 +116,36 @@ export class SqliteKeyStore implements KeyStore {
     return key;
   }
 
-  stageIndexEntries(tenant: string, entries: readonly IndexEntry[]): void {
-    for (const e of entries) this.stagedEntries.push({ tenant, e });
+  async addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
+    // Buffered and written in larger groups (random keys touch many pages); lookups read the buffer too.
+    for (const e of entries) this.pendingIndex.push({ tenant, e });
+    this.pendingCheckpoints.set(tenant, Math.max(position, this.pendingCheckpoints.get(tenant) ?? -1));
+    if (this.pendingIndex.length >= INDEX_FLUSH_ENTRIES) this.flushIndex();
+    else this.indexTimer ??= setTimeout(() => this.flushIndex(), INDEX_FLUSH_MS);
+  }
+
+  /** Writes buffered index entries; no fsync of its own: the checkpoint moves in the same transaction. */
+  flushIndex(): void {
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = null;
+    if (!this.pendingIndex.length && !this.pendingCheckpoints.size) return;
+    const entries = this.pendingIndex;
+    const checkpoints = this.pendingCheckpoints;
+    this.pendingIndex = [];
+    this.pendingCheckpoints = new Map();
+    this.indexDb.transaction(() => {
+      for (const { tenant, e } of entries) this.stmt.insertEntry.run(tenant, e.hmac, e.subject, e.category);
+      for (const [tenant, position] of checkpoints) this.stmt.setCheckpoint.run(tenant, position);
+    })();
+  }
+
+  async indexCheckpoint(tenant: string): Promise<number> {
+    this.flushIndex();
+    return (this.stmt.checkpoint.get(tenant) as { position: number } | undefined)?.position ?? -1;
   }
 
   async commit(): Promise<void> {
-    if (!this.staged.length && !this.stagedIndexKeys.size && !this.stagedEntries.length) return;
+    if (!this.staged.length && !this.stagedIndexKeys.size) return;
     const createdAt = this.now();
     this.db.transaction(() => {
       for (const [tenant, key] of this.stagedIndexKeys) {
@@ -118,7 +155,6 @@ export class SqliteKeyStore implements KeyStore {
         const wrapped = Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url');
         this.stmt.insertKey.run(s.tenant, s.ref.subject, s.ref.category, s.key.generation, wrapped, this.master.id, createdAt);
       }
-      for (const { tenant, e } of this.stagedEntries) this.stmt.insertEntry.run(tenant, e.hmac, e.subject, e.category);
     })();
     for (const s of this.staged) this.remember(this.cacheKey(s.tenant, s.ref), s.key);
     for (const [tenant, key] of this.stagedIndexKeys) this.indexKeys.set(tenant, key);
@@ -133,14 +169,16 @@ export class SqliteKeyStore implements KeyStore {
     this.staged = [];
     this.stagedByRef = new Map();
     this.stagedIndexKeys = new Map();
-    this.stagedEntries = [];
   }
 
   async lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>> {
+    this.flushIndex();
     return this.stmt.lookup.all(tenant, hmac) as Array<{ subject: string; category: string }>;
   }
 
   close(): void {
-    this.db.close();
+    if (this.indexDb.open) this.flushIndex();
+    if (this.indexDb.open) this.indexDb.close();
+    if (this.db.open) this.db.close();
   }
 }

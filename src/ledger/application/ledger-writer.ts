@@ -1,7 +1,7 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Clock } from '../../shared/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
-import type { KeyStore } from '../../keys/key-store.port.js';
+import type { IndexEntry, KeyStore } from '../../keys/key-store.port.js';
 import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port.js';
 import { canonicalBytes, leafHash } from '../domain/canonical.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
@@ -14,6 +14,7 @@ import { sameSubmission, submittedForm } from '../domain/submission.js';
 export interface WriterMetrics {
   committed(events: number, seconds: number): void;
   answered(seconds: number): void;
+  indexLagged?(): void;
 }
 
 export interface AdminDecision<R> {
@@ -43,6 +44,7 @@ interface TenantPlan {
   readonly tenant: string;
   readonly expected: number;
   readonly events: NewEvent[];
+  readonly index: IndexEntry[];
   readonly jobs: Array<{ job: ProcessingJob; results: RecordResult[] }>;
 }
 
@@ -185,11 +187,13 @@ export class LedgerWriter {
       ? await this.store.append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
       : [];
     const committed = new Set<TenantPlan>();
+    const indexing: Array<Promise<void>> = [];
     live.forEach((p, i) => {
       const o = outcomes[i]!;
       if (o._tag === 'Appended') {
         this.revisions.set(p.tenant, o.lastRevision);
         committed.add(p);
+        indexing.push(this.keys.addIndexEntries(p.tenant, p.index, o.lastRevision));
       } else if (o._tag === 'WrongExpectedRevision') {
         for (const { job } of p.jobs) this.retryOrRefuse(job, o.actual);
       } else {
@@ -197,6 +201,7 @@ export class LedgerWriter {
         for (const { job } of p.jobs) this.retryOrRefuse(job, null);
       }
     });
+    await this.settleIndexing(indexing);
     const total = live.filter((p) => committed.has(p)).reduce((n, p) => n + p.events.length, 0);
     if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
     for (const p of plans) {
@@ -208,13 +213,18 @@ export class LedgerWriter {
     }
   }
 
+  /** The blind index lags the log by design; a failure here is repaired from the log at the next start. */
+  private async settleIndexing(indexing: Array<Promise<void>>) {
+    for (const r of await Promise.allSettled(indexing)) if (r.status === 'rejected') this.metrics?.indexLagged?.();
+  }
+
   /** Decides, per request, which events are new, duplicates or conflicts, and builds the new entries. */
   private async plan(tenant: string, last: number, jobs: ProcessingJob[], recordedAt: string): Promise<TenantPlan> {
     const stream = tenantStream(tenant);
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
     const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
-    const plan: TenantPlan = { tenant, expected: last, events: [], jobs: [] };
+    const plan: TenantPlan = { tenant, expected: last, events: [], index: [], jobs: [] };
     let next = last + 1;
     for (const job of jobs) {
       const results: Array<RecordResult | ProcessingEvent> = [];
@@ -236,7 +246,8 @@ export class LedgerWriter {
         continue;
       }
       const fresh = results.filter((r): r is ProcessingEvent => !('status' in r));
-      const sealed = await this.vault.sealAll(tenant, fresh.map((e) => ({ eventId: e.eventId, subject: e.subject })));
+      const { sealed, index } = await this.vault.sealAll(tenant, fresh.map((e) => ({ eventId: e.eventId, subject: e.subject })));
+      plan.index.push(...index);
       const byId = new Map<string, RecordResult>();
       fresh.forEach((ev, i) => {
         const entry: ProcessingEntry = {

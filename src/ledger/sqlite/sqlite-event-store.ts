@@ -30,6 +30,7 @@ export class SqliteEventStore implements EventStore {
       revision: db.prepare('select max(revision) as r from events where stream = ?'),
       insert: db.prepare('insert into events (stream, revision, event_id, type, data) values (?, ?, ?, ?, ?)'),
       byIdsAt: db.prepare('select * from events where stream = ? and event_id = ?'),
+      byIds: db.prepare('select * from events where stream = ? and event_id in (select value from json_each(?))'),
       readStream: db.prepare('select * from events where stream = ? and revision >= ? order by revision limit ?'),
       readAll: db.prepare('select * from events where global_position >= ? order by global_position limit ?'),
     };
@@ -91,12 +92,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
-    const out: RecordedEvent[] = [];
-    for (const id of eventIds) {
-      const r = this.stmt.byIdsAt.get(stream, id) as Row | undefined;
-      if (r) out.push(toRecorded(r));
-    }
-    return out;
+    return (this.stmt.byIds.all(stream, JSON.stringify(eventIds)) as Row[]).map(toRecorded);
   }
 
   async close(): Promise<void> {

@@ -50,4 +50,9 @@ export const IsoDuration = withSchema(new t.Type<string, string, unknown>(
 ), { type: 'string', pattern: DURATION.source, description: 'ISO 8601 duration' });
 
 /** Fixed-width UTC text (always milliseconds), so that stored times compare correctly as text. */
-export const sortableInstant = (s: string | Date): string => (typeof s === 'string' ? new Date(s) : s).toISOString();
+export function sortableInstant(s: string | Date): string {
+  if (typeof s !== 'string') return s.toISOString();
+  if (s.length === 24 && s.endsWith('Z')) return s;
+  if (s.length === 20 && s[19] === 'Z') return `${s.slice(0, 19)}.000Z`;
+  return new Date(s).toISOString();
+}

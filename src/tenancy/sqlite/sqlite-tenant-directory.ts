@@ -13,6 +13,7 @@ export class SqliteTenantDirectory implements TenantDirectory {
   constructor(db: Db) {
     this.stmt = {
       tenant: db.prepare('select id, name, residency from tenants where id = ?'),
+      ids: db.prepare('select id from tenants order by id'),
       byHash: db.prepare('select * from tokens where hash = ?'),
       token: db.prepare('select * from tokens where tenant = ? and id = ?'),
       tokens: db.prepare('select * from tokens where tenant = ? order by issued_at, id'),
@@ -21,6 +22,9 @@ export class SqliteTenantDirectory implements TenantDirectory {
   tenant(id: string): TenantSettings | null {
     const r = this.stmt.tenant.get(id) as { id: string; name: string; residency: string } | undefined;
     return r ? { id: r.id, name: r.name, residency: JSON.parse(r.residency) as string[] } : null;
+  }
+  tenantIds(): string[] {
+    return (this.stmt.ids.all() as Array<{ id: string }>).map((r) => r.id);
   }
   tokenByHash(hash: string): TokenRecord | null {
     const r = this.stmt.byHash.get(hash) as TokenRow | undefined;
