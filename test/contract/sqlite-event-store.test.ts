@@ -1,0 +1,7 @@
+import { join } from 'node:path';
+import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
+import { openDatabase } from '../../src/shared/sqlite/open-database.js';
+import { tempDir } from '../support/ledger-process.js';
+import { eventStoreContract } from './event-store.contract.js';
+
+eventStoreContract('embedded (SQLite)', async () => new SqliteEventStore(openDatabase(join(tempDir(), 'ledger.db'))));

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const tempDir = (prefix = 'pdl-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+export interface LedgerProcess {
+  readonly base: string;
+  readonly grpcPort: number;
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly proc: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts the built ledger as a user does (`pdl serve`), on free ports and a data directory of its own. */
+export async function startLedger(options: { dataDir?: string; adminToken?: string; env?: Record<string, string> } = {}): Promise<LedgerProcess> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const dataDir = options.dataDir ?? tempDir();
+  const adminToken = options.adminToken ?? `root-${Math.random().toString(36).slice(2)}`;
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'serve'], {
+    env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dataDir, PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: adminToken, PDL_HOST: '127.0.0.1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => { out += d; });
+  const base = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`ledger exited: ${out.slice(-500)}`);
+    try {
+      if ((await request(base, 'GET', '/health')).status === 200) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`ledger did not start: ${out.slice(-500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base, grpcPort, dataDir, adminToken, proc,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    }),
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export interface Answer { status: number; type: string; text: string; json: any }
+
+export function request(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const u = new URL(base);
+  const h: Record<string, string | number> = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload: Buffer | undefined;
+  if (body !== undefined) {
+    payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    h['content-type'] ??= 'application/json';
+    h['content-length'] = payload.length;
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: h, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export const client = (base: string, token?: string) => (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(base, method, path, body, token, headers);

@@ -1,0 +1,56 @@
+import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
+import { anEvent } from '../support/builders.js';
+
+const errorsOf = (body: unknown) => {
+  const r = decodeAppendBody(body);
+  return r._tag === 'Left' ? r.left : [];
+};
+
+describe('an append request', () => {
+  it('accepts a well-formed event and normalises its time to UTC', () => {
+    const r = decodeAppendBody({ events: [anEvent({ occurredAt: '2026-03-01T11:00:00+01:00' })] });
+    expect(r._tag).toBe('Right');
+    if (r._tag === 'Right') expect(r.right[0]!.occurredAt).toBe('2026-03-01T10:00:00Z');
+  });
+
+  it('names the path of each bad field', () => {
+    const errors = errorsOf({ events: [anEvent(), anEvent({ occurredAt: 'yesterday' }), anEvent({ eventId: '42' })] });
+    expect(errors.map((e) => e.path)).toEqual(['events[1].occurredAt', 'events[2].eventId']);
+  });
+
+  it('refuses unknown types, fields and details', () => {
+    expect(errorsOf({ events: [anEvent({ type: 'teleported' })] })[0]!.path).toBe('events[0].type');
+    expect(errorsOf({ events: [anEvent({ colour: 'red' })] })[0]).toEqual({ path: 'events[0].colour', message: 'is not a known field' });
+    expect(errorsOf({ events: [anEvent({ type: 'disclosed', details: {} })] })[0]!.path).toBe('events[0].details.recipient');
+    expect(errorsOf({ events: [anEvent({ details: { source: 'observed', note: 'x' } })] })[0]!.path).toBe('events[0].details.note');
+  });
+
+  it('refuses an empty batch, more than 1000 events and repeated ids', () => {
+    expect(errorsOf({ events: [] })[0]!.message).toMatch(/empty/);
+    expect(errorsOf({ events: Array.from({ length: 1001 }, () => anEvent()) })[0]!.message).toMatch(/limit of 1000/);
+    const e = anEvent();
+    expect(errorsOf({ events: [e, e] })[0]!.path).toBe('events[1].eventId');
+  });
+
+  it('names the limit a too long value breaks, without echoing the value', () => {
+    const [error] = errorsOf({ events: [anEvent({ subject: { id: 'x'.repeat(5000) } })] });
+    expect(error).toEqual({ path: 'events[0].subject.id', message: 'is longer than the limit of 256 characters' });
+  });
+
+  it('never echoes an identifier value in an error', () => {
+    const errors = errorsOf({ events: [anEvent({ subject: { id: 's', identifiers: { ip: 42 } } })] });
+    expect(JSON.stringify(errors)).not.toContain('42');
+    expect(errors[0]!.path).toBe('events[0].subject.identifiers.ip');
+  });
+
+  it('accepts every event type with its details', () => {
+    const details: Record<string, unknown> = {
+      collected: { source: 'data-subject' }, stored: { country: 'DE' }, used: { operation: 'score' }, rectified: undefined,
+      disclosed: { recipient: 'email-platform' }, transferred: { country: 'US', mechanism: 'scc' }, erased: { reason: 'retention' },
+      restricted: undefined, 'restriction-lifted': undefined, objected: undefined, 'consent-given': { noticeVersion: 'v3', method: 'checkbox' },
+      'consent-withdrawn': { method: 'link' }, activity: undefined,
+    };
+    const events = Object.entries(details).map(([type, d]) => anEvent({ type, details: d }));
+    expect(decodeAppendBody({ events })._tag).toBe('Right');
+  });
+});
