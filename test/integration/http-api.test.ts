@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { aTenant, anEvent, scenario } from '../support/builders.js';
+import { client, startLedger, type LedgerProcess } from '../support/ledger-process.js';
+import { ROUTES } from '../../src/api/http/openapi.js';
+
+let ledger: LedgerProcess;
+let t: Awaited<ReturnType<typeof aTenant>>;
+beforeAll(async () => {
+  ledger = await startLedger();
+  t = await aTenant(ledger);
+});
+afterAll(() => ledger.stop());
+
+const isProblem = (r: { type: string; json: any; status: number }) => r.type.startsWith('application/problem+json') && r.json?.status === r.status && typeof r.json?.title === 'string';
+
+describe('tenants and tokens', () => {
+  it('refuses a missing or unknown token with 401 problem+json', async () => {
+    const r = await client(ledger.base)('GET', `${t.P}/purposes`);
+    expect(r.status).toBe(401);
+    expect(isProblem(r)).toBe(true);
+    expect((await client(ledger.base, 'nope')('GET', `${t.P}/purposes`)).status).toBe(401);
+  });
+
+  it('keeps tenants apart and answers 404 for an unknown one', async () => {
+    await t.admin('PUT', '/v1/tenants/other-co', { name: 'Other' });
+    const other = (await t.admin('POST', '/v1/tenants/other-co/tokens', { role: 'dpo' })).json.token;
+    expect((await client(ledger.base, other)('GET', `${t.P}/events`)).status).toBe(403);
+    expect((await client(ledger.base, ledger.adminToken)('GET', '/v1/tenants/no-such/purposes')).status).toBe(404);
+  });
+
+  it('stops a revoked token at once', async () => {
+    const issued = (await t.admin('POST', `${t.P}/tokens`, { role: 'auditor', label: 'temp' })).json;
+    expect(issued.token).toMatch(/^pdl_/);
+    const c = client(ledger.base, issued.token);
+    expect((await c('GET', `${t.P}/events`)).status).toBe(200);
+    expect((await t.admin('DELETE', `${t.P}/tokens/${issued.id}`)).status).toBe(204);
+    expect((await c('GET', `${t.P}/events`)).status).toBe(401);
+  });
+
+  it('shows the token secret once and never lists it', async () => {
+    const r = await client(ledger.base, t.tokens.admin)('GET', `${t.P}/tokens`);
+    expect(r.status).toBe(200);
+    expect(r.text).not.toContain(t.tokens.dpo);
+    expect(r.json.items.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('lets an emitter restricted to systems report only for them', async () => {
+    const tok = (await t.admin('POST', `${t.P}/tokens`, { role: 'emitter', systems: ['core'] })).json.token;
+    const c = client(ledger.base, tok);
+    expect((await c('POST', `${t.P}/events`, { events: [anEvent()] })).status).toBe(200);
+    const r = await c('POST', `${t.P}/events`, { events: [anEvent(), anEvent({ system: 'plugins' })] });
+    expect(r.status).toBe(403);
+    expect(r.json.detail).toContain('plugins');
+  });
+});
+
+describe('declarations', () => {
+  it('records versions and answers the one in force at asOf', async () => {
+    const first = await t.dpo('PUT', `${t.P}/systems/crm`, { name: 'CRM', country: 'NL' });
+    expect(first.status).toBe(201);
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await t.dpo('PUT', `${t.P}/systems/crm`, { name: 'CRM', country: 'DE' });
+    expect(second.json.version).toBe(2);
+    expect((await t.auditor('GET', `${t.P}/systems/crm`)).json.country).toBe('DE');
+    expect((await t.auditor('GET', `${t.P}/systems/crm?asOf=${encodeURIComponent(between)}`)).json.country).toBe('NL');
+    expect((await t.auditor('GET', `${t.P}/systems?asOf=2000-01-01T00:00:00Z`)).json.items).toEqual([]);
+  });
+
+  it('refuses a bad declaration with field paths and records nothing', async () => {
+    const r = await t.dpo('PUT', `${t.P}/purposes/broken`, { title: 'x', legalBasis: 'because', categories: [], retention: { period: 'soon', from: 'collection' } });
+    expect(r.status).toBe(400);
+    expect(r.json.errors.map((e: { path: string }) => e.path).sort()).toEqual(['categories', 'legalBasis', 'retention.period']);
+    expect((await t.dpo('GET', `${t.P}/purposes/broken`)).status).toBe(404);
+  });
+
+  it('lets only admin and dpo declare', async () => {
+    expect((await t.auditor('PUT', `${t.P}/systems/x`, { name: 'X', country: 'NL' })).status).toBe(403);
+    expect((await t.emitter('GET', `${t.P}/purposes`)).json.items.length).toBe(scenario.purposes.length);
+  });
+});
+
+describe('recording events', () => {
+  it('records, answers duplicates with the original position and refuses a changed duplicate', async () => {
+    const e = anEvent();
+    const first = await t.emitter('POST', `${t.P}/events`, { events: [e] });
+    expect(first.status).toBe(200);
+    const res = first.json.results[0];
+    expect(res).toMatchObject({ eventId: e.eventId, status: 'recorded', findings: [] });
+    expect(res.hash).toMatch(/^[0-9a-f]{64}$/);
+    const again = await t.emitter('POST', `${t.P}/events`, { events: [anEvent(), e] });
+    expect(again.json.results[1]).toEqual({ ...res, status: 'duplicate' });
+    const changed = await t.emitter('POST', `${t.P}/events`, { events: [{ ...e, purpose: 'marketing' }] });
+    expect(changed.status).toBe(409);
+    expect(changed.json.eventIds).toEqual([e.eventId]);
+  });
+
+  it('records nothing of a batch with one bad event', async () => {
+    const subject = `visitor:${randomUUID()}`;
+    const r = await t.emitter('POST', `${t.P}/events`, { events: [anEvent({ subject: { id: subject } }), anEvent({ subject: { id: subject }, occurredAt: 'yesterday' })] });
+    expect(r.status).toBe(400);
+    expect(r.json.errors[0].path).toBe('events[1].occurredAt');
+    expect((await t.dpo('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}`)).json.items).toEqual([]);
+  });
+
+  it('gives positions without gaps to concurrent batches', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => t.emitter('POST', `${t.P}/events`, { events: [anEvent(), anEvent()] })));
+    const positions = answers.flatMap((a) => a.json.results.map((x: { position: number }) => x.position)).sort((a, b) => a - b);
+    expect(new Set(positions).size).toBe(40);
+    expect(positions[39] - positions[0]).toBe(39);
+  });
+
+  it('answers precise problems for bad bodies', async () => {
+    const cases: Array<[unknown, number]> = [['{"events": [', 400], [undefined, 400], [{ events: [] }, 400], [{ events: 'x' }, 400], ['[]', 400]];
+    for (const [body, status] of cases) {
+      const r = await t.emitter('POST', `${t.P}/events`, body);
+      expect([r.status, isProblem(r)]).toEqual([status, true]);
+    }
+    const big = await t.emitter('POST', `${t.P}/events`, JSON.stringify({ events: [anEvent({ subject: { id: 'x'.repeat(9 << 20) } })] }));
+    expect(big.status).toBe(413);
+    expect(isProblem(big)).toBe(true);
+  });
+});
+
+describe('the audit trail', () => {
+  it('filters, pages with a cursor, and opens identifiers only for dpo and legal', async () => {
+    const subject = `visitor:${randomUUID()}`;
+    const events = Array.from({ length: 5 }, (_, i) => anEvent({ subject: { id: subject, identifiers: { email: `p${i}@example.org` } }, categories: ['user.contact.email'], purpose: 'chat-messaging' }));
+    await t.emitter('POST', `${t.P}/events`, { events });
+    const page1 = await t.dpo('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}&limit=3`);
+    expect(page1.json.items.map((i: any) => i.event.eventId)).toEqual(events.slice(0, 3).map((e) => e.eventId));
+    const page2 = await t.dpo('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}&limit=3&cursor=${page1.json.nextCursor}`);
+    expect(page2.json.items.map((i: any) => i.event.eventId)).toEqual(events.slice(3).map((e) => e.eventId));
+    expect(page2.json.nextCursor).toBeNull();
+    expect(page1.json.items[0].event.subject.identifiers).toEqual({ email: 'p0@example.org' });
+    const audit = await t.auditor('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}`);
+    expect(audit.text).not.toContain('@example.org');
+    expect(audit.json.items[0].event.subject).toEqual({ id: subject, identifierKinds: ['email'] });
+    expect((await t.legal('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}&category=user.contact.email&type=collected`)).json.items.length).toBe(5);
+    expect((await t.dpo('GET', `${t.P}/events?subject=${encodeURIComponent(subject)}&from=2027-01-01T00:00:00Z`)).json.items).toEqual([]);
+  });
+
+  it('refuses an unknown filter or a forged cursor', async () => {
+    expect((await t.dpo('GET', `${t.P}/events?subjet=x`)).json.errors[0].path).toBe('query.subjet');
+    expect((await t.dpo('GET', `${t.P}/events?cursor=abc`)).status).toBe(400);
+    expect((await t.emitter('GET', `${t.P}/events`)).status).toBe(403);
+  });
+});
+
+describe('operability', () => {
+  it('serves health, Prometheus metrics and an OpenAPI document listing every route', async () => {
+    expect((await client(ledger.base)('GET', '/health')).json).toEqual({ status: 'ok' });
+    const metrics = await client(ledger.base)('GET', '/metrics');
+    expect(metrics.text).toMatch(/pdl_events_recorded_total \d+/);
+    expect(metrics.text).toContain('pdl_append_latency_seconds_bucket');
+    expect(metrics.text).toContain('pdl_commit_batch_events_bucket');
+    const docs = (await client(ledger.base)('GET', '/docs')).json;
+    expect(docs.openapi).toBe('3.1.0');
+    expect(Object.keys(docs.paths).sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it('writes JSON logs without identifiers or subject ids', async () => {
+    await t.emitter('POST', `${t.P}/events`, { events: [anEvent({ subject: { id: 'visitor:log-check', identifiers: { email: 'log-check@example.org' } } })] });
+    await t.dpo('GET', `${t.P}/events?subject=visitor:log-check`);
+    const lines = ledger.output().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const l of lines) JSON.parse(l);
+    expect(ledger.output()).not.toContain('log-check');
+  });
+});
