@@ -1,0 +1,77 @@
+import * as grpc from '@grpc/grpc-js';
+import * as loader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { aTenant, anEvent } from '../support/builders.js';
+import { ROOT, startLedger, type LedgerProcess } from '../support/ledger-process.js';
+
+let ledger: LedgerProcess;
+let t: Awaited<ReturnType<typeof aTenant>>;
+let Ledger: grpc.ServiceClientConstructor;
+beforeAll(async () => {
+  ledger = await startLedger();
+  t = await aTenant(ledger);
+  const proto = join(ROOT, 'proto');
+  const def = loader.loadSync(join(proto, 'pdl/v1/ledger.proto'), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [proto] });
+  Ledger = (grpc.loadPackageDefinition(def) as any).pdl.v1.Ledger;
+});
+afterAll(() => ledger.stop());
+
+const auth = (token: string) => { const m = new grpc.Metadata(); m.set('authorization', `Bearer ${token}`); return m; };
+const toProto = (e: ReturnType<typeof anEvent>) => { const { details, ...rest } = e; return { ...rest, detailsJson: JSON.stringify(details) }; };
+
+describe('gRPC Append', () => {
+  it('records with the same semantics as HTTP, duplicates included', async () => {
+    const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const e = anEvent();
+    const call = (events: unknown[]) => new Promise<any>((res, rej) => c.Append({ tenant: 'chatbox', events }, auth(t.tokens.emitter), (err: unknown, v: unknown) => (err ? rej(err) : res(v))));
+    const out = await call([toProto(e)]);
+    expect(out.results[0]).toMatchObject({ eventId: e.eventId, status: 'recorded' });
+    expect(out.results[0].hash).toMatch(/^[0-9a-f]{64}$/);
+    const again = await call([toProto(e)]);
+    expect(again.results[0]).toMatchObject({ status: 'duplicate', position: out.results[0].position });
+    const http = await t.dpo('GET', `/v1/tenants/chatbox/events?subject=${encodeURIComponent(e.subject.id)}`);
+    expect(http.json.items[0].event.details).toEqual({ source: 'observed' });
+    c.close();
+  });
+
+  it('answers UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (with the field path) and ALREADY_EXISTS', async () => {
+    const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const call = (events: unknown[], md: grpc.Metadata) => new Promise<any>((res) => c.Append({ tenant: 'chatbox', events }, md, (err: any) => res(err)));
+    expect((await call([toProto(anEvent())], new grpc.Metadata())).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await call([toProto(anEvent())], auth(t.tokens.auditor))).code).toBe(grpc.status.PERMISSION_DENIED);
+    const bad = await call([toProto(anEvent()), toProto(anEvent({ occurredAt: 'nope' }))], auth(t.tokens.emitter));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('events[1].occurredAt');
+    const e = anEvent();
+    await call([toProto(e)], auth(t.tokens.emitter));
+    expect((await call([toProto({ ...e, purpose: 'marketing' })], auth(t.tokens.emitter))).code).toBe(grpc.status.ALREADY_EXISTS);
+    c.close();
+  });
+
+  it('takes details as a google.protobuf.Struct too', async () => {
+    const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const { details: _d, ...e } = anEvent({ type: 'disclosed', categories: ['user.contact.email'], purpose: 'marketing' });
+    const out = await new Promise<any>((res, rej) => c.Append({ tenant: 'chatbox', events: [{ ...e, details: { fields: { recipient: { stringValue: 'email-platform' } } } }] }, auth(t.tokens.emitter), (err: unknown, v: unknown) => (err ? rej(err) : res(v))));
+    expect(out.results[0].status).toBe('recorded');
+    c.close();
+  });
+});
+
+describe('gRPC AppendStream', () => {
+  it('answers each batch in order, and a refused batch without ending the stream', async () => {
+    const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const stream = c.AppendStream(auth(t.tokens.emitter));
+    const answers: any[] = [];
+    const done = new Promise<void>((resolve, reject) => { stream.on('data', (a: unknown) => answers.push(a)); stream.on('end', resolve); stream.on('error', reject); });
+    const batches = Array.from({ length: 10 }, () => [toProto(anEvent()), toProto(anEvent())]);
+    batches.splice(4, 0, [toProto(anEvent({ eventId: 'not-a-uuid' }))]);
+    for (const events of batches) stream.write({ tenant: 'chatbox', events });
+    stream.end();
+    await done;
+    expect(answers).toHaveLength(11);
+    expect(answers[4].error.status).toBe(400);
+    const ok = answers.filter((a) => !a.error?.status);
+    expect(ok.map((a) => a.results.map((r: any) => r.eventId))).toEqual(batches.filter((_, i) => i !== 4).map((b) => b.map((e) => e.eventId)));
+    c.close();
+  });
+});
