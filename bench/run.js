@@ -1,0 +1,145 @@
+// pdl ingest benchmark: one run, same events, every contender. `npm run bench` (after `npm run build`).
+// Results: printed, and written to bench/results/ingest-<time>.{json,md}.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import * as grpc from '@grpc/grpc-js';
+import * as loader from '@grpc/proto-loader';
+import { canonicalBytes } from '../dist/ledger/domain/canonical.js';
+import { openEmbeddedStorage } from '../dist/storage/embedded-storage.js';
+import { IdentifierVault } from '../dist/keys/application/identifier-vault.js';
+import { LedgerWriter } from '../dist/ledger/application/ledger-writer.js';
+import { decodeAppendBody } from '../dist/ledger/domain/processing-event.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS || 6);
+const tmp = (p) => mkdtempSync(join(tmpdir(), p));
+const ev = (i) => ({ eventId: randomUUID(), type: 'collected', subject: { id: `perf-${i % 5000}`, identifiers: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } },
+  categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-03-01T10:00:00Z', details: { source: 'observed' } });
+const timed = async (fn) => { let n = 0; const t0 = performance.now(); const end = t0 + SECONDS * 1000; n = await fn(end); return n / ((performance.now() - t0) / 1000); };
+
+// (a) the storage limit: raw better-sqlite3 inserts of the same canonical bytes, WAL + synchronous FULL, 100 per transaction
+function raw() {
+  const db = new Database(join(tmp('raw-'), 'raw.db'));
+  db.pragma('journal_mode = WAL'); db.pragma('synchronous = FULL');
+  db.exec('create table ev (pos integer primary key, id text unique, tenant text, body blob, hash blob)');
+  const ins = db.prepare('insert into ev (id, tenant, body, hash) values (?, ?, ?, ?)');
+  const tx = db.transaction((rows) => { for (const r of rows) { const b = canonicalBytes(r); ins.run(r.eventId, 't', b, createHash('sha256').update(b).digest()); } });
+  return timed(async (end) => { let n = 0; while (performance.now() < end) { tx(Array.from({ length: 100 }, () => ev(n++))); } return n; });
+}
+
+// (b) @event-driven-io/emmett-sqlite, from its own package in bench/
+async function emmett(batch) {
+  const req = createRequire(join(ROOT, 'bench', 'package.json'));
+  let mod;
+  try { mod = await import(req.resolve('@event-driven-io/emmett-sqlite')); } catch (e) { return { skipped: `emmett-sqlite not installed in bench/ (cd bench && npm install --legacy-peer-deps): ${e.message.split('\n')[0]}` }; }
+  const store = mod.getSQLiteEventStore({ fileName: join(tmp('emmett-'), 'emmett.db') });
+  const rate = await timed(async (end) => { let n = 0; while (performance.now() < end) {
+    const events = Array.from({ length: batch }, () => { const e = ev(n++); return { type: 'collected', data: e }; });
+    await store.appendToStream(`subject-${n % 5000}`, events);
+  } return n; });
+  return { rate };
+}
+
+// (c) pdl in-process: the whole append path (validate, seal, canonicalise, hash, keys, group commit), no transport
+async function inProcess() {
+  const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' });
+  const w = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  await w.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor: { type: 'admin', id: 'bench' }, settings: { name: 'Bench', residency: ['EEA'] } }], answer: () => null } }));
+  const rate = await timed(async (end) => { let n = 0; while (performance.now() < end) {
+    const decoded = decodeAppendBody({ events: Array.from({ length: 100 }, () => ev(n++)) });
+    const r = await w.record('acme', decoded.right); if (r._tag !== 'Right') throw new Error('append refused');
+  } return n; });
+  await w.drain(); await s.close();
+  return rate;
+}
+
+const freePort = () => new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+function post(port, path, token, body) {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+      const chunks = []; res.on('data', (c) => chunks.push(c)); res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+    });
+    r.on('error', reject); r.end(payload);
+  });
+}
+const put = (port, path, token, body) => new Promise((resolve, reject) => { const p = Buffer.from(JSON.stringify(body));
+  const r = http.request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': p.length } }, (res) => { res.resume(); res.on('end', resolve); }); r.on('error', reject); r.end(p); });
+
+async function server() {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const root = `bench-${randomUUID()}`;
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1' }, stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
+  await put(httpPort, '/v1/tenants/acme', root, { name: 'Bench' });
+  const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
+  const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
+  return { httpPort, grpcPort, token, proc, peakRss };
+}
+
+async function overHttp(srv, clients, size) {
+  let i = 0, errors = 0;
+  const rate = await timed(async (end) => { let done = 0;
+    await Promise.all(Array.from({ length: clients }, async () => { while (performance.now() < end) {
+      const r = await post(srv.httpPort, '/v1/tenants/acme/events', srv.token, { events: Array.from({ length: size }, () => ev(i++)) });
+      if (r.status === 200) done += size; else errors++;
+    } }));
+    return done; });
+  return { rate, errors };
+}
+
+async function overGrpcStream(srv, streams, size, inFlight) {
+  const def = loader.loadSync(join(ROOT, 'proto/pdl/v1/ledger.proto'), { keepCase: false, longs: String, defaults: true, oneofs: true, includeDirs: [join(ROOT, 'proto')] });
+  const Ledger = grpc.loadPackageDefinition(def).pdl.v1.Ledger;
+  const c = new Ledger(`127.0.0.1:${srv.grpcPort}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata(); md.set('authorization', `Bearer ${srv.token}`);
+  let i = 0, errors = 0;
+  const toProto = (e) => { const { details, ...rest } = e; return { ...rest, detailsJson: JSON.stringify(details) }; };
+  const rate = await timed(async (end) => { let done = 0;
+    await Promise.all(Array.from({ length: streams }, () => new Promise((resolve, reject) => {
+      const call = c.AppendStream(md); let pending = 0; let ended = false;
+      const send = () => { while (pending < inFlight && performance.now() < end) { pending++; call.write({ tenant: 'acme', events: Array.from({ length: size }, () => toProto(ev(i++))) }); }
+        if (performance.now() >= end && !ended) { ended = true; call.end(); } };
+      call.on('data', (a) => { pending--; if (a.error && a.error.status) errors++; else done += a.results.length; send(); });
+      call.on('end', resolve); call.on('error', reject); send();
+    })));
+    return done; });
+  c.close();
+  return { rate, errors };
+}
+
+const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version };
+console.log(`pdl ingest benchmark, ${SECONDS} s per contender`);
+results.a_raw = await raw(); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s`);
+const b100 = await emmett(100); const b1 = await emmett(1);
+results.b_emmett_batch100 = b100.rate ?? null; results.b_emmett_single = b1.rate ?? null;
+console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s`);
+results.c_inprocess = await inProcess(); console.log(`(c) pdl in-process, batches of 100:   ${Math.round(results.c_inprocess)} ev/s`);
+const srv = await server();
+await overHttp(srv, 4, 100);
+const d = await overHttp(srv, 4, 100); results.d_http_4x100 = d.rate; console.log(`(d) pdl HTTP, 4 clients x 100:        ${Math.round(d.rate)} ev/s (${d.errors} errors)`);
+const e = await overHttp(srv, 64, 1); results.e_http_64x1 = e.rate; console.log(`(e) pdl HTTP, 64 clients x 1:         ${Math.round(e.rate)} ev/s (${e.errors} errors)`);
+const f = await overGrpcStream(srv, 4, 100, 2); results.f_grpc_stream = f.rate; console.log(`(f) pdl gRPC AppendStream, 4 x 100:   ${Math.round(f.rate)} ev/s (${f.errors} errors)`);
+results.peak_rss_mb = srv.peakRss(); srv.proc.kill('SIGTERM');
+results.errors = d.errors + e.errors + f.errors;
+const ratio = (x, y) => (x && y ? x / y : null);
+results.ratios = { 'c/a': ratio(results.c_inprocess, results.a_raw), 'c/b': ratio(results.c_inprocess, results.b_emmett_batch100), 'd/a': ratio(d.rate, results.a_raw), 'e/a': ratio(e.rate, results.a_raw) };
+const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
+const targets = { 'c/b': 1.5, 'd/a': 0.35, 'e/a': 0.15 };
+console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fmt(v)}${targets[k] ? (v !== null && v >= targets[k] ? ' (target met)' : ` (target ${targets[k]}: missed)`) : ''}`).join(', ')}`);
+console.log(`peak RSS of the ledger process: ${Math.round(results.peak_rss_mb)} MB (target < 300 MB)`);
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+const stamp = results.date.replace(/[:.]/g, '-');
+writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
+const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch | ${Math.round(results.c_inprocess)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 | ${Math.round(e.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
+writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
+process.exit(0);
