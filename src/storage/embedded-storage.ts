@@ -6,7 +6,7 @@ import { SqliteDeclarationsReadModel } from '../declarations/sqlite/sqlite-decla
 import type { MasterKey } from '../keys/master-key.js';
 import { SqliteKeyStore } from '../keys/sqlite/sqlite-key-store.js';
 import { SqliteEventStore } from '../ledger/sqlite/sqlite-event-store.js';
-import { openDatabase } from '../shared/sqlite/open-database.js';
+import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
 import { tenancyProjection } from '../tenancy/sqlite/tenancy-projection.js';
 

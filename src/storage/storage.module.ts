@@ -7,9 +7,9 @@ import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import type { MasterKey } from '../keys/master-key.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
 import { LedgerMetrics } from '../operability/metrics.js';
-import { CLOCK, ID_GENERATOR } from '../shared/application/tokens.js';
-import { randomIds } from '../shared/kernel/ids.js';
-import { systemClock, type Clock } from '../shared/kernel/time.js';
+import { CLOCK, ID_GENERATOR } from '../common/application/tokens.js';
+import { randomIds } from '../common/kernel/ids.js';
+import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
 import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
-import { openDatabase } from '../../src/shared/sqlite/open-database.js';
+import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { tempDir } from '../support/ledger-process.js';
 import { eventStoreContract } from './event-store.contract.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteKeyStore } from '../../src/keys/sqlite/sqlite-key-store.js';
-import { openDatabase } from '../../src/shared/sqlite/open-database.js';
+import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const master = { key: randomBytes(32), id: 'test' };

@@ -1,5 +1,5 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
-import type { FieldError } from '../../shared/kernel/codec.js';
+import type { FieldError } from '../../common/kernel/codec.js';
 
 /** `google.protobuf.Struct` / `Value` as protobufjs hands them over, back to plain JSON. */
 type PbValue = { nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: PbStruct; listValue?: { values?: PbValue[] }; kind?: string };

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { Authenticator } from '../../tenancy/application/authenticator.js';
 import { denial, type Permission, type Principal } from '../../tenancy/domain/roles.js';
-import type { DomainError } from '../../shared/kernel/domain-error.js';
+import type { DomainError } from '../../common/kernel/domain-error.js';
 import { TenantId } from '../../tenancy/domain/tenant.js';
 import { problem, problemOf } from './problem.js';
 

@@ -1,6 +1,6 @@
 import { DECLARATION_KINDS } from '../../declarations/domain/declaration.js';
 import { DETAILS, EventFields, PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
-import { jsonSchemaOf } from '../../shared/kernel/codec.js';
+import { jsonSchemaOf } from '../../common/kernel/codec.js';
 import { TokenRequest } from '../../tenancy/domain/roles.js';
 import { TenantBody } from '../../tenancy/domain/tenant.js';
 

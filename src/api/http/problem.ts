@@ -1,5 +1,5 @@
-import type { FieldError } from '../../shared/kernel/codec.js';
-import type { DomainError } from '../../shared/kernel/domain-error.js';
+import type { FieldError } from '../../common/kernel/codec.js';
+import type { DomainError } from '../../common/kernel/domain-error.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { decodeWith, struct } from '../../shared/kernel/codec.js';
-import { decodeCursor } from '../../shared/kernel/paging.js';
+import { decodeWith, struct } from '../../common/kernel/codec.js';
+import { decodeCursor } from '../../common/kernel/paging.js';
 import { invalid } from './problem.js';
 
 export const LimitParam = new t.Type<number, string, unknown>('a limit',

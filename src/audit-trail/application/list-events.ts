@@ -3,7 +3,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import { submittedForm } from '../../ledger/domain/submission.js';
 import type { ProcessingEvent } from '../../ledger/domain/processing-event.js';
-import { encodeCursor, type Page } from '../../shared/kernel/paging.js';
+import { encodeCursor, type Page } from '../../common/kernel/paging.js';
 import { AUDIT_TRAIL_READ_MODEL, type AuditFilter, type AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 
 export interface AuditItem {

@@ -2,8 +2,8 @@ import type { InlineProjection } from '../../ledger/event-store.port.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
-import type { Db } from '../../shared/sqlite/open-database.js';
-import { sortableInstant } from '../../shared/kernel/time.js';
+import type { Db } from '../../common/sqlite/open-database.js';
+import { sortableInstant } from '../../common/kernel/time.js';
 
 const SCHEMA = `
 create table if not exists audit_events (

@@ -1,6 +1,6 @@
 import { entryOf } from '../../ledger/entry-of.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 
 interface Row { position: number; hash: Buffer; stream: string; revision: number; data: Buffer; type: string; global_position: number }

@@ -1,8 +1,8 @@
 import * as t from 'io-ts';
-import { boundedArray, boundedString, oneOf, struct } from '../../shared/kernel/codec.js';
-import { CategoryKey, CountryCode } from '../../shared/kernel/ids.js';
-import { nullable } from '../../shared/kernel/nullable.js';
-import { Instant, IsoDuration } from '../../shared/kernel/time.js';
+import { boundedArray, boundedString, oneOf, struct } from '../../common/kernel/codec.js';
+import { CategoryKey, CountryCode } from '../../common/kernel/ids.js';
+import { nullable } from '../../common/kernel/nullable.js';
+import { Instant, IsoDuration } from '../../common/kernel/time.js';
 
 const Title = boundedString('a title', 256);
 

@@ -1,6 +1,6 @@
 import type { InlineProjection } from '../../ledger/event-store.port.js';
 import { entryOf } from '../../ledger/entry-of.js';
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 
 const SCHEMA = `
 create table if not exists declarations (

@@ -1,4 +1,4 @@
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 import type { DeclarationsReadModel } from '../declarations-read-model.port.js';
 import type { Declared, DeclarationKind } from '../domain/declaration.js';
 

@@ -3,7 +3,7 @@ import { left, type Either } from 'fp-ts/lib/Either.js';
 import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
 import type { ProcessingEvent } from '../../ledger/domain/processing-event.js';
 import type { RecordResult } from '../../ledger/domain/record-outcome.js';
-import type { DomainError } from '../../shared/kernel/domain-error.js';
+import type { DomainError } from '../../common/kernel/domain-error.js';
 import type { Principal } from '../../tenancy/domain/roles.js';
 import { systemsOutsideToken } from '../domain/system-restriction.js';
 

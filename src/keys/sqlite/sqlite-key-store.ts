@@ -1,4 +1,4 @@
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
 import { keyRefId, type DataKey, type IndexEntry, type KeyRef, type KeyStore } from '../key-store.port.js';

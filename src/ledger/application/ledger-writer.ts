@@ -1,5 +1,5 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
-import type { Clock } from '../../shared/kernel/time.js';
+import type { Clock } from '../../common/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import type { IndexEntry, KeyStore } from '../../keys/key-store.port.js';
 import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port.js';

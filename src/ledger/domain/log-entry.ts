@@ -1,8 +1,8 @@
 import * as t from 'io-ts';
 import { isLeft, left, type Either } from 'fp-ts/lib/Either.js';
-import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../shared/kernel/codec.js';
-import { CategoryKey, Slug, Uuid } from '../../shared/kernel/ids.js';
-import { Instant } from '../../shared/kernel/time.js';
+import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../common/kernel/codec.js';
+import { CategoryKey, Slug, Uuid } from '../../common/kernel/ids.js';
+import { Instant } from '../../common/kernel/time.js';
 import { DETAILS, PROCESSING_TYPES, ProcessingTypeCodec, Actor, type ProcessingType } from './processing-event.js';
 import { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { TenantBody } from '../../tenancy/domain/tenant.js';

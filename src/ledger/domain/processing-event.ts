@@ -1,8 +1,8 @@
 import * as t from 'io-ts';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../shared/kernel/codec.js';
-import { CategoryKey, CountryCode, Slug, Uuid } from '../../shared/kernel/ids.js';
-import { Instant } from '../../shared/kernel/time.js';
+import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../common/kernel/codec.js';
+import { CategoryKey, CountryCode, Slug, Uuid } from '../../common/kernel/ids.js';
+import { Instant } from '../../common/kernel/time.js';
 import { LIMITS } from './limits.js';
 
 export const PROCESSING_TYPES = [

@@ -1,4 +1,4 @@
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, EventStore, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
 
 const SCHEMA = `

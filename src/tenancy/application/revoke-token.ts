@@ -2,10 +2,10 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
-import { actorOf } from '../../shared/kernel/actor.js';
-import type { DomainError } from '../../shared/kernel/domain-error.js';
-import type { IdGenerator } from '../../shared/kernel/ids.js';
-import { ID_GENERATOR } from '../../shared/application/tokens.js';
+import { actorOf } from '../../common/kernel/actor.js';
+import type { DomainError } from '../../common/kernel/domain-error.js';
+import type { IdGenerator } from '../../common/kernel/ids.js';
+import { ID_GENERATOR } from '../../common/application/tokens.js';
 import type { Principal } from '../domain/roles.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../tenant-directory.port.js';
 

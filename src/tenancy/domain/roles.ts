@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
-import { boundedArray, boundedString, struct, oneOf } from '../../shared/kernel/codec.js';
-import { Slug } from '../../shared/kernel/ids.js';
+import { boundedArray, boundedString, struct, oneOf } from '../../common/kernel/codec.js';
+import { Slug } from '../../common/kernel/ids.js';
 
 export const ROLES = ['admin', 'dpo', 'legal', 'auditor', 'emitter'] as const;
 export type Role = (typeof ROLES)[number];

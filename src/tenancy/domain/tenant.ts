@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { boundedArray, boundedString, struct } from '../../shared/kernel/codec.js';
+import { boundedArray, boundedString, struct } from '../../common/kernel/codec.js';
 
 export const ResidencyItem = boundedString('a residency item', 3, /^([A-Z]{2}|EU|EEA)$/, 'an ISO country code, EU or EEA');
 

@@ -1,4 +1,4 @@
-import type { Db } from '../../shared/sqlite/open-database.js';
+import type { Db } from '../../common/sqlite/open-database.js';
 import type { Role } from '../domain/roles.js';
 import type { TenantSettings } from '../domain/tenant.js';
 import type { TenantDirectory, TokenRecord } from '../tenant-directory.port.js';
