@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { aTenant, anEvent, scenario } from '../support/builders.js';
 import { client, startLedger, type LedgerProcess } from '../support/ledger-process.js';
 import { ROUTES } from '../../src/api/http/openapi.js';
@@ -10,6 +11,26 @@ beforeAll(async () => {
   t = await aTenant(ledger);
 });
 afterAll(() => ledger.stop());
+
+/**
+ * Announces a body larger than the limit and sends only its start: the server answers 413 without
+ * reading it all (a client writing the whole body would race the server closing the connection).
+ */
+function oversizedPost(path: string, token: string, bytes: number): Promise<{ status: number; head: string }> {
+  const u = new URL(ledger.base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname, () => {
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: ${u.host}\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n{"events":[`);
+    });
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end >= 0) { socket.destroy(); resolve({ status: Number(text.split(' ')[1]), head: text.slice(0, end) }); }
+    });
+    socket.on('error', reject);
+  });
+}
 
 const isProblem = (r: { type: string; json: any; status: number }) => r.type.startsWith('application/problem+json') && r.json?.status === r.status && typeof r.json?.title === 'string';
 
@@ -116,9 +137,9 @@ describe('recording events', () => {
       const r = await t.emitter('POST', `${t.P}/events`, body);
       expect([r.status, isProblem(r)]).toEqual([status, true]);
     }
-    const big = await t.emitter('POST', `${t.P}/events`, JSON.stringify({ events: [anEvent({ subject: { id: 'x'.repeat(9 << 20) } })] }));
+    const big = await oversizedPost(`${t.P}/events`, t.tokens.emitter, 9 << 20);
     expect(big.status).toBe(413);
-    expect(isProblem(big)).toBe(true);
+    expect(big.head).toMatch(/content-type: application\/problem\+json/i);
   });
 });
 
