@@ -64,9 +64,4 @@ export class IdentifierVault {
     }
     return out;
   }
-
-  /** The blind-index hash of an identifier, for lookups. */
-  async indexOf(tenant: string, kind: string, value: string): Promise<Buffer> {
-    return blindIndex(await this.keys.indexKey(tenant), kind, normaliseIdentifier(kind, value));
-  }
 }

@@ -29,7 +29,6 @@ export class SqliteEventStore implements EventStore {
     this.stmt = {
       revision: db.prepare('select max(revision) as r from events where stream = ?'),
       insert: db.prepare('insert into events (stream, revision, event_id, type, data) values (?, ?, ?, ?, ?)'),
-      byIdsAt: db.prepare('select * from events where stream = ? and event_id = ?'),
       byIds: db.prepare('select * from events where stream = ? and event_id in (select value from json_each(?))'),
       readStream: db.prepare('select * from events where stream = ? and revision >= ? order by revision limit ?'),
       readAll: db.prepare('select * from events where global_position >= ? order by global_position limit ?'),
@@ -52,7 +51,8 @@ export class SqliteEventStore implements EventStore {
 
   private appendOne(a: StreamAppend, applied: Array<{ recorded: RecordedEvent; context: unknown }>): AppendOutcome {
     const actual = (this.stmt.revision.get(a.stream) as { r: number | null }).r;
-    const existing = a.events.map((e) => this.stmt.byIdsAt.get(a.stream, e.eventId) as Row | undefined);
+    const found = new Map((this.stmt.byIds.all(a.stream, JSON.stringify(a.events.map((e) => e.eventId))) as Row[]).map((r) => [r.event_id, r] as const));
+    const existing = a.events.map((e) => found.get(e.eventId));
     const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
     if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r.revision === start + 1 + i)) {
       return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
