@@ -1,34 +1,60 @@
 import { join } from 'node:path';
 import { SqliteAuditTrailReadModel } from '../audit-trail/sqlite/sqlite-audit-trail-read-model.js';
-import { auditTrailProjection } from '../audit-trail/sqlite/audit-trail-projection.js';
-import { declarationsProjection } from '../declarations/sqlite/declarations-projection.js';
 import { SqliteDeclarationsReadModel } from '../declarations/sqlite/sqlite-declarations-read-model.js';
 import type { MasterKey } from '../keys/master-key.js';
 import { SqliteKeyStore } from '../keys/sqlite/sqlite-key-store.js';
+import { ensureKeySchema, SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteEventStore } from '../ledger/sqlite/sqlite-event-store.js';
+import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
-import { tenancyProjection } from '../tenancy/sqlite/tenancy-projection.js';
+import { embeddedProjections } from './embedded-projections.js';
+import { WriteWorkerClient } from './write-worker-client.js';
+
+export interface EmbeddedOptions {
+  /**
+   * `worker` (the server's choice): commits run on a storage worker thread, beside request handling.
+   * `in-thread`: every write on the calling thread (tools and tests that run from TypeScript sources).
+   */
+  readonly writes?: 'worker' | 'in-thread';
+}
 
 /**
  * The embedded backend: `ledger.db` (the log and the read models folded inline from it) and
  * `keys.db` (data keys and the blind index), two SQLite files in the data directory.
  */
-export function openEmbeddedStorage(dataDir: string, master: MasterKey) {
-  const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
-  const keysDb = openDatabase(join(dataDir, 'keys.db'), { secureDelete: true });
-  const keysIndexDb = openDatabase(join(dataDir, 'keys.db'), { secureDelete: true });
-  const projections = [tenancyProjection(ledgerDb), declarationsProjection(ledgerDb), auditTrailProjection(ledgerDb)];
-  const eventStore = new SqliteEventStore(ledgerDb, projections);
-  const keyStore = new SqliteKeyStore(keysDb, keysIndexDb, master, () => new Date().toISOString());
+export function openEmbeddedStorage(dataDir: string, master: MasterKey, options: EmbeddedOptions = {}) {
+  const ledgerFile = join(dataDir, 'ledger.db');
+  const keysFile = join(dataDir, 'keys.db');
+  const ledgerDb = openDatabase(ledgerFile);
+  const keysDb = openDatabase(keysFile, { secureDelete: true });
+  ensureKeySchema(keysDb);
+  // Tables exist before anything reads them, whichever thread writes.
+  const appender = new SqliteLogAppender(ledgerDb, embeddedProjections(ledgerDb));
+  let worker: WriteWorkerClient | null = null;
+  let keyWriter: SqliteKeyWriter | null = null;
+  let eventStore: SqliteEventStore;
+  let keyStore: SqliteKeyStore;
+  const now = () => new Date().toISOString();
+  if (options.writes === 'in-thread') {
+    keyWriter = new SqliteKeyWriter(openDatabase(keysFile, { secureDelete: true }), openDatabase(keysFile, { secureDelete: true }));
+    eventStore = new SqliteEventStore(ledgerDb, async (appends) => appender.append(appends));
+    keyStore = new SqliteKeyStore(keysDb, keyWriter.inThread(), master, now);
+  } else {
+    worker = new WriteWorkerClient(dataDir);
+    eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
+    keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
+  }
   return {
     eventStore,
     keyStore,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),
     auditTrail: new SqliteAuditTrailReadModel(ledgerDb),
-    healthy: () => ledgerDb.open && keysDb.open && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,
+    healthy: () => ledgerDb.open && keysDb.open && (worker?.healthy ?? true) && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,
     async close() {
+      await worker?.close();
+      keyWriter?.close();
       await eventStore.close();
       keyStore.close();
     },

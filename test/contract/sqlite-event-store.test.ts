@@ -4,4 +4,4 @@ import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { tempDir } from '../support/ledger-process.js';
 import { eventStoreContract } from './event-store.contract.js';
 
-eventStoreContract('embedded (SQLite)', async () => new SqliteEventStore(openDatabase(join(tempDir(), 'ledger.db'))));
+eventStoreContract('embedded (SQLite)', async () => SqliteEventStore.inThread(openDatabase(join(tempDir(), 'ledger.db'))));

@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteKeyStore } from '../../src/keys/sqlite/sqlite-key-store.js';
+import { SqliteKeyWriter } from '../../src/keys/sqlite/sqlite-key-writer.js';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const master = { key: randomBytes(32), id: 'test' };
-const openStore = (dir: string, key = master) =>
-  new SqliteKeyStore(openDatabase(join(dir, 'keys.db'), { secureDelete: true }), openDatabase(join(dir, 'keys.db'), { secureDelete: true }), key, () => new Date().toISOString());
+const openStore = (dir: string, key = master) => {
+  const file = join(dir, 'keys.db');
+  const writer = new SqliteKeyWriter(openDatabase(file, { secureDelete: true }), openDatabase(file, { secureDelete: true }));
+  const store = new SqliteKeyStore(openDatabase(file, { secureDelete: true }), writer.inThread(), key, () => new Date().toISOString());
+  return Object.assign(store, { close: () => { writer.close(); SqliteKeyStore.prototype.close.call(store); } });
+};
 
 describe('the embedded key store', () => {
   it('creates a key once per (subject, category) and finds it again after a restart', async () => {

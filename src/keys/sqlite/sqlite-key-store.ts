@@ -2,21 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
 import { keyRefId, type DataKey, type IndexEntry, type KeyRef, type KeyStore } from '../key-store.port.js';
-
-const SCHEMA = `
-create table if not exists data_keys (
-  tenant text not null, subject text not null, category text not null, generation integer not null,
-  wrapped blob not null, master_id text not null, created_at text not null,
-  primary key (tenant, subject, category, generation)) without rowid;
-create table if not exists index_keys (tenant text primary key, wrapped blob not null, master_id text not null) without rowid;
-create table if not exists blind_index (
-  tenant text not null, hmac blob not null, subject text not null, category text not null,
-  primary key (tenant, hmac, subject, category)) without rowid;
-create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null) without rowid;
-`;
-
-const INDEX_FLUSH_ENTRIES = 20_000;
-const INDEX_FLUSH_MS = 200;
+import { ensureKeySchema, type KeyWrites } from './sqlite-key-writer.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
 
@@ -28,28 +14,17 @@ export class SqliteKeyStore implements KeyStore {
   private stagedByRef = new Map<string, DataKey>();
   private stagedIndexKeys = new Map<string, Buffer>();
   private readonly stmt;
-  private pendingIndex: Array<{ tenant: string; e: IndexEntry }> = [];
-  private pendingCheckpoints = new Map<string, number>();
-  private indexTimer: NodeJS.Timeout | null = null;
 
-  /**
-   * `db` commits keys with `synchronous = FULL`; `indexDb`, a second connection to the same file,
-   * writes the blind index with `synchronous = NORMAL` (no fsync: it is completed from the log after a crash).
-   */
-  constructor(private readonly db: Db, private readonly indexDb: Db, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {
-    db.exec(SCHEMA);
-    indexDb.pragma('synchronous = NORMAL');
+  /** Reads through `db`; every write goes through `writes` (this thread, or the storage worker). */
+  constructor(private readonly db: Db, private readonly writes: KeyWrites, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {
+    ensureKeySchema(db);
     this.stmt = {
       live: db.prepare('select generation, wrapped from data_keys where tenant = ? and subject = ? and category = ? order by generation desc limit 1'),
       generation: db.prepare('select wrapped from data_keys where tenant = ? and subject = ? and category = ? and generation = ?'),
       lastGeneration: db.prepare('select max(generation) as g from data_keys where tenant = ? and subject = ? and category = ?'),
-      insertKey: db.prepare('insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at) values (?, ?, ?, ?, ?, ?, ?)'),
       indexKey: db.prepare('select wrapped from index_keys where tenant = ?'),
-      insertIndexKey: db.prepare('insert into index_keys (tenant, wrapped, master_id) values (?, ?, ?)'),
-      insertEntry: indexDb.prepare('insert or ignore into blind_index (tenant, hmac, subject, category) values (?, ?, ?, ?)'),
       lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
       checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?'),
-      setCheckpoint: indexDb.prepare('insert into blind_index_checkpoint (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
     };
   }
 
@@ -116,69 +91,56 @@ export class SqliteKeyStore implements KeyStore {
     return key;
   }
 
-  async addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
-    // Buffered and written in larger groups (random keys touch many pages); lookups read the buffer too.
-    for (const e of entries) this.pendingIndex.push({ tenant, e });
-    this.pendingCheckpoints.set(tenant, Math.max(position, this.pendingCheckpoints.get(tenant) ?? -1));
-    if (this.pendingIndex.length >= INDEX_FLUSH_ENTRIES) this.flushIndex();
-    else this.indexTimer ??= setTimeout(() => this.flushIndex(), INDEX_FLUSH_MS);
-  }
-
-  /** Writes buffered index entries; no fsync of its own: the checkpoint moves in the same transaction. */
-  flushIndex(): void {
-    if (this.indexTimer) clearTimeout(this.indexTimer);
-    this.indexTimer = null;
-    if (!this.pendingIndex.length && !this.pendingCheckpoints.size) return;
-    const entries = this.pendingIndex;
-    const checkpoints = this.pendingCheckpoints;
-    this.pendingIndex = [];
-    this.pendingCheckpoints = new Map();
-    this.indexDb.transaction(() => {
-      for (const { tenant, e } of entries) this.stmt.insertEntry.run(tenant, e.hmac, e.subject, e.category);
-      for (const [tenant, position] of checkpoints) this.stmt.setCheckpoint.run(tenant, position);
-    })();
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
+    return this.writes.addIndexEntries(tenant, entries, position);
   }
 
   async indexCheckpoint(tenant: string): Promise<number> {
-    this.flushIndex();
+    await this.writes.flushIndex();
     return (this.stmt.checkpoint.get(tenant) as { position: number } | undefined)?.position ?? -1;
   }
 
+  /**
+   * Makes the keys staged so far durable. Keys staged while this runs (the next group of events is
+   * prepared meanwhile) stay staged, and visible to `dataKeys`, until a later commit.
+   */
   async commit(): Promise<void> {
-    if (!this.staged.length && !this.stagedIndexKeys.size) return;
+    const keys = this.staged;
+    const indexKeys = [...this.stagedIndexKeys];
+    if (!keys.length && !indexKeys.length) return;
+    this.staged = [];
     const createdAt = this.now();
-    this.db.transaction(() => {
-      for (const [tenant, key] of this.stagedIndexKeys) {
-        this.stmt.insertIndexKey.run(tenant, Buffer.from(seal(this.master.key, 0, key, aad.indexKey(tenant)), 'base64url'), this.master.id);
-      }
-      for (const s of this.staged) {
-        const wrapped = Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url');
-        this.stmt.insertKey.run(s.tenant, s.ref.subject, s.ref.category, s.key.generation, wrapped, this.master.id, createdAt);
-      }
-    })();
-    for (const s of this.staged) this.remember(this.cacheKey(s.tenant, s.ref), s.key);
-    for (const [tenant, key] of this.stagedIndexKeys) this.indexKeys.set(tenant, key);
-    this.clearStaged();
+    await this.writes.insertKeys(
+      indexKeys.map(([tenant, key]) => ({ tenant, wrapped: Buffer.from(seal(this.master.key, 0, key, aad.indexKey(tenant)), 'base64url'), masterId: this.master.id })),
+      keys.map((s) => ({
+        tenant: s.tenant, subject: s.ref.subject, category: s.ref.category, generation: s.key.generation,
+        wrapped: Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url'),
+        masterId: this.master.id, createdAt,
+      })),
+    );
+    for (const s of keys) {
+      const ck = this.cacheKey(s.tenant, s.ref);
+      this.remember(ck, s.key);
+      if (this.stagedByRef.get(ck) === s.key) this.stagedByRef.delete(ck);
+    }
+    for (const [tenant, key] of indexKeys) {
+      this.indexKeys.set(tenant, key);
+      if (this.stagedIndexKeys.get(tenant) === key) this.stagedIndexKeys.delete(tenant);
+    }
   }
 
   discard(): void {
-    this.clearStaged();
-  }
-
-  private clearStaged() {
     this.staged = [];
     this.stagedByRef = new Map();
     this.stagedIndexKeys = new Map();
   }
 
   async lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>> {
-    this.flushIndex();
+    await this.writes.flushIndex();
     return this.stmt.lookup.all(tenant, hmac) as Array<{ subject: string; category: string }>;
   }
 
   close(): void {
-    if (this.indexDb.open) this.flushIndex();
-    if (this.indexDb.open) this.indexDb.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -48,20 +48,36 @@ interface TenantPlan {
   readonly jobs: Array<{ job: ProcessingJob; results: RecordResult[] }>;
 }
 
+interface Cycle {
+  readonly started: number;
+  readonly plans: TenantPlan[];
+  /** Keys of `uncommitted` added by this cycle. */
+  readonly pending: string[];
+}
+
 const MAX_EVENTS_PER_COMMIT = 5000;
 const MAX_ATTEMPTS = 5;
+const pendingKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`;
 
 /**
- * The one append path. Requests queue here; each cycle takes every waiting request (group commit),
+ * The one append path. Requests queue here; each cycle takes the waiting requests (group commit),
  * checks idempotency, seals personal values, canonicalises and hashes, makes new keys durable, then
  * commits all log entries and their inline projections in one transaction before answering anyone.
+ * Cycles are pipelined: while one commits (and fsyncs, on the storage's own thread), the next is
+ * prepared; it is committed only after the first, and prepared again if the first did not commit.
  */
 export class LedgerWriter {
   private queue: Job[] = [];
   private running = false;
   private closing = false;
   private idle: Array<() => void> = [];
+  /** Last committed revision per tenant stream. */
   private readonly revisions = new Map<string, number>();
+  /** Last revision per tenant including the cycle being committed. */
+  private readonly planned = new Map<string, number>();
+  /** Events of the cycle being committed, so that a request repeating one waits for its outcome. */
+  private readonly uncommitted = new Set<string>();
+  private committing: Promise<boolean> | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -99,12 +115,22 @@ export class LedgerWriter {
     }
   }
 
+  /**
+   * The next cycle's requests: an administrative request alone, or processing requests up to the commit
+   * size. When nothing is committing, about half of what waits, so that the rest is prepared meanwhile.
+   */
   private take(): Job[] {
     const first = this.queue[0]!;
     if (first.kind === 'admin') return [this.queue.shift()!];
+    let limit = MAX_EVENTS_PER_COMMIT;
+    if (!this.committing) {
+      let waiting = 0;
+      for (const j of this.queue) { if (j.kind !== 'processing') break; waiting += j.events.length; }
+      limit = Math.min(limit, Math.ceil(waiting / 2));
+    }
     const out: Job[] = [];
     let n = 0;
-    while (this.queue.length && this.queue[0]!.kind === 'processing' && (n === 0 || n + (this.queue[0] as ProcessingJob).events.length <= MAX_EVENTS_PER_COMMIT)) {
+    while (this.queue.length && this.queue[0]!.kind === 'processing' && (n === 0 || n + (this.queue[0] as ProcessingJob).events.length <= limit)) {
       const j = this.queue.shift() as ProcessingJob;
       n += j.events.length;
       out.push(j);
@@ -113,35 +139,73 @@ export class LedgerWriter {
   }
 
   private async loop() {
-    while (this.queue.length) {
-      const jobs = this.take();
-      try {
-        if (jobs[0]!.kind === 'admin') await this.runAdmin(jobs[0] as AdminJob);
-        else await this.runProcessing(jobs as ProcessingJob[]);
-      } catch (e) {
-        this.keys.discard();
-        this.revisions.clear();
-        const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
-        for (const j of jobs) j.done(left(refusal));
+    for (;;) {
+      while (this.queue.length) {
+        const jobs = this.take();
+        if (jobs[0]!.kind === 'admin') {
+          await this.settle();
+          await this.guard(jobs, () => this.runAdmin(jobs[0] as AdminJob));
+        } else {
+          let cycle: Cycle | null = null;
+          await this.guard(jobs, async () => { cycle = await this.prepare(jobs as ProcessingJob[]); });
+          const previousCommitted = await this.settle();
+          if (cycle === null) continue;
+          if (!previousCommitted) this.replan(cycle);
+          else this.committing = this.commit(cycle);
+        }
+        // Let the event loop read more requests, so that the next cycle groups them.
+        if (this.queue.length) await new Promise((r) => setImmediate(r));
       }
-      // Let the event loop read more requests, so that the next cycle groups them.
-      if (this.queue.length) await new Promise((r) => setImmediate(r));
+      await this.settle();
+      if (this.queue.length === 0) break;
     }
     this.running = false;
     for (const r of this.idle.splice(0)) r();
   }
 
+  /** Waits for the cycle being committed; false when it did not commit whole. */
+  private async settle(): Promise<boolean> {
+    const c = this.committing;
+    if (!c) return true;
+    const ok = await c;
+    if (this.committing === c) this.committing = null;
+    return ok;
+  }
+
+  /** A storage failure answers the requests involved with 503 and forgets every optimistic assumption. */
+  private async guard(jobs: Job[], work: () => Promise<void>) {
+    try {
+      await work();
+    } catch (e) {
+      this.forgetUncommitted();
+      const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+      for (const j of jobs) j.done(left(refusal));
+    }
+  }
+
+  private forgetUncommitted() {
+    this.keys.discard();
+    this.revisions.clear();
+    this.planned.clear();
+    this.uncommitted.clear();
+  }
+
+  /** The previous cycle failed: this one was prepared on its assumptions, so prepare it again. */
+  private replan(cycle: Cycle) {
+    this.forgetUncommitted();
+    const jobs = cycle.plans.flatMap((p) => p.jobs.map((j) => j.job));
+    this.queue.unshift(...jobs);
+  }
+
   private async lastRevision(tenant: string): Promise<number | null> {
-    const known = this.revisions.get(tenant);
+    const known = this.planned.get(tenant) ?? this.revisions.get(tenant);
     if (known !== undefined) return known;
     const r = await this.store.streamRevision(tenantStream(tenant));
     if (r !== null) this.revisions.set(tenant, r);
     return r;
   }
 
-  private retryOrRefuse(job: Job, actual: number | null) {
-    if (actual === null) this.revisions.delete(job.tenant);
-    else this.revisions.set(job.tenant, actual);
+  private retryOrRefuse(job: Job) {
     job.attempts++;
     if (job.attempts >= MAX_ATTEMPTS) job.done(left({ _tag: 'StoreUnavailable', reason: 'the tenant log kept moving under concurrent writers' }));
     else this.queue.unshift(job);
@@ -163,59 +227,85 @@ export class LedgerWriter {
       this.revisions.set(job.tenant, outcome!.lastRevision);
       this.metrics?.committed(entries.length, (performance.now() - job.started) / 1000);
       job.done(right(decided.right.answer(entries)));
-    } else if (outcome!._tag === 'WrongExpectedRevision') this.retryOrRefuse(job, outcome!.actual);
-    else job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
+    } else if (outcome!._tag === 'WrongExpectedRevision') {
+      this.forgetUncommitted();
+      this.retryOrRefuse(job);
+    } else job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
   }
 
-  private async runProcessing(jobs: ProcessingJob[]) {
+  /** Decides every request of the cycle and builds its entries; nothing is written yet. */
+  private async prepare(jobs: ProcessingJob[]): Promise<Cycle | null> {
     const started = performance.now();
     const recordedAt = this.clock.now().toISOString();
     const byTenant = new Map<string, ProcessingJob[]>();
-    for (const j of jobs) byTenant.set(j.tenant, [...(byTenant.get(j.tenant) ?? []), j]);
+    const waiting: ProcessingJob[] = [];
+    for (const j of jobs) {
+      // A request repeating an event of the cycle being committed is decided once that cycle is done.
+      if (this.uncommitted.size && j.events.some((e) => this.uncommitted.has(pendingKey(j.tenant, e.eventId)))) waiting.push(j);
+      else byTenant.set(j.tenant, [...(byTenant.get(j.tenant) ?? []), j]);
+    }
     const plans: TenantPlan[] = [];
+    const pending: string[] = [];
     for (const [tenant, tjobs] of byTenant) {
       const last = await this.lastRevision(tenant);
       if (last === null) {
         for (const j of tjobs) j.done(left({ _tag: 'UnknownTenant', tenant }));
         continue;
       }
-      plans.push(await this.plan(tenant, last, tjobs, recordedAt));
+      const plan = await this.plan(tenant, last, tjobs, recordedAt);
+      plans.push(plan);
+      if (plan.events.length) this.planned.set(tenant, last + plan.events.length);
+      for (const e of plan.events) pending.push(pendingKey(tenant, e.eventId));
     }
-    await this.keys.commit();
-    const live = plans.filter((p) => p.events.length > 0);
-    const outcomes = live.length
-      ? await this.store.append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
-      : [];
-    const committed = new Set<TenantPlan>();
-    const indexing: Array<Promise<void>> = [];
-    live.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o._tag === 'Appended') {
-        this.revisions.set(p.tenant, o.lastRevision);
-        committed.add(p);
-        indexing.push(this.keys.addIndexEntries(p.tenant, p.index, o.lastRevision));
-      } else if (o._tag === 'WrongExpectedRevision') {
-        for (const { job } of p.jobs) this.retryOrRefuse(job, o.actual);
-      } else {
-        this.revisions.delete(p.tenant);
-        for (const { job } of p.jobs) this.retryOrRefuse(job, null);
-      }
-    });
-    await this.settleIndexing(indexing);
-    const total = live.filter((p) => committed.has(p)).reduce((n, p) => n + p.events.length, 0);
-    if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
-    for (const p of plans) {
-      if (p.events.length > 0 && !committed.has(p)) continue;
-      for (const { job, results } of p.jobs) {
-        this.metrics?.answered((performance.now() - job.started) / 1000);
-        job.done(right(results));
-      }
-    }
+    if (waiting.length) this.queue.unshift(...waiting);
+    if (plans.length === 0) return null;
+    for (const k of pending) this.uncommitted.add(k);
+    return { started, plans, pending };
   }
 
-  /** The blind index lags the log by design; a failure here is repaired from the log at the next start. */
-  private async settleIndexing(indexing: Array<Promise<void>>) {
-    for (const r of await Promise.allSettled(indexing)) if (r.status === 'rejected') this.metrics?.indexLagged?.();
+  /** Makes the cycle's keys durable, then its entries, then answers its requests. */
+  private async commit(cycle: Cycle): Promise<boolean> {
+    const { plans, started } = cycle;
+    const jobs = plans.flatMap((p) => p.jobs.map((j) => j.job));
+    try {
+      await this.keys.commit();
+      const live = plans.filter((p) => p.events.length > 0);
+      const outcomes = live.length
+        ? await this.store.append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
+        : [];
+      let whole = true;
+      const committed = new Set<TenantPlan>();
+      live.forEach((p, i) => {
+        const o = outcomes[i]!;
+        if (o._tag === 'Appended') {
+          this.revisions.set(p.tenant, o.lastRevision);
+          if (this.planned.get(p.tenant) === o.lastRevision) this.planned.delete(p.tenant);
+          committed.add(p);
+          // The blind index lags the log by design; what a failure loses is rebuilt from the log at the next start.
+          this.keys.addIndexEntries(p.tenant, p.index, o.lastRevision).catch(() => this.metrics?.indexLagged?.());
+        } else {
+          whole = false;
+          for (const { job } of p.jobs) this.retryOrRefuse(job);
+        }
+      });
+      for (const k of cycle.pending) this.uncommitted.delete(k);
+      if (!whole) this.forgetUncommitted();
+      const total = live.filter((p) => committed.has(p)).reduce((n, p) => n + p.events.length, 0);
+      if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
+      for (const p of plans) {
+        if (p.events.length > 0 && !committed.has(p)) continue;
+        for (const { job, results } of p.jobs) {
+          this.metrics?.answered((performance.now() - job.started) / 1000);
+          job.done(right(results));
+        }
+      }
+      return whole;
+    } catch (e) {
+      this.forgetUncommitted();
+      const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+      for (const j of jobs) j.done(left(refusal));
+      return false;
+    }
   }
 
   /** Decides, per request, which events are new, duplicates or conflicts, and builds the new entries. */

@@ -1,82 +1,40 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, EventStore, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import { ensureLogSchema, SqliteLogAppender, type LogRow } from './sqlite-log-appender.js';
 
-const SCHEMA = `
-create table if not exists events (
-  global_position integer primary key,
-  stream text not null,
-  revision integer not null,
-  event_id text not null,
-  type text not null,
-  data blob not null,
-  unique (stream, revision),
-  unique (stream, event_id));
-`;
-
-interface Row { global_position: number | bigint; stream: string; revision: number; event_id: string; type: string; data: Buffer }
-
-const toRecorded = (r: Row): RecordedEvent => ({
+const toRecorded = (r: LogRow): RecordedEvent => ({
   stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data,
 });
 
-/** The embedded event store: one SQLite file, WAL, `synchronous = FULL`; inline projections share its transactions. */
+/** Commits appends durably: in this thread, or on the storage worker that owns the write connection. */
+export type LogWrites = (appends: readonly StreamAppend[]) => Promise<AppendOutcome[]>;
+
+/**
+ * The embedded event store: one SQLite file, WAL, `synchronous = FULL`. Reads use `db`; appends go
+ * through `writes`, so that the server can commit (and fsync) on another thread while it prepares
+ * the next group of events.
+ */
 export class SqliteEventStore implements EventStore {
   private readonly stmt;
-  private readonly appendTx: (appends: readonly StreamAppend[]) => AppendOutcome[];
 
-  constructor(private readonly db: Db, private readonly projections: ReadonlyArray<InlineProjection<Db>> = []) {
-    db.exec(SCHEMA);
+  /** An event store that appends on the calling thread, through its own connection. */
+  static inThread(db: Db, projections: ReadonlyArray<InlineProjection<Db>> = []): SqliteEventStore {
+    const appender = new SqliteLogAppender(db, projections);
+    return new SqliteEventStore(db, async (appends) => appender.append(appends));
+  }
+
+  constructor(private readonly db: Db, private readonly writes: LogWrites) {
+    ensureLogSchema(db);
     this.stmt = {
       revision: db.prepare('select max(revision) as r from events where stream = ?'),
-      insert: db.prepare('insert into events (stream, revision, event_id, type, data) values (?, ?, ?, ?, ?)'),
       byIds: db.prepare('select * from events where stream = ? and event_id in (select value from json_each(?))'),
       readStream: db.prepare('select * from events where stream = ? and revision >= ? order by revision limit ?'),
       readAll: db.prepare('select * from events where global_position >= ? order by global_position limit ?'),
     };
-    this.appendTx = db.transaction((appends: readonly StreamAppend[]) => {
-      const outcomes: AppendOutcome[] = [];
-      const applied: Array<{ recorded: RecordedEvent; context: unknown }> = [];
-      for (const a of appends) {
-        const save = `s${outcomes.length}`;
-        db.exec(`savepoint ${save}`);
-        const outcome = this.appendOne(a, applied);
-        if (outcome._tag === 'Appended') db.exec(`release ${save}`);
-        else db.exec(`rollback to ${save}; release ${save}`);
-        outcomes.push(outcome);
-      }
-      for (const p of this.projections) p.apply(db, applied);
-      return outcomes;
-    });
   }
 
-  private appendOne(a: StreamAppend, applied: Array<{ recorded: RecordedEvent; context: unknown }>): AppendOutcome {
-    const actual = (this.stmt.revision.get(a.stream) as { r: number | null }).r;
-    const found = new Map((this.stmt.byIds.all(a.stream, JSON.stringify(a.events.map((e) => e.eventId))) as Row[]).map((r) => [r.event_id, r] as const));
-    const existing = a.events.map((e) => found.get(e.eventId));
-    const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
-    if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r.revision === start + 1 + i)) {
-      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
-    }
-    if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) {
-      return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
-    }
-    const dups = a.events.filter((_, i) => existing[i] !== undefined).map((e) => e.eventId);
-    if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
-    let revision = actual ?? -1;
-    for (const e of a.events) {
-      revision++;
-      const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-      const info = this.stmt.insert.run(a.stream, revision, e.eventId, e.type, data);
-      applied.push({
-        recorded: { stream: a.stream, revision, globalPosition: BigInt(info.lastInsertRowid), eventId: e.eventId, type: e.type, data },
-        context: e.context,
-      });
-    }
-    return { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: revision, idempotent: false };
-  }
-
-  async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
-    return this.appendTx(appends);
+  append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
+    return this.writes(appends);
   }
 
   async streamRevision(stream: string): Promise<number | null> {
@@ -84,15 +42,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(stream: string, fromRevision: number, maxCount: number): Promise<RecordedEvent[]> {
-    return (this.stmt.readStream.all(stream, fromRevision, maxCount) as Row[]).map(toRecorded);
+    return (this.stmt.readStream.all(stream, fromRevision, maxCount) as LogRow[]).map(toRecorded);
   }
 
   async readAll(fromGlobalPosition: bigint, maxCount: number): Promise<RecordedEvent[]> {
-    return (this.stmt.readAll.all(fromGlobalPosition, maxCount) as Row[]).map(toRecorded);
+    return (this.stmt.readAll.all(fromGlobalPosition, maxCount) as LogRow[]).map(toRecorded);
   }
 
   async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
-    return (this.stmt.byIds.all(stream, JSON.stringify(eventIds)) as Row[]).map(toRecorded);
+    return (this.stmt.byIds.all(stream, JSON.stringify(eventIds)) as LogRow[]).map(toRecorded);
   }
 
   async close(): Promise<void> {

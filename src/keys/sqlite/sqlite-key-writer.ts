@@ -1,0 +1,113 @@
+import type { Db } from '../../common/sqlite/open-database.js';
+import type { IndexEntry } from '../key-store.port.js';
+
+const SCHEMA = `
+create table if not exists data_keys (
+  tenant text not null, subject text not null, category text not null, generation integer not null,
+  wrapped blob not null, master_id text not null, created_at text not null,
+  primary key (tenant, subject, category, generation)) without rowid;
+create table if not exists index_keys (tenant text primary key, wrapped blob not null, master_id text not null) without rowid;
+create table if not exists blind_index (
+  tenant text not null, hmac blob not null, subject text not null, category text not null,
+  primary key (tenant, hmac, subject, category)) without rowid;
+create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null) without rowid;
+`;
+
+export const ensureKeySchema = (db: Db): void => void db.exec(SCHEMA);
+
+/** A data key as stored: wrapped by the master key, never in clear. */
+export interface WrappedKeyRow {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly category: string;
+  readonly generation: number;
+  readonly wrapped: Uint8Array;
+  readonly masterId: string;
+  readonly createdAt: string;
+}
+export interface WrappedIndexKeyRow {
+  readonly tenant: string;
+  readonly wrapped: Uint8Array;
+  readonly masterId: string;
+}
+
+/** The writes of the embedded key store, run by the thread that owns its write connections. */
+export interface KeyWrites {
+  /** Makes keys durable (fsync) before any log entry that uses them is committed. */
+  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void>;
+  /** Buffers blind-index entries and the tenant's index checkpoint; written in groups without fsync. */
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
+  /** Writes what is buffered, so that reads on another connection see it. */
+  flushIndex(): Promise<void>;
+}
+
+const INDEX_FLUSH_ENTRIES = 20_000;
+const INDEX_FLUSH_MS = 200;
+const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/**
+ * `db` commits keys with `synchronous = FULL`; `indexDb`, a second connection to the same file, writes
+ * the blind index with `synchronous = NORMAL` (no fsync: it is completed from the log after a crash).
+ */
+export class SqliteKeyWriter {
+  private readonly stmt;
+  private pending: Array<{ tenant: string; e: IndexEntry }> = [];
+  private checkpoints = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly db: Db, private readonly indexDb: Db) {
+    ensureKeySchema(db);
+    indexDb.pragma('synchronous = NORMAL');
+    this.stmt = {
+      insertKey: db.prepare('insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at) values (?, ?, ?, ?, ?, ?, ?)'),
+      insertIndexKey: db.prepare('insert into index_keys (tenant, wrapped, master_id) values (?, ?, ?)'),
+      insertEntry: indexDb.prepare('insert or ignore into blind_index (tenant, hmac, subject, category) values (?, ?, ?, ?)'),
+      setCheckpoint: indexDb.prepare('insert into blind_index_checkpoint (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
+    };
+  }
+
+  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): void {
+    this.db.transaction(() => {
+      for (const k of indexKeys) this.stmt.insertIndexKey.run(k.tenant, bytes(k.wrapped), k.masterId);
+      for (const k of keys) this.stmt.insertKey.run(k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt);
+    })();
+  }
+
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): void {
+    // Random HMAC keys touch many pages: grouping thousands of entries per transaction keeps this cheap.
+    for (const e of entries) this.pending.push({ tenant, e });
+    this.checkpoints.set(tenant, Math.max(position, this.checkpoints.get(tenant) ?? -1));
+    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndex();
+    else this.timer ??= setTimeout(() => this.flushIndex(), INDEX_FLUSH_MS);
+  }
+
+  /** The checkpoint moves in the same transaction as the entries it covers. */
+  flushIndex(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.pending.length && !this.checkpoints.size) return;
+    const entries = this.pending;
+    const checkpoints = this.checkpoints;
+    this.pending = [];
+    this.checkpoints = new Map();
+    this.indexDb.transaction(() => {
+      for (const { tenant, e } of entries) this.stmt.insertEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
+      for (const [tenant, position] of checkpoints) this.stmt.setCheckpoint.run(tenant, position);
+    })();
+  }
+
+  close(): void {
+    if (this.indexDb.open) this.flushIndex();
+    if (this.indexDb.open) this.indexDb.close();
+    if (this.db.open) this.db.close();
+  }
+
+  /** The same writes behind the asynchronous interface, on the calling thread. */
+  inThread(): KeyWrites {
+    return {
+      insertKeys: async (i, k) => this.insertKeys(i, k),
+      addIndexEntries: async (t, e, p) => this.addIndexEntries(t, e, p),
+      flushIndex: async () => this.flushIndex(),
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import type { IndexEntry } from '../keys/key-store.port.js';
+import type { WrappedIndexKeyRow, WrappedKeyRow } from '../keys/sqlite/sqlite-key-writer.js';
+import type { StreamAppend } from '../ledger/event-store.port.js';
+
+/** Messages between the main thread and the storage worker. */
+export type WriteOperation =
+  | { readonly op: 'append'; readonly appends: readonly StreamAppend[] }
+  | { readonly op: 'insertKeys'; readonly indexKeys: readonly WrappedIndexKeyRow[]; readonly keys: readonly WrappedKeyRow[] }
+  | { readonly op: 'addIndexEntries'; readonly tenant: string; readonly entries: readonly IndexEntry[]; readonly position: number }
+  | { readonly op: 'flushIndex' }
+  | { readonly op: 'close' };
+
+export type WriteRequest = WriteOperation & { readonly id: number };
+
+export type WriteResponse =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };

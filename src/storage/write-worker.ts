@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '../common/sqlite/open-database.js';
+import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
+import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
+import { embeddedProjections } from './embedded-projections.js';
+import type { WriteRequest, WriteResponse } from './write-protocol.js';
+
+/**
+ * The storage worker: owns the write connections of `ledger.db` and `keys.db`, so that commits and
+ * their fsyncs run beside the main thread, which meanwhile parses requests and prepares the next group.
+ * Requests are served one at a time, in the order they were sent.
+ */
+const port = parentPort!;
+const dataDir = (workerData as { dataDir: string }).dataDir;
+const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
+const appender = new SqliteLogAppender(ledgerDb, embeddedProjections(ledgerDb));
+const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }), openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }));
+
+function serve(r: WriteRequest): unknown {
+  switch (r.op) {
+    case 'append': return appender.append(r.appends);
+    case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
+    case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
+    case 'flushIndex': return keys.flushIndex();
+    case 'close':
+      keys.close();
+      if (ledgerDb.open) ledgerDb.close();
+      return undefined;
+  }
+}
+
+port.on('message', (r: WriteRequest) => {
+  let answer: WriteResponse;
+  try {
+    answer = { id: r.id, ok: true, value: serve(r) };
+  } catch (e) {
+    answer = { id: r.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  port.postMessage(answer);
+  if (r.op === 'close') port.close();
+});
