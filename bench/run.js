@@ -36,27 +36,33 @@ function raw() {
 }
 
 // (b) @event-driven-io/emmett-sqlite, from its own package in bench/
-async function emmett(batch) {
+async function emmett(batch, inFlight = 1) {
   const req = createRequire(join(ROOT, 'bench', 'package.json'));
   let mod;
   try { mod = await import(req.resolve('@event-driven-io/emmett-sqlite')); } catch (e) { return { skipped: `emmett-sqlite not installed in bench/ (cd bench && npm install --legacy-peer-deps): ${e.message.split('\n')[0]}` }; }
   const store = mod.getSQLiteEventStore({ fileName: join(tmp('emmett-'), 'emmett.db') });
-  const rate = await timed(async (end) => { let n = 0; while (performance.now() < end) {
-    const events = Array.from({ length: batch }, () => { const e = ev(n++); return { type: 'collected', data: e }; });
-    await store.appendToStream(`subject-${n % 5000}`, events);
-  } return n; });
-  return { rate };
+  let errors = 0, firstError = null;
+  const rate = await timed(async (end) => { let n = 0, done = 0;
+    await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) {
+      const events = Array.from({ length: batch }, () => { const e = ev(n++); return { type: 'collected', data: e }; });
+      try { await store.appendToStream(`subject-${n % 5000}`, events); done += batch; } catch (e) { errors++; firstError ??= e.code ?? e.message; }
+    } }));
+    return done; });
+  return { rate, errors, firstError };
 }
 
-// (c) pdl in-process: the whole append path (validate, seal, canonicalise, hash, keys, group commit), no transport
-async function inProcess() {
+// (c) pdl in-process: the whole append path (validate, seal, canonicalise, hash, keys, group commit), no transport;
+// `inFlight` callers each wait for their batch's answer before sending the next (1: strictly sequential).
+async function inProcess(inFlight) {
   const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' });
   const w = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
   await w.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor: { type: 'admin', id: 'bench' }, settings: { name: 'Bench', residency: ['EEA'] } }], answer: () => null } }));
-  const rate = await timed(async (end) => { let n = 0; while (performance.now() < end) {
-    const decoded = decodeAppendBody({ events: Array.from({ length: 100 }, () => ev(n++)) });
-    const r = await w.record('acme', decoded.right); if (r._tag !== 'Right') throw new Error('append refused');
-  } return n; });
+  const rate = await timed(async (end) => { let n = 0;
+    await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) {
+      const decoded = decodeAppendBody({ events: Array.from({ length: 100 }, () => ev(n++)) });
+      const r = await w.record('acme', decoded.right); if (r._tag !== 'Right') throw new Error('append refused');
+    } }));
+    return n; });
   await w.drain(); await s.close();
   return rate;
 }
@@ -119,11 +125,16 @@ async function overGrpcStream(srv, streams, size, inFlight) {
 
 const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version };
 console.log(`pdl ingest benchmark, ${SECONDS} s per contender`);
+const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
+if (only !== 'server') {
 results.a_raw = await raw(); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s`);
-const b100 = await emmett(100); const b1 = await emmett(1);
+const b100 = await emmett(100); const b1 = await emmett(1); const b4 = await emmett(100, 4);
+results.b_emmett_batch100_4_in_flight = b4.rate ?? null; results.b_emmett_4_in_flight_errors = b4.errors ?? null;
 results.b_emmett_batch100 = b100.rate ?? null; results.b_emmett_single = b1.rate ?? null;
-console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s`);
-results.c_inprocess = await inProcess(); console.log(`(c) pdl in-process, batches of 100:   ${Math.round(results.c_inprocess)} ev/s`);
+console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s; 100/append with 4 in flight: ${Math.round(b4.rate)} ev/s, ${b4.errors} appends failed (${b4.firstError})`);
+results.c_inprocess_sequential = await inProcess(1); console.log(`(c) pdl in-process, 1 batch of 100 at a time: ${Math.round(results.c_inprocess_sequential)} ev/s`);
+results.c_inprocess = await inProcess(4); console.log(`(c) pdl in-process, 4 batches of 100 in flight: ${Math.round(results.c_inprocess)} ev/s`);
+}
 const srv = await server();
 await overHttp(srv, 4, 100);
 const d = await overHttp(srv, 4, 100); results.d_http_4x100 = d.rate; console.log(`(d) pdl HTTP, 4 clients x 100:        ${Math.round(d.rate)} ev/s (${d.errors} errors)`);
@@ -137,9 +148,10 @@ const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
 const targets = { 'c/b': 1.5, 'd/a': 0.35, 'e/a': 0.15 };
 console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fmt(v)}${targets[k] ? (v !== null && v >= targets[k] ? ' (target met)' : ` (target ${targets[k]}: missed)`) : ''}`).join(', ')}`);
 console.log(`peak RSS of the ledger process: ${Math.round(results.peak_rss_mb)} MB (target < 300 MB)`);
+if (only === 'server') process.exit(0);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch | ${Math.round(results.c_inprocess)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 | ${Math.round(e.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
+const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 | ${Math.round(e.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
 process.exit(0);

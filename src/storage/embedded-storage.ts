@@ -29,8 +29,8 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const ledgerDb = openDatabase(ledgerFile);
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
-  // Tables exist before anything reads them, whichever thread writes.
-  const appender = new SqliteLogAppender(ledgerDb, embeddedProjections(ledgerDb));
+  // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
+  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb));
   let worker: WriteWorkerClient | null = null;
   let keyWriter: SqliteKeyWriter | null = null;
   let eventStore: SqliteEventStore;
@@ -38,9 +38,10 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const now = () => new Date().toISOString();
   if (options.writes === 'in-thread') {
     keyWriter = new SqliteKeyWriter(openDatabase(keysFile, { secureDelete: true }), openDatabase(keysFile, { secureDelete: true }));
-    eventStore = new SqliteEventStore(ledgerDb, async (appends) => appender.append(appends));
+    eventStore = new SqliteEventStore(ledgerDb, async (appends) => appender.append(appends), () => appender.closeIndexes());
     keyStore = new SqliteKeyStore(keysDb, keyWriter.inThread(), master, now);
   } else {
+    appender.closeIndexes();
     worker = new WriteWorkerClient(dataDir);
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);

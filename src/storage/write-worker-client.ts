@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { KeyWrites } from '../keys/sqlite/sqlite-key-writer.js';
-import type { AppendOutcome } from '../ledger/event-store.port.js';
+import type { AppendReceipt } from '../ledger/sqlite/sqlite-log-appender.js';
 import type { LogWrites } from '../ledger/sqlite/sqlite-event-store.js';
 import type { WriteOperation, WriteResponse } from './write-protocol.js';
 
@@ -13,7 +13,11 @@ export class WriteWorkerClient {
   private closed = false;
 
   constructor(dataDir: string) {
-    this.worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: { dataDir } });
+    this.worker = new Worker(new URL('./write-worker.js', import.meta.url), {
+      workerData: { dataDir },
+      // It holds one group of entries at a time: a small young generation keeps the process's memory down.
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+    });
     this.worker.on('message', (m: WriteResponse) => {
       const call = this.calls.get(m.id);
       if (!call) return;
@@ -46,7 +50,9 @@ export class WriteWorkerClient {
     });
   }
 
-  readonly logWrites: LogWrites = (appends) => this.call<AppendOutcome[]>({ op: 'append', appends });
+  /** The entries' objects stay here: the worker reads them back from their bytes, cheaper than copying them. */
+  readonly logWrites: LogWrites = (appends) =>
+    this.call<AppendReceipt>({ op: 'append', appends: appends.map((a) => ({ ...a, events: a.events.map(({ context: _, ...e }) => e) })) });
 
   readonly keyWrites: KeyWrites = {
     insertKeys: (indexKeys, keys) => this.call({ op: 'insertKeys', indexKeys, keys }),

@@ -14,18 +14,19 @@ import type { WriteRequest, WriteResponse } from './write-protocol.js';
 const port = parentPort!;
 const dataDir = (workerData as { dataDir: string }).dataDir;
 const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
-const appender = new SqliteLogAppender(ledgerDb, embeddedProjections(ledgerDb));
+const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb));
 const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }), openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }));
 
 function serve(r: WriteRequest): unknown {
   switch (r.op) {
-    case 'append': return appender.append(r.appends);
+    // The bytes were canonicalised by this process's writer a moment ago: parsed, not validated again.
+    case 'append': return appender.append(r.appends.map((a) => ({ ...a, events: a.events.map((e) => ({ ...e, context: JSON.parse(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('utf8')) })) })));
     case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
     case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
     case 'flushIndex': return keys.flushIndex();
     case 'close':
       keys.close();
-      if (ledgerDb.open) ledgerDb.close();
+      appender.close();
       return undefined;
   }
 }

@@ -1,17 +1,22 @@
 import { entryOf } from '../../ledger/entry-of.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
+import { AuditSubjectIndex } from './audit-trail-projection.js';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 
 interface Row { position: number; hash: Buffer; stream: string; revision: number; data: Buffer; type: string; global_position: number }
 
-const COLUMNS: Record<Exclude<keyof AuditFilter, 'category' | 'from' | 'to'>, string> = {
-  subject: 'a.subject = ?', purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
+const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from' | 'to'>, string> = {
+  purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
 };
 
 export class SqliteAuditTrailReadModel implements AuditTrailReadModel {
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
-  constructor(private readonly db: Db) {}
+  private readonly through;
+  constructor(private readonly db: Db) {
+    db.exec(new AuditSubjectIndex().schema);
+    this.through = db.prepare('select position from audit_subjects_through where tenant = ?');
+  }
 
   page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): AuditRow[] {
     const where = ['a.tenant = ?', 'a.position > ?'];
@@ -22,11 +27,21 @@ export class SqliteAuditTrailReadModel implements AuditTrailReadModel {
     if (filter.category !== undefined) { where.push('instr(a.categories, ?) > 0'); args.push(`\u0001${filter.category}\u0001`); }
     if (filter.from !== undefined) { where.push('a.occurred_at >= ?'); args.push(filter.from); }
     if (filter.to !== undefined) { where.push('a.occurred_at < ?'); args.push(filter.to); }
-    const sql = `select a.position, a.hash, e.stream, e.revision, e.data, e.type, e.global_position from audit_events a
+    // A subject's positions: from its deferred index up to where that is complete, then from the rows after.
+    let from = 'audit_events a';
+    const head: unknown[] = [];
+    if (filter.subject !== undefined) {
+      const through = (this.through.get(tenant) as { position: number } | undefined)?.position ?? -1;
+      from = `(select s.position from audit_subjects s where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ?
+          union all select t.position from audit_events t where t.tenant = ? and t.position > ? and t.subject = ?) p
+        join audit_events a on a.tenant = ? and a.position = p.position`;
+      head.push(tenant, filter.subject, afterPosition, through, tenant, Math.max(afterPosition, through), filter.subject, tenant);
+    }
+    const sql = `select a.position, a.hash, e.stream, e.revision, e.data, e.type, e.global_position from ${from}
       join events e on e.stream = a.stream and e.revision = a.position where ${where.join(' and ')} order by a.position limit ?`;
     let stmt = this.cache.get(sql);
     if (!stmt) { stmt = this.db.prepare(sql); this.cache.set(sql, stmt); }
-    return (stmt.all([...args, limit]) as Row[]).map((r) => ({
+    return (stmt.all([...head, ...args, limit]) as Row[]).map((r) => ({
       position: r.position,
       hash: r.hash.toString('hex'),
       entry: entryOf({ stream: r.stream, revision: r.revision, data: r.data, type: r.type, eventId: '', globalPosition: BigInt(r.global_position) }) as ProcessingEntry,

@@ -1,5 +1,7 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { AppendOutcome, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-store.port.js';
+import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
+import { EventIdIndex } from './event-id-index.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -9,58 +11,153 @@ create table if not exists events (
   event_id text not null,
   type text not null,
   data blob not null,
-  unique (stream, revision),
-  unique (stream, event_id));
+  unique (stream, revision));
+${DEFERRED_SCHEMA}
 `;
 
-export const ensureLogSchema = (db: Db): void => void db.exec(SCHEMA);
+/** A projection folded into each commit, with an optional deferred index of its own. */
+export type SqliteProjection = InlineProjection<Db> & { readonly deferred?: DeferredIndex };
+
+export const ensureLogSchema = (db: Db, deferred: readonly DeferredIndex[] = []): void => {
+  db.exec(SCHEMA);
+  for (const d of deferred) db.exec(d.schema);
+};
 
 export interface LogRow { global_position: number | bigint; stream: string; revision: number; event_id: string; type: string; data: Buffer }
 
+/** What an append answers on the embedded store, beyond the port's outcomes. */
+export interface AppendReceipt {
+  readonly outcomes: AppendOutcome[];
+  /** Per outcome: the events it recorded (empty unless newly appended). */
+  readonly recorded: ReadonlyArray<ReadonlyArray<readonly [eventId: string, revision: number, globalPosition: bigint]>>;
+  /** Every event at or before this global position is in the on-disk idempotency index. */
+  readonly idsIndexedThrough: bigint;
+}
+
+const FLUSH_EVENTS = 20_000;
+const FLUSH_MS = 200;
+
 /**
  * The write side of the embedded event store: one transaction per call, every stream append guarded by
- * its expected revision inside a savepoint, inline projections folded in the same transaction. It runs
- * on whichever thread owns the write connection (the storage worker in the server).
+ * its expected revision inside a savepoint, inline projections folded in the same transaction, then
+ * the deferred indexes fed. It runs on whichever thread owns the write connections (the storage worker
+ * in the server). `indexDb` is a second connection to the same file, `synchronous = NORMAL`, for the
+ * deferred indexes.
  */
 export class SqliteLogAppender {
   private readonly stmt;
-  private readonly tx: (appends: readonly StreamAppend[]) => AppendOutcome[];
+  private readonly tx: (appends: readonly StreamAppend[]) => { outcomes: AppendOutcome[]; applied: Applied[][] };
+  private readonly ids = new EventIdIndex();
+  private readonly deferred: DeferredIndex[];
+  private pending = 0;
+  private last = -1n;
+  private indexedThrough = -1n;
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(db: Db, private readonly projections: ReadonlyArray<InlineProjection<Db>> = []) {
-    ensureLogSchema(db);
+  constructor(private readonly db: Db, private readonly indexDb: Db, private readonly projections: readonly SqliteProjection[] = []) {
+    this.deferred = [this.ids, ...projections.flatMap((p) => (p.deferred ? [p.deferred] : []))];
+    ensureLogSchema(db, this.deferred);
+    indexDb.pragma('synchronous = NORMAL');
     this.stmt = {
       revision: db.prepare('select max(revision) as r from events where stream = ?'),
       insert: db.prepare('insert into events (stream, revision, event_id, type, data) values (?, ?, ?, ?, ?)'),
-      byIds: db.prepare('select event_id, revision from events where stream = ? and event_id in (select value from json_each(?))'),
+      setCheckpoint: indexDb.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position'),
     };
     this.tx = db.transaction((appends: readonly StreamAppend[]) => {
       const outcomes: AppendOutcome[] = [];
-      const applied: Array<{ recorded: RecordedEvent; context: unknown }> = [];
+      const applied: Applied[][] = [];
       for (const a of appends) {
         const save = `s${outcomes.length}`;
         db.exec(`savepoint ${save}`);
-        const mark = applied.length;
-        const outcome = this.appendOne(a, applied);
+        const mine: Applied[] = [];
+        const outcome = this.appendOne(a, mine, applied);
         if (outcome._tag === 'Appended') db.exec(`release ${save}`);
         else {
           db.exec(`rollback to ${save}; release ${save}`);
-          applied.length = mark;
+          mine.length = 0;
         }
         outcomes.push(outcome);
+        applied.push(mine);
       }
-      for (const p of this.projections) p.apply(db, applied);
-      return outcomes;
+      const all = applied.flat();
+      for (const p of this.projections) p.apply(db, all);
+      return { outcomes, applied };
     });
+    this.recover();
   }
 
-  append(appends: readonly StreamAppend[]): AppendOutcome[] {
-    return this.tx(appends);
+  append(appends: readonly StreamAppend[]): AppendReceipt {
+    const { outcomes, applied } = this.tx(appends);
+    const all = applied.flat();
+    if (all.length) {
+      for (const d of this.deferred) d.add(all);
+      this.pending += all.length;
+      this.last = all[all.length - 1]!.recorded.globalPosition;
+      if (this.pending >= FLUSH_EVENTS) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    }
+    return {
+      outcomes,
+      recorded: applied.map((a) => a.map(({ recorded }) => [recorded.eventId, recorded.revision, recorded.globalPosition] as const)),
+      idsIndexedThrough: this.indexedThrough,
+    };
   }
 
-  private appendOne(a: StreamAppend, applied: Array<{ recorded: RecordedEvent; context: unknown }>): AppendOutcome {
+  /** Writes the deferred indexes and moves their checkpoints, in one transaction without fsync. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === 0) return;
+    const through = this.last;
+    this.indexDb.transaction(() => {
+      for (const d of this.deferred) {
+        d.write(this.indexDb);
+        this.stmt.setCheckpoint.run(d.name, through);
+      }
+    })();
+    this.pending = 0;
+    this.indexedThrough = through;
+  }
+
+  /** Writes the deferred indexes and closes their connection; `db` stays open for its owner. */
+  closeIndexes(): void {
+    if (this.indexDb.open) this.flush();
+    if (this.indexDb.open) this.indexDb.close();
+  }
+
+  close(): void {
+    this.closeIndexes();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Completes every deferred index from the log after its checkpoint (a crash loses only unwritten groups). */
+  private recover(): void {
+    const page = this.db.prepare('select * from events where global_position > ? order by global_position limit 5000').safeIntegers(true);
+    for (const d of this.deferred) {
+      let from = deferredCheckpoint(this.db, d.name);
+      for (;;) {
+        const rows = page.all(from) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
+        if (rows.length === 0) break;
+        d.add(rows.map((r) => ({ recorded: { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data }, context: undefined })));
+        from = rows[rows.length - 1]!.global_position;
+        this.indexDb.transaction(() => {
+          d.write(this.indexDb);
+          this.stmt.setCheckpoint.run(d.name, from);
+        })();
+      }
+    }
+    const head = (this.db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
+    this.last = head;
+    this.indexedThrough = head;
+  }
+
+  private appendOne(a: StreamAppend, mine: Applied[], earlier: readonly Applied[][]): AppendOutcome {
     const actual = (this.stmt.revision.get(a.stream) as { r: number | null }).r;
-    const found = new Map((this.stmt.byIds.all(a.stream, JSON.stringify(a.events.map((e) => e.eventId))) as Array<{ event_id: string; revision: number }>).map((r) => [r.event_id, r.revision] as const));
-    const existing = a.events.map((e) => found.get(e.eventId));
+    const ids = a.events.map((e) => e.eventId);
+    const found = this.ids.find(this.db, a.stream, ids);
+    // Appends earlier in this same transaction are not in the index yet.
+    for (const prior of earlier) for (const { recorded } of prior) if (recorded.stream === a.stream && ids.includes(recorded.eventId)) found.set(recorded.eventId, recorded.revision);
+    const existing = ids.map((id) => found.get(id));
     const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
     if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
       return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
@@ -68,14 +165,14 @@ export class SqliteLogAppender {
     if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) {
       return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
     }
-    const dups = a.events.filter((_, i) => existing[i] !== undefined).map((e) => e.eventId);
-    if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
+    const dups = new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i));
+    if (dups.size) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: [...dups] };
     let revision = actual ?? -1;
     for (const e of a.events) {
       revision++;
       const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
       const info = this.stmt.insert.run(a.stream, revision, e.eventId, e.type, data);
-      applied.push({
+      mine.push({
         recorded: { stream: a.stream, revision, globalPosition: BigInt(info.lastInsertRowid), eventId: e.eventId, type: e.type, data },
         context: e.context,
       });

@@ -1,0 +1,105 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/common/sqlite/open-database.js';
+import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
+import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
+import type { EventStore } from '../../src/ledger/event-store.port.js';
+import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
+import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
+import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { anEvent } from '../support/builders.js';
+import { tempDir } from '../support/ledger-process.js';
+
+const newEvent = () => { const eventId = randomUUID(); return { eventId, type: 'thing', data: Buffer.from(JSON.stringify({ eventId })) }; };
+const master = { key: randomBytes(32), id: 'test' };
+const events = (list: object[]): ProcessingEvent[] => {
+  const d = decodeAppendBody({ events: list });
+  if (d._tag === 'Left') throw new Error('bad test events');
+  return [...d.right];
+};
+
+async function withTenant(store: EventStore, writer: LedgerWriter) {
+  const r = await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor: { type: 'admin', id: 'test' }, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never);
+  expect(r._tag).toBe('Right');
+  return store;
+}
+
+describe('the embedded store\'s deferred indexes', () => {
+  it('completes the idempotency index from the log when the process died before writing it', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    // A first process appends, then dies before its deferred index is written (never closed, never flushed).
+    const crashed = new SqliteLogAppender(openDatabase(file), openDatabase(file));
+    const first = [newEvent(), newEvent()];
+    crashed.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: first }]);
+    const store = SqliteEventStore.inThread(openDatabase(file));
+    expect((await store.findByEventIds('ledger-a', first.map((e) => e.eventId))).map((r) => r.revision).sort()).toEqual([0, 1]);
+    const [again] = await store.append([{ stream: 'ledger-a', expectedRevision: 1, events: [first[0]!] }]);
+    expect(again).toMatchObject({ _tag: 'DuplicateEventIds', eventIds: [first[0]!.eventId] });
+    const [retry] = await store.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: first }]);
+    expect(retry).toMatchObject({ _tag: 'Appended', idempotent: true, lastRevision: 1 });
+    await store.close();
+  });
+
+  it('finds duplicates on both sides of the index checkpoint', async () => {
+    const store = SqliteEventStore.inThread(openDatabase(join(tempDir(), 'ledger.db')));
+    const old = newEvent();
+    await store.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: [old] }]);
+    await new Promise((r) => setTimeout(r, 400)); // the deferred index is written meanwhile
+    const recent = newEvent();
+    await store.append([{ stream: 'ledger-a', expectedRevision: 0, events: [recent] }]);
+    expect((await store.findByEventIds('ledger-a', [old.eventId, recent.eventId, randomUUID()])).map((r) => r.eventId).sort()).toEqual([old.eventId, recent.eventId].sort());
+    const [dup] = await store.append([{ stream: 'ledger-a', expectedRevision: 1, events: [newEvent(), old] }]);
+    expect(dup).toMatchObject({ _tag: 'DuplicateEventIds', eventIds: [old.eventId] });
+    await store.close();
+  });
+
+  it('answers a subject\'s audit trail across its deferred index and the rows after it, in order', async () => {
+    const dir = tempDir();
+    const s = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    await withTenant(s.eventStore, writer);
+    const alice = { id: 'visitor:alice' };
+    const bob = { id: 'visitor:bob' };
+    expect((await writer.record('acme', events([anEvent({ subject: alice }), anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await writer.record('acme', events([anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
+    const positions = (subject: string, after = -1, limit = 10) => s.auditTrail.page('acme', { subject }, after, limit).map((r) => r.position);
+    expect(positions('visitor:alice')).toEqual([1, 3, 5]);
+    expect(positions('visitor:bob')).toEqual([2, 4]);
+    expect(positions('visitor:alice', 1, 1)).toEqual([3]);
+    expect(positions('visitor:alice', 3)).toEqual([5]);
+    await writer.drain();
+    await s.close();
+    // And after a restart, from the index alone.
+    const reopened = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    expect(reopened.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10).map((r) => r.position)).toEqual([1, 3, 5]);
+    await reopened.close();
+  });
+});
+
+describe('the writer\'s pipelined cycles', () => {
+  it('prepares again what followed a cycle that did not commit, so positions stay gap-free', async () => {
+    const s = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
+    let failures = 1;
+    const flaky: EventStore = Object.create(s.eventStore, {
+      append: { value: async (appends: Parameters<EventStore['append']>[0]) => {
+        if (appends.some((a) => a.events.some((e) => e.type === 'collected')) && failures-- > 0) throw new Error('disk unavailable');
+        return s.eventStore.append(appends);
+      } },
+    });
+    const writer = new LedgerWriter(flaky, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    await withTenant(s.eventStore, writer);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => writer.record('acme', events([anEvent(), anEvent()]))));
+    const refused = answers.filter((a) => a._tag === 'Left');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((a) => a._tag === 'Left' && a.left._tag === 'StoreUnavailable')).toBe(true);
+    const positions = answers.flatMap((a) => (a._tag === 'Right' ? a.right.map((r) => r.position) : [])).sort((x, y) => x - y);
+    expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
+    const stored = await s.eventStore.readStream('ledger-acme', 0, 100);
+    expect(stored.map((r) => r.revision)).toEqual(Array.from({ length: stored.length }, (_, i) => i));
+    expect(stored.length).toBe(1 + positions.length);
+    await writer.drain();
+    await s.close();
+  });
+});
