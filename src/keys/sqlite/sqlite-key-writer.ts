@@ -42,7 +42,7 @@ export interface KeyWrites {
 }
 
 const INDEX_FLUSH_ENTRIES = 20_000;
-const INDEX_FLUSH_MS = 200;
+const INDEX_FLUSH_MS = 1000;
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**

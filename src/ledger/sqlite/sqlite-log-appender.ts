@@ -35,7 +35,7 @@ export interface AppendReceipt {
 }
 
 const FLUSH_EVENTS = 20_000;
-const FLUSH_MS = 200;
+const FLUSH_MS = 1000;
 
 /**
  * The write side of the embedded event store: one transaction per call, every stream append guarded by
