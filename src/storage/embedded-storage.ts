@@ -7,6 +7,7 @@ import { ensureKeySchema, SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writ
 import { SqliteEventStore } from '../ledger/sqlite/sqlite-event-store.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { openDatabase } from '../common/sqlite/open-database.js';
+import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
 import { embeddedProjections } from './embedded-projections.js';
 import { WriteWorkerClient } from './write-worker-client.js';
@@ -24,6 +25,7 @@ export interface EmbeddedOptions {
  * `keys.db` (data keys and the blind index), two SQLite files in the data directory.
  */
 export function openEmbeddedStorage(dataDir: string, master: MasterKey, options: EmbeddedOptions = {}) {
+  const lock = lockDataDir(dataDir);
   const ledgerFile = join(dataDir, 'ledger.db');
   const keysFile = join(dataDir, 'keys.db');
   const ledgerDb = openDatabase(ledgerFile);
@@ -58,6 +60,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
       keyWriter?.close();
       await eventStore.close();
       keyStore.close();
+      lock.release();
     },
   };
 }

@@ -42,10 +42,12 @@ describe('the embedded store\'s deferred indexes', () => {
   });
 
   it('finds duplicates on both sides of the index checkpoint', async () => {
-    const store = SqliteEventStore.inThread(openDatabase(join(tempDir(), 'ledger.db')));
+    const file = join(tempDir(), 'ledger.db');
+    const store = SqliteEventStore.inThread(openDatabase(file));
     const old = newEvent();
     await store.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: [old] }]);
-    await new Promise((r) => setTimeout(r, 400)); // the deferred index is written meanwhile
+    await new Promise((r) => setTimeout(r, 1100)); // the deferred index is written meanwhile
+    expect(openDatabase(file).prepare('select event_id from event_ids').pluck().all()).toEqual([old.eventId]);
     const recent = newEvent();
     await store.append([{ stream: 'ledger-a', expectedRevision: 0, events: [recent] }]);
     expect((await store.findByEventIds('ledger-a', [old.eventId, recent.eventId, randomUUID()])).map((r) => r.eventId).sort()).toEqual([old.eventId, recent.eventId].sort());
@@ -62,7 +64,8 @@ describe('the embedded store\'s deferred indexes', () => {
     const alice = { id: 'visitor:alice' };
     const bob = { id: 'visitor:bob' };
     expect((await writer.record('acme', events([anEvent({ subject: alice }), anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(openDatabase(join(dir, 'ledger.db')).prepare('select position from audit_subjects_through').pluck().all()).toEqual([3]);
     expect((await writer.record('acme', events([anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
     const positions = (subject: string, after = -1, limit = 10) => s.auditTrail.page('acme', { subject }, after, limit).map((r) => r.position);
     expect(positions('visitor:alice')).toEqual([1, 3, 5]);
@@ -101,5 +104,16 @@ describe('the writer\'s pipelined cycles', () => {
     expect(stored.length).toBe(1 + positions.length);
     await writer.drain();
     await s.close();
+  });
+});
+
+describe('the embedded data directory', () => {
+  it('is served by one ledger at a time', async () => {
+    const dir = tempDir();
+    const first = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    expect(() => openEmbeddedStorage(dir, master, { writes: 'in-thread' })).toThrow(/another ledger process/);
+    await first.close();
+    const second = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    await second.close();
   });
 });
