@@ -1,2 +1,2 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=256
 import '../dist/cli/main.js';
