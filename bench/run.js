@@ -86,7 +86,7 @@ async function server() {
   const root = `bench-${randomUUID()}`;
   // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step.
   const startFlags = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
-  const proc = spawn(process.execPath, [...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1' }, stdio: 'ignore' });
+  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1' }, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
   await put(httpPort, '/v1/tenants/acme', root, { name: 'Bench' });
   const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
