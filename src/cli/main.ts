@@ -1,11 +1,34 @@
 import { loadConfig } from '../config/config.js';
+import { UsageError, verifyExport } from './verify.js';
 
 const USAGE = `usage: pdl <command>
 
 commands:
   serve     run the ledger (HTTP on PDL_HTTP_PORT, gRPC on PDL_GRPC_PORT, data in PDL_DATA_DIR)
+  verify <export.ndjson> [--checkpoint cp.json] [--key <key|keys.json>] [--previous older-cp.json]
+            check an exported tenant log offline: positions, chain, Merkle root, checkpoint signature;
+            exit 0 when intact, 1 naming the first bad position, 2 when the inputs cannot be used
+  verify --data-dir <dir> [--tenant <id>]
+            check a ledger's own store (every tenant, or one) against its Merkle tree and signed checkpoints
   help      show this text
 `;
+
+/** `--name value` options (repeatable) and positional arguments. */
+function options(argv: string[], known: readonly string[]): { positional: string[]; values: Map<string, string[]> } {
+  const positional: string[] = [];
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      values.set(name, [...(values.get(name) ?? []), v]);
+    } else positional.push(a);
+  }
+  return { positional, values };
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -14,6 +37,20 @@ async function main(argv: string[]): Promise<number> {
       const { startLedger } = await import('../bootstrap.js');
       await startLedger(loadConfig());
       return -1;
+    }
+    case 'verify': try {
+      const { positional, values } = options(argv.slice(1), ['checkpoint', 'key', 'previous', 'data-dir', 'tenant']);
+      const write = (s: string) => process.stdout.write(`${s}\n`);
+      const warn = (s: string) => process.stderr.write(`${s}\n`);
+      if (values.has('data-dir')) {
+        const { verifyStore } = await import('./verify-store.js');
+        return verifyStore(values.get('data-dir')![0]!, values.get('tenant')?.[0], write, warn);
+      }
+      if (positional.length !== 1) throw new UsageError('verify takes one export file (or --data-dir)');
+      return await verifyExport({ file: positional[0]!, checkpoint: values.get('checkpoint')?.[0], previous: values.get('previous') ?? [], keys: values.get('key') ?? [] }, write, warn);
+    } catch (e) {
+      // Whatever stops the check itself (unreadable files, bad options) is not a verdict on the log.
+      throw e instanceof UsageError ? e : new UsageError(e instanceof Error ? e.message : String(e));
     }
     case undefined:
     case 'help':
@@ -30,6 +67,6 @@ main(process.argv.slice(2)).then(
   (code) => { if (code >= 0) process.exitCode = code; },
   (e: unknown) => {
     process.stderr.write(`pdl: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+    process.exitCode = e instanceof UsageError ? 2 : 1;
   },
 );

@@ -9,12 +9,30 @@ export interface PdlConfig {
   readonly adminToken: string | undefined;
   readonly masterKey: string | undefined;
   readonly logLevel: string;
+  /** Names the ledger in checkpoint origins (`<name>/<tenant>`) and names its signing keys. */
+  readonly ledgerName: string;
+  readonly signingKey: string | undefined;
+  /** How often changed tenant logs get a new signed checkpoint; 0: after every commit. */
+  readonly checkpointIntervalMs: number;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535)`);
+  return n;
+}
+
+function ledgerName(value: string | undefined): string {
+  const name = value || 'pdl.local';
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error('PDL_LEDGER_NAME must be 1-100 letters, digits, dots, dashes or underscores');
+  return name;
+}
+
+function interval(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400_000) throw new Error(`${name} must be a number of milliseconds (0-86400000)`);
   return n;
 }
 
@@ -31,6 +49,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     adminToken: env.PDL_ADMIN_TOKEN || undefined,
     masterKey: env.PDL_MASTER_KEY || undefined,
     logLevel: env.PDL_LOG_LEVEL || 'info',
+    ledgerName: ledgerName(env.PDL_LEDGER_NAME),
+    signingKey: env.PDL_SIGNING_KEY || undefined,
+    checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),
   };
 }
 export const CONFIG = Symbol('PdlConfig');

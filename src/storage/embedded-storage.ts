@@ -10,6 +10,8 @@ import { openDatabase } from '../common/sqlite/open-database.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
 import { embeddedProjections } from './embedded-projections.js';
+import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
+import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 
 export interface EmbeddedOptions {
@@ -48,9 +50,12 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }
+  const checkpoints = new SqliteCheckpointStore(openDatabase(join(dataDir, 'checkpoints.db')));
   return {
     eventStore,
     keyStore,
+    merkle: new SqliteMerkleTree(ledgerDb),
+    checkpoints,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),
     auditTrail: new SqliteAuditTrailReadModel(ledgerDb),
@@ -60,6 +65,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
       keyWriter?.close();
       await eventStore.close();
       keyStore.close();
+      checkpoints.close();
       lock.release();
     },
   };

@@ -12,6 +12,11 @@ import { randomIds } from '../common/kernel/ids.js';
 import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
 import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
+import { EVENT_STORE } from './storage.tokens.js';
+import { CHECKPOINT_STORE, MERKLE_TREE } from '../integrity/integrity.ports.js';
+import { SigningKeyring } from '../integrity/signing-keys.js';
+import { LOGGER } from '../operability/logger.js';
+import type { Logger } from 'pino';
 
 export const STORAGE = Symbol('Storage');
 export const MASTER_KEY = Symbol('MasterKey');
@@ -32,6 +37,18 @@ export type Storage = EmbeddedStorage;
         return openEmbeddedStorage(config.dataDir, master);
       },
     },
+    { provide: EVENT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.eventStore },
+    { provide: MERKLE_TREE, inject: [STORAGE], useFactory: (s: Storage) => s.merkle },
+    { provide: CHECKPOINT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.checkpoints },
+    {
+      provide: SigningKeyring,
+      inject: [CONFIG, LOGGER],
+      useFactory: (config: PdlConfig, log: Logger) => {
+        const { keyring, created } = SigningKeyring.open(config.dataDir, config.ledgerName, config.signingKey, () => new Date().toISOString());
+        if (created) log.warn({ file: created }, 'created a checkpoint-signing key; its public part is served at /v1/keys');
+        return keyring;
+      },
+    },
     { provide: TENANT_DIRECTORY, inject: [STORAGE], useFactory: (s: Storage) => s.tenants },
     { provide: DECLARATIONS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.declarations },
     { provide: AUDIT_TRAIL_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.auditTrail },
@@ -42,7 +59,7 @@ export type Storage = EmbeddedStorage;
       useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) => new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics),
     },
   ],
-  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
 export class StorageModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}

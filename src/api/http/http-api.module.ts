@@ -3,12 +3,13 @@ import { TenancyModule } from '../../tenancy/tenancy.module.js';
 import { Access } from './access.js';
 import { DeclarationsController } from './declarations.controller.js';
 import { EventsController } from './events.controller.js';
+import { IntegrityController } from './integrity.controller.js';
 import { OperabilityController } from './operability.controller.js';
 import { TenantsController } from './tenants.controller.js';
 
 @Module({
   imports: [TenancyModule],
-  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController],
   providers: [Access],
   exports: [Access],
 })

@@ -42,6 +42,12 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       query: ['subject', 'purpose', 'category', 'recipient', 'system', 'type', 'from', 'to', 'limit', 'cursor'],
     },
   },
+  [`${T}/checkpoints/latest`]: { get: { summary: 'The latest signed checkpoint (C2SP signed note), covering every committed entry', roles: 'every role', ok: 200 } },
+  [`${T}/checkpoints/consistency`]: { get: { summary: 'RFC 9162 consistency proof between two tree sizes', roles: 'every role', ok: 200, query: ['from', 'to'] } },
+  [`${T}/events/{eventId}/proof`]: { get: { summary: 'RFC 9162 inclusion proof of an event in the tree of treeSize entries', roles: 'every role', ok: 200, query: ['treeSize'] } },
+  [`${T}/log/export`]: { get: { summary: 'The log as NDJSON: per entry, exactly the bytes that were hashed', roles: 'every role', ok: 200, query: ['from', 'to'] } },
+  '/v1/keys': { get: { summary: 'Public checkpoint-signing keys, current and retired', roles: 'none', ok: 200, noAuth: true } },
+  '/v1/keys/rotate': { post: { summary: 'Rotate the checkpoint-signing key', roles: 'bootstrap admin', ok: 201 } },
 };
 
 const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

@@ -46,5 +46,13 @@ export function problemOf(e: DomainError): ProblemError {
     case 'SystemNotAllowed':
       return problem(403, 'system-not-allowed', 'System not allowed for this token',
         `This token may only report for its own systems; not for: ${e.systems.join(', ')}. Nothing of this batch was recorded.`, { systems: e.systems });
+    case 'EventNotFound':
+      return problem(404, 'unknown-event', 'Unknown event', `There is no event "${e.eventId}" in this tenant's log.`);
+    case 'TreeSizeOutOfRange':
+      return problem(400, 'tree-size-out-of-range', 'Tree size out of range', e.detail);
+    case 'IntegrityViolation':
+      return problem(409, 'integrity-violation', 'The stored log is not the log that was signed', e.detail);
+    case 'SigningKeyManagedElsewhere':
+      return problem(409, 'signing-key-from-environment', 'The signing key is set by PDL_SIGNING_KEY', 'Rotate it by changing PDL_SIGNING_KEY and restarting the ledger.');
   }
 }

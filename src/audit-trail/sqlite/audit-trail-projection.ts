@@ -12,7 +12,7 @@ create table if not exists audit_events (
   tenant text not null, position integer not null, stream text not null, type text not null,
   subject text not null, purpose text not null, system text not null, recipient text,
   categories text not null, occurred_at text not null, recorded_at text not null, hash blob not null,
-  primary key (tenant, position)) without rowid;
+  primary key (tenant, position));
 drop index if exists audit_events_subject;
 `;
 
@@ -26,8 +26,8 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
 export class AuditSubjectIndex implements DeferredIndex {
   readonly name = 'audit-subjects';
   readonly schema = `
-create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position)) without rowid;
-create table if not exists audit_subjects_through (tenant text primary key, position integer not null) without rowid;`;
+create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position));
+create table if not exists audit_subjects_through (tenant text primary key, position integer not null);`;
   private rows: Array<readonly [string, string, number]> = [];
   private through = new Map<string, number>();
   private stmt: { insert: Statement<unknown[]>; through: Statement<unknown[]> } | null = null;

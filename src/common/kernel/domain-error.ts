@@ -7,4 +7,8 @@ export type DomainError =
   | { readonly _tag: 'InvalidInput'; readonly errors: readonly FieldError[] }
   | { readonly _tag: 'TokenNotFound'; readonly tokenId: string }
   | { readonly _tag: 'DeclarationNotFound'; readonly kind: string; readonly id: string }
-  | { readonly _tag: 'SystemNotAllowed'; readonly systems: readonly string[] };
+  | { readonly _tag: 'SystemNotAllowed'; readonly systems: readonly string[] }
+  | { readonly _tag: 'EventNotFound'; readonly eventId: string }
+  | { readonly _tag: 'TreeSizeOutOfRange'; readonly detail: string }
+  | { readonly _tag: 'IntegrityViolation'; readonly detail: string }
+  | { readonly _tag: 'SigningKeyManagedElsewhere' };

@@ -6,7 +6,7 @@ const SCHEMA = `
 create table if not exists declarations (
   tenant text not null, kind text not null, id text not null, version integer not null,
   position integer not null, recorded_at text not null, body text not null,
-  primary key (tenant, kind, id, version)) without rowid;
+  primary key (tenant, kind, id, version));
 `;
 
 const KIND_OF: Record<string, string> = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' };

@@ -5,12 +5,12 @@ const SCHEMA = `
 create table if not exists data_keys (
   tenant text not null, subject text not null, category text not null, generation integer not null,
   wrapped blob not null, master_id text not null, created_at text not null,
-  primary key (tenant, subject, category, generation)) without rowid;
-create table if not exists index_keys (tenant text primary key, wrapped blob not null, master_id text not null) without rowid;
+  primary key (tenant, subject, category, generation));
+create table if not exists index_keys (tenant text primary key, wrapped blob not null, master_id text not null);
 create table if not exists blind_index (
   tenant text not null, hmac blob not null, subject text not null, category text not null,
-  primary key (tenant, hmac, subject, category)) without rowid;
-create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null) without rowid;
+  primary key (tenant, hmac, subject, category));
+create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null);
 `;
 
 export const ensureKeySchema = (db: Db): void => void db.exec(SCHEMA);

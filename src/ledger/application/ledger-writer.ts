@@ -46,6 +46,8 @@ interface TenantPlan {
   readonly events: NewEvent[];
   readonly index: IndexEntry[];
   readonly jobs: Array<{ job: ProcessingJob; results: RecordResult[] }>;
+  /** Leaf hash of the plan's last new entry. */
+  lastHash?: string;
 }
 
 interface Cycle {
@@ -75,9 +77,13 @@ export class LedgerWriter {
   private readonly revisions = new Map<string, number>();
   /** Last revision per tenant including the cycle being committed. */
   private readonly planned = new Map<string, number>();
+  /** Leaf hash (hex) of the last committed entry per tenant, and including the cycle being committed. */
+  private readonly hashes = new Map<string, string>();
+  private readonly plannedHashes = new Map<string, string>();
   /** Events of the cycle being committed, so that a request repeating one waits for its outcome. */
   private readonly uncommitted = new Set<string>();
   private committing: Promise<boolean> | null = null;
+  private readonly listeners: Array<(tenant: string) => void> = [];
 
   constructor(
     private readonly store: EventStore,
@@ -98,6 +104,17 @@ export class LedgerWriter {
     return new Promise((done) =>
       this.enqueue({ kind: 'admin', tenant, started: performance.now(), attempts: 0, run: decide as AdminJob['run'], done: done as AdminJob['done'] }),
     );
+  }
+
+  /** Calls `listener` with each tenant whose log has just grown by a commit. */
+  onCommit(listener: (tenant: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private committed(tenant: string) {
+    for (const l of this.listeners) {
+      try { l(tenant); } catch { /* a listener's failure is its own business */ }
+    }
   }
 
   /** Stops taking requests and resolves once every accepted one is answered. */
@@ -187,6 +204,8 @@ export class LedgerWriter {
     this.keys.discard();
     this.revisions.clear();
     this.planned.clear();
+    this.hashes.clear();
+    this.plannedHashes.clear();
     this.uncommitted.clear();
   }
 
@@ -205,6 +224,32 @@ export class LedgerWriter {
     return r;
   }
 
+  /** Leaf hash of the entry at `last`, the one the next entry chains to (`prev`); undefined for an empty log. */
+  private async lastHash(tenant: string, last: number | null): Promise<string | undefined> {
+    if (last === null || last < 0) return undefined;
+    const known = this.plannedHashes.get(tenant) ?? this.hashes.get(tenant);
+    if (known !== undefined) return known;
+    const [entry] = await this.store.readStream(tenantStream(tenant), last, 1);
+    if (!entry || entry.revision !== last) throw new Error('the tenant log moved while its last entry was read');
+    const h = leafHash(entry.data).toString('hex');
+    this.hashes.set(tenant, h);
+    return h;
+  }
+
+  /** Canonical bytes and leaf hash of each entry, chained to the one before. */
+  private chain<E extends LogEntry>(entries: E[], prev: string | undefined): { events: NewEvent[]; hashes: string[] } {
+    const events: NewEvent[] = [];
+    const hashes: string[] = [];
+    for (const e of entries) {
+      const entry = prev ? { ...e, prev } : e;
+      const data = canonicalBytes(entry);
+      prev = leafHash(data).toString('hex');
+      events.push({ eventId: e.eventId, type: e.type, data, context: entry });
+      hashes.push(prev);
+    }
+    return { events, hashes };
+  }
+
   private retryOrRefuse(job: Job) {
     job.attempts++;
     if (job.attempts >= MAX_ATTEMPTS) job.done(left({ _tag: 'StoreUnavailable', reason: 'the tenant log kept moving under concurrent writers' }));
@@ -217,14 +262,14 @@ export class LedgerWriter {
     if (decided.right.drafts.length === 0) return job.done(right(decided.right.answer([])));
     const last = await this.lastRevision(job.tenant);
     const recordedAt = this.clock.now().toISOString();
-    const entries = decided.right.drafts.map((d, i) => ({ ...d, v: 1, tenant: job.tenant, position: (last ?? -1) + 1 + i, recordedAt }) as LogEntry);
-    const [outcome] = await this.store.append([{
-      stream: tenantStream(job.tenant),
-      expectedRevision: last ?? 'no_stream',
-      events: entries.map((e) => ({ eventId: e.eventId, type: e.type, data: canonicalBytes(e), context: e })),
-    }]);
+    const drafts = decided.right.drafts.map((d, i) => ({ ...d, v: 1, tenant: job.tenant, position: (last ?? -1) + 1 + i, recordedAt }) as LogEntry);
+    const { events, hashes } = this.chain(drafts, await this.lastHash(job.tenant, last));
+    const entries = events.map((e) => e.context as LogEntry);
+    const [outcome] = await this.store.append([{ stream: tenantStream(job.tenant), expectedRevision: last ?? 'no_stream', events }]);
     if (outcome!._tag === 'Appended') {
       this.revisions.set(job.tenant, outcome!.lastRevision);
+      this.hashes.set(job.tenant, hashes[hashes.length - 1]!);
+      this.committed(job.tenant);
       this.metrics?.committed(entries.length, (performance.now() - job.started) / 1000);
       job.done(right(decided.right.answer(entries)));
     } else if (outcome!._tag === 'WrongExpectedRevision') {
@@ -252,9 +297,12 @@ export class LedgerWriter {
         for (const j of tjobs) j.done(left({ _tag: 'UnknownTenant', tenant }));
         continue;
       }
-      const plan = await this.plan(tenant, last, tjobs, recordedAt);
+      const plan = await this.plan(tenant, last, tjobs, recordedAt, await this.lastHash(tenant, last));
       plans.push(plan);
-      if (plan.events.length) this.planned.set(tenant, last + plan.events.length);
+      if (plan.events.length) {
+        this.planned.set(tenant, last + plan.events.length);
+        this.plannedHashes.set(tenant, plan.lastHash!);
+      }
       for (const e of plan.events) pending.push(pendingKey(tenant, e.eventId));
     }
     if (waiting.length) this.queue.unshift(...waiting);
@@ -279,7 +327,12 @@ export class LedgerWriter {
         const o = outcomes[i]!;
         if (o._tag === 'Appended') {
           this.revisions.set(p.tenant, o.lastRevision);
-          if (this.planned.get(p.tenant) === o.lastRevision) this.planned.delete(p.tenant);
+          this.hashes.set(p.tenant, p.lastHash!);
+          this.committed(p.tenant);
+          if (this.planned.get(p.tenant) === o.lastRevision) {
+            this.planned.delete(p.tenant);
+            this.plannedHashes.delete(p.tenant);
+          }
           committed.add(p);
           // The blind index lags the log by design; what a failure loses is rebuilt from the log at the next start.
           this.keys.addIndexEntries(p.tenant, p.index, o.lastRevision).catch(() => this.metrics?.indexLagged?.());
@@ -309,7 +362,7 @@ export class LedgerWriter {
   }
 
   /** Decides, per request, which events are new, duplicates or conflicts, and builds the new entries. */
-  private async plan(tenant: string, last: number, jobs: ProcessingJob[], recordedAt: string): Promise<TenantPlan> {
+  private async plan(tenant: string, last: number, jobs: ProcessingJob[], recordedAt: string, prev: string | undefined): Promise<TenantPlan> {
     const stream = tenantStream(tenant);
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
@@ -346,9 +399,12 @@ export class LedgerWriter {
           categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
           ...(ev.actor ? { actor: ev.actor } : {}),
           ...(ev.details ? { details: ev.details } : {}),
+          ...(prev ? { prev } : {}),
         };
         const data = canonicalBytes(entry);
-        const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: leafHash(data).toString('hex'), findings: [] };
+        prev = leafHash(data).toString('hex');
+        plan.lastHash = prev;
+        const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] };
         plan.events.push({ eventId: ev.eventId, type: ev.type, data, context: entry });
         inCycle.set(ev.eventId, { event: ev, result });
         byId.set(ev.eventId, result);

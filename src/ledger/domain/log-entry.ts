@@ -23,6 +23,12 @@ export const SealedIdentifier = struct('a sealed identifier', {
 });
 export type SealedIdentifier = t.TypeOf<typeof SealedIdentifier>;
 
+/**
+ * `prev`: the leaf hash (hex) of the entry before this one in the tenant's log, absent at position 0.
+ * The Merkle root proves the log as a whole; this chain lets a verifier name which entry was changed.
+ */
+const Chain = { prev: boundedString('a leaf hash', 64, /^[0-9a-f]{64}$/, 'a SHA-256 hex digest') };
+
 const Header = {
   v: Version,
   tenant: boundedString('a tenant', 64),
@@ -39,7 +45,7 @@ export const ProcessingEntry = struct('a processing entry', {
   purpose: Slug,
   system: Slug,
   occurredAt: Instant,
-}, { actor: Actor, details: t.UnknownRecord });
+}, { actor: Actor, details: t.UnknownRecord, ...Chain });
 export type ProcessingEntry = t.TypeOf<typeof ProcessingEntry> & { type: ProcessingType; details?: Record<string, unknown> };
 
 /** Who did an administrative write: the bootstrap admin or a token (never a person's name). */
@@ -47,7 +53,7 @@ export const AdminActor = struct('an administrative actor', { type: oneOf('an ac
 export type AdminActor = t.TypeOf<typeof AdminActor>;
 
 const adminEntry = <T extends string, P extends t.Props>(type: T, props: P) =>
-  struct(`a ${type} entry`, { ...Header, type: t.literal(type), actor: AdminActor, ...props });
+  struct(`a ${type} entry`, { ...Header, type: t.literal(type), actor: AdminActor, ...props }, Chain);
 
 export const TenantDeclared = adminEntry('tenant-declared', { settings: TenantBody });
 export const TokenIssued = adminEntry('token-issued', {
@@ -73,7 +79,7 @@ export type AdminEntry = { [K in AdminEntryType]: t.TypeOf<AdminCodecs[K]> }[Adm
 export type LogEntry = ProcessingEntry | AdminEntry;
 
 /** A log entry before the ledger gives it a position and a recording time. */
-export type DraftEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'position' | 'recordedAt' | 'v' | 'tenant'> : never) : never;
+export type DraftEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'position' | 'recordedAt' | 'v' | 'tenant' | 'prev'> : never) : never;
 
 const processingTypes = new Set<string>(PROCESSING_TYPES);
 export const isProcessingEntry = (e: LogEntry): e is ProcessingEntry => processingTypes.has(e.type);

@@ -20,7 +20,7 @@ export interface DeferredIndex {
   write(db: Db): void;
 }
 
-export const DEFERRED_SCHEMA = `create table if not exists deferred_checkpoints (name text primary key, global_position integer not null) without rowid;`;
+export const DEFERRED_SCHEMA = `create table if not exists deferred_checkpoints (name text primary key, global_position integer not null);`;
 
 /** The global position up to which `name` is written, or -1. */
 export function deferredCheckpoint(db: Db, name: string): bigint {

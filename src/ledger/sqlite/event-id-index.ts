@@ -8,7 +8,7 @@ import type { Applied, DeferredIndex } from './deferred-index.js';
  */
 export class EventIdIndex implements DeferredIndex {
   readonly name = 'event-ids';
-  readonly schema = `create table if not exists event_ids (stream text not null, event_id text not null, revision integer not null, primary key (stream, event_id)) without rowid;`;
+  readonly schema = `create table if not exists event_ids (stream text not null, event_id text not null, revision integer not null, primary key (stream, event_id));`;
   private recent = new Map<string, Map<string, number>>();
   private stmt: { insert: Statement<unknown[]> } | null = null;
 

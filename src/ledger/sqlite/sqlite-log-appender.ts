@@ -15,8 +15,15 @@ create table if not exists events (
 ${DEFERRED_SCHEMA}
 `;
 
-/** A projection folded into each commit, with an optional deferred index of its own. */
-export type SqliteProjection = InlineProjection<Db> & { readonly deferred?: DeferredIndex };
+/**
+ * A projection folded into each commit, with an optional deferred index of its own; `reset` drops any
+ * state it keeps in memory when a commit fails; `catchUp` completes it from the log at start-up.
+ */
+export type SqliteProjection = InlineProjection<Db> & {
+  readonly deferred?: DeferredIndex;
+  reset?(): void;
+  catchUp?(db: Db): void;
+};
 
 export const ensureLogSchema = (db: Db, deferred: readonly DeferredIndex[] = []): void => {
   db.exec(SCHEMA);
@@ -83,11 +90,19 @@ export class SqliteLogAppender {
       for (const p of this.projections) p.apply(db, all);
       return { outcomes, applied };
     });
+    for (const p of projections) p.catchUp?.(db);
     this.recover();
   }
 
   append(appends: readonly StreamAppend[]): AppendReceipt {
-    const { outcomes, applied } = this.tx(appends);
+    let done: ReturnType<typeof this.tx>;
+    try {
+      done = this.tx(appends);
+    } catch (e) {
+      for (const p of this.projections) p.reset?.();
+      throw e;
+    }
+    const { outcomes, applied } = done;
     const all = applied.flat();
     if (all.length) {
       for (const d of this.deferred) d.add(all);

@@ -24,14 +24,15 @@ export type Permission =
   | 'read-declarations'
   | 'append-events'
   | 'read-audit-trail'
-  | 'read-identifiers';
+  | 'read-identifiers'
+  | 'read-proofs';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail'],
-  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers'],
-  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers'],
-  auditor: ['read-declarations', 'read-audit-trail'],
-  emitter: ['read-declarations', 'append-events'],
+  admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail', 'read-proofs'],
+  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs'],
+  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs'],
+  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs'],
+  emitter: ['read-declarations', 'append-events', 'read-proofs'],
 };
 
 export type AccessDenied = { readonly _tag: 'WrongTenant' } | { readonly _tag: 'MissingPermission'; readonly permission: Permission; readonly role: Role };

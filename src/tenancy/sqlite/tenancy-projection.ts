@@ -3,10 +3,10 @@ import { entryOf } from '../../ledger/entry-of.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 
 const SCHEMA = `
-create table if not exists tenants (id text primary key, name text not null, residency text not null, position integer not null) without rowid;
+create table if not exists tenants (id text primary key, name text not null, residency text not null, position integer not null);
 create table if not exists tokens (
   id text primary key, tenant text not null, hash text not null unique, role text not null, systems text,
-  label text, issued_at text not null, revoked_at text) without rowid;
+  label text, issued_at text not null, revoked_at text);
 `;
 
 const TYPES = new Set(['tenant-declared', 'token-issued', 'token-revoked']);

@@ -1,0 +1,116 @@
+import { leafHash } from '../../ledger/domain/canonical.js';
+import { Frontier } from './merkle.js';
+
+/** The first thing wrong with a log, and where. */
+export interface Tampering {
+  readonly position: number;
+  readonly problem: string;
+}
+
+export interface ExpectedRoot {
+  readonly treeSize: number;
+  readonly rootHash: Buffer;
+  readonly label: string;
+}
+
+const POSITION = Buffer.from('"position":');
+const PREV = Buffer.from('"prev":"');
+
+/**
+ * Streams a tenant log (one canonical entry per line, from position 0) and checks, entry by entry, that
+ * positions follow each other, that each entry chains (`prev`) to the leaf hash of the one before, and
+ * that the Merkle root at each expected tree size is the expected one. It names the first bad position:
+ * a removed, inserted or reordered entry breaks the positions there; a changed entry breaks the chain at
+ * its successor; a changed last entry, or a chain forged anew, breaks the root.
+ */
+export class LogVerifier {
+  private readonly frontier = new Frontier();
+  private readonly expected: ExpectedRoot[];
+  private last: Buffer | null = null;
+  private problem: Tampering | null = null;
+  readonly checked: string[] = [];
+
+  constructor(expected: readonly ExpectedRoot[]) {
+    this.expected = [...expected].sort((a, b) => a.treeSize - b.treeSize);
+  }
+
+  get size(): number {
+    return this.frontier.size;
+  }
+
+  /** The Merkle root of the entries read so far. */
+  root(): Buffer {
+    return this.frontier.root();
+  }
+
+  /** Feeds the next line (without its newline); returns the first problem found so far. */
+  line(bytes: Buffer): Tampering | null {
+    if (this.problem) return this.problem;
+    const i = this.frontier.size;
+    const fields = fieldsOf(bytes);
+    if (fields === null) return (this.problem = { position: i, problem: `line ${i + 1} is not a log entry (not JSON with a position)` });
+    if (fields.position !== i) {
+      return (this.problem = {
+        position: i,
+        problem: fields.position > i
+          ? `expected the entry at position ${i}, found position ${fields.position}: entries were removed here (or reordered)`
+          : `expected the entry at position ${i}, found position ${fields.position} again: an entry was inserted or reordered here`,
+      });
+    }
+    const leaf = leafHash(bytes);
+    if (i > 0 && (fields.prev === undefined || !this.last!.equals(Buffer.from(fields.prev, 'hex')))) {
+      return (this.problem = {
+        position: i - 1,
+        problem: `the entry at position ${i - 1} is not the one the log recorded: the next entry (position ${i}) chains to another hash`,
+      });
+    }
+    if (i === 0 && fields.prev !== undefined) return (this.problem = { position: 0, problem: 'the first entry chains to an earlier one: this is not the log from its start' });
+    this.frontier.push(leaf);
+    this.last = leaf;
+    for (const e of this.expected) {
+      if (e.treeSize !== this.frontier.size) continue;
+      if (!this.frontier.root().equals(e.rootHash)) {
+        return (this.problem = {
+          position: e.treeSize - 1,
+          problem: `the root of the first ${e.treeSize} entries differs from ${e.label}: the entry at position ${e.treeSize - 1} was changed (or an earlier one, with every later chain link forged)`,
+        });
+      }
+      this.checked.push(`${e.label}: root of ${e.treeSize} entries matches`);
+    }
+    return null;
+  }
+
+  /** After the last line: every expected tree size must have been reached. */
+  end(): Tampering | null {
+    if (this.problem) return this.problem;
+    const n = this.frontier.size;
+    const missing = this.expected.find((e) => e.treeSize > n);
+    if (missing) this.problem = { position: n, problem: `the log ends after ${n} entries but ${missing.label} covers ${missing.treeSize}: entries from position ${n} are missing` };
+    return this.problem;
+  }
+}
+
+/** `position` and `prev` of a canonical entry; a key found once is the top-level one (every entry has it). */
+function fieldsOf(line: Buffer): { position: number; prev?: string } | null {
+  const p = line.indexOf(POSITION);
+  const q = line.indexOf(PREV);
+  if (p >= 0 && line.indexOf(POSITION, p + 1) < 0 && (q < 0 || line.indexOf(PREV, q + 1) < 0)) {
+    let end = p + POSITION.length;
+    let position = 0;
+    let digits = 0;
+    for (let c = line[end]; c !== undefined && c >= 0x30 && c <= 0x39; c = line[++end]) { position = position * 10 + (c - 0x30); digits++; }
+    if (digits > 0 && digits <= 16 && (line[end] === 0x2c || line[end] === 0x7d)) {
+      if (q < 0) return { position };
+      const prev = line.toString('latin1', q + PREV.length, q + PREV.length + 64);
+      if (line[q + PREV.length + 64] === 0x22 && /^[0-9a-f]{64}$/.test(prev)) return { position, prev };
+    }
+  }
+  // Anything unusual (a nested key of the same name, odd formatting): read it properly.
+  try {
+    const e = JSON.parse(line.toString('utf8')) as { position?: unknown; prev?: unknown };
+    if (!Number.isSafeInteger(e.position)) return null;
+    return typeof e.prev === 'string' ? { position: e.position as number, prev: e.prev } : { position: e.position as number };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,2 @@
+/** The event store of the configured backend. */
+export const EVENT_STORE = Symbol('EventStore');
