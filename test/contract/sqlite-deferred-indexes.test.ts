@@ -13,6 +13,10 @@ import { tempDir } from '../support/ledger-process.js';
 
 const newEvent = () => { const eventId = randomUUID(); return { eventId, type: 'thing', data: Buffer.from(JSON.stringify({ eventId })) }; };
 const master = { key: randomBytes(32), id: 'test' };
+/** Waits for the deferred index to be written (a timer in the store; slower on a loaded machine). */
+async function until(done: () => boolean, ms = 15_000) {
+  for (const end = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error('the deferred index was not written in time');
+}
 const events = (list: object[]): ProcessingEvent[] => {
   const d = decodeAppendBody({ events: list });
   if (d._tag === 'Left') throw new Error('bad test events');
@@ -46,8 +50,9 @@ describe('the embedded store\'s deferred indexes', () => {
     const store = SqliteEventStore.inThread(openDatabase(file));
     const old = newEvent();
     await store.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: [old] }]);
-    await new Promise((r) => setTimeout(r, 1100)); // the deferred index is written meanwhile
-    expect(openDatabase(file).prepare('select event_id from event_ids').pluck().all()).toEqual([old.eventId]);
+    const reader = openDatabase(file);
+    await until(() => reader.prepare('select event_id from event_ids').pluck().all().length > 0);
+    expect(reader.prepare('select event_id from event_ids').pluck().all()).toEqual([old.eventId]);
     const recent = newEvent();
     await store.append([{ stream: 'ledger-a', expectedRevision: 0, events: [recent] }]);
     expect((await store.findByEventIds('ledger-a', [old.eventId, recent.eventId, randomUUID()])).map((r) => r.eventId).sort()).toEqual([old.eventId, recent.eventId].sort());
@@ -64,8 +69,9 @@ describe('the embedded store\'s deferred indexes', () => {
     const alice = { id: 'visitor:alice' };
     const bob = { id: 'visitor:bob' };
     expect((await writer.record('acme', events([anEvent({ subject: alice }), anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
-    await new Promise((r) => setTimeout(r, 1100));
-    expect(openDatabase(join(dir, 'ledger.db')).prepare('select position from audit_subjects_through').pluck().all()).toEqual([3]);
+    const reader = openDatabase(join(dir, 'ledger.db'));
+    await until(() => reader.prepare('select position from audit_subjects_through').pluck().all().length > 0);
+    expect(reader.prepare('select position from audit_subjects_through').pluck().all()).toEqual([3]);
     expect((await writer.record('acme', events([anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
     const positions = (subject: string, after = -1, limit = 10) => s.auditTrail.page('acme', { subject }, after, limit).map((r) => r.position);
     expect(positions('visitor:alice')).toEqual([1, 3, 5]);

@@ -14,7 +14,8 @@ export function lockDataDir(dataDir: string): { release(): void } {
     db.exec('begin exclusive');
   } catch (e) {
     db.close();
-    if (e instanceof Error && /locked|busy/i.test(e.message)) throw new Error(`another ledger process is already serving the data directory ${dataDir}`);
+    // (not `instanceof Error`: the driver's errors may come from another realm)
+    if (/locked|busy/i.test(String((e as { message?: unknown }).message))) throw new Error(`another ledger process is already serving the data directory ${dataDir}`);
     throw e;
   }
   return { release: () => { if (db.open) { db.exec('rollback'); db.close(); } } };
