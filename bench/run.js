@@ -81,12 +81,12 @@ function post(port, path, token, body) {
 const put = (port, path, token, body) => new Promise((resolve, reject) => { const p = Buffer.from(JSON.stringify(body));
   const r = http.request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': p.length } }, (res) => { res.resume(); res.on('end', resolve); }); r.on('error', reject); r.end(p); });
 
-async function server() {
+async function server(env = {}) {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const root = `bench-${randomUUID()}`;
   // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step.
   const startFlags = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
-  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1' }, stdio: 'ignore' });
+  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
   await put(httpPort, '/v1/tenants/acme', root, { name: 'Bench' });
   const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
@@ -143,7 +143,12 @@ const d = await overHttp(srv, 4, 100); results.d_http_4x100 = d.rate; console.lo
 const e = await overHttp(srv, 64, 1); results.e_http_64x1 = e.rate; console.log(`(e) pdl HTTP, 64 clients x 1:         ${Math.round(e.rate)} ev/s (${e.errors} errors)`);
 const f = await overGrpcStream(srv, 4, 100, 2); results.f_grpc_stream = f.rate; console.log(`(f) pdl gRPC AppendStream, 4 x 100:   ${Math.round(f.rate)} ev/s (${f.errors} errors)`);
 results.peak_rss_mb = srv.peakRss(); srv.proc.kill('SIGTERM');
-results.errors = d.errors + e.errors + f.errors;
+// (g) as (d), with a signed checkpoint after every commit instead of the default cadence (1 s)
+const srvG = await server({ PDL_CHECKPOINT_INTERVAL_MS: '0' });
+await overHttp(srvG, 4, 100);
+const g = await overHttp(srvG, 4, 100); results.g_http_4x100_checkpoint_every_commit = g.rate; srvG.proc.kill('SIGTERM');
+console.log(`(g) as (d), checkpoint after every commit: ${Math.round(g.rate)} ev/s (${g.errors} errors) = ${(g.rate / d.rate).toFixed(2)} x (d)`);
+results.errors = d.errors + e.errors + f.errors + g.errors;
 const ratio = (x, y) => (x && y ? x / y : null);
 results.ratios = { 'c/a': ratio(results.c_inprocess, results.a_raw), 'c/b': ratio(results.c_inprocess, results.b_emmett_batch100), 'd/a': ratio(d.rate, results.a_raw), 'e/a': ratio(e.rate, results.a_raw) };
 const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
@@ -154,6 +159,6 @@ if (only === 'server') process.exit(0);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 | ${Math.round(e.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
+const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 | ${Math.round(e.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
 process.exit(0);

@@ -62,20 +62,19 @@ function loadCheckpoint(file: string, what: string): LoadedCheckpoint {
   return { treeSize: size, rootHash: Buffer.from(j.rootHash, 'hex'), origin: null, note: null, label: `${what} (@ ${size})` };
 }
 
-/** Every line of `file` (without its newline), read as a stream. */
-async function* lines(file: string): AsyncGenerator<Buffer> {
+/** Feeds every line of `file` (without its newline) to `each`, streaming; stops when `each` says so. */
+async function eachLine(file: string, each: (line: Buffer) => boolean): Promise<void> {
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    let buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      yield buf.subarray(start, nl);
+      if (!each(buf.subarray(start, nl))) return;
       start = nl + 1;
     }
     rest = Buffer.from(buf.subarray(start));
-    buf = Buffer.alloc(0);
   }
-  if (rest.length) yield rest;
+  if (rest.length) each(rest);
 }
 
 /**
@@ -105,12 +104,9 @@ export async function verifyExport(args: VerifyArgs, out: (s: string) => void, e
     out(`signature of ${c.label} verifies`);
   }
   const verifier = new LogVerifier(checkpoints);
-  let problem = null;
+  let problem: ReturnType<LogVerifier['line']> = null;
   if (!existsSync(args.file)) throw new UsageError(`no such file: ${args.file}`);
-  for await (const line of lines(args.file)) {
-    problem = verifier.line(line);
-    if (problem) break;
-  }
+  await eachLine(args.file, (line) => (problem = verifier.line(line)) === null);
   problem ??= verifier.end();
   if (problem) {
     err(`FAILED at position ${problem.position}: ${problem.problem}`);

@@ -27,6 +27,8 @@ export class LogVerifier {
   private readonly frontier = new Frontier();
   private readonly expected: ExpectedRoot[];
   private last: Buffer | null = null;
+  /** The last leaf hash as lowercase hex bytes, to compare with the next entry's `prev` without decoding it. */
+  private lastHex = Buffer.alloc(64);
   private problem: Tampering | null = null;
   readonly checked: string[] = [];
 
@@ -58,15 +60,16 @@ export class LogVerifier {
       });
     }
     const leaf = leafHash(bytes);
-    if (i > 0 && (fields.prev === undefined || !this.last!.equals(Buffer.from(fields.prev, 'hex')))) {
+    if (i > 0 && !(fields.prevAt >= 0 ? bytes.compare(this.lastHex, 0, 64, fields.prevAt, fields.prevAt + 64) === 0 : fields.prev === this.last!.toString('hex'))) {
       return (this.problem = {
         position: i - 1,
         problem: `the entry at position ${i - 1} is not the one the log recorded: the next entry (position ${i}) chains to another hash`,
       });
     }
-    if (i === 0 && fields.prev !== undefined) return (this.problem = { position: 0, problem: 'the first entry chains to an earlier one: this is not the log from its start' });
+    if (i === 0 && (fields.prevAt >= 0 || fields.prev !== undefined)) return (this.problem = { position: 0, problem: 'the first entry chains to an earlier one: this is not the log from its start' });
     this.frontier.push(leaf);
     this.last = leaf;
+    this.lastHex.write(leaf.toString('hex'), 'latin1');
     for (const e of this.expected) {
       if (e.treeSize !== this.frontier.size) continue;
       if (!this.frontier.root().equals(e.rootHash)) {
@@ -90,26 +93,30 @@ export class LogVerifier {
   }
 }
 
-/** `position` and `prev` of a canonical entry; a key found once is the top-level one (every entry has it). */
-function fieldsOf(line: Buffer): { position: number; prev?: string } | null {
-  const p = line.indexOf(POSITION);
-  const q = line.indexOf(PREV);
-  if (p >= 0 && line.indexOf(POSITION, p + 1) < 0 && (q < 0 || line.indexOf(PREV, q + 1) < 0)) {
+/**
+ * `position` and `prev` of a canonical entry: `prevAt` is the offset of the 64 hex digits of `prev` in
+ * the line (-1 when absent, or when read by parsing: then `prev`). Keys are sorted (RFC 8785), the only
+ * open object of an entry (`details`) sorts before `position`, and `prev` directly follows `position`;
+ * so the last `"position":` is the top-level one. Anything else is read by parsing the line.
+ */
+function fieldsOf(line: Buffer): { position: number; prevAt: number; prev?: string } | null {
+  const p = line.lastIndexOf(POSITION);
+  if (p >= 0) {
     let end = p + POSITION.length;
     let position = 0;
     let digits = 0;
     for (let c = line[end]; c !== undefined && c >= 0x30 && c <= 0x39; c = line[++end]) { position = position * 10 + (c - 0x30); digits++; }
-    if (digits > 0 && digits <= 16 && (line[end] === 0x2c || line[end] === 0x7d)) {
-      if (q < 0) return { position };
-      const prev = line.toString('latin1', q + PREV.length, q + PREV.length + 64);
-      if (line[q + PREV.length + 64] === 0x22 && /^[0-9a-f]{64}$/.test(prev)) return { position, prev };
+    if (digits > 0 && digits <= 16) {
+      if (line[end] === 0x2c && line.compare(PREV, 0, PREV.length, end + 1, end + 1 + PREV.length) === 0 && line[end + 1 + PREV.length + 64] === 0x22) {
+        return { position, prevAt: end + 1 + PREV.length };
+      }
+      if ((line[end] === 0x2c || line[end] === 0x7d) && line.lastIndexOf(PREV) < 0) return { position, prevAt: -1 };
     }
   }
-  // Anything unusual (a nested key of the same name, odd formatting): read it properly.
   try {
     const e = JSON.parse(line.toString('utf8')) as { position?: unknown; prev?: unknown };
     if (!Number.isSafeInteger(e.position)) return null;
-    return typeof e.prev === 'string' ? { position: e.position as number, prev: e.prev } : { position: e.position as number };
+    return typeof e.prev === 'string' ? { position: e.position as number, prevAt: -1, prev: e.prev } : { position: e.position as number, prevAt: -1 };
   } catch {
     return null;
   }

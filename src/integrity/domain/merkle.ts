@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 9162 §2.1 Merkle trees: leaf hash SHA-256(0x00 ‖ entry), node hash SHA-256(0x01 ‖ left ‖ right).
@@ -6,11 +6,16 @@ import { createHash } from 'node:crypto';
  * trees up to 2^53 leaves work.
  */
 export const HASH_SIZE = 32;
-const NODE_PREFIX = Buffer.from([0x01]);
 const EMPTY_ROOT = createHash('sha256').digest();
+const pair = Buffer.alloc(1 + 2 * HASH_SIZE);
 
+/** SHA-256(0x01 ‖ left ‖ right); any lengths (a verifier must not trust them to be 32 bytes). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  pair[0] = 0x01;
+  pair.set(left, 1);
+  pair.set(right, 1 + HASH_SIZE);
+  return hash('sha256', pair, 'buffer');
 }
 
 const isOdd = (x: number) => x % 2 === 1;

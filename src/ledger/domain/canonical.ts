@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /** RFC 8785 canonical JSON bytes: the exact bytes that are stored, hashed and exported. */
@@ -8,9 +8,12 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-const LEAF_PREFIX = Buffer.from([0x00]);
+let scratch = Buffer.alloc(4096);
 
-/** RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry). */
+/** RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry). (One-shot hashing of a reused buffer: this runs once per entry.) */
 export function leafHash(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(bytes).digest();
+  if (scratch.length < bytes.length + 1) scratch = Buffer.alloc(Math.max(bytes.length + 1, scratch.length * 2));
+  scratch[0] = 0x00;
+  scratch.set(bytes, 1);
+  return hash('sha256', scratch.subarray(0, bytes.length + 1), 'buffer');
 }
