@@ -63,16 +63,23 @@ function loadCheckpoint(file: string, what: string): LoadedCheckpoint {
 }
 
 /** Feeds every line of `file` (without its newline) to `each`, streaming; stops when `each` says so. */
-async function eachLine(file: string, each: (line: Buffer) => boolean): Promise<void> {
+export async function eachLine(file: string, each: (line: Buffer) => boolean, chunkSize = 1 << 20): Promise<void> {
   let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+  for await (const data of createReadStream(file, { highWaterMark: chunkSize })) {
+    const chunk = data as Buffer;
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      if (!each(buf.subarray(start, nl))) return;
+    if (rest.length) {
+      // Only the line cut by the chunk boundary is copied.
+      const nl = chunk.indexOf(10);
+      if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
+      if (!each(Buffer.concat([rest, chunk.subarray(0, nl)]))) return;
       start = nl + 1;
     }
-    rest = Buffer.from(buf.subarray(start));
+    for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+      if (!each(chunk.subarray(start, nl))) return;
+      start = nl + 1;
+    }
+    rest = Buffer.from(chunk.subarray(start));
   }
   if (rest.length) each(rest);
 }
