@@ -172,3 +172,25 @@ describe('proof that nothing was altered', () => {
     expect(refused.json.type).toContain('integrity-violation');
   });
 });
+
+describe('a signing key given by PDL_SIGNING_KEY', () => {
+  it('signs with it, publishes it, and leaves its rotation to the operator', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { rawPublicKey, rawSeed } = await import('../../src/integrity/domain/checkpoint.js');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const other = await startLedger({ env: { PDL_SIGNING_KEY: rawSeed(privateKey).toString('hex'), PDL_LEDGER_NAME: 'ledger.example' } });
+    try {
+      const root = client(other.base, other.adminToken);
+      await root('PUT', '/v1/tenants/keyed', { name: 'Keyed' });
+      const keys = (await client(other.base)('GET', '/v1/keys')).json.items;
+      expect(keys).toEqual([expect.objectContaining({ name: 'ledger.example', publicKey: rawPublicKey(privateKey).toString('base64'), status: 'current' })]);
+      const cp = (await root('GET', '/v1/tenants/keyed/checkpoints/latest')).json;
+      expect(cp.origin).toBe('ledger.example/keyed');
+      expect(verifyNote(cp.note, 'ledger.example', rawPublicKey(privateKey))).toBe(true);
+      const rotate = await root('POST', '/v1/keys/rotate');
+      expect([rotate.status, rotate.json.type]).toEqual([409, expect.stringContaining('signing-key-from-environment')]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
