@@ -1,6 +1,8 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { DigestedBlock } from './digest-worker.js';
 import { bodyText, keyIdOf, openNote, parseBody, verifyNote } from '../integrity/domain/checkpoint.js';
-import { LogVerifier, type ExpectedRoot } from '../integrity/domain/log-verifier.js';
+import { LogVerifier, type ExpectedRoot, type Tampering } from '../integrity/domain/log-verifier.js';
 
 export interface VerifyArgs {
   readonly file: string;
@@ -62,26 +64,57 @@ function loadCheckpoint(file: string, what: string): LoadedCheckpoint {
   return { treeSize: size, rootHash: Buffer.from(j.rootHash, 'hex'), origin: null, note: null, label: `${what} (@ ${size})` };
 }
 
-/** Feeds every line of `file` (without its newline) to `each`, streaming; stops when `each` says so. */
-export async function eachLine(file: string, each: (line: Buffer) => boolean, chunkSize = 1 << 20): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const data of createReadStream(file, { highWaterMark: chunkSize })) {
-    const chunk = data as Buffer;
-    let start = 0;
-    if (rest.length) {
-      // Only the line cut by the chunk boundary is copied.
-      const nl = chunk.indexOf(10);
-      if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
-      if (!each(Buffer.concat([rest, chunk.subarray(0, nl)]))) return;
-      start = nl + 1;
+const IN_FLIGHT = 3;
+
+/**
+ * Feeds `file` to `verifier`, streaming: this thread reads blocks of whole lines and folds the tree,
+ * a worker digests each block (leaf hashes, positions, `prev`) meanwhile. Stops at the first problem.
+ */
+export async function verifyFile(file: string, verifier: LogVerifier, chunkSize = 1 << 19): Promise<Tampering | null> {
+  const worker = new Worker(new URL('./digest-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } });
+  const waiting: Array<(b: DigestedBlock) => void> = [];
+  const ready: Array<Promise<DigestedBlock>> = [];
+  let failed: Error | null = null;
+  worker.on('message', (b: DigestedBlock) => waiting.shift()!(b));
+  worker.on('error', (e) => { failed = e; });
+  let problem: Tampering | null = null;
+  let next = 0;
+  const fold = (b: DigestedBlock) => {
+    for (let j = 0; j < b.count && !problem; j++) {
+      const position = b.positions[j]!;
+      const plen = b.prevLengths[j]!;
+      problem = verifier.entry({
+        position: Number.isNaN(position) ? null : position,
+        leaf: Buffer.from(b.leaves.buffer, 32 * j, 32),
+        prev: plen === 255 ? null : Buffer.from(b.prevs.buffer, 32 * j, plen),
+      });
     }
-    for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
-      if (!each(chunk.subarray(start, nl))) return;
-      start = nl + 1;
+  };
+  const send = (block: Buffer) => {
+    const copy = new Uint8Array(block.length);
+    copy.set(block);
+    ready.push(new Promise<DigestedBlock>((resolve) => waiting.push(resolve)));
+    worker.postMessage({ id: next++, block: copy }, [copy.buffer]);
+  };
+  try {
+    let rest: Buffer = Buffer.alloc(0);
+    for await (const data of createReadStream(file, { highWaterMark: chunkSize })) {
+      const chunk = rest.length ? Buffer.concat([rest, data as Buffer]) : (data as Buffer);
+      const cut = chunk.lastIndexOf(10);
+      if (cut < 0) { rest = chunk; continue; }
+      send(chunk.subarray(0, cut + 1));
+      rest = Buffer.from(chunk.subarray(cut + 1));
+      while (ready.length >= IN_FLIGHT && !problem) fold(await ready.shift()!);
+      if (failed) throw failed;
+      if (problem) return problem;
     }
-    rest = Buffer.from(chunk.subarray(start));
+    if (rest.length) send(rest);
+    while (ready.length && !problem) fold(await ready.shift()!);
+    if (failed) throw failed;
+    return problem ?? verifier.end();
+  } finally {
+    await worker.terminate();
   }
-  if (rest.length) each(rest);
 }
 
 /**
@@ -111,10 +144,8 @@ export async function verifyExport(args: VerifyArgs, out: (s: string) => void, e
     out(`signature of ${c.label} verifies`);
   }
   const verifier = new LogVerifier(checkpoints);
-  let problem: ReturnType<LogVerifier['line']> = null;
   if (!existsSync(args.file)) throw new UsageError(`no such file: ${args.file}`);
-  await eachLine(args.file, (line) => (problem = verifier.line(line)) === null);
-  problem ??= verifier.end();
+  const problem = await verifyFile(args.file, verifier);
   if (problem) {
     err(`FAILED at position ${problem.position}: ${problem.problem}`);
     return 1;

@@ -13,6 +13,21 @@ export interface ExpectedRoot {
   readonly label: string;
 }
 
+/** What the verifier needs of a line: its position (null: not an entry), leaf hash, and `prev` (raw bytes; null: absent). */
+export interface Digest {
+  readonly position: number | null;
+  readonly leaf: Buffer;
+  readonly prev: Buffer | null;
+}
+
+export function digestLine(bytes: Buffer): Digest {
+  const leaf = leafHash(bytes);
+  const f = fieldsOf(bytes);
+  if (!f) return { position: null, leaf, prev: null };
+  const prev = f.prevAt >= 0 ? Buffer.from(bytes.toString('latin1', f.prevAt, f.prevAt + 64), 'hex') : f.prev !== undefined ? Buffer.from(f.prev, 'hex') : null;
+  return { position: f.position, leaf, prev };
+}
+
 const POSITION = Buffer.from('"position":');
 const PREV = Buffer.from('"prev":"');
 
@@ -27,8 +42,6 @@ export class LogVerifier {
   private readonly frontier = new Frontier();
   private readonly expected: ExpectedRoot[];
   private last: Buffer | null = null;
-  /** The last leaf hash as lowercase hex bytes, to compare with the next entry's `prev` without decoding it. */
-  private lastHex = Buffer.alloc(64);
   private problem: Tampering | null = null;
   readonly checked: string[] = [];
 
@@ -47,29 +60,32 @@ export class LogVerifier {
 
   /** Feeds the next line (without its newline); returns the first problem found so far. */
   line(bytes: Buffer): Tampering | null {
+    return this.problem ?? this.entry(digestLine(bytes));
+  }
+
+  /** Feeds the next entry, digested (here by `line`, or on another thread); returns the first problem so far. */
+  entry(d: Digest): Tampering | null {
     if (this.problem) return this.problem;
     const i = this.frontier.size;
-    const fields = fieldsOf(bytes);
-    if (fields === null) return (this.problem = { position: i, problem: `line ${i + 1} is not a log entry (not JSON with a position)` });
-    if (fields.position !== i) {
+    if (d.position === null) return (this.problem = { position: i, problem: `line ${i + 1} is not a log entry (not JSON with a position)` });
+    if (d.position !== i) {
       return (this.problem = {
         position: i,
-        problem: fields.position > i
-          ? `expected the entry at position ${i}, found position ${fields.position}: entries were removed here (or reordered)`
-          : `expected the entry at position ${i}, found position ${fields.position} again: an entry was inserted or reordered here`,
+        problem: d.position > i
+          ? `expected the entry at position ${i}, found position ${d.position}: entries were removed here (or reordered)`
+          : `expected the entry at position ${i}, found position ${d.position} again: an entry was inserted or reordered here`,
       });
     }
-    const leaf = leafHash(bytes);
-    if (i > 0 && !(fields.prevAt >= 0 ? bytes.compare(this.lastHex, 0, 64, fields.prevAt, fields.prevAt + 64) === 0 : fields.prev === this.last!.toString('hex'))) {
+    if (i > 0 && !(d.prev !== null && this.last!.equals(d.prev))) {
       return (this.problem = {
         position: i - 1,
         problem: `the entry at position ${i - 1} is not the one the log recorded: the next entry (position ${i}) chains to another hash`,
       });
     }
-    if (i === 0 && (fields.prevAt >= 0 || fields.prev !== undefined)) return (this.problem = { position: 0, problem: 'the first entry chains to an earlier one: this is not the log from its start' });
+    if (i === 0 && d.prev !== null) return (this.problem = { position: 0, problem: 'the first entry chains to an earlier one: this is not the log from its start' });
+    const leaf = d.leaf;
     this.frontier.push(leaf);
     this.last = leaf;
-    this.lastHex.write(leaf.toString('hex'), 'latin1');
     for (const e of this.expected) {
       if (e.treeSize !== this.frontier.size) continue;
       if (!this.frontier.root().equals(e.rootHash)) {
