@@ -18,6 +18,9 @@ export class LedgerMetrics implements WriterMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
   private readonly indexLag = new Counter({ name: 'pdl_blind_index_deferred_total', help: 'Blind-index writes that failed after a commit (completed from the log at next start)', registers: [this.registry] });
+  /** Checkpoints signed, and refused because the stored tree no longer extends the last signed one. */
+  readonly checkpointsSigned = new Counter({ name: 'pdl_checkpoints_signed_total', help: 'Signed tree heads produced', registers: [this.registry] });
+  readonly checkpointsRefused = new Counter({ name: 'pdl_checkpoints_refused_total', help: 'Checkpoints refused: the stored log does not extend the last signed one (integrity violation)', registers: [this.registry] });
   readonly appendRequestSize = new Histogram({
     name: 'pdl_append_request_events', help: 'Events per append request', registers: [this.registry],
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],

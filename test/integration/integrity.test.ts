@@ -170,6 +170,8 @@ describe('proof that nothing was altered', () => {
     const refused = await client(ledger.base, t.tokens.auditor)('GET', `${t.P}/checkpoints/latest`);
     expect(refused.status).toBe(409);
     expect(refused.json.type).toContain('integrity-violation');
+    const metrics = (await client(ledger.base)('GET', '/metrics')).text;
+    expect(metrics).toMatch(/^pdl_checkpoints_refused_total [1-9]/m);
   });
 });
 

@@ -4,6 +4,7 @@ import { CLOCK } from '../../common/application/tokens.js';
 import type { DomainError } from '../../common/kernel/domain-error.js';
 import { formatInstant, type Clock } from '../../common/kernel/time.js';
 import { CONFIG, type PdlConfig } from '../../config/config.js';
+import { LedgerMetrics } from '../../operability/metrics.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import { signCheckpoint, type SignedCheckpoint } from '../domain/checkpoint.js';
 import { verifyConsistency } from '../domain/merkle.js';
@@ -23,6 +24,7 @@ export class Checkpointer {
     private readonly keyring: SigningKeyring,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: PdlConfig,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   origin(tenant: string): string {
@@ -38,10 +40,14 @@ export class Checkpointer {
     if (size === 0) return right(null);
     if (last) {
       const problem = this.inconsistency(stream, last, size);
-      if (problem) return left({ _tag: 'IntegrityViolation', detail: problem });
+      if (problem) {
+        this.metrics.checkpointsRefused.inc();
+        return left({ _tag: 'IntegrityViolation', detail: problem });
+      }
     }
     const signed = signCheckpoint({ origin: this.origin(tenant), treeSize: size, rootHash: this.tree.root(stream, size), timestamp: formatInstant(this.clock.now()) }, this.keyring.signing());
     this.store.save(stream, signed);
+    this.metrics.checkpointsSigned.inc();
     return right(signed);
   }
 
