@@ -28,7 +28,11 @@ export const RecipientBody = struct('a recipient', {
   name: Title,
   kind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const),
   country: CountryCode,
-}, { agreement: Agreement });
+}, {
+  agreement: Agreement,
+  /** Certified under a framework an adequacy decision is limited to (the EU-US Data Privacy Framework). */
+  certified: t.boolean,
+});
 
 export type PurposeBody = t.TypeOf<typeof PurposeBody>;
 export type SystemBody = t.TypeOf<typeof SystemBody>;
