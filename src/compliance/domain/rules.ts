@@ -1,5 +1,6 @@
 import type { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import type { ProcessingType } from '../../ledger/domain/processing-event.js';
+import { sortableInstant } from '../../common/kernel/time.js';
 import { finding, type Finding } from './finding.js';
 import { adequacyCovers, residencyCountries } from './reference-data.js';
 
@@ -73,8 +74,9 @@ export const agreementMissing: Rule = (f, p) => {
   const r = p.recipient;
   if (!sendsData(f) || !r || r.kind === 'public-authority') return null;
   const a = r.agreement;
-  if (a && a.signedAt <= f.occurredAt && (!a.expiresAt || f.occurredAt < a.expiresAt)) return null;
-  const why = !a ? 'has no agreement on file' : a.signedAt > f.occurredAt ? `signed its agreement ${a.reference} only on ${day(a.signedAt)}` : `had its agreement ${a.reference} expire on ${day(a.expiresAt!)}`;
+  const at = sortableInstant(f.occurredAt);
+  if (a && sortableInstant(a.signedAt) <= at && (!a.expiresAt || at < sortableInstant(a.expiresAt))) return null;
+  const why = !a ? 'has no agreement on file' : sortableInstant(a.signedAt) > at ? `signed its agreement ${a.reference} only on ${day(a.signedAt)}` : `had its agreement ${a.reference} expire on ${day(a.expiresAt!)}`;
   return finding('agreement-missing', `${f.type} to the ${r.kind} "${recipientOf(f)}" on ${day(f.occurredAt)}, which ${why}.`);
 };
 
