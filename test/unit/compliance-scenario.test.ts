@@ -1,15 +1,19 @@
 import { judge, retentionUnbounded, type Fact, type Policy } from '../../src/compliance/domain/rules.js';
-import { SubjectState } from '../../src/compliance/domain/subject-state.js';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/common/sqlite/open-database.js';
+import { applyFact, MemorySubjectRecords, retentionAt, subjectFacts, type SubjectRecords } from '../../src/compliance/domain/subject-state.js';
+import { SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
+import { tempDir } from '../support/ledger-process.js';
 import type { PurposeBody, RecipientBody, SystemBody } from '../../src/declarations/domain/declaration.js';
 import { scenario } from '../support/builders.js';
 
 /** The reference story told to the pure domain: the rules and the subject state alone, no storage. */
-function play() {
+function play(newRecords: (subject: string) => SubjectRecords) {
   const purposes = new Map<string, PurposeBody>(scenario.purposes.map(({ id, ...b }: { id: string }) => [id, b]));
   const systems = new Map<string, SystemBody>(scenario.systems.map(({ id, ...b }: { id: string }) => [id, b]));
   const recipients = new Map<string, RecipientBody>(scenario.recipients.map(({ id, ...b }: { id: string }) => [id, b]));
   const requests = new Map<string, { authority: string; decision: 'comply' | 'refuse' | null }>();
-  const states = new Map<string, SubjectState>();
+  const states = new Map<string, SubjectRecords>();
   const findings = new Map<string, string[]>();
   for (const step of scenario.steps) {
     if (step.kind === 'call') {
@@ -23,16 +27,21 @@ function play() {
     const recipient = typeof e.details?.recipient === 'string' ? recipients.get(e.details.recipient) ?? null : null;
     const policy: Policy = { residency: scenario.tenant.residency, purpose: purposes.get(e.purpose) ?? null, system: systems.get(e.system) ?? null, recipient };
     let state = states.get(fact.subject);
-    if (!state) states.set(fact.subject, (state = new SubjectState()));
+    if (!state) states.set(fact.subject, (state = newRecords(fact.subject)));
     const ar = typeof e.details?.authorityRequestId === 'string' ? requests.get(e.details.authorityRequestId) ?? null : null;
-    findings.set(e.eventId, judge(fact, policy, state.factsFor(fact, (p) => purposes.get(p) ?? null, ar)).map((f) => f.code));
-    state.apply(fact);
+    findings.set(e.eventId, judge(fact, policy, subjectFacts(state, fact, (p) => purposes.get(p) ?? null, ar)).map((f) => f.code));
+    applyFact(state, fact);
   }
   return { purposes, states, findings };
 }
 
-describe('the reference scenario, judged by the domain alone', () => {
-  const { purposes, states, findings } = play();
+const stores: Array<[string, () => (subject: string) => SubjectRecords]> = [
+  ['in memory', () => () => new MemorySubjectRecords()],
+  ['in SQLite', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))); return (subject) => store.records('chatbox', subject); }],
+];
+
+describe.each(stores)('the reference scenario, judged by the domain alone (state %s)', (_name, factory) => {
+  const { purposes, states, findings } = play(factory());
   const X = scenario.expect;
 
   it('raises each expected finding on its event', () => {
@@ -67,7 +76,7 @@ describe('the reference scenario, judged by the domain alone', () => {
 
   it('gives every listed retention status at every listed time', () => {
     for (const r of X.retention) {
-      const held = states.get(r.subject)!.retentionAt(r.at, (p) => purposes.get(p) ?? null)
+      const held = retentionAt(states.get(r.subject)!, r.at, (p) => purposes.get(p) ?? null)
         .find((h) => h.holding.category === r.category && h.holding.system === r.system);
       const status = held ? (held.status === 'due-soon' ? 'held' : held.status) : 'absent';
       expect([r.subject, r.category, r.at, status]).toEqual([r.subject, r.category, r.at, r.status]);

@@ -1,7 +1,11 @@
 import { addIso } from '../../src/compliance/domain/calendar.js';
 import type { Fact } from '../../src/compliance/domain/rules.js';
-import { SubjectState } from '../../src/compliance/domain/subject-state.js';
+import { applyFact, MemorySubjectRecords, retentionAt, subjectFacts, type SubjectRecords } from '../../src/compliance/domain/subject-state.js';
 import type { PurposeBody } from '../../src/declarations/domain/declaration.js';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/common/sqlite/open-database.js';
+import { SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
+import { tempDir } from '../support/ledger-process.js';
 
 const purposes: Record<string, PurposeBody> = {
   marketing: { title: 'M', legalBasis: 'consent', categories: ['user.contact.email'], retention: { period: 'P1M', from: 'last-activity' } },
@@ -10,14 +14,20 @@ const purposes: Record<string, PurposeBody> = {
 };
 const lookup = (p: string) => purposes[p] ?? null;
 const ev = (type: Fact['type'], occurredAt: string, o: Partial<Fact> = {}): Fact => ({ type, subject: 's', categories: ['user.contact.email'], purpose: 'marketing', system: 'core', occurredAt, ...o });
-const facts = (s: SubjectState, f: Fact) => s.factsFor(f, lookup, null);
+const facts = (s: SubjectRecords, f: Fact) => subjectFacts(s, f, lookup, null);
+const fold = (s: SubjectRecords, f: Fact) => applyFact(s, f);
 
-describe('a subject\'s state over time', () => {
+const stores: Array<[string, () => SubjectRecords]> = [
+  ['in memory', () => new MemorySubjectRecords()],
+  ['in SQLite', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))).records('acme', 's')],
+];
+
+describe.each(stores)('a subject\'s state over time (%s)', (_name, newRecords) => {
   it('judges consent at occurredAt: withdrawn, then given again', () => {
-    const s = new SubjectState();
-    s.apply(ev('consent-given', '2026-01-01T00:00:00Z'));
-    s.apply(ev('consent-withdrawn', '2026-02-01T00:00:00Z'));
-    s.apply(ev('consent-given', '2026-03-01T00:00:00Z'));
+    const s = newRecords();
+    fold(s, ev('consent-given', '2026-01-01T00:00:00Z'));
+    fold(s, ev('consent-withdrawn', '2026-02-01T00:00:00Z'));
+    fold(s, ev('consent-given', '2026-03-01T00:00:00Z'));
     expect(facts(s, ev('used', '2026-01-15T00:00:00Z')).consented).toBe(true);
     expect(facts(s, ev('used', '2026-02-15T00:00:00Z')).consented).toBe(false);
     expect(facts(s, ev('used', '2026-03-15T00:00:00Z')).consented).toBe(true);
@@ -26,18 +36,18 @@ describe('a subject\'s state over time', () => {
   });
 
   it('knows a consent recorded late for an earlier moment', () => {
-    const s = new SubjectState();
-    s.apply(ev('consent-withdrawn', '2026-02-01T00:00:00Z'));
-    s.apply(ev('consent-given', '2026-01-01T00:00:00Z'));
+    const s = newRecords();
+    fold(s, ev('consent-withdrawn', '2026-02-01T00:00:00Z'));
+    fold(s, ev('consent-given', '2026-01-01T00:00:00Z'));
     expect(facts(s, ev('used', '2026-01-15T00:00:00Z')).consented).toBe(true);
     expect(facts(s, ev('used', '2026-02-15T00:00:00Z')).consented).toBe(false);
   });
 
   it('lifts a restriction, and keeps an objection to its purpose only', () => {
-    const s = new SubjectState();
-    s.apply(ev('restricted', '2026-01-01T00:00:00Z'));
-    s.apply(ev('restriction-lifted', '2026-01-10T00:00:00Z'));
-    s.apply(ev('objected', '2026-02-01T00:00:00Z'));
+    const s = newRecords();
+    fold(s, ev('restricted', '2026-01-01T00:00:00Z'));
+    fold(s, ev('restriction-lifted', '2026-01-10T00:00:00Z'));
+    fold(s, ev('objected', '2026-02-01T00:00:00Z'));
     expect(facts(s, ev('used', '2026-01-05T00:00:00Z')).restricted).toBe(true);
     expect(facts(s, ev('used', '2026-01-15T00:00:00Z')).restricted).toBe(false);
     expect(facts(s, ev('used', '2026-02-15T00:00:00Z')).objected).toBe(true);
@@ -45,33 +55,33 @@ describe('a subject\'s state over time', () => {
   });
 
   it('counts a category as erased only when no system holds it, and not after it is collected again', () => {
-    const s = new SubjectState();
-    s.apply(ev('collected', '2026-01-01T00:00:00Z'));
-    s.apply(ev('stored', '2026-01-01T00:00:00Z', { system: 'plugins' }));
-    s.apply(ev('erased', '2026-01-02T00:00:00Z'));
+    const s = newRecords();
+    fold(s, ev('collected', '2026-01-01T00:00:00Z'));
+    fold(s, ev('stored', '2026-01-01T00:00:00Z', { system: 'plugins' }));
+    fold(s, ev('erased', '2026-01-02T00:00:00Z'));
     expect(facts(s, ev('used', '2026-01-03T00:00:00Z')).erased).toEqual([]);
-    s.apply(ev('erased', '2026-01-04T00:00:00Z', { system: 'plugins' }));
+    fold(s, ev('erased', '2026-01-04T00:00:00Z', { system: 'plugins' }));
     expect(facts(s, ev('used', '2026-01-05T00:00:00Z')).erased).toEqual(['user.contact.email']);
     expect(facts(s, ev('used', '2026-01-03T00:00:00Z')).erased).toEqual([]);
-    s.apply(ev('collected', '2026-01-06T00:00:00Z'));
+    fold(s, ev('collected', '2026-01-06T00:00:00Z'));
     expect(facts(s, ev('used', '2026-01-07T00:00:00Z')).erased).toEqual([]);
     expect(facts(s, ev('used', '2026-01-07T00:00:00Z', { categories: ['user.name'] })).erased).toEqual([]);
   });
 
   it('names the legal minimum still running when a held category is erased, and none once it has passed', () => {
-    const s = new SubjectState();
-    s.apply(ev('collected', '2026-02-01T09:00:00Z', { categories: ['user.device.ip_address'], purpose: 'session' }));
-    s.apply(ev('stored', '2026-02-01T09:00:00Z', { categories: ['user.device.ip_address'], purpose: 'law' }));
+    const s = newRecords();
+    fold(s, ev('collected', '2026-02-01T09:00:00Z', { categories: ['user.device.ip_address'], purpose: 'session' }));
+    fold(s, ev('stored', '2026-02-01T09:00:00Z', { categories: ['user.device.ip_address'], purpose: 'law' }));
     const early = facts(s, ev('erased', '2026-02-15T09:00:00Z', { categories: ['user.device.ip_address'] }));
     expect(early.minimums).toEqual([{ category: 'user.device.ip_address', purpose: 'law', until: '2027-02-01T09:00:00.000Z' }]);
     expect(facts(s, ev('erased', '2027-02-01T09:00:00Z', { categories: ['user.device.ip_address'] })).minimums).toEqual([]);
   });
 
   it('times retention from collection or from the last activity, due-soon within the configured days', () => {
-    const s = new SubjectState();
-    s.apply(ev('collected', '2026-01-01T00:00:00Z'));
-    s.apply(ev('activity', '2026-01-20T00:00:00Z'));
-    const at = (t: string, days = 7) => s.retentionAt(t, lookup, days).map((r) => [r.status, r.deadline]);
+    const s = newRecords();
+    fold(s, ev('collected', '2026-01-01T00:00:00Z'));
+    fold(s, ev('activity', '2026-01-20T00:00:00Z'));
+    const at = (t: string, days = 7) => retentionAt(s, t, lookup, days).map((r) => [r.status, r.deadline]);
     expect(at('2026-02-01T00:00:00Z')).toEqual([['held', '2026-02-20T00:00:00.000Z']]);
     expect(at('2026-02-15T00:00:00Z')).toEqual([['due-soon', '2026-02-20T00:00:00.000Z']]);
     expect(at('2026-02-15T00:00:00Z', 3)).toEqual([['held', '2026-02-20T00:00:00.000Z']]);

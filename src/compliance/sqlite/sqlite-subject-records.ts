@@ -1,0 +1,78 @@
+import type { Db } from '../../common/sqlite/open-database.js';
+import type { Holding, SubjectRecords } from '../domain/subject-state.js';
+
+const SCHEMA = `
+create table if not exists cmp_consents (seq integer primary key, tenant text not null, subject text not null, purpose text not null, at text not null, given integer not null);
+create index if not exists cmp_consents_at on cmp_consents (tenant, subject, purpose, at, seq);
+create table if not exists cmp_restrictions (seq integer primary key, tenant text not null, subject text not null, at text not null, restricted integer not null);
+create index if not exists cmp_restrictions_at on cmp_restrictions (tenant, subject, at, seq);
+create table if not exists cmp_objections (seq integer primary key, tenant text not null, subject text not null, purpose text not null, at text not null);
+create index if not exists cmp_objections_at on cmp_objections (tenant, subject, purpose, at);
+create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
+create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);
+create table if not exists cmp_holdings (id integer primary key, tenant text not null, subject text not null, category text not null, system text not null, from_at text not null, to_at text);
+create index if not exists cmp_holdings_at on cmp_holdings (tenant, subject, category, system, from_at);
+create table if not exists cmp_holding_purposes (seq integer primary key, holding integer not null, purpose text not null, first_at text not null, unique (holding, purpose));
+`;
+
+interface HoldingRow { id: number; category: string; system: string; from_at: string; to_at: string | null }
+
+/**
+ * The compliance state of every subject in `ledger.db`, one indexed row per fact: each question of the
+ * rules is one ordered index lookup. Written inside the commit that records the facts.
+ */
+export class SqliteSubjectStore {
+  private readonly s;
+
+  constructor(db: Db) {
+    db.exec(SCHEMA);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      consentAt: p('select given from cmp_consents where tenant = ? and subject = ? and purpose = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
+      setConsent: p('insert into cmp_consents (tenant, subject, purpose, at, given) values (?, ?, ?, ?, ?)'),
+      restrictedAt: p('select restricted from cmp_restrictions where tenant = ? and subject = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
+      setRestricted: p('insert into cmp_restrictions (tenant, subject, at, restricted) values (?, ?, ?, ?)'),
+      objectedAt: p('select 1 from cmp_objections where tenant = ? and subject = ? and purpose = ? and at <= ? limit 1').pluck(),
+      addObjection: p('insert into cmp_objections (tenant, subject, purpose, at) values (?, ?, ?, ?)'),
+      lastActivity: p('select at from cmp_activity where tenant = ? and subject = ? and at <= ? order by at desc limit 1').pluck(),
+      addActivity: p('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)'),
+      holdingAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and category = ? and system = ?
+        and from_at <= ? and (to_at is null or to_at > ?) order by from_at desc, id desc limit 1`),
+      purposes: p('select purpose, first_at from cmp_holding_purposes where holding = ?'),
+      open: p('insert into cmp_holdings (tenant, subject, category, system, from_at) values (?, ?, ?, ?, ?)'),
+      close: p('update cmp_holdings set to_at = ? where id = ?'),
+      addPurpose: p('insert into cmp_holding_purposes (holding, purpose, first_at) values (?, ?, ?) on conflict (holding, purpose) do update set first_at = min(first_at, excluded.first_at)'),
+      categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
+        where tenant = ? and subject = ? and category = ?`),
+      holdingsAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
+    };
+  }
+
+  records(tenant: string, subject: string): SubjectRecords {
+    const s = this.s;
+    const holding = (r: HoldingRow): Holding => ({
+      category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+      purposes: new Map((s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
+    });
+    const rowAt = (category: string, system: string, at: string) => s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
+    return {
+      consentAt: (purpose, at) => { const g = s.consentAt.get(tenant, subject, purpose, at) as number | undefined; return g === undefined ? undefined : g === 1; },
+      setConsent: (purpose, at, given) => void s.setConsent.run(tenant, subject, purpose, at, given ? 1 : 0),
+      restrictedAt: (at) => { const r = s.restrictedAt.get(tenant, subject, at) as number | undefined; return r === undefined ? undefined : r === 1; },
+      setRestricted: (at, restricted) => void s.setRestricted.run(tenant, subject, at, restricted ? 1 : 0),
+      objectedAt: (purpose, at) => s.objectedAt.get(tenant, subject, purpose, at) !== undefined,
+      addObjection: (purpose, at) => void s.addObjection.run(tenant, subject, purpose, at),
+      lastActivity: (at) => s.lastActivity.get(tenant, subject, at) as string | undefined,
+      addActivity: (at) => void s.addActivity.run(tenant, subject, at),
+      holdingAt: (category, system, at) => { const r = rowAt(category, system, at); return r ? holding(r) : undefined; },
+      openHolding: (category, system, at, purpose) => {
+        const id = s.open.run(tenant, subject, category, system, at).lastInsertRowid;
+        s.addPurpose.run(id, purpose, at);
+      },
+      closeHolding: (category, system, at) => { const r = rowAt(category, system, at); if (r) s.close.run(at, r.id); },
+      addPurpose: (category, system, at, purpose) => { const r = rowAt(category, system, at); if (r) s.addPurpose.run(r.id, purpose, at); },
+      categoryAt: (category, at) => { const r = s.categoryAt.get(at, at, tenant, subject, category) as { ever: number; now: number }; return { everHeld: r.ever > 0, heldAt: r.now > 0 }; },
+      holdingsAt: (at) => (s.holdingsAt.all(tenant, subject, at, at) as HoldingRow[]).map(holding),
+    };
+  }
+}
