@@ -33,7 +33,11 @@ export interface StreamAppend {
 }
 
 export type AppendOutcome =
-  | { readonly _tag: 'Appended'; readonly stream: string; readonly firstRevision: number; readonly lastRevision: number; readonly idempotent: boolean }
+  | {
+    readonly _tag: 'Appended'; readonly stream: string; readonly firstRevision: number; readonly lastRevision: number; readonly idempotent: boolean;
+    /** What inline projections said of the new events: event id → projection name → value (e.g. findings). */
+    readonly annotations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  }
   | { readonly _tag: 'WrongExpectedRevision'; readonly stream: string; readonly expected: ExpectedRevision; readonly actual: number | null }
   | { readonly _tag: 'DuplicateEventIds'; readonly stream: string; readonly eventIds: readonly string[] };
 
@@ -56,5 +60,6 @@ export interface EventStore {
 /** A projection run inside the append's own transaction (embedded store), so it never lags the log. */
 export interface InlineProjection<Tx> {
   readonly name: string;
-  apply(tx: Tx, events: ReadonlyArray<{ readonly recorded: RecordedEvent; readonly context: unknown }>): void;
+  /** Folds the events in; may answer something per event id, handed back with the append's outcome. */
+  apply(tx: Tx, events: ReadonlyArray<{ readonly recorded: RecordedEvent; readonly context: unknown }>): void | ReadonlyMap<string, unknown>;
 }

@@ -2,8 +2,9 @@ import { auditTrailProjection } from '../audit-trail/sqlite/audit-trail-projecti
 import type { Db } from '../common/sqlite/open-database.js';
 import { declarationsProjection } from '../declarations/sqlite/declarations-projection.js';
 import { tenancyProjection } from '../tenancy/sqlite/tenancy-projection.js';
+import { complianceProjection } from '../compliance/sqlite/compliance-projection.js';
 import { merkleProjection } from '../integrity/sqlite/sqlite-merkle.js';
 import type { SqliteProjection } from '../ledger/sqlite/sqlite-log-appender.js';
 
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
-export const embeddedProjections = (db: Db): SqliteProjection[] => [merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db)];
+export const embeddedProjections = (db: Db): SqliteProjection[] => [merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), complianceProjection(db)];

@@ -11,6 +11,7 @@ import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
 import { embeddedProjections } from './embedded-projections.js';
 import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
+import { SqliteFindings } from '../compliance/sqlite/sqlite-findings.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 
@@ -55,6 +56,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     eventStore,
     keyStore,
     merkle: new SqliteMerkleTree(ledgerDb),
+    findings: new SqliteFindings(ledgerDb),
     checkpoints,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),

@@ -4,12 +4,13 @@ import { Access } from './access.js';
 import { DeclarationsController } from './declarations.controller.js';
 import { EventsController } from './events.controller.js';
 import { IntegrityController } from './integrity.controller.js';
+import { FindingsController } from './findings.controller.js';
 import { OperabilityController } from './operability.controller.js';
 import { TenantsController } from './tenants.controller.js';
 
 @Module({
   imports: [TenancyModule],
-  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController],
   providers: [Access],
   exports: [Access],
 })

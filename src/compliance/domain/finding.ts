@@ -20,7 +20,7 @@ export const FINDING_SEVERITY = {
 export type FindingCode = keyof typeof FINDING_SEVERITY;
 export type Severity = (typeof FINDING_SEVERITY)[FindingCode];
 export const FINDING_CODES = Object.keys(FINDING_SEVERITY) as FindingCode[];
-export const SEVERITIES = ['high', 'medium', 'low', 'warning'] as const;
+export const SEVERITIES = ['high', 'medium', 'warning'] as const satisfies readonly Severity[];
 
 /** A breach of the declared policy, in plain words: what happened and which declaration it broke. */
 export interface Finding {

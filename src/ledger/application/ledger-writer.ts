@@ -7,6 +7,7 @@ import { canonicalBytes, leafHash } from '../domain/canonical.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
 import type { AppendRefusal, RecordResult } from '../domain/record-outcome.js';
+import type { Finding } from '../../compliance/domain/finding.js';
 import { tenantStream } from '../domain/streams.js';
 import { entryOf } from '../entry-of.js';
 import { sameSubmission, submittedForm } from '../domain/submission.js';
@@ -347,9 +348,10 @@ export class LedgerWriter {
       if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
       for (const p of plans) {
         if (p.events.length > 0 && !committed.has(p)) continue;
+        const said = p.events.length ? (outcomes[live.indexOf(p)] as { annotations?: Record<string, Record<string, unknown>> }).annotations : undefined;
         for (const { job, results } of p.jobs) {
           this.metrics?.answered((performance.now() - job.started) / 1000);
-          job.done(right(results));
+          job.done(right(said ? results.map((r) => (r.status === 'recorded' && said[r.eventId]?.compliance ? { ...r, findings: said[r.eventId]!.compliance as Finding[] } : r)) : results));
         }
       }
       return whole;

@@ -1,9 +1,4 @@
-/** A finding raised by a recorded event (rules arrive with the compliance engine). */
-export interface Finding {
-  readonly code: string;
-  readonly severity: 'info' | 'warning' | 'violation';
-  readonly message: string;
-}
+import type { Finding } from '../../compliance/domain/finding.js';
 
 export interface RecordResult {
   readonly eventId: string;

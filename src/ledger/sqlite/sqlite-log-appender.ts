@@ -87,7 +87,18 @@ export class SqliteLogAppender {
         applied.push(mine);
       }
       const all = applied.flat();
-      for (const p of this.projections) p.apply(db, all);
+      const notes = new Map<string, Record<string, unknown>>();
+      for (const p of this.projections) {
+        const said = p.apply(db, all);
+        if (said) for (const [id, value] of said) notes.set(id, { ...notes.get(id), [p.name]: value });
+      }
+      if (notes.size) {
+        outcomes.forEach((o, i) => {
+          if (o._tag !== 'Appended' || applied[i]!.length === 0) return;
+          const annotations = Object.fromEntries(applied[i]!.flatMap(({ recorded }) => (notes.has(recorded.eventId) ? [[recorded.eventId, notes.get(recorded.eventId)!]] : [])));
+          outcomes[i] = { ...o, annotations };
+        });
+      }
       return { outcomes, applied };
     });
     for (const p of projections) p.catchUp?.(db);

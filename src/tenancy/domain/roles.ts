@@ -25,13 +25,14 @@ export type Permission =
   | 'append-events'
   | 'read-audit-trail'
   | 'read-identifiers'
-  | 'read-proofs';
+  | 'read-proofs'
+  | 'read-findings';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail', 'read-proofs'],
-  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs'],
+  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings'],
   legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs'],
-  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs'],
+  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings'],
   emitter: ['read-declarations', 'append-events', 'read-proofs'],
 };
 

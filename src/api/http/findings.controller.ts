@@ -1,0 +1,29 @@
+import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type { FastifyRequest } from 'fastify';
+import { boundedString, oneOf, struct } from '../../common/kernel/codec.js';
+import { Instant, sortableInstant } from '../../common/kernel/time.js';
+import { ListFindings } from '../../compliance/application/list-findings.js';
+import { FINDING_CODES, SEVERITIES } from '../../compliance/domain/finding.js';
+import { Access } from './access.js';
+import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
+
+const FindingsQuery = struct('query parameters', {}, {
+  code: oneOf('a finding code', FINDING_CODES), severity: oneOf('a severity', SEVERITIES), subject: boundedString('a subject id', 256),
+  from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam,
+});
+
+/** What broke the declared policy, in the order it was raised. */
+@Controller('v1/tenants/:tenant/findings')
+export class FindingsController {
+  constructor(private readonly queries: QueryBus, private readonly access: Access) {}
+
+  @Get()
+  async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    this.access.require(req, tenant, 'read-findings');
+    const { limit, cursor, from, to, ...filter } = decodeQuery(FindingsQuery, query);
+    return this.queries.execute(new ListFindings(tenant, {
+      ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}),
+    }, cursor ?? 0, limit ?? 100));
+  }
+}
