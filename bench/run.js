@@ -53,14 +53,23 @@ async function emmett(batch, inFlight = 1) {
 
 // (c) pdl in-process: the whole append path (validate, seal, canonicalise, hash, keys, group commit), no transport;
 // `inFlight` callers each wait for their batch's answer before sending the next (1: strictly sequential).
-async function inProcess(inFlight) {
-  const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' });
+// The tenant of every pdl contender declares what the events do, so that the rules judge lawful processing.
+const PURPOSE = { title: 'Keep the chat session', legalBasis: 'legitimate-interests', categories: ['user.device.ip_address'], retention: { period: 'PT30M', from: 'last-activity' } };
+const SYSTEM = { name: 'Core', country: 'NL' };
+async function inProcess(inFlight, rules = true) {
+  const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' }, { rules });
   const w = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
-  await w.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor: { type: 'admin', id: 'bench' }, settings: { name: 'Bench', residency: ['EEA'] } }], answer: () => null } }));
+  const actor = { type: 'admin', id: 'bench' };
+  await w.append('acme', async () => ({ _tag: 'Right', right: { drafts: [
+    { type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: 'Bench', residency: ['EEA'] } },
+    { type: 'purpose-declared', eventId: randomUUID(), actor, declaration: { id: 'visitor-session', version: 1, body: PURPOSE } },
+    { type: 'system-declared', eventId: randomUUID(), actor, declaration: { id: 'core', version: 1, body: SYSTEM } },
+  ], answer: () => null } }));
   const rate = await timed(async (end) => { let n = 0;
     await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) {
       const decoded = decodeAppendBody({ events: Array.from({ length: 100 }, () => ev(n++)) });
       const r = await w.record('acme', decoded.right); if (r._tag !== 'Right') throw new Error('append refused');
+      if (r.right.some((x) => x.findings.length)) throw new Error(`unexpected findings: ${JSON.stringify(r.right.find((x) => x.findings.length).findings)}`);
     } }));
     return n; });
   await w.drain(); await s.close();
@@ -89,6 +98,8 @@ async function server(env = {}) {
   const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
   await put(httpPort, '/v1/tenants/acme', root, { name: 'Bench' });
+  await put(httpPort, '/v1/tenants/acme/purposes/visitor-session', root, PURPOSE);
+  await put(httpPort, '/v1/tenants/acme/systems/core', root, SYSTEM);
   const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
   const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
   return { httpPort, grpcPort, token, proc, peakRss };
@@ -136,6 +147,8 @@ results.b_emmett_batch100 = b100.rate ?? null; results.b_emmett_single = b1.rate
 console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s; 100/append with 4 in flight: ${Math.round(b4.rate)} ev/s, ${b4.errors} appends failed (${b4.firstError})`);
 results.c_inprocess_sequential = await inProcess(1); console.log(`(c) pdl in-process, 1 batch of 100 at a time: ${Math.round(results.c_inprocess_sequential)} ev/s`);
 results.c_inprocess = await inProcess(4); console.log(`(c) pdl in-process, 4 batches of 100 in flight: ${Math.round(results.c_inprocess)} ev/s`);
+results.c_inprocess_rules_off = await inProcess(4, false);
+console.log(`(c') as (c) with the compliance rules off:  ${Math.round(results.c_inprocess_rules_off)} ev/s: the rules cost ${(100 * (1 - results.c_inprocess / results.c_inprocess_rules_off)).toFixed(0)}% (target <= 25%)`);
 }
 const srv = await server();
 await overHttp(srv, 4, 100);

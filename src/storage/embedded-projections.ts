@@ -7,4 +7,8 @@ import { merkleProjection } from '../integrity/sqlite/sqlite-merkle.js';
 import type { SqliteProjection } from '../ledger/sqlite/sqlite-log-appender.js';
 
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
-export const embeddedProjections = (db: Db): SqliteProjection[] => [merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), complianceProjection(db)];
+/** `rules: false` leaves the compliance engine out (to measure what it costs; never in service). */
+export const embeddedProjections = (db: Db, options: { rules?: boolean } = {}): SqliteProjection[] => [
+  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db),
+  ...(options.rules === false ? [] : [complianceProjection(db)]),
+];

@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
    * `in-thread`: every write on the calling thread (tools and tests that run from TypeScript sources).
    */
   readonly writes?: 'worker' | 'in-thread';
+  /** false: no compliance engine (only to measure its cost). */
+  readonly rules?: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
-  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb));
+  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, { rules: options.rules }));
   let worker: WriteWorkerClient | null = null;
   let keyWriter: SqliteKeyWriter | null = null;
   let eventStore: SqliteEventStore;
@@ -47,7 +49,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     keyStore = new SqliteKeyStore(keysDb, keyWriter.inThread(), master, now);
   } else {
     appender.closeIndexes();
-    worker = new WriteWorkerClient(dataDir);
+    worker = new WriteWorkerClient(dataDir, options.rules !== false);
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }

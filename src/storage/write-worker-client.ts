@@ -12,9 +12,9 @@ export class WriteWorkerClient {
   private failure: Error | null = null;
   private closed = false;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, rules = true) {
     this.worker = new Worker(new URL('./write-worker.js', import.meta.url), {
-      workerData: { dataDir },
+      workerData: { dataDir, rules },
       // It holds one group of entries at a time: a small young generation keeps the process's memory down.
       resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
     });

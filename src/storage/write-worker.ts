@@ -12,9 +12,9 @@ import type { WriteRequest, WriteResponse } from './write-protocol.js';
  * Requests are served one at a time, in the order they were sent.
  */
 const port = parentPort!;
-const dataDir = (workerData as { dataDir: string }).dataDir;
+const { dataDir, rules } = workerData as { dataDir: string; rules: boolean };
 const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
-const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb));
+const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb, { rules }));
 const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }), openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }));
 
 function serve(r: WriteRequest): unknown {

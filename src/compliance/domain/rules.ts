@@ -42,6 +42,16 @@ export interface SubjectFacts {
 
 export type Rule = (fact: Fact, policy: Policy, subject: SubjectFacts) => Finding | null;
 
+/** Which parts of the subject's state the rules can use for this fact (the others need not be looked up). */
+export function needs(fact: Fact, policy: Policy): { consent: boolean; restriction: boolean; erasure: boolean; minimums: boolean } {
+  return {
+    consent: policy.purpose?.legalBasis === 'consent' && USES_DATA.has(fact.type),
+    restriction: fact.type === 'used' || fact.type === 'disclosed',
+    erasure: fact.type === 'used' || fact.type === 'disclosed' || fact.type === 'transferred',
+    minimums: fact.type === 'erased',
+  };
+}
+
 const USES_DATA = new Set<ProcessingType>(['collected', 'stored', 'used', 'rectified', 'disclosed', 'transferred', 'activity']);
 const recipientOf = (f: Fact): string | null => (typeof f.details?.recipient === 'string' ? f.details.recipient : null);
 const sendsData = (f: Fact) => f.type === 'disclosed' || (f.type === 'transferred' && recipientOf(f) !== null);

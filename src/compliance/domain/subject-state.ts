@@ -1,7 +1,7 @@
 import type { PurposeBody } from '../../declarations/domain/declaration.js';
 import { sortableInstant } from '../../common/kernel/time.js';
 import { addIso } from './calendar.js';
-import type { Fact, SubjectFacts } from './rules.js';
+import type { Fact, needs, SubjectFacts } from './rules.js';
 
 /** A category held in a system from `from` until `to` (its erasure), for the purposes it was collected, stored or used for. */
 export interface Holding {
@@ -49,11 +49,16 @@ const HOLDS = new Set(['collected', 'stored']);
 const ACTIVE = new Set(['collected', 'activity']);
 const DAY_MS = 86_400_000;
 
-/** The rules' view of a subject for `fact`, before `fact` is folded in. */
-export function subjectFacts(r: SubjectRecords, fact: Fact, purposes: PurposeLookup, authorityRequest: SubjectFacts['authorityRequest']): SubjectFacts {
+const EVERYTHING = { consent: true, restriction: true, erasure: true, minimums: true };
+
+/**
+ * The rules' view of a subject for `fact`, before `fact` is folded in; `need` (from the rules' `needs`)
+ * skips the lookups no rule will read for this fact.
+ */
+export function subjectFacts(r: SubjectRecords, fact: Fact, purposes: PurposeLookup, authorityRequest: SubjectFacts['authorityRequest'], need: ReturnType<typeof needs> = EVERYTHING): SubjectFacts {
   const at = sortableInstant(fact.occurredAt);
   const minimums: Array<{ category: string; purpose: string; until: string }> = [];
-  if (fact.type === 'erased') {
+  if (need.minimums && fact.type === 'erased') {
     for (const category of fact.categories) {
       const h = r.holdingAt(category, fact.system, at);
       if (!h) continue;
@@ -67,10 +72,10 @@ export function subjectFacts(r: SubjectRecords, fact: Fact, purposes: PurposeLoo
     }
   }
   return {
-    consented: r.consentAt(fact.purpose, at) === true,
-    restricted: r.restrictedAt(at) === true,
-    objected: r.objectedAt(fact.purpose, at),
-    erased: fact.categories.filter((c) => { const s = r.categoryAt(c, at); return s.everHeld && !s.heldAt; }),
+    consented: need.consent && r.consentAt(fact.purpose, at) === true,
+    restricted: need.restriction && r.restrictedAt(at) === true,
+    objected: need.restriction && r.objectedAt(fact.purpose, at),
+    erased: need.erasure ? fact.categories.filter((c) => { const s = r.categoryAt(c, at); return s.everHeld && !s.heldAt; }) : [],
     minimums,
     authorityRequest,
   };
@@ -106,8 +111,11 @@ export function applyFact(r: SubjectRecords, fact: Fact): void {
   if (ACTIVE.has(fact.type)) r.addActivity(at);
   if (HOLDS.has(fact.type) || fact.type === 'used') {
     for (const category of fact.categories) {
-      if (r.holdingAt(category, fact.system, at)) r.addPurpose(category, fact.system, at, fact.purpose);
-      else if (HOLDS.has(fact.type)) r.openHolding(category, fact.system, at, fact.purpose);
+      const h = r.holdingAt(category, fact.system, at);
+      if (h) {
+        const first = h.purposes.get(fact.purpose);
+        if (first === undefined || at < first) r.addPurpose(category, fact.system, at, fact.purpose);
+      } else if (HOLDS.has(fact.type)) r.openHolding(category, fact.system, at, fact.purpose);
     }
   }
 }
