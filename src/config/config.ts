@@ -14,6 +14,8 @@ export interface PdlConfig {
   readonly signingKey: string | undefined;
   /** How often changed tenant logs get a new signed checkpoint; 0: after every commit. */
   readonly checkpointIntervalMs: number;
+  /** How many days before its deadline a holding is reported `due-soon`. */
+  readonly dueSoonDays: number;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -36,6 +38,13 @@ function interval(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+function days(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new Error(`${name} must be a number of days (0-3650)`);
+  return n;
+}
+
 /** Reads the environment once, at start; every setting is documented in the README. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
   const store = (env.PDL_STORE ?? 'sqlite') as PdlConfig['store'];
@@ -52,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     ledgerName: ledgerName(env.PDL_LEDGER_NAME),
     signingKey: env.PDL_SIGNING_KEY || undefined,
     checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),
+    dueSoonDays: days('PDL_RETENTION_DUE_SOON_DAYS', env.PDL_RETENTION_DUE_SOON_DAYS, 7),
   };
 }
 export const CONFIG = Symbol('PdlConfig');

@@ -12,6 +12,7 @@ import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory
 import { embeddedProjections } from './embedded-projections.js';
 import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
 import { SqliteFindings } from '../compliance/sqlite/sqlite-findings.js';
+import { SqliteRetention } from '../compliance/sqlite/sqlite-retention.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 
@@ -59,6 +60,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     keyStore,
     merkle: new SqliteMerkleTree(ledgerDb),
     findings: new SqliteFindings(ledgerDb),
+    retention: new SqliteRetention(ledgerDb),
     checkpoints,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),

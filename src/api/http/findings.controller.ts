@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { boundedString, oneOf, struct } from '../../common/kernel/codec.js';
 import { Instant, sortableInstant } from '../../common/kernel/time.js';
 import { ListFindings } from '../../compliance/application/list-findings.js';
+import { ListRetention } from '../../compliance/application/list-retention.js';
 import { FINDING_CODES, SEVERITIES } from '../../compliance/domain/finding.js';
 import { Access } from './access.js';
 import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
@@ -13,12 +14,25 @@ const FindingsQuery = struct('query parameters', {}, {
   from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam,
 });
 
-/** What broke the declared policy, in the order it was raised. */
-@Controller('v1/tenants/:tenant/findings')
+const RetentionQuery = struct('query parameters', {}, {
+  at: Instant, status: oneOf('a retention status', ['held', 'due-soon', 'overdue'] as const), subject: boundedString('a subject id', 256),
+  limit: LimitParam, cursor: CursorParam,
+});
+
+/** What broke the declared policy, in the order it was raised; what is held, until when. */
+@Controller('v1/tenants/:tenant')
 export class FindingsController {
   constructor(private readonly queries: QueryBus, private readonly access: Access) {}
 
-  @Get()
+  /** Holdings in force at `at` (default: now) with their deadline and status. */
+  @Get('retention')
+  async retention(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    this.access.require(req, tenant, 'read-findings');
+    const { at, limit, cursor, ...filter } = decodeQuery(RetentionQuery, query);
+    return this.queries.execute(new ListRetention(tenant, sortableInstant(at ?? new Date()), filter, cursor ?? 0, limit ?? 100));
+  }
+
+  @Get('findings')
   async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     this.access.require(req, tenant, 'read-findings');
     const { limit, cursor, from, to, ...filter } = decodeQuery(FindingsQuery, query);

@@ -47,6 +47,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   [`${T}/events/{eventId}/proof`]: { get: { summary: 'RFC 9162 inclusion proof of an event in the tree of treeSize entries', roles: 'every role', ok: 200, query: ['treeSize'] } },
   [`${T}/log/export`]: { get: { summary: 'The log as NDJSON: per entry, exactly the bytes that were hashed', roles: 'every role', ok: 200, query: ['from', 'to'] } },
   [`${T}/findings`]: { get: { summary: 'Findings: what broke the declared policy, raised when events were recorded', roles: 'dpo, auditor', ok: 200, query: ['code', 'severity', 'subject', 'from', 'to', 'limit', 'cursor'] } },
+  [`${T}/retention`]: { get: { summary: 'What is held at a moment (default now), until when: held, due-soon or overdue', roles: 'dpo, auditor', ok: 200, query: ['at', 'status', 'subject', 'limit', 'cursor'] } },
   '/v1/keys': { get: { summary: 'Public checkpoint-signing keys, current and retired', roles: 'none', ok: 200, noAuth: true } },
   '/v1/keys/rotate': { post: { summary: 'Rotate the checkpoint-signing key', roles: 'bootstrap admin', ok: 201 } },
 };

@@ -126,23 +126,30 @@ export function applyFact(r: SubjectRecords, fact: Fact): void {
  */
 export function retentionAt(r: SubjectRecords, when: string, purposes: PurposeLookup, dueSoonDays = 7): Array<{ holding: Holding; deadline: string | null; status: RetentionStatus }> {
   const at = sortableInstant(when);
-  const t = new Date(at).getTime();
-  const out = [];
-  for (const h of r.holdingsAt(at)) {
-    let deadline: number | null = -Infinity;
-    for (const [purpose, firstAt] of h.purposes) {
-      if (firstAt > at) continue;
-      const rule = purposes(purpose)?.retention;
-      if (!rule) continue;
-      if (rule.period === null) { deadline = null; break; }
-      const start = rule.from === 'collection' ? firstAt : (r.lastActivity(at) ?? firstAt);
-      deadline = Math.max(deadline, addIso(start, rule.period).getTime());
-    }
-    if (deadline === -Infinity) continue;
-    const status: RetentionStatus = deadline === null ? 'held' : t >= deadline ? 'overdue' : t >= deadline - dueSoonDays * DAY_MS ? 'due-soon' : 'held';
-    out.push({ holding: h, deadline: deadline === null ? null : new Date(deadline).toISOString(), status });
+  return r.holdingsAt(at).flatMap((h) => {
+    const d = holdingStatus(r, h, at, purposes, dueSoonDays);
+    return d ? [{ holding: h, ...d }] : [];
+  });
+}
+
+/**
+ * A holding's deadline at `at` — the latest of its purposes' (null: unbounded) — and its status; null
+ * when none of its purposes is declared. `at` is fixed-width UTC text.
+ */
+export function holdingStatus(r: SubjectRecords, h: Holding, at: string, purposes: PurposeLookup, dueSoonDays = 7): { deadline: string | null; status: RetentionStatus } | null {
+  let deadline: number | null = -Infinity;
+  for (const [purpose, firstAt] of h.purposes) {
+    if (firstAt > at) continue;
+    const rule = purposes(purpose)?.retention;
+    if (!rule) continue;
+    if (rule.period === null) { deadline = null; break; }
+    const start = rule.from === 'collection' ? firstAt : (r.lastActivity(at) ?? firstAt);
+    deadline = Math.max(deadline, addIso(start, rule.period).getTime());
   }
-  return out;
+  if (deadline === -Infinity) return null;
+  const t = new Date(at).getTime();
+  const status: RetentionStatus = deadline === null ? 'held' : t >= deadline ? 'overdue' : t >= deadline - dueSoonDays * DAY_MS ? 'due-soon' : 'held';
+  return { deadline: deadline === null ? null : new Date(deadline).toISOString(), status };
 }
 
 /** Values over time, ordered by instant (ties in recording order). */

@@ -45,7 +45,20 @@ export class SqliteSubjectStore {
       categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
         where tenant = ? and subject = ? and category = ?`),
       holdingsAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
+      tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
+        and (? is null or subject = ?) order by id limit ?`),
     };
+  }
+
+  /** Holdings of a tenant in force at `at` (optionally of one subject), in id order after `afterId`. */
+  holdingsAt(tenant: string, at: string, afterId: number, limit: number, subject?: string): Array<{ id: number; subject: string; holding: Holding }> {
+    return (this.s.tenantHoldingsAt.all(tenant, afterId, at, at, subject ?? null, subject ?? null, limit) as Array<HoldingRow & { subject: string }>).map((r) => ({
+      id: r.id, subject: r.subject,
+      holding: {
+        category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+        purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
+      },
+    }));
   }
 
   records(tenant: string, subject: string): SubjectRecords {

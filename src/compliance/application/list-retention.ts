@@ -1,0 +1,21 @@
+import { Inject } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { encodeCursor, type Page } from '../../common/kernel/paging.js';
+import { CONFIG, type PdlConfig } from '../../config/config.js';
+import type { RetentionStatus } from '../domain/subject-state.js';
+import { RETENTION_READ_MODEL, type RetentionItem, type RetentionReadModel } from '../retention-read-model.port.js';
+
+export class ListRetention extends Query<Page<RetentionItem>> {
+  constructor(readonly tenant: string, readonly at: string, readonly filter: { status?: RetentionStatus; subject?: string }, readonly after: number, readonly limit: number) { super(); }
+}
+
+@QueryHandler(ListRetention)
+export class ListRetentionHandler implements IQueryHandler<ListRetention> {
+  constructor(@Inject(RETENTION_READ_MODEL) private readonly retention: RetentionReadModel, @Inject(CONFIG) private readonly config: PdlConfig) {}
+
+  async execute({ tenant, at, filter, after, limit }: ListRetention): Promise<Page<RetentionItem>> {
+    const rows = this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays);
+    const items = rows.slice(0, limit);
+    return { items: items.map(({ id: _id, ...item }) => item), nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+}

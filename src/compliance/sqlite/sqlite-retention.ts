@@ -1,0 +1,42 @@
+import type { Db } from '../../common/sqlite/open-database.js';
+import type { PurposeBody } from '../../declarations/domain/declaration.js';
+import { holdingStatus, type RetentionStatus } from '../domain/subject-state.js';
+import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
+import { SqliteSubjectStore } from './sqlite-subject-records.js';
+
+const BATCH = 500;
+
+/** What is held at any moment, until when, and what is overdue, from the compliance state in `ledger.db`. */
+export class SqliteRetention implements RetentionReadModel {
+  private readonly subjects: SqliteSubjectStore;
+  private readonly purpose;
+
+  constructor(db: Db) {
+    this.subjects = new SqliteSubjectStore(db);
+    this.purpose = db.prepare("select body from declarations where tenant = ? and kind = 'purposes' and id = ? order by version desc limit 1").pluck();
+  }
+
+  page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Array<RetentionItem & { id: number }> {
+    const purposes = new Map<string, PurposeBody | null>();
+    const lookup = (p: string) => {
+      if (!purposes.has(p)) { const b = this.purpose.get(tenant, p) as string | undefined; purposes.set(p, b ? (JSON.parse(b) as PurposeBody) : null); }
+      return purposes.get(p)!;
+    };
+    const out: Array<RetentionItem & { id: number }> = [];
+    for (let after = afterId; out.length < limit;) {
+      const batch = this.subjects.holdingsAt(tenant, at, after, BATCH, filter.subject);
+      for (const { id, subject, holding } of batch) {
+        const s = holdingStatus(this.subjects.records(tenant, subject), holding, at, lookup, dueSoonDays);
+        if (!s || (filter.status && s.status !== filter.status)) continue;
+        out.push({
+          id, subject, category: holding.category, system: holding.system, heldSince: holding.from,
+          purposes: [...holding.purposes.keys()].sort(), deadline: s.deadline, status: s.status,
+        });
+        if (out.length === limit) break;
+      }
+      if (batch.length < BATCH) break;
+      after = batch[batch.length - 1]!.id;
+    }
+    return out;
+  }
+}
