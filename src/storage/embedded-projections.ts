@@ -3,12 +3,13 @@ import type { Db } from '../common/sqlite/open-database.js';
 import { declarationsProjection } from '../declarations/sqlite/declarations-projection.js';
 import { tenancyProjection } from '../tenancy/sqlite/tenancy-projection.js';
 import { complianceProjection } from '../compliance/sqlite/compliance-projection.js';
+import { requestsProjection } from '../requests/sqlite/requests-projection.js';
 import { merkleProjection } from '../integrity/sqlite/sqlite-merkle.js';
 import type { SqliteProjection } from '../ledger/sqlite/sqlite-log-appender.js';
 
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
 /** `rules: false` leaves the compliance engine out (to measure what it costs; never in service). */
 export const embeddedProjections = (db: Db, options: { rules?: boolean } = {}): SqliteProjection[] => [
-  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db),
+  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db),
   ...(options.rules === false ? [] : [complianceProjection(db)]),
 ];

@@ -13,6 +13,9 @@ import { embeddedProjections } from './embedded-projections.js';
 import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
 import { SqliteFindings } from '../compliance/sqlite/sqlite-findings.js';
 import { SqliteRetention } from '../compliance/sqlite/sqlite-retention.js';
+import { SqliteRequestsReadModel } from '../requests/sqlite/sqlite-requests-read-model.js';
+import { SqliteJudge } from '../compliance/sqlite/sqlite-judge.js';
+import type { Fact } from '../compliance/domain/rules.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 
@@ -54,6 +57,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }
+  const decisionJudge = new SqliteJudge(ledgerDb, false);
   const checkpoints = new SqliteCheckpointStore(openDatabase(join(dataDir, 'checkpoints.db')));
   return {
     eventStore,
@@ -61,6 +65,8 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     merkle: new SqliteMerkleTree(ledgerDb),
     findings: new SqliteFindings(ledgerDb),
     retention: new SqliteRetention(ledgerDb),
+    requests: new SqliteRequestsReadModel(ledgerDb),
+    decisions: { judge: (tenant: string, fact: Fact) => decisionJudge.judge(tenant, fact, false) },
     checkpoints,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),

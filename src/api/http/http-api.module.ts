@@ -5,12 +5,13 @@ import { DeclarationsController } from './declarations.controller.js';
 import { EventsController } from './events.controller.js';
 import { IntegrityController } from './integrity.controller.js';
 import { FindingsController } from './findings.controller.js';
+import { RequestsController } from './requests.controller.js';
 import { OperabilityController } from './operability.controller.js';
 import { TenantsController } from './tenants.controller.js';
 
 @Module({
   imports: [TenancyModule],
-  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController, RequestsController],
   providers: [Access],
   exports: [Access],
 })

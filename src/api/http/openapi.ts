@@ -3,6 +3,8 @@ import { DETAILS, EventFields, PROCESSING_TYPES } from '../../ledger/domain/proc
 import { jsonSchemaOf } from '../../common/kernel/codec.js';
 import { TokenRequest } from '../../tenancy/domain/roles.js';
 import { TenantBody } from '../../tenancy/domain/tenant.js';
+import { DecisionBody } from '../../decisions/domain/decision.js';
+import { AuthorityRequestBody, CompleteBody, DecideBody, ExtendBody, SubjectRequestBody } from '../../requests/domain/requests.js';
 
 type Op = { summary: string; roles: string; body?: unknown; ok: number; query?: string[]; noAuth?: boolean };
 const T = '/v1/tenants/{tenant}';
@@ -48,6 +50,22 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   [`${T}/log/export`]: { get: { summary: 'The log as NDJSON: per entry, exactly the bytes that were hashed', roles: 'every role', ok: 200, query: ['from', 'to'] } },
   [`${T}/findings`]: { get: { summary: 'Findings: what broke the declared policy, raised when events were recorded', roles: 'dpo, auditor', ok: 200, query: ['code', 'severity', 'subject', 'from', 'to', 'limit', 'cursor'] } },
   [`${T}/retention`]: { get: { summary: 'What is held at a moment (default now), until when: held, due-soon or overdue', roles: 'dpo, auditor', ok: 200, query: ['at', 'status', 'subject', 'limit', 'cursor'] } },
+  [`${T}/decisions`]: { post: { summary: 'Decision point: the findings a proposed action would raise (allowed when none); the decision is recorded', roles: 'emitter, dpo', body: jsonSchemaOf(DecisionBody), ok: 200 } },
+  [`${T}/subject-requests`]: {
+    post: { summary: 'Record a subject request (due one calendar month after receipt)', roles: 'dpo', body: jsonSchemaOf(SubjectRequestBody), ok: 201 },
+    get: { summary: 'Subject requests open, overdue or completed at a moment', roles: 'dpo', ok: 200, query: ['status', 'at', 'limit', 'cursor'] },
+  },
+  [`${T}/subject-requests/{id}`]: { get: { summary: 'A subject request (for an erasure: where the data stands per system)', roles: 'dpo', ok: 200, query: ['at'] } },
+  [`${T}/subject-requests/{id}/extend`]: { post: { summary: 'Extend a subject request by two months, once', roles: 'dpo', body: jsonSchemaOf(ExtendBody), ok: 200 } },
+  [`${T}/subject-requests/{id}/complete`]: { post: { summary: 'Complete a subject request (an erasure only once no system is pending)', roles: 'dpo', body: jsonSchemaOf(CompleteBody), ok: 200 } },
+  [`${T}/authority-requests`]: {
+    post: { summary: 'Record a request from a declared public authority', roles: 'legal, dpo', body: jsonSchemaOf(AuthorityRequestBody), ok: 201 },
+    get: { summary: 'Authority requests', roles: 'legal, dpo', ok: 200, query: ['limit', 'cursor'] },
+  },
+  [`${T}/authority-requests/{id}`]: { get: { summary: 'An authority request', roles: 'legal, dpo', ok: 200 } },
+  [`${T}/authority-requests/{id}/decide`]: { post: { summary: 'Decide to comply or refuse, with a rationale', roles: 'legal, dpo', body: jsonSchemaOf(DecideBody), ok: 200 } },
+  [`${T}/authority-requests/{id}/close`]: { post: { summary: 'Close an authority request', roles: 'legal, dpo', ok: 200 } },
+  [`${T}/authority-requests/{id}/unseal`]: { post: { summary: 'Lift the seal of an authority request', roles: 'legal, dpo', ok: 200 } },
   '/v1/keys': { get: { summary: 'Public checkpoint-signing keys, current and retired', roles: 'none', ok: 200, noAuth: true } },
   '/v1/keys/rotate': { post: { summary: 'Rotate the checkpoint-signing key', roles: 'bootstrap admin', ok: 201 } },
 };

@@ -52,6 +52,10 @@ export function problemOf(e: DomainError): ProblemError {
       return problem(400, 'tree-size-out-of-range', 'Tree size out of range', e.detail);
     case 'IntegrityViolation':
       return problem(409, 'integrity-violation', 'The stored log is not the log that was signed', e.detail);
+    case 'RequestNotFound':
+      return problem(404, 'unknown-request', 'Unknown request', `There is no ${e.kind} request "${e.id}" in this tenant.`);
+    case 'RequestConflict':
+      return problem(409, 'request-conflict', 'The request cannot do that now', e.detail, e.systems ? { systems: e.systems } : {});
     case 'SigningKeyManagedElsewhere':
       return problem(409, 'signing-key-from-environment', 'The signing key is set by PDL_SIGNING_KEY', 'Rotate it by changing PDL_SIGNING_KEY and restarting the ledger.');
   }

@@ -11,4 +11,6 @@ export type DomainError =
   | { readonly _tag: 'EventNotFound'; readonly eventId: string }
   | { readonly _tag: 'TreeSizeOutOfRange'; readonly detail: string }
   | { readonly _tag: 'IntegrityViolation'; readonly detail: string }
-  | { readonly _tag: 'SigningKeyManagedElsewhere' };
+  | { readonly _tag: 'SigningKeyManagedElsewhere' }
+  | { readonly _tag: 'RequestNotFound'; readonly kind: 'subject' | 'authority'; readonly id: string }
+  | { readonly _tag: 'RequestConflict'; readonly detail: string; readonly systems?: readonly string[] };

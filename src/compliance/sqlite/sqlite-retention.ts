@@ -2,12 +2,14 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { PurposeBody } from '../../declarations/domain/declaration.js';
 import { holdingStatus, type RetentionStatus } from '../domain/subject-state.js';
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
+import type { ComplianceStateReader } from '../compliance-state.port.js';
+import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
 
 const BATCH = 500;
 
 /** What is held at any moment, until when, and what is overdue, from the compliance state in `ledger.db`. */
-export class SqliteRetention implements RetentionReadModel {
+export class SqliteRetention implements RetentionReadModel, ComplianceStateReader {
   private readonly subjects: SqliteSubjectStore;
   private readonly purpose;
 
@@ -16,12 +18,21 @@ export class SqliteRetention implements RetentionReadModel {
     this.purpose = db.prepare("select body from declarations where tenant = ? and kind = 'purposes' and id = ? order by version desc limit 1").pluck();
   }
 
-  page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Array<RetentionItem & { id: number }> {
+  erasureStatus(tenant: string, subject: string, at: string): SystemErasure[] {
+    const records = this.subjects.records(tenant, subject);
+    return erasureStatus(this.subjects.subjectHoldings(tenant, subject), at, this.lookup(tenant), (t) => records.lastActivity(t));
+  }
+
+  private lookup(tenant: string) {
     const purposes = new Map<string, PurposeBody | null>();
-    const lookup = (p: string) => {
+    return (p: string) => {
       if (!purposes.has(p)) { const b = this.purpose.get(tenant, p) as string | undefined; purposes.set(p, b ? (JSON.parse(b) as PurposeBody) : null); }
       return purposes.get(p)!;
     };
+  }
+
+  page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Array<RetentionItem & { id: number }> {
+    const lookup = this.lookup(tenant);
     const out: Array<RetentionItem & { id: number }> = [];
     for (let after = afterId; out.length < limit;) {
       const batch = this.subjects.holdingsAt(tenant, at, after, BATCH, filter.subject);

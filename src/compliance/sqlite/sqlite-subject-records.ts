@@ -45,9 +45,18 @@ export class SqliteSubjectStore {
       categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
         where tenant = ? and subject = ? and category = ?`),
       holdingsAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
+      subjectHoldings: p('select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? order by id'),
       tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
         and (? is null or subject = ?) order by id limit ?`),
     };
+  }
+
+  /** Every holding a subject ever had, in order. */
+  subjectHoldings(tenant: string, subject: string): Holding[] {
+    return (this.s.subjectHoldings.all(tenant, subject) as HoldingRow[]).map((r) => ({
+      category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+      purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
+    }));
   }
 
   /** Holdings of a tenant in force at `at` (optionally of one subject), in id order after `afterId`. */

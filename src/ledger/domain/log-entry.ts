@@ -7,6 +7,8 @@ import { DETAILS, PROCESSING_TYPES, ProcessingTypeCodec, Actor, type ProcessingT
 import { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { TenantBody } from '../../tenancy/domain/tenant.js';
 import { ROLES } from '../../tenancy/domain/roles.js';
+import { DecisionRecord } from '../../decisions/domain/decision.js';
+import { AuthorityRequestDecided, AuthorityRequestReceived, AuthorityRequestRef, SubjectRequestCompleted, SubjectRequestExtended, SubjectRequestReceived } from '../../requests/domain/requests.js';
 
 /**
  * The stored form of everything that happens in a tenant: one ordered log of entries. Its canonical
@@ -65,6 +67,16 @@ export const PurposeDeclared = adminEntry('purpose-declared', { declaration: dec
 export const SystemDeclared = adminEntry('system-declared', { declaration: declared(SystemBody) });
 export const RecipientDeclared = adminEntry('recipient-declared', { declaration: declared(RecipientBody) });
 
+export const SubjectRequestReceivedEntry = adminEntry('subject-request-received', { request: SubjectRequestReceived });
+export const SubjectRequestExtendedEntry = adminEntry('subject-request-extended', { request: SubjectRequestExtended });
+export const SubjectRequestCompletedEntry = adminEntry('subject-request-completed', { request: SubjectRequestCompleted });
+export const AuthorityRequestReceivedEntry = adminEntry('authority-request-received', { request: AuthorityRequestReceived });
+export const AuthorityRequestDecidedEntry = adminEntry('authority-request-decided', { request: AuthorityRequestDecided });
+export const AuthorityRequestClosedEntry = adminEntry('authority-request-closed', { request: AuthorityRequestRef });
+export const AuthorityRequestUnsealedEntry = adminEntry('authority-request-unsealed', { request: AuthorityRequestRef });
+
+export const DecisionMadeEntry = adminEntry('decision-made', { decision: DecisionRecord });
+
 const ADMIN_CODECS = {
   'tenant-declared': TenantDeclared,
   'token-issued': TokenIssued,
@@ -72,6 +84,14 @@ const ADMIN_CODECS = {
   'purpose-declared': PurposeDeclared,
   'system-declared': SystemDeclared,
   'recipient-declared': RecipientDeclared,
+  'subject-request-received': SubjectRequestReceivedEntry,
+  'subject-request-extended': SubjectRequestExtendedEntry,
+  'subject-request-completed': SubjectRequestCompletedEntry,
+  'authority-request-received': AuthorityRequestReceivedEntry,
+  'authority-request-decided': AuthorityRequestDecidedEntry,
+  'authority-request-closed': AuthorityRequestClosedEntry,
+  'authority-request-unsealed': AuthorityRequestUnsealedEntry,
+  'decision-made': DecisionMadeEntry,
 } as const;
 type AdminCodecs = typeof ADMIN_CODECS;
 export type AdminEntryType = keyof AdminCodecs;

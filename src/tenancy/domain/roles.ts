@@ -26,14 +26,17 @@ export type Permission =
   | 'read-audit-trail'
   | 'read-identifiers'
   | 'read-proofs'
-  | 'read-findings';
+  | 'read-findings'
+  | 'manage-subject-requests'
+  | 'manage-authority-requests'
+  | 'ask-decisions';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail', 'read-proofs'],
-  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings'],
-  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs'],
+  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings', 'manage-subject-requests', 'manage-authority-requests', 'ask-decisions'],
+  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests'],
   auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings'],
-  emitter: ['read-declarations', 'append-events', 'read-proofs'],
+  emitter: ['read-declarations', 'append-events', 'read-proofs', 'ask-decisions'],
 };
 
 export type AccessDenied = { readonly _tag: 'WrongTenant' } | { readonly _tag: 'MissingPermission'; readonly permission: Permission; readonly role: Role };

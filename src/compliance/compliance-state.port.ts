@@ -1,0 +1,16 @@
+import type { SystemErasure } from './domain/erasure.js';
+import type { Finding } from './domain/finding.js';
+import type { Fact } from './domain/rules.js';
+
+/** Questions about a subject's compliance state, asked by the request workflows. */
+export interface ComplianceStateReader {
+  /** Per system that ever held the subject's data: erased, held under a legal minimum, or pending. */
+  erasureStatus(tenant: string, subject: string, at: string): SystemErasure[];
+}
+export const COMPLIANCE_STATE = Symbol('ComplianceStateReader');
+
+/** Judges a proposed action against the declarations in force and the subject's current state. */
+export interface DecisionJudge {
+  judge(tenant: string, fact: Fact): Finding[];
+}
+export const DECISION_JUDGE = Symbol('DecisionJudge');
