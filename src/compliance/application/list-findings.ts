@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { encodeCursor, type Page } from '../../common/kernel/paging.js';
+import { formatInstant } from '../../common/kernel/time.js';
 import { FINDINGS_READ_MODEL, type FindingFilter, type FindingsReadModel, type StoredFinding } from '../findings-read-model.port.js';
 
 export interface FindingItem {
@@ -16,7 +17,8 @@ export interface FindingItem {
 }
 
 const item = (f: StoredFinding): FindingItem => ({
-  code: f.code, severity: f.severity, message: f.message, eventId: f.eventId, position: f.position, subject: f.subject, occurredAt: f.occurredAt, recordedAt: f.recordedAt,
+  code: f.code, severity: f.severity, message: f.message, eventId: f.eventId, position: f.position, subject: f.subject,
+  occurredAt: f.occurredAt === null ? null : formatInstant(new Date(f.occurredAt)), recordedAt: formatInstant(new Date(f.recordedAt)),
 });
 
 export class ListFindings extends Query<Page<FindingItem>> {

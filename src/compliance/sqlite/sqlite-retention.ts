@@ -1,4 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
+import { formatInstant } from '../../common/kernel/time.js';
 import type { PurposeBody } from '../../declarations/domain/declaration.js';
 import { holdingStatus, type RetentionStatus } from '../domain/subject-state.js';
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
@@ -20,7 +21,8 @@ export class SqliteRetention implements RetentionReadModel, ComplianceStateReade
 
   erasureStatus(tenant: string, subject: string, at: string): SystemErasure[] {
     const records = this.subjects.records(tenant, subject);
-    return erasureStatus(this.subjects.subjectHoldings(tenant, subject), at, this.lookup(tenant), (t) => records.lastActivity(t));
+    return erasureStatus(this.subjects.subjectHoldings(tenant, subject), at, this.lookup(tenant), (t) => records.lastActivity(t))
+      .map((s) => (s.status === 'held' ? { ...s, until: formatInstant(new Date(s.until)) } : s));
   }
 
   private lookup(tenant: string) {
@@ -40,8 +42,8 @@ export class SqliteRetention implements RetentionReadModel, ComplianceStateReade
         const s = holdingStatus(this.subjects.records(tenant, subject), holding, at, lookup, dueSoonDays);
         if (!s || (filter.status && s.status !== filter.status)) continue;
         out.push({
-          id, subject, category: holding.category, system: holding.system, heldSince: holding.from,
-          purposes: [...holding.purposes.keys()].sort(), deadline: s.deadline, status: s.status,
+          id, subject, category: holding.category, system: holding.system, heldSince: formatInstant(new Date(holding.from)),
+          purposes: [...holding.purposes.keys()].sort(), deadline: s.deadline === null ? null : formatInstant(new Date(s.deadline)), status: s.status,
         });
         if (out.length === limit) break;
       }

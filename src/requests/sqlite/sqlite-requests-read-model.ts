@@ -1,4 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
+import { formatInstant } from '../../common/kernel/time.js';
 import { subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
 import type { AuthorityRequestView, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
@@ -6,17 +7,21 @@ import { REQUESTS_SCHEMA } from './requests-projection.js';
 interface SrRow { id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; completed_at: string | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number }
 interface ArRow { id: string; authority: string; reference: string; legal_basis: string; received_at: string; subjects: string; sealed: number; decision: 'comply' | 'refuse' | null; rationale: string | null; decided_at: string | null; closed_at: string | null; position: number }
 
+/** Stored times are fixed-width for ordering; answers show them as RFC 3339 like every other time. */
+const show = (s: string) => formatInstant(new Date(s));
+const showOrNull = (s: string | null) => (s === null ? null : show(s));
+
 const subjectView = (r: SrRow, at: string): SubjectRequestView & { position: number } => ({
-  id: r.id, type: r.type, subject: { id: r.subject }, receivedAt: r.received_at, dueAt: r.due_at, extended: r.extended_reason !== null,
+  id: r.id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(r.due_at), extended: r.extended_reason !== null,
   ...(r.extended_reason !== null ? { extensionReason: r.extended_reason } : {}),
-  completedAt: r.completed_at, outcome: r.outcome, ...(r.reason !== null ? { reason: r.reason } : {}),
+  completedAt: showOrNull(r.completed_at), outcome: r.outcome, ...(r.reason !== null ? { reason: r.reason } : {}),
   status: subjectRequestStatus({ dueAt: r.due_at, completedAt: r.completed_at }, at), position: r.position,
 });
 
 const authorityView = (r: ArRow): AuthorityRequestView & { position: number } => ({
-  id: r.id, authority: r.authority, reference: r.reference, legalBasis: r.legal_basis, receivedAt: r.received_at,
+  id: r.id, authority: r.authority, reference: r.reference, legalBasis: r.legal_basis, receivedAt: show(r.received_at),
   subjects: (JSON.parse(r.subjects) as string[]).map((id) => ({ id })), sealed: r.sealed === 1, decision: r.decision, rationale: r.rationale,
-  decidedAt: r.decided_at, closedAt: r.closed_at, position: r.position,
+  decidedAt: showOrNull(r.decided_at), closedAt: showOrNull(r.closed_at), position: r.position,
 });
 
 export class SqliteRequestsReadModel implements RequestsReadModel {

@@ -1,0 +1,131 @@
+import { aTenant, scenario } from '../support/builders.js';
+import { startLedger, type LedgerProcess } from '../support/ledger-process.js';
+
+/** The reference story told over HTTP to the started ledger; every expectation of its `expect` block. */
+let ledger: LedgerProcess;
+let t: Awaited<ReturnType<typeof aTenant>>;
+const results: Record<string, { status: string; findings: Array<{ code: string; severity: string; message: string }> }> = {};
+const calls: Record<string, { status: number; text: string; json: any }> = {};
+const names: Record<string, string> = {};
+const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$([A-Za-z]+)/g, (m, n) => names[n] ?? m));
+const X = scenario.expect;
+
+async function items(call: typeof t.dpo, path: string) {
+  const out: any[] = [];
+  for (let cursor: string | null = null, i = 0; i < 100; i++) {
+    const r = await call('GET', `${path}${cursor ? `${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}` : ''}`);
+    expect(r.status).toBe(200);
+    out.push(...r.json.items);
+    cursor = r.json.nextCursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  ledger = await startLedger();
+  t = await aTenant(ledger);
+  let pending: unknown[] = [];
+  const flush = async () => {
+    if (!pending.length) return;
+    const r = await t.emitter('POST', `${t.P}/events`, { events: pending });
+    expect(r.status).toBe(200);
+    for (const x of r.json.results) results[x.eventId] = x;
+    pending = [];
+  };
+  for (const step of scenario.steps) {
+    if (step.kind === 'event') { pending.push(subst(step.event)); if (pending.length === 3) await flush(); continue; }
+    await flush();
+    const r = await t.dpo(step.method, `${t.P}${subst(step.path)}`, step.body === undefined ? undefined : subst(step.body));
+    calls[step.name] = r;
+    if (r.json?.id) names[step.name] = r.json.id;
+  }
+  await flush();
+});
+afterAll(() => ledger.stop());
+
+describe('the reference scenario over HTTP', () => {
+  it('answers every call with the status the story expects, naming what it must', () => {
+    for (const step of scenario.steps.filter((s: any) => s.kind === 'call')) {
+      expect([step.name, calls[step.name]!.status]).toEqual([step.name, step.expect.status]);
+      if (step.expect.mentions) expect(calls[step.name]!.text).toContain(step.expect.mentions);
+    }
+    expect(calls.erasureB!.json.dueAt).toBe('2026-05-01T09:00:00Z');
+  });
+
+  it('raises each expected finding in the append answer and lists it in GET findings', async () => {
+    const all = await items(t.auditor, `${t.P}/findings?limit=1000`);
+    for (const f of X.findings) {
+      expect([f.eventId, results[f.eventId]!.findings.map((x) => x.code)]).toEqual([f.eventId, expect.arrayContaining([f.code])]);
+      expect(all.some((x) => x.code === f.code && x.eventId === f.eventId)).toBe(true);
+    }
+    for (const id of X.noFindings) expect(results[id]!.findings).toEqual([]);
+  });
+
+  it('raises nothing the story does not make happen', () => {
+    const allowed = new Map<string, Set<string>>();
+    for (const f of X.findings) allowed.set(f.eventId, new Set([...(allowed.get(f.eventId) ?? []), f.code]));
+    const alsoRight: Record<string, string[]> = {
+      '7d30faab-45e1-4082-a44a-8d6c76489fb1': ['category-not-declared', 'agreement-missing', 'processing-after-erasure'],
+      'a2c33b24-7edd-496c-a578-ef695b00c77d': ['processing-after-erasure'],
+      'fd0bdc83-d5ea-4423-a50e-b551e9f1e3ce': ['category-not-declared'],
+    };
+    for (const [id, r] of Object.entries(results)) {
+      const ok = new Set([...(allowed.get(id) ?? []), ...(alsoRight[id] ?? [])]);
+      expect([id, r.findings.map((f) => f.code).filter((c) => !ok.has(c))]).toEqual([id, []]);
+    }
+  });
+
+  it('filters findings by code, severity and subject, and pages them', async () => {
+    const consent = await items(t.auditor, `${t.P}/findings?code=consent-missing`);
+    expect(consent.map((f) => f.eventId)).toEqual(['a84045cc-97f3-4544-aa9f-6b9d9e6afe99']);
+    expect(consent[0]).toMatchObject({ subject: 'visitor:b', severity: 'high', message: expect.stringContaining('consent') });
+    const warnings = await items(t.auditor, `${t.P}/findings?severity=warning`);
+    expect(warnings.every((f) => f.code === 'retention-unbounded')).toBe(true);
+    expect((await items(t.auditor, `${t.P}/findings?subject=visitor:e`)).map((f) => f.code).sort()).toEqual(['category-not-declared', 'location-outside-residency', 'purpose-undeclared', 'system-unknown']);
+    const paged = await items(t.auditor, `${t.P}/findings?limit=2`);
+    const whole = await items(t.auditor, `${t.P}/findings?limit=1000`);
+    expect(paged).toEqual(whole);
+    expect((await t.auditor('GET', `${t.P}/findings?code=nonsense`)).status).toBe(400);
+    expect((await t.emitter('GET', `${t.P}/findings`)).status).toBe(403);
+  });
+
+  it('flags both unbounded purposes once', async () => {
+    const unbounded = await items(t.auditor, `${t.P}/findings?code=retention-unbounded`);
+    expect(unbounded.map((f) => f.message.match(/"([^"]+)"/)![1]).sort()).toEqual([...X.unboundedPurposes].sort());
+  });
+
+  it('gives every listed retention status at every listed time', async () => {
+    for (const r of X.retention) {
+      const got = (await items(t.auditor, `${t.P}/retention?at=${encodeURIComponent(r.at)}&limit=1000`)).filter((x) => x.subject === r.subject && x.category === r.category && x.system === r.system);
+      const status = got[0] ? (got[0].status === 'due-soon' ? 'held' : got[0].status) : 'absent';
+      expect([r.subject, r.category, r.at, status]).toEqual([r.subject, r.category, r.at, r.status]);
+    }
+    const overdue = await items(t.auditor, `${t.P}/retention?at=2026-01-10T09:35:30Z&status=overdue`);
+    expect(overdue.every((x) => x.status === 'overdue')).toBe(true);
+  });
+
+  it('lists the unanswered access request as overdue, and the erasure of b as completed with IP held by law', async () => {
+    const over = await items(t.dpo, `${t.P}/subject-requests?status=overdue&at=${encodeURIComponent(X.overdueRequestAt)}`);
+    expect(over.map((r) => r.id)).toEqual([names.accessF]);
+    const b = (await t.dpo('GET', `${t.P}/subject-requests/${names.erasureB}`)).json;
+    expect(b).toMatchObject({ type: 'erasure', status: 'completed', outcome: 'fulfilled' });
+    expect(b.systems).toEqual([
+      expect.objectContaining({ system: 'core', status: 'held', purpose: 'ip-logging-law', categories: ['user.device.ip_address'] }),
+      { system: 'plugins', status: 'erased' },
+    ]);
+  });
+
+  it('answers decisions from the current state, and records them', async () => {
+    const P = scenario.purposes;
+    const no = await t.emitter('POST', `${t.P}/decisions`, { subject: { id: 'visitor:b' }, type: 'disclosed', purpose: P[5].id, categories: ['user.contact.email'], system: 'core', recipient: 'email-platform' });
+    expect(no.status).toBe(200);
+    expect(no.json.allowed).toBe(false);
+    expect(no.json.findings.map((f: any) => f.code)).toContain('consent-missing');
+    const yes = await t.emitter('POST', `${t.P}/decisions`, { subject: { id: 'visitor:d' }, type: 'used', purpose: P[3].id, categories: ['user.device.ip_address'], system: 'core' });
+    expect(yes.json).toEqual({ allowed: true, findings: [] });
+    const exp = await t.auditor('GET', `${t.P}/log/export`);
+    expect(exp.text.split('\n').filter((l) => l.includes('"type":"decision-made"')).length).toBe(2);
+    expect((await t.emitter('POST', `${t.P}/decisions`, { subject: { id: 'x' }, type: 'teleported', purpose: 'p', categories: [], system: 'core' })).status).toBe(400);
+  });
+});
