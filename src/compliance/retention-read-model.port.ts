@@ -10,6 +10,8 @@ export interface RetentionItem {
   /** The latest of those purposes' deadlines; null: kept with no period. */
   readonly deadline: string | null;
   readonly status: RetentionStatus;
+  /** The event that started the holding. */
+  readonly openedBy?: string;
 }
 
 /** Holdings in force at a moment, with their deadline and status, after a holding id (paging). */

@@ -2,6 +2,8 @@ import type { SubjectRequestStatus } from './domain/requests.js';
 
 export interface SubjectRequestView {
   readonly id: string;
+  /** The log entry that recorded the request. */
+  readonly eventId: string;
   readonly type: string;
   readonly subject: { readonly id: string };
   readonly receivedAt: string;

@@ -105,6 +105,23 @@ describe('the reference scenario over HTTP', () => {
     expect(overdue.every((x) => x.status === 'overdue')).toBe(true);
   });
 
+  it('evaluates retention-exceeded and subject-request-overdue at any moment, after the recorded findings', async () => {
+    const at = '2026-02-19T09:00:00Z';
+    const exceeded = await items(t.auditor, `${t.P}/findings?at=${at}&code=retention-exceeded`);
+    expect(exceeded.some((f) => f.subject === 'visitor:a' && f.message.includes('user.device.cookie_id'))).toBe(false);
+    expect(exceeded.some((f) => f.subject === 'visitor:b' && f.message.includes('user.device.cookie_id'))).toBe(false);
+    const early = await items(t.auditor, `${t.P}/findings?at=2026-01-10T09:35:30Z&code=retention-exceeded&subject=visitor:a`);
+    const collectedA = scenario.steps.find((x: any) => x.kind === 'event' && x.event.type === 'collected' && x.event.subject.id === 'visitor:a' && x.event.categories.includes('user.device.ip_address')).event.eventId;
+    expect(early).toEqual([expect.objectContaining({ code: 'retention-exceeded', severity: 'medium', subject: 'visitor:a', eventId: collectedA })]);
+    expect(early[0].message).toContain('user.device.ip_address');
+    const overdue = await items(t.auditor, `${t.P}/findings?at=${at}&code=subject-request-overdue`);
+    expect(overdue.map((f) => f.subject)).toEqual(['visitor:f']);
+    const all = await items(t.auditor, `${t.P}/findings?at=${at}&limit=1000`);
+    expect(await items(t.auditor, `${t.P}/findings?at=${at}&limit=3`)).toEqual(all);
+    expect(all.filter((f) => f.code === 'subject-request-overdue')).toHaveLength(1);
+    expect((await items(t.auditor, `${t.P}/findings?code=subject-request-overdue`))).toEqual([]);
+  });
+
   it('lists the unanswered access request as overdue, and the erasure of b as completed with IP held by law', async () => {
     const over = await items(t.dpo, `${t.P}/subject-requests?status=overdue&at=${encodeURIComponent(X.overdueRequestAt)}`);
     expect(over.map((r) => r.id)).toEqual([names.accessF]);

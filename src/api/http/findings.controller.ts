@@ -13,7 +13,7 @@ import { CursorParam, decodeBody, decodeQuery, LimitParam } from './query-params
 
 const FindingsQuery = struct('query parameters', {}, {
   code: oneOf('a finding code', FINDING_CODES), severity: oneOf('a severity', SEVERITIES), subject: boundedString('a subject id', 256),
-  from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam,
+  from: Instant, to: Instant, at: Instant, limit: LimitParam, cursor: CursorParam,
 });
 
 const RetentionQuery = struct('query parameters', {}, {
@@ -45,9 +45,9 @@ export class FindingsController {
   @Get('findings')
   async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     this.access.require(req, tenant, 'read-findings');
-    const { limit, cursor, from, to, ...filter } = decodeQuery(FindingsQuery, query);
+    const { limit, cursor, from, to, at, ...filter } = decodeQuery(FindingsQuery, query);
     return this.queries.execute(new ListFindings(tenant, {
       ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}),
-    }, cursor ?? 0, limit ?? 100));
+    }, cursor ?? 0, limit ?? 100, at ? sortableInstant(at) : undefined));
   }
 }

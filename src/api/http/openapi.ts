@@ -48,7 +48,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   [`${T}/checkpoints/consistency`]: { get: { summary: 'RFC 9162 consistency proof between two tree sizes', roles: 'every role', ok: 200, query: ['from', 'to'] } },
   [`${T}/events/{eventId}/proof`]: { get: { summary: 'RFC 9162 inclusion proof of an event in the tree of treeSize entries', roles: 'every role', ok: 200, query: ['treeSize'] } },
   [`${T}/log/export`]: { get: { summary: 'The log as NDJSON: per entry, exactly the bytes that were hashed', roles: 'every role', ok: 200, query: ['from', 'to'] } },
-  [`${T}/findings`]: { get: { summary: 'Findings: what broke the declared policy, raised when events were recorded', roles: 'dpo, auditor', ok: 200, query: ['code', 'severity', 'subject', 'from', 'to', 'limit', 'cursor'] } },
+  [`${T}/findings`]: { get: { summary: 'Findings: what broke the declared policy, raised when events were recorded', roles: 'dpo, auditor', ok: 200, query: ['code', 'severity', 'subject', 'from', 'to', 'at', 'limit', 'cursor'] } },
   [`${T}/retention`]: { get: { summary: 'What is held at a moment (default now), until when: held, due-soon or overdue', roles: 'dpo, auditor', ok: 200, query: ['at', 'status', 'subject', 'limit', 'cursor'] } },
   [`${T}/decisions`]: { post: { summary: 'Decision point: the findings a proposed action would raise (allowed when none); the decision is recorded', roles: 'emitter, dpo', body: jsonSchemaOf(DecisionBody), ok: 200 } },
   [`${T}/subject-requests`]: {

@@ -6,6 +6,8 @@ import { adequacyCovers, residencyCountries } from './reference-data.js';
 
 /** The event being judged (as recorded; `occurredAt` normalised RFC 3339 UTC). */
 export interface Fact {
+  /** The recorded event (absent for a proposed action). */
+  readonly eventId?: string;
   readonly type: ProcessingType;
   readonly subject: string;
   readonly categories: readonly string[];

@@ -9,6 +9,8 @@ export interface Holding {
   readonly system: string;
   readonly from: string;
   readonly to: string | null;
+  /** The event that started it (when recorded). */
+  readonly openedBy?: string;
   /** Purpose → when it was first processed under it in this holding. */
   readonly purposes: ReadonlyMap<string, string>;
 }
@@ -31,7 +33,7 @@ export interface SubjectRecords {
   addActivity(at: string): void;
   /** The holding of `category` in `system` in force at `at`. */
   holdingAt(category: string, system: string, at: string): Holding | undefined;
-  openHolding(category: string, system: string, at: string, purpose: string): void;
+  openHolding(category: string, system: string, at: string, purpose: string, openedBy?: string): void;
   /** Closes the holding in force at `at`. */
   closeHolding(category: string, system: string, at: string): void;
   /** Records that the holding in force at `at` is processed for `purpose` (keeping the earliest time). */
@@ -115,7 +117,7 @@ export function applyFact(r: SubjectRecords, fact: Fact): void {
       if (h) {
         const first = h.purposes.get(fact.purpose);
         if (first === undefined || at < first) r.addPurpose(category, fact.system, at, fact.purpose);
-      } else if (HOLDS.has(fact.type)) r.openHolding(category, fact.system, at, fact.purpose);
+      } else if (HOLDS.has(fact.type)) r.openHolding(category, fact.system, at, fact.purpose, fact.eventId);
     }
   }
 }
@@ -175,7 +177,7 @@ class Timeline<T> {
   }
 }
 
-interface MutableHolding { category: string; system: string; from: string; to: string | null; purposes: Map<string, string> }
+interface MutableHolding { category: string; system: string; from: string; to: string | null; openedBy?: string; purposes: Map<string, string> }
 
 /** A subject's records in memory (for tests, tools and the decision point's what-if). */
 export class MemorySubjectRecords implements SubjectRecords {
@@ -215,7 +217,9 @@ export class MemorySubjectRecords implements SubjectRecords {
   lastActivity(at: string) { return this.activity.last(at)?.at; }
   addActivity(at: string) { this.activity.set(at, true); }
   holdingAt(category: string, system: string, at: string): Holding | undefined { return MemorySubjectRecords.inForce(this.holdings.get(`${category}\u0000${system}`) ?? [], at); }
-  openHolding(category: string, system: string, at: string, purpose: string) { this.list(category, system).push({ category, system, from: at, to: null, purposes: new Map([[purpose, at]]) }); }
+  openHolding(category: string, system: string, at: string, purpose: string, openedBy?: string) {
+    this.list(category, system).push({ category, system, from: at, to: null, purposes: new Map([[purpose, at]]), ...(openedBy ? { openedBy } : {}) });
+  }
   closeHolding(category: string, system: string, at: string) {
     const h = MemorySubjectRecords.inForce(this.holdings.get(`${category}\u0000${system}`) ?? [], at);
     if (h) h.to = at;

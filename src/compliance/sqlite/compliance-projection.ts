@@ -36,7 +36,7 @@ export function complianceProjection(db: Db): SqliteProjection {
           continue;
         }
         if (!isProcessingEntry(e)) continue;
-        const fact: Fact = { type: e.type, subject: e.subject.id, categories: e.categories, purpose: e.purpose, system: e.system, occurredAt: e.occurredAt, ...(e.details ? { details: e.details } : {}) };
+        const fact: Fact = { eventId: e.eventId, type: e.type, subject: e.subject.id, categories: e.categories, purpose: e.purpose, system: e.system, occurredAt: e.occurredAt, ...(e.details ? { details: e.details } : {}) };
         const found = judge.judge(e.tenant, fact, true);
         if (found.length) {
           findings.add(e.tenant, { position: e.position, eventId: e.eventId, subject: e.subject.id, occurredAt: sortableInstant(e.occurredAt), recordedAt: sortableInstant(e.recordedAt) }, found);

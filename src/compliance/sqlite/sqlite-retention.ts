@@ -43,6 +43,7 @@ export class SqliteRetention implements RetentionReadModel, ComplianceStateReade
         if (!s || (filter.status && s.status !== filter.status)) continue;
         out.push({
           id, subject, category: holding.category, system: holding.system, heldSince: formatInstant(new Date(holding.from)),
+          ...(holding.openedBy ? { openedBy: holding.openedBy } : {}),
           purposes: [...holding.purposes.keys()].sort(), deadline: s.deadline === null ? null : formatInstant(new Date(s.deadline)), status: s.status,
         });
         if (out.length === limit) break;

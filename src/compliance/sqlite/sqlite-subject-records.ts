@@ -10,12 +10,12 @@ create table if not exists cmp_objections (seq integer primary key, tenant text 
 create index if not exists cmp_objections_at on cmp_objections (tenant, subject, purpose, at);
 create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
 create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);
-create table if not exists cmp_holdings (id integer primary key, tenant text not null, subject text not null, category text not null, system text not null, from_at text not null, to_at text);
+create table if not exists cmp_holdings (id integer primary key, tenant text not null, subject text not null, category text not null, system text not null, from_at text not null, to_at text, opened_by text);
 create index if not exists cmp_holdings_at on cmp_holdings (tenant, subject, category, system, from_at);
 create table if not exists cmp_holding_purposes (seq integer primary key, holding integer not null, purpose text not null, first_at text not null, unique (holding, purpose));
 `;
 
-interface HoldingRow { id: number; category: string; system: string; from_at: string; to_at: string | null }
+interface HoldingRow { id: number; category: string; system: string; from_at: string; to_at: string | null; opened_by: string | null }
 
 /**
  * The compliance state of every subject in `ledger.db`, one indexed row per fact: each question of the
@@ -36,17 +36,17 @@ export class SqliteSubjectStore {
       addObjection: p('insert into cmp_objections (tenant, subject, purpose, at) values (?, ?, ?, ?)'),
       lastActivity: p('select at from cmp_activity where tenant = ? and subject = ? and at <= ? order by at desc limit 1').pluck(),
       addActivity: p('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)'),
-      holdingAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and category = ? and system = ?
+      holdingAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and category = ? and system = ?
         and from_at <= ? and (to_at is null or to_at > ?) order by from_at desc, id desc limit 1`),
       purposes: p('select purpose, first_at from cmp_holding_purposes where holding = ?'),
-      open: p('insert into cmp_holdings (tenant, subject, category, system, from_at) values (?, ?, ?, ?, ?)'),
+      open: p('insert into cmp_holdings (tenant, subject, category, system, from_at, opened_by) values (?, ?, ?, ?, ?, ?)'),
       close: p('update cmp_holdings set to_at = ? where id = ?'),
       addPurpose: p('insert into cmp_holding_purposes (holding, purpose, first_at) values (?, ?, ?) on conflict (holding, purpose) do update set first_at = min(first_at, excluded.first_at)'),
       categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
         where tenant = ? and subject = ? and category = ?`),
-      holdingsAt: p(`select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
-      subjectHoldings: p('select id, category, system, from_at, to_at from cmp_holdings where tenant = ? and subject = ? order by id'),
-      tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
+      holdingsAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
+      subjectHoldings: p('select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? order by id'),
+      tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
         and (? is null or subject = ?) order by id limit ?`),
     };
   }
@@ -54,7 +54,7 @@ export class SqliteSubjectStore {
   /** Every holding a subject ever had, in order. */
   subjectHoldings(tenant: string, subject: string): Holding[] {
     return (this.s.subjectHoldings.all(tenant, subject) as HoldingRow[]).map((r) => ({
-      category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+      category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
       purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
     }));
   }
@@ -64,7 +64,7 @@ export class SqliteSubjectStore {
     return (this.s.tenantHoldingsAt.all(tenant, afterId, at, at, subject ?? null, subject ?? null, limit) as Array<HoldingRow & { subject: string }>).map((r) => ({
       id: r.id, subject: r.subject,
       holding: {
-        category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+        category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
         purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
       },
     }));
@@ -73,7 +73,7 @@ export class SqliteSubjectStore {
   records(tenant: string, subject: string): SubjectRecords {
     const s = this.s;
     const holding = (r: HoldingRow): Holding => ({
-      category: r.category, system: r.system, from: r.from_at, to: r.to_at,
+      category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
       purposes: new Map((s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
     });
     const rowAt = (category: string, system: string, at: string) => s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
@@ -87,8 +87,8 @@ export class SqliteSubjectStore {
       lastActivity: (at) => s.lastActivity.get(tenant, subject, at) as string | undefined,
       addActivity: (at) => void s.addActivity.run(tenant, subject, at),
       holdingAt: (category, system, at) => { const r = rowAt(category, system, at); return r ? holding(r) : undefined; },
-      openHolding: (category, system, at, purpose) => {
-        const id = s.open.run(tenant, subject, category, system, at).lastInsertRowid;
+      openHolding: (category, system, at, purpose, openedBy) => {
+        const id = s.open.run(tenant, subject, category, system, at, openedBy ?? null).lastInsertRowid;
         s.addPurpose.run(id, purpose, at);
       },
       closeHolding: (category, system, at) => { const r = rowAt(category, system, at); if (r) s.close.run(at, r.id); },

@@ -7,7 +7,7 @@ import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.j
 export const REQUESTS_SCHEMA = `
 create table if not exists subject_requests (
   tenant text not null, id text not null, type text not null, subject text not null, received_at text not null, due_at text not null,
-  extended_reason text, completed_at text, outcome text, reason text, position integer not null, primary key (tenant, id));
+  extended_reason text, completed_at text, outcome text, reason text, position integer not null, event_id text not null, primary key (tenant, id));
 create index if not exists subject_requests_due on subject_requests (tenant, due_at);
 create table if not exists authority_requests (
   tenant text not null, id text not null, authority text not null, reference text not null, legal_basis text not null,
@@ -24,7 +24,7 @@ export function requestsProjection(db: Db): SqliteProjection {
   db.exec(REQUESTS_SCHEMA);
   const p = (sql: string) => db.prepare(sql);
   const s = {
-    received: p('insert or ignore into subject_requests (tenant, id, type, subject, received_at, due_at, position) values (?, ?, ?, ?, ?, ?, ?)'),
+    received: p('insert or ignore into subject_requests (tenant, id, type, subject, received_at, due_at, position, event_id) values (?, ?, ?, ?, ?, ?, ?, ?)'),
     extended: p('update subject_requests set due_at = ?, extended_reason = ? where tenant = ? and id = ?'),
     completed: p('update subject_requests set completed_at = ?, outcome = ?, reason = ? where tenant = ? and id = ?'),
     arReceived: p('insert or ignore into authority_requests (tenant, id, authority, reference, legal_basis, received_at, subjects, sealed, position) values (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -40,7 +40,7 @@ export function requestsProjection(db: Db): SqliteProjection {
         const e = entryOf(recorded, context) as RequestEntry;
         const at = sortableInstant(e.recordedAt);
         switch (e.type) {
-          case 'subject-request-received': { const r = e.request; s.received.run(e.tenant, r.id, r.type, r.subject, sortableInstant(r.receivedAt), sortableInstant(r.dueAt), e.position); break; }
+          case 'subject-request-received': { const r = e.request; s.received.run(e.tenant, r.id, r.type, r.subject, sortableInstant(r.receivedAt), sortableInstant(r.dueAt), e.position, e.eventId); break; }
           case 'subject-request-extended': s.extended.run(sortableInstant(e.request.dueAt), e.request.reason, e.tenant, e.request.id); break;
           case 'subject-request-completed': s.completed.run(at, e.request.outcome, e.request.reason ?? null, e.tenant, e.request.id); break;
           case 'authority-request-received': { const r = e.request; s.arReceived.run(e.tenant, r.id, r.authority, r.reference, r.legalBasis, sortableInstant(r.receivedAt), JSON.stringify(r.subjects), r.sealed ? 1 : 0, e.position); break; }

@@ -4,7 +4,7 @@ import { subjectRequestStatus, type SubjectRequestStatus } from '../domain/reque
 import type { AuthorityRequestView, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
 
-interface SrRow { id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; completed_at: string | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number }
+interface SrRow { id: string; event_id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; completed_at: string | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number }
 interface ArRow { id: string; authority: string; reference: string; legal_basis: string; received_at: string; subjects: string; sealed: number; decision: 'comply' | 'refuse' | null; rationale: string | null; decided_at: string | null; closed_at: string | null; position: number }
 
 /** Stored times are fixed-width for ordering; answers show them as RFC 3339 like every other time. */
@@ -12,7 +12,7 @@ const show = (s: string) => formatInstant(new Date(s));
 const showOrNull = (s: string | null) => (s === null ? null : show(s));
 
 const subjectView = (r: SrRow, at: string): SubjectRequestView & { position: number } => ({
-  id: r.id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(r.due_at), extended: r.extended_reason !== null,
+  id: r.id, eventId: r.event_id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(r.due_at), extended: r.extended_reason !== null,
   ...(r.extended_reason !== null ? { extensionReason: r.extended_reason } : {}),
   completedAt: showOrNull(r.completed_at), outcome: r.outcome, ...(r.reason !== null ? { reason: r.reason } : {}),
   status: subjectRequestStatus({ dueAt: r.due_at, completedAt: r.completed_at }, at), position: r.position,
