@@ -76,3 +76,18 @@ describe('gRPC AppendStream', () => {
     c.close();
   });
 });
+
+describe('gRPC Decide', () => {
+  it('answers like POST decisions, and refuses a malformed request with INVALID_ARGUMENT', async () => {
+    const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const decide = (req: object, token = t.tokens.emitter) => new Promise<any>((res, rej) => c.Decide({ tenant: 'chatbox', ...req }, auth(token), (err: unknown, v: unknown) => (err ? rej(err) : res(v))));
+    const noConsent = await decide({ subject: { id: 'visitor:nobody' }, type: 'disclosed', purpose: 'marketing', categories: ['user.contact.email'], system: 'core', recipient: 'email-platform' });
+    expect(noConsent.allowed).toBe(false);
+    expect(noConsent.findings.map((f: any) => f.code)).toContain('consent-missing');
+    const lawful = await decide({ subject: { id: 'visitor:nobody' }, type: 'used', purpose: 'anti-abuse', categories: ['user.device.ip_address'], system: 'core' });
+    expect(lawful).toEqual({ allowed: true, findings: [] });
+    await expect(decide({ subject: { id: 'x' }, type: 'teleported', purpose: 'p', categories: ['user.name'], system: 'core' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(decide({ subject: { id: 'x' }, type: 'used', purpose: 'anti-abuse', categories: ['user.name'], system: 'core' }, t.tokens.auditor)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    c.close();
+  });
+});

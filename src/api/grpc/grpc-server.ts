@@ -12,6 +12,14 @@ import type { RecordResult } from '../../ledger/domain/record-outcome.js';
 import { LOGGER } from '../../operability/logger.js';
 import { LedgerMetrics } from '../../operability/metrics.js';
 import { Access } from '../http/access.js';
+import { Decide, type DecisionAnswer } from '../../decisions/application/decide.js';
+import { DecisionBody } from '../../decisions/domain/decision.js';
+import { decodeWith } from '../../common/kernel/codec.js';
+
+interface DecisionRequest {
+  tenant?: string; subject?: { id?: string }; type?: string; purpose?: string; categories?: string[]; system?: string;
+  recipient?: string; authorityRequestId?: string; at?: string;
+}
 import { ProblemError, invalid, problemOf, type Problem } from '../http/problem.js';
 import { eventFromProto } from './proto-event.js';
 
@@ -51,6 +59,9 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
         );
       },
       AppendStream: (call: grpc.ServerDuplexStream<AppendRequest, AppendResponse>) => this.stream(call),
+      Decide: (call: grpc.ServerUnaryCall<DecisionRequest, DecisionAnswer>, cb: grpc.sendUnaryData<DecisionAnswer>) => {
+        this.decide(call.request, call.metadata).then((res) => cb(null, res), (e: unknown) => cb(this.toStatus(e)));
+      },
     });
     this.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${this.config.host}:${this.config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
@@ -68,11 +79,29 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     });
   }
 
-  private async append(req: AppendRequest, metadata: grpc.Metadata): Promise<AppendResponse> {
+  /** The caller, allowed to do `permission` in `tenant`, from the `authorization` metadata entry. */
+  private principal(metadata: grpc.Metadata, tenant: string, permission: Parameters<Access['require']>[2]) {
     const auth = metadata.get('authorization')[0];
-    const fakeReq = { headers: { authorization: typeof auth === 'string' ? auth : undefined } } as Parameters<Access['require']>[0];
+    return this.access.require({ headers: { authorization: typeof auth === 'string' ? auth : undefined } } as Parameters<Access['require']>[0], tenant, permission);
+  }
+
+  private async decide(req: DecisionRequest, metadata: grpc.Metadata): Promise<DecisionAnswer> {
     const tenant = req.tenant ?? '';
-    const by = this.access.require(fakeReq, tenant, 'append-events');
+    const by = this.principal(metadata, tenant, 'ask-decisions');
+    const body = {
+      subject: { id: req.subject?.id }, type: req.type, purpose: req.purpose, categories: req.categories ?? [], system: req.system,
+      ...(req.recipient ? { recipient: req.recipient } : {}), ...(req.authorityRequestId ? { authorityRequestId: req.authorityRequestId } : {}), ...(req.at ? { at: req.at } : {}),
+    };
+    const decoded = decodeWith(DecisionBody, body);
+    if (decoded._tag === 'Left') throw invalid(decoded.left);
+    const r = await this.commands.execute(new Decide(tenant, decoded.right, by));
+    if (r._tag === 'Left') throw problemOf(r.left);
+    return { allowed: r.right.allowed, findings: [...r.right.findings] };
+  }
+
+  private async append(req: AppendRequest, metadata: grpc.Metadata): Promise<AppendResponse> {
+    const tenant = req.tenant ?? '';
+    const by = this.principal(metadata, tenant, 'append-events');
     const raw: unknown[] = [];
     const errors = [];
     for (const [i, m] of (req.events ?? []).entries()) {
