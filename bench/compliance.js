@@ -71,7 +71,7 @@ for (let k = 0; k < 20_000; k++) {
 }
 results.decision_judge_ms = { p50: pct(judged, 50), p99: pct(judged, 99) };
 const { DecideHandler } = await import('../dist/decisions/application/decide.js');
-const decide = new DecideHandler(w, s.decisions, { uuid: () => randomUUID() }, { now: () => new Date() });
+const decide = new DecideHandler(w, s.decisions, { uuid: () => randomUUID() }, { now: () => new Date() }, s.flushDeferred);
 const recorded = [];
 for (let k = 0; k < 500; k++) {
   const st = performance.now();

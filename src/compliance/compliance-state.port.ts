@@ -14,3 +14,7 @@ export interface DecisionJudge {
   judge(tenant: string, fact: Fact): Finding[];
 }
 export const DECISION_JUDGE = Symbol('DecisionJudge');
+
+/** Writes out what the store defers (indexes written after their commits), before reads that need all of it. */
+export type FlushDeferred = () => Promise<void>;
+export const FLUSH_DEFERRED = Symbol('FlushDeferred');

@@ -67,6 +67,8 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     retention: new SqliteRetention(ledgerDb),
     requests: new SqliteRequestsReadModel(ledgerDb),
     decisions: { judge: (tenant: string, fact: Fact) => decisionJudge.judge(tenant, fact, false) },
+    /** Writes the deferred indexes out, for readers that must see everything committed. */
+    flushDeferred: (): Promise<void> => (worker ? worker.flushLog() : Promise.resolve(appender.flush())),
     checkpoints,
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),

@@ -15,7 +15,7 @@ import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js
 import { EVENT_STORE } from './storage.tokens.js';
 import { FINDINGS_READ_MODEL } from '../compliance/findings-read-model.port.js';
 import { RETENTION_READ_MODEL } from '../compliance/retention-read-model.port.js';
-import { COMPLIANCE_STATE, DECISION_JUDGE } from '../compliance/compliance-state.port.js';
+import { COMPLIANCE_STATE, DECISION_JUDGE, FLUSH_DEFERRED } from '../compliance/compliance-state.port.js';
 import { REQUESTS_READ_MODEL } from '../requests/requests-read-model.port.js';
 import { CHECKPOINT_STORE, MERKLE_TREE } from '../integrity/integrity.ports.js';
 import { SigningKeyring } from '../integrity/signing-keys.js';
@@ -48,6 +48,7 @@ export type Storage = EmbeddedStorage;
     { provide: COMPLIANCE_STATE, inject: [STORAGE], useFactory: (s: Storage) => s.retention },
     { provide: REQUESTS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.requests },
     { provide: DECISION_JUDGE, inject: [STORAGE], useFactory: (s: Storage) => s.decisions },
+    { provide: FLUSH_DEFERRED, inject: [STORAGE], useFactory: (s: Storage) => s.flushDeferred },
     { provide: CHECKPOINT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.checkpoints },
     {
       provide: SigningKeyring,
@@ -68,7 +69,7 @@ export type Storage = EmbeddedStorage;
       useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) => new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics),
     },
   ],
-  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, DECISION_JUDGE, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
 export class StorageModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}

@@ -8,6 +8,7 @@ export type WriteOperation =
   | { readonly op: 'insertKeys'; readonly indexKeys: readonly WrappedIndexKeyRow[]; readonly keys: readonly WrappedKeyRow[] }
   | { readonly op: 'addIndexEntries'; readonly tenant: string; readonly entries: readonly IndexEntry[]; readonly position: number }
   | { readonly op: 'flushIndex' }
+  | { readonly op: 'flushLog' }
   | { readonly op: 'close' };
 
 export type WriteRequest = WriteOperation & { readonly id: number };

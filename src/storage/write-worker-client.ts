@@ -60,6 +60,9 @@ export class WriteWorkerClient {
     flushIndex: () => this.call({ op: 'flushIndex' }),
   };
 
+  /** Writes the log's deferred indexes, so that reads on other connections see them. */
+  readonly flushLog = (): Promise<void> => this.call({ op: 'flushLog' });
+
   /** Writes what is buffered, closes the worker's connections and stops it. */
   async close(): Promise<void> {
     if (this.closed) return;

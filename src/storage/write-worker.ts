@@ -24,6 +24,7 @@ function serve(r: WriteRequest): unknown {
     case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
     case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
     case 'flushIndex': return keys.flushIndex();
+    case 'flushLog': return appender.flush();
     case 'close':
       keys.close();
       appender.close();

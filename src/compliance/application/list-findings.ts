@@ -6,6 +6,7 @@ import { FINDINGS_READ_MODEL, type FindingFilter, type FindingsReadModel, type S
 import { RETENTION_READ_MODEL, type RetentionReadModel } from '../retention-read-model.port.js';
 import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requests-read-model.port.js';
 import { CONFIG, type PdlConfig } from '../../config/config.js';
+import { FLUSH_DEFERRED, type FlushDeferred } from '../compliance-state.port.js';
 import { finding, FINDING_SEVERITY, type FindingCode } from '../domain/finding.js';
 
 export interface FindingItem {
@@ -44,6 +45,7 @@ export class ListFindingsHandler implements IQueryHandler<ListFindings> {
     @Inject(RETENTION_READ_MODEL) private readonly retention: RetentionReadModel,
     @Inject(REQUESTS_READ_MODEL) private readonly requests: RequestsReadModel,
     @Inject(CONFIG) private readonly config: PdlConfig,
+    @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
   ) {}
 
   async execute({ tenant, filter, after, limit, at }: ListFindings): Promise<Page<FindingItem>> {
@@ -56,6 +58,7 @@ export class ListFindingsHandler implements IQueryHandler<ListFindings> {
       if (!at) return { items: out, nextCursor: null };
       last = EVALUATED;
     }
+    await this.flush();
     const evaluated = this.evaluated(tenant, at!, filter);
     const offset = last - EVALUATED;
     const page = evaluated.slice(offset, offset + (limit - out.length));

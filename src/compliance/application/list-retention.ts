@@ -3,6 +3,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { encodeCursor, type Page } from '../../common/kernel/paging.js';
 import { CONFIG, type PdlConfig } from '../../config/config.js';
 import type { RetentionStatus } from '../domain/subject-state.js';
+import { FLUSH_DEFERRED, type FlushDeferred } from '../compliance-state.port.js';
 import { RETENTION_READ_MODEL, type RetentionItem, type RetentionReadModel } from '../retention-read-model.port.js';
 
 export class ListRetention extends Query<Page<RetentionItem>> {
@@ -11,9 +12,10 @@ export class ListRetention extends Query<Page<RetentionItem>> {
 
 @QueryHandler(ListRetention)
 export class ListRetentionHandler implements IQueryHandler<ListRetention> {
-  constructor(@Inject(RETENTION_READ_MODEL) private readonly retention: RetentionReadModel, @Inject(CONFIG) private readonly config: PdlConfig) {}
+  constructor(@Inject(RETENTION_READ_MODEL) private readonly retention: RetentionReadModel, @Inject(CONFIG) private readonly config: PdlConfig, @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred) {}
 
   async execute({ tenant, at, filter, after, limit }: ListRetention): Promise<Page<RetentionItem>> {
+    await this.flush();
     const rows = this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays);
     const items = rows.slice(0, limit);
     return { items: items.map(({ id: _id, ...item }) => item), nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };

@@ -7,6 +7,7 @@ import type { Finding } from '../domain/finding.js';
 import { retentionUnbounded, type Fact } from '../domain/rules.js';
 import { SqliteFindings } from './sqlite-findings.js';
 import { SqliteJudge } from './sqlite-judge.js';
+import { ActivityIndex } from './activity-index.js';
 
 /**
  * The compliance engine on the embedded store, folded into each commit: every processing event is
@@ -15,12 +16,15 @@ import { SqliteJudge } from './sqlite-judge.js';
  * Declaring a purpose without a retention period raises `retention-unbounded` on that declaration.
  */
 export function complianceProjection(db: Db): SqliteProjection {
-  const judge = new SqliteJudge(db, true);
+  const activity = new ActivityIndex();
+  const judge = new SqliteJudge(db, true, activity);
   const findings = new SqliteFindings(db);
   return {
     name: 'compliance',
+    deferred: activity,
     reset() {
       judge.forget();
+      activity.drop();
     },
     apply(_tx, events) {
       const said = new Map<string, Finding[]>();

@@ -5,6 +5,7 @@ import type { Finding } from '../domain/finding.js';
 import { judge, needs, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
+import type { ActivityIndex } from './activity-index.js';
 
 /**
  * Judges facts against the declarations in force and the subject's state in `ledger.db`. With `cached`,
@@ -15,8 +16,8 @@ export class SqliteJudge {
   private readonly s;
   private readonly cache = new Map<string, unknown>();
 
-  constructor(db: Db, private readonly cached: boolean) {
-    this.subjects = new SqliteSubjectStore(db);
+  constructor(db: Db, private readonly cached: boolean, activity?: ActivityIndex) {
+    this.subjects = new SqliteSubjectStore(db, activity);
     db.exec(REQUESTS_SCHEMA);
     this.s = {
       declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? order by version desc limit 1').pluck(),

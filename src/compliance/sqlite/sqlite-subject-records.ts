@@ -1,5 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { Holding, SubjectRecords } from '../domain/subject-state.js';
+import { ActivityIndex } from './activity-index.js';
 
 const SCHEMA = `
 create table if not exists cmp_consents (seq integer primary key, tenant text not null, subject text not null, purpose text not null, at text not null, given integer not null);
@@ -8,8 +9,6 @@ create table if not exists cmp_restrictions (seq integer primary key, tenant tex
 create index if not exists cmp_restrictions_at on cmp_restrictions (tenant, subject, at, seq);
 create table if not exists cmp_objections (seq integer primary key, tenant text not null, subject text not null, purpose text not null, at text not null);
 create index if not exists cmp_objections_at on cmp_objections (tenant, subject, purpose, at);
-create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
-create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);
 create table if not exists cmp_holdings (id integer primary key, tenant text not null, subject text not null, category text not null, system text not null, from_at text not null, to_at text, opened_by text);
 create index if not exists cmp_holdings_at on cmp_holdings (tenant, subject, category, system, from_at);
 create table if not exists cmp_holding_purposes (seq integer primary key, holding integer not null, purpose text not null, first_at text not null, unique (holding, purpose));
@@ -24,8 +23,10 @@ interface HoldingRow { id: number; category: string; system: string; from_at: st
 export class SqliteSubjectStore {
   private readonly s;
 
-  constructor(db: Db) {
+  /** With `activity`, activity goes to that deferred index (the writer's side); without, straight to the table. */
+  constructor(db: Db, private readonly activity?: ActivityIndex) {
     db.exec(SCHEMA);
+    db.exec(new ActivityIndex().schema);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       consentAt: p('select given from cmp_consents where tenant = ? and subject = ? and purpose = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
@@ -84,8 +85,12 @@ export class SqliteSubjectStore {
       setRestricted: (at, restricted) => void s.setRestricted.run(tenant, subject, at, restricted ? 1 : 0),
       objectedAt: (purpose, at) => s.objectedAt.get(tenant, subject, purpose, at) !== undefined,
       addObjection: (purpose, at) => void s.addObjection.run(tenant, subject, purpose, at),
-      lastActivity: (at) => s.lastActivity.get(tenant, subject, at) as string | undefined,
-      addActivity: (at) => void s.addActivity.run(tenant, subject, at),
+      lastActivity: (at) => {
+        const stored = s.lastActivity.get(tenant, subject, at) as string | undefined;
+        const unwritten = this.activity?.latest(tenant, subject, at);
+        return unwritten !== undefined && (stored === undefined || unwritten > stored) ? unwritten : stored;
+      },
+      addActivity: (at) => (this.activity ? this.activity.note(tenant, subject, at) : void s.addActivity.run(tenant, subject, at)),
       holdingAt: (category, system, at) => { const r = rowAt(category, system, at); return r ? holding(r) : undefined; },
       openHolding: (category, system, at, purpose, openedBy) => {
         const id = s.open.run(tenant, subject, category, system, at, openedBy ?? null).lastInsertRowid;

@@ -6,7 +6,7 @@ import { actorOf } from '../../common/kernel/actor.js';
 import type { DomainError } from '../../common/kernel/domain-error.js';
 import type { IdGenerator } from '../../common/kernel/ids.js';
 import { formatInstant, type Clock } from '../../common/kernel/time.js';
-import { DECISION_JUDGE, type DecisionJudge } from '../../compliance/compliance-state.port.js';
+import { DECISION_JUDGE, FLUSH_DEFERRED, type DecisionJudge, type FlushDeferred } from '../../compliance/compliance-state.port.js';
 import type { Finding } from '../../compliance/domain/finding.js';
 import type { Fact } from '../../compliance/domain/rules.js';
 import { systemsOutsideToken } from '../../ingestion/domain/system-restriction.js';
@@ -32,6 +32,7 @@ export class DecideHandler implements ICommandHandler<Decide> {
     @Inject(DECISION_JUDGE) private readonly judge: DecisionJudge,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
   ) {}
 
   execute({ tenant, body, by }: Decide) {
@@ -39,6 +40,8 @@ export class DecideHandler implements ICommandHandler<Decide> {
     const outside = systemsOutsideToken(by, [{ system: body.system } as never]);
     if (outside.length) return Promise.resolve(left<DomainError, DecisionAnswer>({ _tag: 'SystemNotAllowed', systems: outside }));
     return this.writer.append<DomainError, DecisionAnswer>(tenant, async () => {
+      // Only an erasure's legal minimum counted from the last activity reads what the store defers.
+      if (body.type === 'erased') await this.flush();
       const details = { ...(body.recipient ? { recipient: body.recipient } : {}), ...(body.authorityRequestId ? { authorityRequestId: body.authorityRequestId } : {}) };
       const fact: Fact = { type: body.type, subject: body.subject.id, categories: body.categories, purpose: body.purpose, system: body.system, occurredAt: at, details };
       const findings = this.judge.judge(tenant, fact);

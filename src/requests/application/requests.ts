@@ -7,7 +7,7 @@ import type { DomainError } from '../../common/kernel/domain-error.js';
 import type { IdGenerator } from '../../common/kernel/ids.js';
 import { encodeCursor, type Page } from '../../common/kernel/paging.js';
 import { formatInstant, sortableInstant, type Clock } from '../../common/kernel/time.js';
-import { COMPLIANCE_STATE, type ComplianceStateReader } from '../../compliance/compliance-state.port.js';
+import { COMPLIANCE_STATE, FLUSH_DEFERRED, type ComplianceStateReader, type FlushDeferred } from '../../compliance/compliance-state.port.js';
 import type { SystemErasure } from '../../compliance/domain/erasure.js';
 import { DECLARATIONS_READ_MODEL, type DeclarationsReadModel } from '../../declarations/declarations-read-model.port.js';
 import type { RecipientBody } from '../../declarations/domain/declaration.js';
@@ -54,6 +54,7 @@ export class SubjectRequests {
     @Inject(COMPLIANCE_STATE) private readonly state: ComplianceStateReader,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
   ) {}
 
   private now = () => sortableInstant(this.clock.now());
@@ -66,6 +67,7 @@ export class SubjectRequests {
   }
 
   async execute(c: ReceiveSubjectRequest | ExtendSubjectRequest | CompleteSubjectRequest | GetSubjectRequest | ListSubjectRequests): Promise<unknown> {
+    await this.flush(); // erasure status reads the subject's activity
     if (c instanceof GetSubjectRequest) {
       const v = this.view(c.tenant, c.id, c.at);
       return v ? right(v) : left(notFound('subject', c.id));

@@ -1,0 +1,75 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../../common/sqlite/open-database.js';
+import { sortableInstant } from '../../common/kernel/time.js';
+import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
+import { entryOf } from '../../ledger/entry-of.js';
+import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+
+const ACTIVE = new Set(['collected', 'activity']);
+
+/**
+ * When each subject showed activity (`collected`, `activity`): one row per event under a random key
+ * (the subject), so a deferred index (see `DeferredIndex`): written in groups after the commits, with
+ * what is not written yet kept here, where the compliance engine looks first. Readers on another
+ * connection ask the writer to write it out first.
+ */
+export class ActivityIndex implements DeferredIndex {
+  readonly name = 'compliance-activity';
+  readonly schema = `
+create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
+create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);`;
+  /** Activity of events being committed now (dropped if the commit fails). */
+  private pending = new Map<string, string[]>();
+  /** Activity of committed events not yet written. */
+  private recent = new Map<string, string[]>();
+  private insert: Statement<unknown[]> | null = null;
+
+  private static key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
+
+  /** Records activity inside the commit under way. */
+  note(tenant: string, subject: string, at: string): void {
+    const k = ActivityIndex.key(tenant, subject);
+    const list = this.pending.get(k);
+    if (list) list.push(at);
+    else this.pending.set(k, [at]);
+  }
+
+  /** The latest unwritten activity of the subject at or before `at`. */
+  latest(tenant: string, subject: string, at: string): string | undefined {
+    const k = ActivityIndex.key(tenant, subject);
+    let best: string | undefined;
+    for (const list of [this.recent.get(k), this.pending.get(k)]) for (const t of list ?? []) if (t <= at && (!best || t > best)) best = t;
+    return best;
+  }
+
+  /** The commit failed: forget what it noted. */
+  drop(): void {
+    this.pending = new Map();
+  }
+
+  add(events: readonly Applied[]): void {
+    if (this.pending.size) {
+      for (const [k, list] of this.pending) this.recent.set(k, [...(this.recent.get(k) ?? []), ...list]);
+      this.pending = new Map();
+      return;
+    }
+    // Completing the index from the log at start-up: read the activity from the entries themselves.
+    for (const { recorded, context } of events) {
+      if (!ACTIVE.has(recorded.type)) continue;
+      const e = entryOf(recorded, context);
+      if (isProcessingEntry(e)) {
+        const k = ActivityIndex.key(e.tenant, e.subject.id);
+        this.recent.set(k, [...(this.recent.get(k) ?? []), sortableInstant(e.occurredAt)]);
+      }
+    }
+  }
+
+  write(db: Db): void {
+    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)');
+    for (const [k, list] of this.recent) {
+      const [tenant, subject] = k.split('\u0000') as [string, string];
+      for (const at of list) this.insert.run(tenant, subject, at);
+    }
+    this.recent = new Map();
+  }
+}
