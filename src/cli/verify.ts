@@ -72,11 +72,16 @@ const IN_FLIGHT = 3;
  */
 export async function verifyFile(file: string, verifier: LogVerifier, chunkSize = 1 << 19): Promise<Tampering | null> {
   const worker = new Worker(new URL('./digest-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } });
-  const waiting: Array<(b: DigestedBlock) => void> = [];
+  const waiting: Array<{ resolve: (b: DigestedBlock) => void; reject: (e: Error) => void }> = [];
   const ready: Array<Promise<DigestedBlock>> = [];
   let failed: Error | null = null;
-  worker.on('message', (b: DigestedBlock) => waiting.shift()!(b));
-  worker.on('error', (e) => { failed = e; });
+  const fail = (e: Error) => {
+    failed ??= e;
+    for (const w of waiting.splice(0)) w.reject(failed);
+  };
+  worker.on('message', (b: DigestedBlock) => waiting.shift()?.resolve(b));
+  worker.on('error', fail);
+  worker.on('exit', (code) => { if (waiting.length) fail(new Error(`the digesting thread stopped (exit code ${code})`)); });
   let problem: Tampering | null = null;
   let next = 0;
   const fold = (b: DigestedBlock) => {
@@ -93,7 +98,10 @@ export async function verifyFile(file: string, verifier: LogVerifier, chunkSize 
   const send = (block: Buffer) => {
     const copy = new Uint8Array(block.length);
     copy.set(block);
-    ready.push(new Promise<DigestedBlock>((resolve) => waiting.push(resolve)));
+    if (failed) throw failed;
+    const answer = new Promise<DigestedBlock>((resolve, reject) => waiting.push({ resolve, reject }));
+    answer.catch(() => undefined); // answers left unread after a verdict are dropped with the thread
+    ready.push(answer);
     worker.postMessage({ id: next++, block: copy }, [copy.buffer]);
   };
   try {
