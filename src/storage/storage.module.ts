@@ -66,7 +66,8 @@ export type Storage = EmbeddedStorage;
     {
       provide: LedgerWriter,
       inject: [STORAGE, IdentifierVault, CLOCK, LedgerMetrics],
-      useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) => new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics),
+      useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) =>
+        new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids)),
     },
   ],
   exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],

@@ -62,6 +62,17 @@ describe('the reference scenario over HTTP', () => {
     for (const id of X.noFindings) expect(results[id]!.findings).toEqual([]);
   });
 
+  it('answers a re-sent event with its original position and findings', async () => {
+    const step = scenario.steps.find((x: any) => x.kind === 'event' && x.event.eventId === 'a84045cc-97f3-4544-aa9f-6b9d9e6afe99');
+    const again = await t.emitter('POST', `${t.P}/events`, { events: [step.event] });
+    expect(again.status).toBe(200);
+    for (const r of again.json.results) {
+      expect(r).toMatchObject({ status: 'duplicate', position: results[step.event.eventId]!.position });
+      expect(r.findings).toEqual(results[step.event.eventId]!.findings);
+    }
+    expect(again.json.results[0].findings.map((f: any) => f.code)).toEqual(['consent-missing']);
+  });
+
   it('raises nothing the story does not make happen', () => {
     const allowed = new Map<string, Set<string>>();
     for (const f of X.findings) allowed.set(f.eventId, new Set([...(allowed.get(f.eventId) ?? []), f.code]));

@@ -42,12 +42,14 @@ export class SqliteFindings {
   private readonly insert: Statement<unknown[]>;
   private readonly cache = new Map<string, Statement<unknown[]>>();
   private readonly byEvent: Statement<unknown[]>;
+  private readonly byEvents: Statement<unknown[]>;
 
   constructor(private readonly db: Db) {
     db.exec(SCHEMA);
     this.insert = db.prepare(`insert into findings (tenant, position, event_id, subject, code, severity, message, occurred_at, recorded_at)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.byEvent = db.prepare('select * from findings where tenant = ? and event_id = ? order by id');
+    this.byEvents = db.prepare('select * from findings where tenant = ? and event_id in (select value from json_each(?)) order by id');
   }
 
   add(tenant: string, at: { position: number; eventId: string; subject: string | null; occurredAt: string | null; recordedAt: string }, findings: readonly Finding[]): void {
@@ -56,6 +58,15 @@ export class SqliteFindings {
 
   ofEvent(tenant: string, eventId: string): StoredFinding[] {
     return (this.byEvent.all(tenant, eventId) as Row[]).map(toFinding);
+  }
+
+  /** The findings each of `eventIds` raised when it was recorded (as the append answer gave them). */
+  ofEvents(tenant: string, eventIds: readonly string[]): Map<string, Finding[]> {
+    const out = new Map<string, Finding[]>();
+    for (const r of this.byEvents.all(tenant, JSON.stringify(eventIds)) as Row[]) {
+      out.set(r.event_id, [...(out.get(r.event_id) ?? []), { code: r.code, severity: r.severity, message: r.message }]);
+    }
+    return out;
   }
 
   page(tenant: string, filter: FindingFilter, afterId: number, limit: number): StoredFinding[] {

@@ -92,6 +92,8 @@ export class LedgerWriter {
     private readonly vault: IdentifierVault,
     private readonly clock: Clock,
     private readonly metrics?: WriterMetrics,
+    /** The findings recorded with already stored events, for answers that say `duplicate`. */
+    private readonly findingsOf: (tenant: string, eventIds: readonly string[]) => ReadonlyMap<string, readonly Finding[]> = () => new Map(),
   ) {}
 
   record(tenant: string, events: readonly ProcessingEvent[]): Promise<Either<AppendRefusal, RecordResult[]>> {
@@ -351,7 +353,8 @@ export class LedgerWriter {
         const said = p.events.length ? (outcomes[live.indexOf(p)] as { annotations?: Record<string, Record<string, unknown>> }).annotations : undefined;
         for (const { job, results } of p.jobs) {
           this.metrics?.answered((performance.now() - job.started) / 1000);
-          job.done(right(said ? results.map((r) => (r.status === 'recorded' && said[r.eventId]?.compliance ? { ...r, findings: said[r.eventId]!.compliance as Finding[] } : r)) : results));
+          // A repeat of an event of this same cycle ('duplicate') gets the findings of its first copy too.
+          job.done(right(said ? results.map((r) => (said[r.eventId]?.compliance ? { ...r, findings: said[r.eventId]!.compliance as Finding[] } : r)) : results));
         }
       }
       return whole;
@@ -368,6 +371,7 @@ export class LedgerWriter {
     const stream = tenantStream(tenant);
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
+    const storedFindings = stored.size ? this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
     const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
     const plan: TenantPlan = { tenant, expected: last, events: [], index: [], jobs: [] };
     let next = last + 1;
@@ -379,7 +383,7 @@ export class LedgerWriter {
         const pending = inCycle.get(ev.eventId);
         if (prior) {
           const same = await this.sameAsStored(tenant, ev, prior);
-          if (same) results.push({ eventId: ev.eventId, status: 'duplicate', position: prior.revision, hash: leafHash(prior.data).toString('hex'), findings: [] });
+          if (same) results.push({ eventId: ev.eventId, status: 'duplicate', position: prior.revision, hash: leafHash(prior.data).toString('hex'), findings: storedFindings.get(ev.eventId) ?? [] });
           else conflicts.push(ev.eventId);
         } else if (pending) {
           if (sameSubmission(ev, pending.event)) results.push({ ...pending.result, status: 'duplicate' });
