@@ -38,6 +38,7 @@ function play(newRecords: (subject: string) => SubjectRecords) {
 const stores: Array<[string, () => (subject: string) => SubjectRecords]> = [
   ['in memory', () => () => new MemorySubjectRecords()],
   ['in SQLite', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))); return (subject) => store.records('chatbox', subject); }],
+  ['in SQLite with open holdings in memory', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, true); return (subject) => store.records('chatbox', subject); }],
 ];
 
 describe.each(stores)('the reference scenario, judged by the domain alone (state %s)', (_name, factory) => {

@@ -20,6 +20,7 @@ const fold = (s: SubjectRecords, f: Fact) => applyFact(s, f);
 const stores: Array<[string, () => SubjectRecords]> = [
   ['in memory', () => new MemorySubjectRecords()],
   ['in SQLite', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))).records('acme', 's')],
+  ['in SQLite, open holdings kept in memory', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, true).records('acme', 's')],
 ];
 
 describe.each(stores)('a subject\'s state over time (%s)', (_name, newRecords) => {

@@ -17,7 +17,7 @@ export class SqliteJudge {
   private readonly cache = new Map<string, unknown>();
 
   constructor(db: Db, private readonly cached: boolean, activity?: ActivityIndex) {
-    this.subjects = new SqliteSubjectStore(db, activity);
+    this.subjects = new SqliteSubjectStore(db, activity, cached);
     db.exec(REQUESTS_SCHEMA);
     this.s = {
       declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? order by version desc limit 1').pluck(),
@@ -27,8 +27,10 @@ export class SqliteJudge {
   }
 
   forget(key?: string): void {
-    if (key === undefined) this.cache.clear();
-    else this.cache.delete(key);
+    if (key === undefined) {
+      this.cache.clear();
+      this.subjects.forget();
+    } else this.cache.delete(key);
   }
 
   static key = (tenant: string, kind: string, id: string) => `${tenant}\u0000${kind}\u0000${id}`;

@@ -23,8 +23,17 @@ interface HoldingRow { id: number; category: string; system: string; from_at: st
 export class SqliteSubjectStore {
   private readonly s;
 
-  /** With `activity`, activity goes to that deferred index (the writer's side); without, straight to the table. */
-  constructor(db: Db, private readonly activity?: ActivityIndex) {
+  /**
+   * Open holdings (the latest of a category in a system, not erased), kept in memory by the writer's side
+   * (`cacheHoldings`): most events touch a holding that is already open and need not read it again.
+   */
+  private readonly open = new Map<string, { row: HoldingRow; holding: Holding }>();
+
+  /**
+   * With `activity`, activity goes to that deferred index (the writer's side); without, straight to the
+   * table. `cacheHoldings` only on the connection that writes them (call `forget` when a commit fails).
+   */
+  constructor(db: Db, private readonly activity?: ActivityIndex, private readonly cacheHoldings = false) {
     db.exec(SCHEMA);
     db.exec(new ActivityIndex().schema);
     const p = (sql: string) => db.prepare(sql);
@@ -71,13 +80,33 @@ export class SqliteSubjectStore {
     }));
   }
 
+  /** Forgets the holdings kept in memory (a commit failed). */
+  forget(): void {
+    this.open.clear();
+  }
+
   records(tenant: string, subject: string): SubjectRecords {
     const s = this.s;
     const holding = (r: HoldingRow): Holding => ({
       category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
       purposes: new Map((s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
     });
-    const rowAt = (category: string, system: string, at: string) => s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
+    const key = (category: string, system: string) => `${tenant}\u0000${subject}\u0000${category}\u0000${system}`;
+    const found = (category: string, system: string, at: string): { row: HoldingRow; holding: Holding } | undefined => {
+      const k = key(category, system);
+      const kept = this.open.get(k);
+      if (kept && kept.row.from_at <= at) return kept;
+      const row = s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
+      if (!row) return undefined;
+      const h = { row, holding: holding(row) };
+      if (this.cacheHoldings && row.to_at === null) {
+        if (this.open.size >= 200_000) this.open.delete(this.open.keys().next().value as string);
+        this.open.set(k, h);
+      }
+      return h;
+    };
+    const changed = (category: string, system: string) => this.open.delete(key(category, system));
+    const rowAt = (category: string, system: string, at: string) => found(category, system, at)?.row;
     return {
       consentAt: (purpose, at) => { const g = s.consentAt.get(tenant, subject, purpose, at) as number | undefined; return g === undefined ? undefined : g === 1; },
       setConsent: (purpose, at, given) => void s.setConsent.run(tenant, subject, purpose, at, given ? 1 : 0),
@@ -91,13 +120,14 @@ export class SqliteSubjectStore {
         return unwritten !== undefined && (stored === undefined || unwritten > stored) ? unwritten : stored;
       },
       addActivity: (at) => (this.activity ? this.activity.note(tenant, subject, at) : void s.addActivity.run(tenant, subject, at)),
-      holdingAt: (category, system, at) => { const r = rowAt(category, system, at); return r ? holding(r) : undefined; },
+      holdingAt: (category, system, at) => found(category, system, at)?.holding,
       openHolding: (category, system, at, purpose, openedBy) => {
+        changed(category, system);
         const id = s.open.run(tenant, subject, category, system, at, openedBy ?? null).lastInsertRowid;
         s.addPurpose.run(id, purpose, at);
       },
-      closeHolding: (category, system, at) => { const r = rowAt(category, system, at); if (r) s.close.run(at, r.id); },
-      addPurpose: (category, system, at, purpose) => { const r = rowAt(category, system, at); if (r) s.addPurpose.run(r.id, purpose, at); },
+      closeHolding: (category, system, at) => { const r = rowAt(category, system, at); changed(category, system); if (r) s.close.run(at, r.id); },
+      addPurpose: (category, system, at, purpose) => { const r = rowAt(category, system, at); changed(category, system); if (r) s.addPurpose.run(r.id, purpose, at); },
       categoryAt: (category, at) => { const r = s.categoryAt.get(at, at, tenant, subject, category) as { ever: number; now: number }; return { everHeld: r.ever > 0, heldAt: r.now > 0 }; },
       holdingsAt: (at) => (s.holdingsAt.all(tenant, subject, at, at) as HoldingRow[]).map(holding),
     };
