@@ -8,6 +8,8 @@ export interface NewEvent {
   readonly type: string;
   /** The exact bytes to store (the ledger's canonical JSON). */
   readonly data: Uint8Array;
+  /** SHA-256(0x00 ‖ data), when the caller has it already (projections need not compute it again). */
+  readonly leafHash?: Uint8Array;
   /** Handed to inline projections with the recorded event; never stored. */
   readonly context?: unknown;
 }
@@ -21,6 +23,8 @@ export interface RecordedEvent {
   readonly eventId: string;
   readonly type: string;
   readonly data: Buffer;
+  /** SHA-256(0x00 ‖ data), when known (set for the inline projections of an append). */
+  readonly leafHash?: Buffer;
 }
 
 /** `no_stream`: the stream must not exist; a number: its last revision must be exactly that. */

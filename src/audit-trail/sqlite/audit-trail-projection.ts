@@ -70,7 +70,7 @@ export function auditTrailProjection(db: Db): SqliteProjection {
         if (!('subject' in e)) continue;
         const recipient = typeof e.details?.recipient === 'string' ? e.details.recipient : null;
         insert.run(e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient,
-          `\u0001${e.categories.join('\u0001')}\u0001`, sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), leafHash(recorded.data));
+          `\u0001${e.categories.join('\u0001')}\u0001`, sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), recorded.leafHash ?? leafHash(recorded.data));
       }
     },
   };

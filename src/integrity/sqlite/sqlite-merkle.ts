@@ -42,15 +42,15 @@ export function merkleProjection(db: Db): SqliteProjection {
     if (!f) frontiers.set(stream, (f = Frontier.at(nodes(stream), sizeOf(size, stream))));
     return f;
   };
-  const push = (stream: string, revision: number, data: Uint8Array) => {
+  const push = (stream: string, revision: number, data: Uint8Array, leaf?: Buffer) => {
     const f = frontier(stream);
     if (revision !== f.size) throw new Error(`the Merkle tree of ${stream} has ${f.size} leaves; entry ${revision} cannot be its next`);
-    f.push(leafHash(data), (level, index, hash) => insert.run(stream, level, index, hash));
+    f.push(leaf ?? leafHash(data), (level, index, hash) => insert.run(stream, level, index, hash));
   };
   return {
     name: 'merkle',
     apply(_tx, events) {
-      for (const { recorded } of events) push(recorded.stream, recorded.revision, recorded.data);
+      for (const { recorded } of events) push(recorded.stream, recorded.revision, recorded.data, recorded.leafHash);
     },
     reset() {
       frontiers.clear();

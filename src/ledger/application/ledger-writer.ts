@@ -246,8 +246,9 @@ export class LedgerWriter {
     for (const e of entries) {
       const entry = prev ? { ...e, prev } : e;
       const data = canonicalBytes(entry);
-      prev = leafHash(data).toString('hex');
-      events.push({ eventId: e.eventId, type: e.type, data, context: entry });
+      const leaf = leafHash(data);
+      prev = leaf.toString('hex');
+      events.push({ eventId: e.eventId, type: e.type, data, leafHash: leaf, context: entry });
       hashes.push(prev);
     }
     return { events, hashes };
@@ -408,10 +409,11 @@ export class LedgerWriter {
           ...(prev ? { prev } : {}),
         };
         const data = canonicalBytes(entry);
-        prev = leafHash(data).toString('hex');
+        const leaf = leafHash(data);
+        prev = leaf.toString('hex');
         plan.lastHash = prev;
         const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] };
-        plan.events.push({ eventId: ev.eventId, type: ev.type, data, context: entry });
+        plan.events.push({ eventId: ev.eventId, type: ev.type, data, leafHash: leaf, context: entry });
         inCycle.set(ev.eventId, { event: ev, result });
         byId.set(ev.eventId, result);
       });

@@ -2,6 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-store.port.js';
 import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
+import { leafHash } from '../domain/canonical.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -198,8 +199,9 @@ export class SqliteLogAppender {
       revision++;
       const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
       const info = this.stmt.insert.run(a.stream, revision, e.eventId, e.type, data);
+      const leaf = e.leafHash ? Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) : leafHash(data);
       mine.push({
-        recorded: { stream: a.stream, revision, globalPosition: BigInt(info.lastInsertRowid), eventId: e.eventId, type: e.type, data },
+        recorded: { stream: a.stream, revision, globalPosition: BigInt(info.lastInsertRowid), eventId: e.eventId, type: e.type, data, leafHash: leaf },
         context: e.context,
       });
     }
