@@ -10,6 +10,7 @@ import { IngestionModule } from './ingestion/ingestion.module.js';
 import { IntegrityModule } from './integrity/integrity.module.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import { RequestsModule } from './requests/requests.module.js';
+import { SubjectsModule } from './subjects/subjects.module.js';
 import type { MasterKey } from './keys/master-key.js';
 import { LOGGER } from './operability/logger.js';
 import { MASTER_KEY, StorageModule } from './storage/storage.module.js';
@@ -36,7 +37,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [globals, CqrsModule.forRoot(), StorageModule, DeclarationsModule, IngestionModule, AuditTrailModule, IntegrityModule, ComplianceModule, RequestsModule, HttpApiModule, GrpcApiModule],
+      imports: [globals, CqrsModule.forRoot(), StorageModule, DeclarationsModule, IngestionModule, AuditTrailModule, IntegrityModule, ComplianceModule, RequestsModule, SubjectsModule, HttpApiModule, GrpcApiModule],
     };
   }
 }

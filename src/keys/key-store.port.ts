@@ -31,6 +31,8 @@ export interface KeyStore {
   dataKeyGeneration(tenant: string, ref: KeyRef, generation: number): Promise<Buffer | null>;
   /** The tenant's blind-index key, created and staged on first use. */
   indexKey(tenant: string): Promise<Buffer>;
+  /** The tenant's blind-index key if it has one (a lookup never creates it). */
+  existingIndexKey(tenant: string): Promise<Buffer | null>;
   /** Makes every staged key durable. */
   commit(): Promise<void>;
   /** Adds blind-index entries for the tenant's log up to `position` (inclusive) and moves its checkpoint. */

@@ -29,6 +29,19 @@ describe('the embedded key store', () => {
     again.close();
   });
 
+  it('finds a tenant\'s blind-index key without ever creating one', async () => {
+    const dir = tempDir();
+    const store = openStore(dir);
+    expect(await store.existingIndexKey('acme')).toBeNull();
+    const key = await store.indexKey('acme');
+    await store.commit();
+    store.close();
+    const again = openStore(dir);
+    expect((await again.existingIndexKey('acme'))?.equals(key)).toBe(true);
+    expect(await again.existingIndexKey('other')).toBeNull();
+    again.close();
+  });
+
   it('forgets staged keys that were discarded', async () => {
     const store = openStore(tempDir());
     await store.dataKeys('acme', [{ subject: 's', category: 'c' }], true);

@@ -144,6 +144,17 @@ describe('the reference scenario over HTTP', () => {
     ]);
   });
 
+  it('finds a subject by an identifier through the blind index, for dpo and legal only', async () => {
+    const look = async (identifier: string, call = t.dpo) => call('GET', `${t.P}/subjects?identifier=${encodeURIComponent(identifier)}`);
+    const d = await look(X.lookup.identifier);
+    expect(d.status).toBe(200);
+    expect(d.json.items).toEqual([{ subject: { id: X.lookup.subject }, categories: ['user.device.ip_address'] }]);
+    expect((await look(X.lookup.identifier, t.legal)).json.items).toHaveLength(1);
+    expect((await look('ip:198.51.100.250')).json.items).toEqual([]);
+    expect((await look(X.lookup.identifier, t.auditor)).status).toBe(403);
+    expect((await look('not-an-identifier')).status).toBe(400);
+  });
+
   it('answers decisions from the current state, and records them', async () => {
     const P = scenario.purposes;
     const no = await t.emitter('POST', `${t.P}/decisions`, { subject: { id: 'visitor:b' }, type: 'disclosed', purpose: P[5].id, categories: ['user.contact.email'], system: 'core', recipient: 'email-platform' });

@@ -6,12 +6,13 @@ import { EventsController } from './events.controller.js';
 import { IntegrityController } from './integrity.controller.js';
 import { FindingsController } from './findings.controller.js';
 import { RequestsController } from './requests.controller.js';
+import { SubjectsController } from './subjects.controller.js';
 import { OperabilityController } from './operability.controller.js';
 import { TenantsController } from './tenants.controller.js';
 
 @Module({
   imports: [TenancyModule],
-  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController, RequestsController],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController, RequestsController, SubjectsController],
   providers: [Access],
   exports: [Access],
 })

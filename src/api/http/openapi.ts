@@ -50,6 +50,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   [`${T}/log/export`]: { get: { summary: 'The log as NDJSON: per entry, exactly the bytes that were hashed', roles: 'every role', ok: 200, query: ['from', 'to'] } },
   [`${T}/findings`]: { get: { summary: 'Findings: what broke the declared policy, raised when events were recorded', roles: 'dpo, auditor', ok: 200, query: ['code', 'severity', 'subject', 'from', 'to', 'at', 'limit', 'cursor'] } },
   [`${T}/retention`]: { get: { summary: 'What is held at a moment (default now), until when: held, due-soon or overdue', roles: 'dpo, auditor', ok: 200, query: ['at', 'status', 'subject', 'limit', 'cursor'] } },
+  [`${T}/subjects`]: { get: { summary: 'Subjects whose identifier matches kind:value (e.g. ip:203.0.113.7), through the blind index', roles: 'dpo, legal', ok: 200, query: ['identifier'] } },
   [`${T}/decisions`]: { post: { summary: 'Decision point: the findings a proposed action would raise (allowed when none); the decision is recorded', roles: 'emitter, dpo', body: jsonSchemaOf(DecisionBody), ok: 200 } },
   [`${T}/subject-requests`]: {
     post: { summary: 'Record a subject request (due one calendar month after receipt)', roles: 'dpo', body: jsonSchemaOf(SubjectRequestBody), ok: 201 },

@@ -44,6 +44,20 @@ export class IdentifierVault {
     return { sealed, index };
   }
 
+  /**
+   * The subjects whose identifier of `kind` is `value` (normalised as when it was recorded), with the
+   * categories it was recorded under; found through the blind index, never by comparing plaintext.
+   */
+  async findSubjects(tenant: string, kind: string, value: string): Promise<Array<{ subject: string; categories: string[] }>> {
+    const key = await this.keys.existingIndexKey(tenant);
+    if (!key) return [];
+    const bySubject = new Map<string, Set<string>>();
+    for (const { subject, category } of await this.keys.lookup(tenant, blindIndex(key, kind, normaliseIdentifier(kind, value)))) {
+      bySubject.set(subject, (bySubject.get(subject) ?? new Set()).add(category));
+    }
+    return [...bySubject].map(([subject, categories]) => ({ subject, categories: [...categories].sort() }));
+  }
+
   /** The blind-index entries of an already sealed subject, for rebuilding the index from the log. */
   async indexEntriesOf(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[]): Promise<IndexEntry[]> {
     const opened = await this.openAll(tenant, subject, eventId, sealed);

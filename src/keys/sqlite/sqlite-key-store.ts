@@ -76,6 +76,12 @@ export class SqliteKeyStore implements KeyStore {
     return row ? this.unwrap(tenant, ref, generation, row.wrapped) : null;
   }
 
+  async existingIndexKey(tenant: string): Promise<Buffer | null> {
+    const known = this.indexKeys.get(tenant) ?? this.stagedIndexKeys.get(tenant);
+    if (known) return known;
+    return (this.stmt.indexKey.get(tenant) as { wrapped: Buffer } | undefined) ? this.indexKey(tenant) : null;
+  }
+
   async indexKey(tenant: string): Promise<Buffer> {
     const known = this.indexKeys.get(tenant) ?? this.stagedIndexKeys.get(tenant);
     if (known) return known;
