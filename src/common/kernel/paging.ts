@@ -10,3 +10,12 @@ export interface Page<T> {
   readonly items: readonly T[];
   readonly nextCursor: string | null;
 }
+
+/**
+ * A page from `limit + 1` rows read after a cursor: the first `limit` as items, and a cursor at the last
+ * of them when there was one more.
+ */
+export function pageOf<R, T>(rows: readonly R[], limit: number, positionOf: (row: R) => number, item: (row: R) => T): Page<T> {
+  const kept = rows.slice(0, limit);
+  return { items: kept.map(item), nextCursor: rows.length > limit ? encodeCursor(positionOf(kept[kept.length - 1]!)) : null };
+}

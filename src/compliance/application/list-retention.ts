@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { encodeCursor, type Page } from '../../common/kernel/paging.js';
+import { pageOf, type Page } from '../../common/kernel/paging.js';
 import { CONFIG, type PdlConfig } from '../../config/config.js';
 import type { RetentionStatus } from '../domain/subject-state.js';
 import { FLUSH_DEFERRED, type FlushDeferred } from '../compliance-state.port.js';
@@ -16,8 +16,6 @@ export class ListRetentionHandler implements IQueryHandler<ListRetention> {
 
   async execute({ tenant, at, filter, after, limit }: ListRetention): Promise<Page<RetentionItem>> {
     await this.flush();
-    const rows = this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays);
-    const items = rows.slice(0, limit);
-    return { items: items.map(({ id: _id, ...item }) => item), nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    return pageOf(this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays), limit, (r) => r.id, ({ id: _id, ...item }) => item);
   }
 }

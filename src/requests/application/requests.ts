@@ -5,7 +5,7 @@ import { ID_GENERATOR, CLOCK } from '../../common/application/tokens.js';
 import { actorOf } from '../../common/kernel/actor.js';
 import type { DomainError } from '../../common/kernel/domain-error.js';
 import type { IdGenerator } from '../../common/kernel/ids.js';
-import { encodeCursor, type Page } from '../../common/kernel/paging.js';
+import { pageOf, type Page } from '../../common/kernel/paging.js';
 import { formatInstant, sortableInstant, type Clock } from '../../common/kernel/time.js';
 import { COMPLIANCE_STATE, FLUSH_DEFERRED, type ComplianceStateReader, type FlushDeferred } from '../../compliance/compliance-state.port.js';
 import type { SystemErasure } from '../../compliance/domain/erasure.js';
@@ -45,65 +45,93 @@ export class ListSubjectRequests extends Query<Page<SubjectRequestView>> {
   constructor(readonly tenant: string, readonly at: string, readonly status: SubjectRequestStatus | undefined, readonly after: number, readonly limit: number) { super(); }
 }
 
-/** The subject request workflow (Art. 12(3)): received with a due date, extended once, completed. */
+/** What the subject request handlers share: their ports, and the view of one request. */
 @Injectable()
-export class SubjectRequests {
+abstract class SubjectRequestHandler {
   constructor(
-    private readonly writer: LedgerWriter,
-    @Inject(REQUESTS_READ_MODEL) private readonly requests: RequestsReadModel,
-    @Inject(COMPLIANCE_STATE) private readonly state: ComplianceStateReader,
-    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
-    @Inject(CLOCK) private readonly clock: Clock,
+    protected readonly writer: LedgerWriter,
+    @Inject(REQUESTS_READ_MODEL) protected readonly requests: RequestsReadModel,
+    @Inject(COMPLIANCE_STATE) protected readonly state: ComplianceStateReader,
+    @Inject(ID_GENERATOR) protected readonly ids: IdGenerator,
+    @Inject(CLOCK) protected readonly clock: Clock,
     @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
   ) {}
 
-  private now = () => sortableInstant(this.clock.now());
+  protected now = () => sortableInstant(this.clock.now());
 
-  private view(tenant: string, id: string, at: string): SubjectRequestAnswer | null {
+  /** A request as answered; for an erasure, where the data stands per system (which reads what the store defers). */
+  protected async view(tenant: string, id: string, at: string): Promise<SubjectRequestAnswer | null> {
     const r = this.requests.subjectRequest(tenant, id, at);
-    if (!r) return null;
-    const v = without(r);
-    return r.type === 'erasure' ? { ...v, systems: this.state.erasureStatus(tenant, r.subject.id, at) } : v;
+    if (!r || r.type !== 'erasure') return r && without(r);
+    await this.flush();
+    return { ...without(r), systems: this.state.erasureStatus(tenant, r.subject.id, at) };
   }
 
-  async execute(c: ReceiveSubjectRequest | ExtendSubjectRequest | CompleteSubjectRequest | GetSubjectRequest | ListSubjectRequests): Promise<unknown> {
-    await this.flush(); // erasure status reads the subject's activity
-    if (c instanceof GetSubjectRequest) {
-      const v = this.view(c.tenant, c.id, c.at);
-      return v ? right(v) : left(notFound('subject', c.id));
-    }
-    if (c instanceof ListSubjectRequests) {
-      const rows = this.requests.subjectRequests(c.tenant, c.at, c.status, c.after, c.limit + 1);
-      const items = rows.slice(0, c.limit);
-      return { items: items.map(without), nextCursor: rows.length > c.limit ? encodeCursor(items[items.length - 1]!.position) : null } satisfies Page<SubjectRequestView>;
-    }
-    const { tenant, by } = c;
-    if (c instanceof ReceiveSubjectRequest) {
-      const id = this.ids.uuid();
-      return this.writer.append<DomainError, SubjectRequestAnswer>(tenant, async () => {
-        const request = { id, type: c.body.type, subject: c.body.subject.id, receivedAt: c.body.receivedAt, dueAt: formatInstant(new Date(dueAtOf(c.body.receivedAt))) };
-        const draft = { type: 'subject-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry;
-        return right({ drafts: [draft], answer: () => this.view(tenant, id, this.now())! });
-      });
-    }
-    return this.writer.append<DomainError, SubjectRequestAnswer>(tenant, async () => {
-      const at = this.now();
-      const r = this.requests.subjectRequest(tenant, c.id, at);
-      if (!r) return left(notFound('subject', c.id));
-      if (r.completedAt) return left(conflict(`The request was already completed (${r.outcome}).`));
-      if (c instanceof ExtendSubjectRequest) {
-        if (r.extended) return left(conflict('The request was already extended once; Art. 12(3) allows one extension.'));
-        const request = { id: r.id, reason: c.reason, dueAt: formatInstant(new Date(extendedDueAt(r.receivedAt))) };
-        return right({ drafts: [{ type: 'subject-request-extended', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry], answer: () => this.view(tenant, r.id, this.now())! });
-      }
-      if (c.outcome === 'rejected' && !c.reason) return left(invalid('reason', 'is required when a request is rejected'));
-      if (r.type === 'erasure' && c.outcome === 'fulfilled') {
-        const pending = this.state.erasureStatus(tenant, r.subject.id, at).filter((s) => s.status === 'pending').map((s) => s.system);
-        if (pending.length) return left(conflict(`These systems still hold the subject's data with no recorded erasure and no legal hold: ${pending.join(', ')}.`, pending));
-      }
-      const request = { id: r.id, outcome: c.outcome, ...(c.reason ? { reason: c.reason } : {}) };
-      return right({ drafts: [{ type: 'subject-request-completed', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry], answer: () => this.view(tenant, r.id, this.now())! });
+  /** Records what `decide` answers for the request `id`, then answers with the request as it now stands. */
+  protected async record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<SubjectRequestAnswer>> {
+    const done = await this.writer.append<DomainError, null>(tenant, async () => {
+      const draft = await decide();
+      return draft._tag === 'Left' ? draft : right({ drafts: [draft.right], answer: () => null });
     });
+    return done._tag === 'Left' ? done : right((await this.view(tenant, id, this.now()))!);
+  }
+}
+
+/** Records a subject request (Art. 12(3)): due one calendar month after receipt. */
+@CommandHandler(ReceiveSubjectRequest)
+export class ReceiveSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<ReceiveSubjectRequest> {
+  execute({ tenant, body, by }: ReceiveSubjectRequest) {
+    const id = this.ids.uuid();
+    const request = { id, type: body.type, subject: body.subject.id, receivedAt: body.receivedAt, dueAt: formatInstant(new Date(dueAtOf(body.receivedAt))) };
+    return this.record(tenant, id, async () => right({ type: 'subject-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry));
+  }
+}
+
+/** Extends an open subject request by two months, once. */
+@CommandHandler(ExtendSubjectRequest)
+export class ExtendSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<ExtendSubjectRequest> {
+  execute({ tenant, id, reason, by }: ExtendSubjectRequest) {
+    return this.record(tenant, id, async () => {
+      const r = this.requests.subjectRequest(tenant, id, this.now());
+      if (!r) return left(notFound('subject', id));
+      if (r.completedAt) return left(conflict(`The request was already completed (${r.outcome}).`));
+      if (r.extended) return left(conflict('The request was already extended once; Art. 12(3) allows one extension.'));
+      const request = { id: r.id, reason, dueAt: formatInstant(new Date(extendedDueAt(r.receivedAt))) };
+      return right({ type: 'subject-request-extended', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry);
+    });
+  }
+}
+
+/** Completes a subject request; an erasure only once no system still holds the data without a legal hold. */
+@CommandHandler(CompleteSubjectRequest)
+export class CompleteSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<CompleteSubjectRequest> {
+  execute({ tenant, id, outcome, reason, by }: CompleteSubjectRequest) {
+    return this.record(tenant, id, async () => {
+      const at = this.now();
+      const r = await this.view(tenant, id, at);
+      if (!r) return left(notFound('subject', id));
+      if (r.completedAt) return left(conflict(`The request was already completed (${r.outcome}).`));
+      if (outcome === 'rejected' && !reason) return left(invalid('reason', 'is required when a request is rejected'));
+      const pending = outcome === 'fulfilled' ? (r.systems ?? []).filter((s) => s.status === 'pending').map((s) => s.system) : [];
+      if (pending.length) return left(conflict(`These systems still hold the subject's data with no recorded erasure and no legal hold: ${pending.join(', ')}.`, pending));
+      const request = { id: r.id, outcome, ...(reason ? { reason } : {}) };
+      return right({ type: 'subject-request-completed', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry);
+    });
+  }
+}
+
+@QueryHandler(GetSubjectRequest)
+export class GetSubjectRequestHandler extends SubjectRequestHandler implements IQueryHandler<GetSubjectRequest> {
+  async execute({ tenant, id, at }: GetSubjectRequest): Promise<Answer<SubjectRequestAnswer>> {
+    const v = await this.view(tenant, id, at);
+    return v ? right(v) : left(notFound('subject', id));
+  }
+}
+
+@QueryHandler(ListSubjectRequests)
+export class ListSubjectRequestsHandler extends SubjectRequestHandler implements IQueryHandler<ListSubjectRequests> {
+  async execute({ tenant, at, status, after, limit }: ListSubjectRequests): Promise<Page<SubjectRequestView>> {
+    return pageOf(this.requests.subjectRequests(tenant, at, status, after, limit + 1), limit, (r) => r.position, without);
   }
 }
 
@@ -120,109 +148,76 @@ export class ListAuthorityRequests extends Query<Page<AuthorityRequestView>> {
   constructor(readonly tenant: string, readonly after: number, readonly limit: number) { super(); }
 }
 
-/** Requests from public authorities: received (from a declared public authority), decided with a rationale, closed, unsealed. */
+/** What the authority request handlers share: their ports, and the view of one request. */
 @Injectable()
-export class AuthorityRequests {
+abstract class AuthorityRequestHandler {
   constructor(
-    private readonly writer: LedgerWriter,
-    @Inject(REQUESTS_READ_MODEL) private readonly requests: RequestsReadModel,
-    @Inject(DECLARATIONS_READ_MODEL) private readonly declarations: DeclarationsReadModel,
-    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    protected readonly writer: LedgerWriter,
+    @Inject(REQUESTS_READ_MODEL) protected readonly requests: RequestsReadModel,
+    @Inject(DECLARATIONS_READ_MODEL) protected readonly declarations: DeclarationsReadModel,
+    @Inject(ID_GENERATOR) protected readonly ids: IdGenerator,
   ) {}
 
-  private view(tenant: string, id: string): AuthorityRequestView {
+  protected view(tenant: string, id: string): AuthorityRequestView {
     return without(this.requests.authorityRequest(tenant, id)!);
   }
+}
 
-  async execute(c: ReceiveAuthorityRequest | ChangeAuthorityRequest | GetAuthorityRequest | ListAuthorityRequests): Promise<unknown> {
-    if (c instanceof GetAuthorityRequest) {
-      const r = this.requests.authorityRequest(c.tenant, c.id);
-      return r ? right(without(r)) : left(notFound('authority', c.id));
-    }
-    if (c instanceof ListAuthorityRequests) {
-      const rows = this.requests.authorityRequests(c.tenant, c.after, c.limit + 1);
-      const items = rows.slice(0, c.limit);
-      return { items: items.map(without), nextCursor: rows.length > c.limit ? encodeCursor(items[items.length - 1]!.position) : null } satisfies Page<AuthorityRequestView>;
-    }
-    const { tenant, by } = c;
-    if (c instanceof ReceiveAuthorityRequest) {
-      const id = this.ids.uuid();
-      return this.writer.append<DomainError, AuthorityRequestView>(tenant, async () => {
-        const authority = this.declarations.current(tenant, 'recipients', c.body.authority);
-        if (!authority || (authority.body as RecipientBody).kind !== 'public-authority') return left(invalid('authority', 'must be a declared recipient of kind public-authority'));
-        const b = c.body;
-        const request = { id, authority: b.authority, reference: b.reference, legalBasis: b.legalBasis, receivedAt: b.receivedAt, subjects: b.subjects.map((s) => s.id), sealed: b.sealed ?? false };
-        return right({ drafts: [{ type: 'authority-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry], answer: () => this.view(tenant, id) });
-      });
-    }
+/** Records a request from a declared public authority. */
+@CommandHandler(ReceiveAuthorityRequest)
+export class ReceiveAuthorityRequestHandler extends AuthorityRequestHandler implements ICommandHandler<ReceiveAuthorityRequest> {
+  execute({ tenant, body: b, by }: ReceiveAuthorityRequest) {
+    const id = this.ids.uuid();
     return this.writer.append<DomainError, AuthorityRequestView>(tenant, async () => {
-      const r = this.requests.authorityRequest(tenant, c.id);
-      if (!r) return left(notFound('authority', c.id));
+      const authority = this.declarations.current(tenant, 'recipients', b.authority);
+      if (!authority || (authority.body as RecipientBody).kind !== 'public-authority') return left(invalid('authority', 'must be a declared recipient of kind public-authority'));
+      const request = { id, authority: b.authority, reference: b.reference, legalBasis: b.legalBasis, receivedAt: b.receivedAt, subjects: b.subjects.map((s) => s.id), sealed: b.sealed ?? false };
+      return right({ drafts: [{ type: 'authority-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry], answer: () => this.view(tenant, id) });
+    });
+  }
+}
+
+/** Decides (comply or refuse, with a rationale), closes or unseals an authority request. */
+@CommandHandler(ChangeAuthorityRequest)
+export class ChangeAuthorityRequestHandler extends AuthorityRequestHandler implements ICommandHandler<ChangeAuthorityRequest> {
+  execute({ tenant, id, change, by }: ChangeAuthorityRequest) {
+    return this.writer.append<DomainError, AuthorityRequestView>(tenant, async () => {
+      const r = this.requests.authorityRequest(tenant, id);
+      if (!r) return left(notFound('authority', id));
       const actor = actorOf(by);
       let draft: DraftEntry;
-      if (c.change === 'close') {
+      if (change === 'close') {
         if (r.closedAt) return left(conflict('The request is already closed.'));
         draft = { type: 'authority-request-closed', eventId: this.ids.uuid(), actor, request: { id: r.id } } as DraftEntry;
-      } else if (c.change === 'unseal') {
+      } else if (change === 'unseal') {
         if (!r.sealed) return left(conflict('The request is not sealed.'));
         draft = { type: 'authority-request-unsealed', eventId: this.ids.uuid(), actor, request: { id: r.id } } as DraftEntry;
       } else {
         if (r.decision) return left(conflict(`The request was already decided (${r.decision}).`));
         if (r.closedAt) return left(conflict('The request is closed.'));
-        draft = { type: 'authority-request-decided', eventId: this.ids.uuid(), actor, request: { id: r.id, ...c.change.decide } } as DraftEntry;
+        draft = { type: 'authority-request-decided', eventId: this.ids.uuid(), actor, request: { id: r.id, ...change.decide } } as DraftEntry;
       }
       return right({ drafts: [draft], answer: () => this.view(tenant, r.id) });
     });
   }
 }
 
-@CommandHandler(ReceiveSubjectRequest)
-export class ReceiveSubjectRequestHandler implements ICommandHandler<ReceiveSubjectRequest> {
-  constructor(private readonly service: SubjectRequests) {}
-  execute(c: ReceiveSubjectRequest) { return this.service.execute(c) as Promise<Answer<SubjectRequestAnswer>>; }
-}
-@CommandHandler(ExtendSubjectRequest)
-export class ExtendSubjectRequestHandler implements ICommandHandler<ExtendSubjectRequest> {
-  constructor(private readonly service: SubjectRequests) {}
-  execute(c: ExtendSubjectRequest) { return this.service.execute(c) as Promise<Answer<SubjectRequestAnswer>>; }
-}
-@CommandHandler(CompleteSubjectRequest)
-export class CompleteSubjectRequestHandler implements ICommandHandler<CompleteSubjectRequest> {
-  constructor(private readonly service: SubjectRequests) {}
-  execute(c: CompleteSubjectRequest) { return this.service.execute(c) as Promise<Answer<SubjectRequestAnswer>>; }
-}
-@QueryHandler(GetSubjectRequest)
-export class GetSubjectRequestHandler implements IQueryHandler<GetSubjectRequest> {
-  constructor(private readonly service: SubjectRequests) {}
-  execute(q: GetSubjectRequest) { return this.service.execute(q) as Promise<Answer<SubjectRequestAnswer>>; }
-}
-@QueryHandler(ListSubjectRequests)
-export class ListSubjectRequestsHandler implements IQueryHandler<ListSubjectRequests> {
-  constructor(private readonly service: SubjectRequests) {}
-  execute(q: ListSubjectRequests) { return this.service.execute(q) as Promise<Page<SubjectRequestView>>; }
-}
-@CommandHandler(ReceiveAuthorityRequest)
-export class ReceiveAuthorityRequestHandler implements ICommandHandler<ReceiveAuthorityRequest> {
-  constructor(private readonly service: AuthorityRequests) {}
-  execute(c: ReceiveAuthorityRequest) { return this.service.execute(c) as Promise<Answer<AuthorityRequestView>>; }
-}
-@CommandHandler(ChangeAuthorityRequest)
-export class ChangeAuthorityRequestHandler implements ICommandHandler<ChangeAuthorityRequest> {
-  constructor(private readonly service: AuthorityRequests) {}
-  execute(c: ChangeAuthorityRequest) { return this.service.execute(c) as Promise<Answer<AuthorityRequestView>>; }
-}
 @QueryHandler(GetAuthorityRequest)
-export class GetAuthorityRequestHandler implements IQueryHandler<GetAuthorityRequest> {
-  constructor(private readonly service: AuthorityRequests) {}
-  execute(q: GetAuthorityRequest) { return this.service.execute(q) as Promise<Answer<AuthorityRequestView>>; }
+export class GetAuthorityRequestHandler extends AuthorityRequestHandler implements IQueryHandler<GetAuthorityRequest> {
+  async execute({ tenant, id }: GetAuthorityRequest): Promise<Answer<AuthorityRequestView>> {
+    const r = this.requests.authorityRequest(tenant, id);
+    return r ? right(without(r)) : left(notFound('authority', id));
+  }
 }
+
 @QueryHandler(ListAuthorityRequests)
-export class ListAuthorityRequestsHandler implements IQueryHandler<ListAuthorityRequests> {
-  constructor(private readonly service: AuthorityRequests) {}
-  execute(q: ListAuthorityRequests) { return this.service.execute(q) as Promise<Page<AuthorityRequestView>>; }
+export class ListAuthorityRequestsHandler extends AuthorityRequestHandler implements IQueryHandler<ListAuthorityRequests> {
+  async execute({ tenant, after, limit }: ListAuthorityRequests): Promise<Page<AuthorityRequestView>> {
+    return pageOf(this.requests.authorityRequests(tenant, after, limit + 1), limit, (r) => r.position, without);
+  }
 }
 
 export const REQUEST_PROVIDERS = [
-  SubjectRequests, AuthorityRequests, ReceiveSubjectRequestHandler, ExtendSubjectRequestHandler, CompleteSubjectRequestHandler, GetSubjectRequestHandler,
-  ListSubjectRequestsHandler, ReceiveAuthorityRequestHandler, ChangeAuthorityRequestHandler, GetAuthorityRequestHandler, ListAuthorityRequestsHandler,
+  ReceiveSubjectRequestHandler, ExtendSubjectRequestHandler, CompleteSubjectRequestHandler, GetSubjectRequestHandler, ListSubjectRequestsHandler,
+  ReceiveAuthorityRequestHandler, ChangeAuthorityRequestHandler, GetAuthorityRequestHandler, ListAuthorityRequestsHandler,
 ];
