@@ -159,19 +159,24 @@ export class SqliteLogAppender {
 
   /** Completes every deferred index from the log after its checkpoint (a crash loses only unwritten groups). */
   private recover(): void {
+    // One pass over the log from the earliest checkpoint; each index takes what follows its own.
     const page = this.db.prepare('select * from events where global_position > ? order by global_position limit 5000').safeIntegers(true);
-    for (const d of this.deferred) {
-      let from = deferredCheckpoint(this.db, d.name);
-      for (;;) {
-        const rows = page.all(from) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
-        if (rows.length === 0) break;
-        d.add(rows.map((r) => ({ recorded: { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data }, context: undefined })));
-        from = rows[rows.length - 1]!.global_position;
-        this.indexDb.transaction(() => {
-          d.write(this.indexDb);
-          this.stmt.setCheckpoint.run(d.name, from);
-        })();
-      }
+    const behind = this.deferred.map((d) => ({ d, from: deferredCheckpoint(this.db, d.name) }));
+    let from = behind.reduce((m, b) => (b.from < m ? b.from : m), behind[0]?.from ?? -1n);
+    while (behind.length) {
+      const rows = page.all(from) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
+      if (rows.length === 0) break;
+      const applied = rows.map((r) => ({ recorded: { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data }, context: undefined }));
+      from = rows[rows.length - 1]!.global_position;
+      this.indexDb.transaction(() => {
+        for (const b of behind) {
+          if (b.from >= from) continue;
+          b.d.add(applied.filter((x) => x.recorded.globalPosition > b.from));
+          b.d.write(this.indexDb);
+          this.stmt.setCheckpoint.run(b.d.name, from);
+          b.from = from;
+        }
+      })();
     }
     const head = (this.db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
     this.last = head;
