@@ -57,16 +57,17 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }
-  const decisionJudge = new SqliteJudge(ledgerDb, false);
+  // The compliance state and declarations as this thread reads them (decisions, retention, erasure status).
+  const complianceReader = new SqliteJudge(ledgerDb, false);
   const checkpoints = new SqliteCheckpointStore(openDatabase(join(dataDir, 'checkpoints.db')));
   return {
     eventStore,
     keyStore,
     merkle: new SqliteMerkleTree(ledgerDb),
     findings: new SqliteFindings(ledgerDb),
-    retention: new SqliteRetention(ledgerDb),
+    retention: new SqliteRetention(complianceReader),
     requests: new SqliteRequestsReadModel(ledgerDb),
-    decisions: { judge: (tenant: string, fact: Fact) => decisionJudge.judge(tenant, fact, false) },
+    decisions: { judge: (tenant: string, fact: Fact) => complianceReader.judge(tenant, fact, false) },
     /** Writes the deferred indexes out, for readers that must see everything committed. */
     flushDeferred: (): Promise<void> => (worker ? worker.flushLog() : Promise.resolve(appender.flush())),
     checkpoints,

@@ -1,22 +1,21 @@
-import type { Db } from '../../common/sqlite/open-database.js';
 import { formatInstant } from '../../common/kernel/time.js';
 import type { PurposeBody } from '../../declarations/domain/declaration.js';
 import { holdingStatus, type RetentionStatus } from '../domain/subject-state.js';
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
 import type { ComplianceStateReader } from '../compliance-state.port.js';
 import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
-import { SqliteSubjectStore } from './sqlite-subject-records.js';
+import type { SqliteSubjectStore } from './sqlite-subject-records.js';
+import type { SqliteJudge } from './sqlite-judge.js';
 
 const BATCH = 500;
 
 /** What is held at any moment, until when, and what is overdue, from the compliance state in `ledger.db`. */
 export class SqliteRetention implements RetentionReadModel, ComplianceStateReader {
   private readonly subjects: SqliteSubjectStore;
-  private readonly purpose;
 
-  constructor(db: Db) {
-    this.subjects = new SqliteSubjectStore(db);
-    this.purpose = db.prepare("select body from declarations where tenant = ? and kind = 'purposes' and id = ? order by version desc limit 1").pluck();
+  /** Reads the subjects' state and the purposes in force through `judge` (a reader's, without caches). */
+  constructor(private readonly judge: SqliteJudge) {
+    this.subjects = judge.subjects;
   }
 
   erasureStatus(tenant: string, subject: string, at: string): SystemErasure[] {
@@ -28,7 +27,7 @@ export class SqliteRetention implements RetentionReadModel, ComplianceStateReade
   private lookup(tenant: string) {
     const purposes = new Map<string, PurposeBody | null>();
     return (p: string) => {
-      if (!purposes.has(p)) { const b = this.purpose.get(tenant, p) as string | undefined; purposes.set(p, b ? (JSON.parse(b) as PurposeBody) : null); }
+      if (!purposes.has(p)) purposes.set(p, this.judge.declared<PurposeBody>(tenant, 'purposes', p));
       return purposes.get(p)!;
     };
   }
