@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { verifyNote } from '../integrity/domain/checkpoint.js';
-import { LogVerifier, type ExpectedRoot } from '../integrity/domain/log-verifier.js';
+import { digestLine, LogVerifier, type ExpectedRoot } from '../integrity/domain/log-verifier.js';
 import { Frontier, type NodeSource } from '../integrity/domain/merkle.js';
-import { leafHash } from '../ledger/domain/canonical.js';
 import { UsageError } from './verify.js';
 
 const PAGE = 2000;
@@ -54,9 +53,10 @@ function checkStream(db: Database.Database, cps: Database.Database | null, keys:
     const batch = page.all(stream, from, PAGE) as Array<{ revision: number; data: Buffer }>;
     if (batch.length === 0) break;
     for (const e of batch) {
+      const d = digestLine(e.data);
       const kept = node.get(stream, 0, e.revision) as Buffer | undefined;
-      if (kept && !kept.equals(leafHash(e.data))) return { position: e.revision, problem: 'the stored entry differs from the leaf hash kept since it was appended: it was changed in the store' };
-      const p = verifier.line(e.data);
+      if (kept && !kept.equals(d.leaf)) return { position: e.revision, problem: 'the stored entry differs from the leaf hash kept since it was appended: it was changed in the store' };
+      const p = verifier.entry(d);
       if (p) return p;
     }
     from = batch[batch.length - 1]!.revision + 1;
