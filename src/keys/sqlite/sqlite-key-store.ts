@@ -79,19 +79,17 @@ export class SqliteKeyStore implements KeyStore {
   async existingIndexKey(tenant: string): Promise<Buffer | null> {
     const known = this.indexKeys.get(tenant) ?? this.stagedIndexKeys.get(tenant);
     if (known) return known;
-    return (this.stmt.indexKey.get(tenant) as { wrapped: Buffer } | undefined) ? this.indexKey(tenant) : null;
+    const row = this.stmt.indexKey.get(tenant) as { wrapped: Buffer } | undefined;
+    if (!row) return null;
+    const key = open(this.master.key, row.wrapped.toString('base64url'), aad.indexKey(tenant));
+    if (!key) throw new Error('an index key does not open with the master key (wrong PDL_MASTER_KEY?)');
+    this.indexKeys.set(tenant, key);
+    return key;
   }
 
   async indexKey(tenant: string): Promise<Buffer> {
-    const known = this.indexKeys.get(tenant) ?? this.stagedIndexKeys.get(tenant);
-    if (known) return known;
-    const row = this.stmt.indexKey.get(tenant) as { wrapped: Buffer } | undefined;
-    if (row) {
-      const key = open(this.master.key, row.wrapped.toString('base64url'), aad.indexKey(tenant));
-      if (!key) throw new Error('an index key does not open with the master key (wrong PDL_MASTER_KEY?)');
-      this.indexKeys.set(tenant, key);
-      return key;
-    }
+    const existing = await this.existingIndexKey(tenant);
+    if (existing) return existing;
     const key = newKey();
     this.stagedIndexKeys.set(tenant, key);
     return key;
