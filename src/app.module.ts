@@ -11,6 +11,7 @@ import { IntegrityModule } from './integrity/integrity.module.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import { RequestsModule } from './requests/requests.module.js';
 import { SubjectsModule } from './subjects/subjects.module.js';
+import { AnswersModule } from './answers/answers.module.js';
 import type { MasterKey } from './keys/master-key.js';
 import { LOGGER } from './operability/logger.js';
 import { MASTER_KEY, StorageModule } from './storage/storage.module.js';
@@ -37,7 +38,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [globals, CqrsModule.forRoot(), StorageModule, DeclarationsModule, IngestionModule, AuditTrailModule, IntegrityModule, ComplianceModule, RequestsModule, SubjectsModule, HttpApiModule, GrpcApiModule],
+      imports: [globals, CqrsModule.forRoot(), StorageModule, DeclarationsModule, IngestionModule, AuditTrailModule, IntegrityModule, ComplianceModule, RequestsModule, SubjectsModule, AnswersModule, HttpApiModule, GrpcApiModule],
     };
   }
 }

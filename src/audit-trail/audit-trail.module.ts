@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ListEventsHandler } from './application/list-events.js';
+import { ExportEventsHandler, ListEventsHandler } from './application/list-events.js';
+import { AnswersModule } from '../answers/answers.module.js';
 
-@Module({ providers: [ListEventsHandler] })
+@Module({ imports: [AnswersModule], providers: [ListEventsHandler, ExportEventsHandler] })
 export class AuditTrailModule {}

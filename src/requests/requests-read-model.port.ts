@@ -34,7 +34,14 @@ export interface RequestsReadModel {
   subjectRequest(tenant: string, id: string, at: string): SubjectRequestView | null;
   /** Subject requests with the given status at `at`, in order of receipt, after `afterPosition`. */
   subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number): Array<SubjectRequestView & { position: number }>;
-  authorityRequest(tenant: string, id: string): AuthorityRequestView | null;
+  /** An authority request as it stood at log position `asOf` (default: now); null if unknown then. */
+  authorityRequest(tenant: string, id: string, asOf?: number): AuthorityRequestView | null;
   authorityRequests(tenant: string, afterPosition: number, limit: number): Array<AuthorityRequestView & { position: number }>;
+  /** The subject's requests recorded at or before log position `asOf` (default: all), as they stood then; statuses at `at`. */
+  subjectRequestsOf(tenant: string, subject: string, at: string, asOf?: number): Array<SubjectRequestView & { position: number }>;
+  /** Authority requests naming the subject, recorded at or before `asOf`, as they stood then (sealed or not). */
+  authorityRequestsOf(tenant: string, subject: string, asOf?: number): Array<AuthorityRequestView & { position: number }>;
+  /** Log positions of the disclosures made under an authority request. */
+  disclosuresUnder(tenant: string, request: string): number[];
 }
 export const REQUESTS_READ_MODEL = Symbol('RequestsReadModel');

@@ -6,10 +6,17 @@ import { complianceProjection } from '../compliance/sqlite/compliance-projection
 import { requestsProjection } from '../requests/sqlite/requests-projection.js';
 import { merkleProjection } from '../integrity/sqlite/sqlite-merkle.js';
 import type { SqliteProjection } from '../ledger/sqlite/sqlite-log-appender.js';
+import { answersProjection } from '../answers/sqlite/answers-projection.js';
+
+/**
+ * The version of the embedded read models (their tables and what they fold): a store that holds another
+ * version has them rebuilt from the log at start-up. Raise it whenever a projection's schema or logic changes.
+ */
+export const READ_MODELS_VERSION = 2;
 
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
 /** `rules: false` leaves the compliance engine out (to measure what it costs; never in service). */
 export const embeddedProjections = (db: Db, options: { rules?: boolean } = {}): SqliteProjection[] => [
-  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db),
+  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db), answersProjection(db),
   ...(options.rules === false ? [] : [complianceProjection(db)]),
 ];

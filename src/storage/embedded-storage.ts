@@ -9,7 +9,9 @@ import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
-import { embeddedProjections } from './embedded-projections.js';
+import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
+import { SqliteAnswersReadModel } from '../answers/sqlite/sqlite-answers-read-model.js';
+import type { RebuildReport } from '../ledger/sqlite/sqlite-log-appender.js';
 import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
 import { SqliteFindings } from '../compliance/sqlite/sqlite-findings.js';
 import { SqliteRetention } from '../compliance/sqlite/sqlite-retention.js';
@@ -27,6 +29,8 @@ export interface EmbeddedOptions {
   readonly writes?: 'worker' | 'in-thread';
   /** false: no compliance engine (only to measure its cost). */
   readonly rules?: boolean;
+  /** Rebuild every read model from the log before opening (`pdl rebuild`), reporting progress. */
+  readonly rebuild?: { readonly onProgress?: (through: bigint, head: bigint) => void };
 }
 
 /**
@@ -41,7 +45,10 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
-  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, { rules: options.rules }));
+  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, { rules: options.rules }), {
+    version: READ_MODELS_VERSION, force: options.rebuild !== undefined, ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
+  });
+  const rebuilt: RebuildReport | null = appender.rebuilt;
   let worker: WriteWorkerClient | null = null;
   let keyWriter: SqliteKeyWriter | null = null;
   let eventStore: SqliteEventStore;
@@ -74,6 +81,9 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     tenants: new SqliteTenantDirectory(ledgerDb),
     declarations: new SqliteDeclarationsReadModel(ledgerDb),
     auditTrail: new SqliteAuditTrailReadModel(ledgerDb),
+    answers: new SqliteAnswersReadModel(ledgerDb),
+    /** What the start-up rebuild of the read models did, if one ran. */
+    rebuilt,
     healthy: () => ledgerDb.open && keysDb.open && (worker?.healthy ?? true) && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,
     async close() {
       await worker?.close();

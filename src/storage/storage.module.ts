@@ -17,6 +17,7 @@ import { FINDINGS_READ_MODEL } from '../compliance/findings-read-model.port.js';
 import { RETENTION_READ_MODEL } from '../compliance/retention-read-model.port.js';
 import { COMPLIANCE_STATE, DECISION_JUDGE, FLUSH_DEFERRED } from '../compliance/compliance-state.port.js';
 import { REQUESTS_READ_MODEL } from '../requests/requests-read-model.port.js';
+import { ANSWERS_READ_MODEL } from '../answers/answers-read-model.port.js';
 import { CHECKPOINT_STORE, MERKLE_TREE } from '../integrity/integrity.ports.js';
 import { SigningKeyring } from '../integrity/signing-keys.js';
 import { LOGGER } from '../operability/logger.js';
@@ -35,10 +36,12 @@ export type Storage = EmbeddedStorage;
     LedgerMetrics,
     {
       provide: STORAGE,
-      inject: [CONFIG, MASTER_KEY],
-      useFactory: (config: PdlConfig, master: MasterKey): Storage => {
+      inject: [CONFIG, MASTER_KEY, LOGGER],
+      useFactory: (config: PdlConfig, master: MasterKey, log: Logger): Storage => {
         if (config.store !== 'sqlite') throw new Error(`PDL_STORE=${config.store} is not available in this version; use sqlite`);
-        return openEmbeddedStorage(config.dataDir, master);
+        const storage = openEmbeddedStorage(config.dataDir, master);
+        if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
+        return storage;
       },
     },
     { provide: EVENT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.eventStore },
@@ -47,6 +50,7 @@ export type Storage = EmbeddedStorage;
     { provide: RETENTION_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.retention },
     { provide: COMPLIANCE_STATE, inject: [STORAGE], useFactory: (s: Storage) => s.retention },
     { provide: REQUESTS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.requests },
+    { provide: ANSWERS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.answers },
     { provide: DECISION_JUDGE, inject: [STORAGE], useFactory: (s: Storage) => s.decisions },
     { provide: FLUSH_DEFERRED, inject: [STORAGE], useFactory: (s: Storage) => s.flushDeferred },
     { provide: CHECKPOINT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.checkpoints },
@@ -70,7 +74,7 @@ export type Storage = EmbeddedStorage;
         new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids)),
     },
   ],
-  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
 export class StorageModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}

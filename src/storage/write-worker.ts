@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
-import { embeddedProjections } from './embedded-projections.js';
+import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
 import type { WriteRequest, WriteResponse } from './write-protocol.js';
 
 /**
@@ -14,7 +14,7 @@ import type { WriteRequest, WriteResponse } from './write-protocol.js';
 const port = parentPort!;
 const { dataDir, rules } = workerData as { dataDir: string; rules: boolean };
 const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
-const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb, { rules }));
+const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb, { rules }), { version: READ_MODELS_VERSION });
 const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }), openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }));
 
 function serve(r: WriteRequest): unknown {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AnswersModule } from '../answers/answers.module.js';
 import { FindSubjectsHandler } from './application/find-subjects.js';
 
-@Module({ providers: [FindSubjectsHandler] })
+@Module({ imports: [AnswersModule], providers: [FindSubjectsHandler] })
 export class SubjectsModule {}

@@ -7,12 +7,13 @@ import { IntegrityController } from './integrity.controller.js';
 import { FindingsController } from './findings.controller.js';
 import { RequestsController } from './requests.controller.js';
 import { SubjectsController } from './subjects.controller.js';
+import { AnswersController } from './answers.controller.js';
 import { OperabilityController } from './operability.controller.js';
 import { TenantsController } from './tenants.controller.js';
 
 @Module({
   imports: [TenancyModule],
-  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController, RequestsController, SubjectsController],
+  controllers: [OperabilityController, TenantsController, DeclarationsController, EventsController, IntegrityController, FindingsController, RequestsController, SubjectsController, AnswersController],
   providers: [Access],
   exports: [Access],
 })

@@ -54,6 +54,8 @@ export function problemOf(e: DomainError): ProblemError {
       return problem(409, 'integrity-violation', 'The stored log is not the log that was signed', e.detail);
     case 'RequestNotFound':
       return problem(404, 'unknown-request', 'Unknown request', `There is no ${e.kind} request "${e.id}" in this tenant.`);
+    case 'SubjectNotFound':
+      return problem(404, 'unknown-subject', 'Unknown subject', 'Nothing was recorded about this subject (up to the moment asked).');
     case 'RequestConflict':
       return problem(409, 'request-conflict', 'The request cannot do that now', e.detail, e.systems ? { systems: e.systems } : {});
     case 'SigningKeyManagedElsewhere':

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { boundedString, struct } from '../../common/kernel/codec.js';
 import { FindSubjects } from '../../subjects/application/find-subjects.js';
-import { Access } from './access.js';
+import { Access, orProblem } from './access.js';
 import { decodeQuery } from './query-params.js';
 
 /** `kind:value`, e.g. `ip:203.0.113.7` or `email:b@example.org`. */
@@ -17,9 +17,9 @@ export class SubjectsController {
 
   @Get()
   async lookup(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-identifiers');
+    const by = this.access.require(req, tenant, 'read-identifiers');
     const { identifier } = decodeQuery(LookupQuery, query);
     const at = identifier.indexOf(':');
-    return this.queries.execute(new FindSubjects(tenant, identifier.slice(0, at), identifier.slice(at + 1)));
+    return orProblem(await this.queries.execute(new FindSubjects(tenant, identifier.slice(0, at), identifier.slice(at + 1), by)));
   }
 }

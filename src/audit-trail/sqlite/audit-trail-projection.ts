@@ -14,6 +14,7 @@ create table if not exists audit_events (
   categories text not null, occurred_at text not null, recorded_at text not null, hash blob not null,
   primary key (tenant, position));
 drop index if exists audit_events_subject;
+create index if not exists audit_events_recipient on audit_events (tenant, recipient, position) where recipient is not null;
 `;
 
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
@@ -25,6 +26,7 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
  */
 export class AuditSubjectIndex implements DeferredIndex {
   readonly name = 'audit-subjects';
+  readonly tables = ['audit_subjects', 'audit_subjects_through'];
   readonly schema = `
 create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position));
 create table if not exists audit_subjects_through (tenant text primary key, position integer not null);`;
@@ -62,6 +64,7 @@ export function auditTrailProjection(db: Db): SqliteProjection {
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   return {
     name: 'audit-trail',
+    rebuild: { tables: ['audit_events'], schema: SCHEMA },
     deferred: new AuditSubjectIndex(),
     apply(_tx, events) {
       for (const { recorded, context } of events) {

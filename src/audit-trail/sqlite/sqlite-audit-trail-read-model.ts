@@ -6,7 +6,7 @@ import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-
 
 interface Row { position: number; hash: Buffer; stream: string; revision: number; data: Buffer; type: string; global_position: number }
 
-const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from' | 'to'>, string> = {
+const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from' | 'to' | 'disclosures' | 'recipients' | 'through'>, string> = {
   purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
 };
 
@@ -18,6 +18,12 @@ export class SqliteAuditTrailReadModel implements AuditTrailReadModel {
     this.through = db.prepare('select position from audit_subjects_through where tenant = ?');
   }
 
+  at(tenant: string, positions: readonly number[]): AuditRow[] {
+    const out: AuditRow[] = [];
+    for (const p of [...new Set(positions)].sort((a, b) => a - b)) out.push(...this.page(tenant, { through: p }, p - 1, 1));
+    return out;
+  }
+
   page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): AuditRow[] {
     const where = ['a.tenant = ?', 'a.position > ?'];
     const args: unknown[] = [tenant, afterPosition];
@@ -27,6 +33,12 @@ export class SqliteAuditTrailReadModel implements AuditTrailReadModel {
     if (filter.category !== undefined) { where.push('instr(a.categories, ?) > 0'); args.push(`\u0001${filter.category}\u0001`); }
     if (filter.from !== undefined) { where.push('a.occurred_at >= ?'); args.push(filter.from); }
     if (filter.to !== undefined) { where.push('a.occurred_at < ?'); args.push(filter.to); }
+    if (filter.through !== undefined) { where.push('a.position <= ?'); args.push(filter.through); }
+    if (filter.disclosures) {
+      where.push("a.type in ('disclosed', 'transferred')");
+      if (filter.recipients) { where.push(`a.recipient in (${filter.recipients.map(() => '?').join(', ')})`); args.push(...filter.recipients); }
+      else where.push('a.recipient is not null');
+    }
     // A subject's positions: from its deferred index up to where that is complete, then from the rows after.
     let from = 'audit_events a';
     const head: unknown[] = [];

@@ -13,4 +13,5 @@ export type DomainError =
   | { readonly _tag: 'IntegrityViolation'; readonly detail: string }
   | { readonly _tag: 'SigningKeyManagedElsewhere' }
   | { readonly _tag: 'RequestNotFound'; readonly kind: 'subject' | 'authority'; readonly id: string }
+  | { readonly _tag: 'SubjectNotFound'; readonly subject: string }
   | { readonly _tag: 'RequestConflict'; readonly detail: string; readonly systems?: readonly string[] };

@@ -15,6 +15,7 @@ const ACTIVE = new Set(['collected', 'activity']);
  */
 export class ActivityIndex implements DeferredIndex {
   readonly name = 'compliance-activity';
+  readonly tables = ['cmp_activity'];
   readonly schema = `
 create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
 create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);`;

@@ -5,7 +5,8 @@ import { entryOf } from '../../ledger/entry-of.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import type { Finding } from '../domain/finding.js';
 import { retentionUnbounded, type Fact } from '../domain/rules.js';
-import { SqliteFindings } from './sqlite-findings.js';
+import { FINDINGS_SCHEMA, SqliteFindings } from './sqlite-findings.js';
+import { SUBJECT_RECORDS_SCHEMA } from './sqlite-subject-records.js';
 import { SqliteJudge } from './sqlite-judge.js';
 import { ActivityIndex } from './activity-index.js';
 
@@ -21,6 +22,7 @@ export function complianceProjection(db: Db): SqliteProjection {
   const findings = new SqliteFindings(db);
   return {
     name: 'compliance',
+    rebuild: { tables: ['findings', 'cmp_consents', 'cmp_restrictions', 'cmp_objections', 'cmp_holdings', 'cmp_holding_purposes'], schema: SUBJECT_RECORDS_SCHEMA + FINDINGS_SCHEMA },
     deferred: activity,
     reset() {
       judge.forget();

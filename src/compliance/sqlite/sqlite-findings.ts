@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
 
-const SCHEMA = `
+export const FINDINGS_SCHEMA = `
 create table if not exists findings (
   id integer primary key, tenant text not null, position integer not null, event_id text not null, subject text,
   code text not null, severity text not null, message text not null, occurred_at text, recorded_at text not null);
@@ -45,7 +45,7 @@ export class SqliteFindings {
   private readonly byEvents: Statement<unknown[]>;
 
   constructor(private readonly db: Db) {
-    db.exec(SCHEMA);
+    db.exec(FINDINGS_SCHEMA);
     this.insert = db.prepare(`insert into findings (tenant, position, event_id, subject, code, severity, message, occurred_at, recorded_at)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.byEvent = db.prepare('select * from findings where tenant = ? and event_id = ? order by id');

@@ -2,7 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { Holding, SubjectRecords } from '../domain/subject-state.js';
 import { ActivityIndex } from './activity-index.js';
 
-const SCHEMA = `
+export const SUBJECT_RECORDS_SCHEMA = `
 create table if not exists cmp_consents (seq integer primary key, tenant text not null, subject text not null, purpose text not null, at text not null, given integer not null);
 create index if not exists cmp_consents_at on cmp_consents (tenant, subject, purpose, at, seq);
 create table if not exists cmp_restrictions (seq integer primary key, tenant text not null, subject text not null, at text not null, restricted integer not null);
@@ -34,7 +34,7 @@ export class SqliteSubjectStore {
    * table. `cacheHoldings` only on the connection that writes them (call `forget` when a commit fails).
    */
   constructor(db: Db, private readonly activity?: ActivityIndex, private readonly cacheHoldings = false) {
-    db.exec(SCHEMA);
+    db.exec(SUBJECT_RECORDS_SCHEMA);
     db.exec(new ActivityIndex().schema);
     const p = (sql: string) => db.prepare(sql);
     this.s = {

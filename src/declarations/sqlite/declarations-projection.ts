@@ -1,4 +1,4 @@
-import type { InlineProjection } from '../../ledger/event-store.port.js';
+import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 
@@ -12,11 +12,12 @@ create table if not exists declarations (
 const KIND_OF: Record<string, string> = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' };
 
 /** Every version of every declaration, so that any past moment can be answered (`asOf`). */
-export function declarationsProjection(db: Db): InlineProjection<Db> {
+export function declarationsProjection(db: Db): SqliteProjection {
   db.exec(SCHEMA);
   const insert = db.prepare('insert or ignore into declarations (tenant, kind, id, version, position, recorded_at, body) values (?, ?, ?, ?, ?, ?, ?)');
   return {
     name: 'declarations',
+    rebuild: { tables: ['declarations'], schema: SCHEMA },
     apply(_tx, events) {
       for (const { recorded, context } of events) {
         const kind = KIND_OF[recorded.type];

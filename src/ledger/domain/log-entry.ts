@@ -8,6 +8,7 @@ import { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domai
 import { TenantBody } from '../../tenancy/domain/tenant.js';
 import { ROLES } from '../../tenancy/domain/roles.js';
 import { DecisionRecord } from '../../decisions/domain/decision.js';
+import { AccessRecord } from '../../answers/domain/access.js';
 import { AuthorityRequestDecided, AuthorityRequestReceived, AuthorityRequestRef, SubjectRequestCompleted, SubjectRequestExtended, SubjectRequestReceived } from '../../requests/domain/requests.js';
 
 /**
@@ -76,6 +77,7 @@ export const AuthorityRequestClosedEntry = adminEntry('authority-request-closed'
 export const AuthorityRequestUnsealedEntry = adminEntry('authority-request-unsealed', { request: AuthorityRequestRef });
 
 export const DecisionMadeEntry = adminEntry('decision-made', { decision: DecisionRecord });
+export const AccessedEntry = adminEntry('accessed', { access: AccessRecord });
 
 const ADMIN_CODECS = {
   'tenant-declared': TenantDeclared,
@@ -92,6 +94,7 @@ const ADMIN_CODECS = {
   'authority-request-closed': AuthorityRequestClosedEntry,
   'authority-request-unsealed': AuthorityRequestUnsealedEntry,
   'decision-made': DecisionMadeEntry,
+  'accessed': AccessedEntry,
 } as const;
 type AdminCodecs = typeof ADMIN_CODECS;
 export type AdminEntryType = keyof AdminCodecs;

@@ -14,6 +14,8 @@ export interface DeferredIndex {
   readonly name: string;
   /** Schema of the index; created on every connection that reads it. */
   readonly schema: string;
+  /** Its tables, dropped when the read models are rebuilt (absent: the event store's own index, never rebuilt). */
+  readonly tables?: readonly string[];
   /** Takes the entries of committed events (in commit order). */
   add(events: readonly Applied[]): void;
   /** Writes what `add` took, inside the flush transaction on `db`. */

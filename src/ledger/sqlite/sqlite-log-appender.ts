@@ -3,6 +3,7 @@ import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-sto
 import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash } from '../domain/canonical.js';
+import { entryOf } from '../entry-of.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -19,12 +20,29 @@ ${DEFERRED_SCHEMA}
 /**
  * A projection folded into each commit, with an optional deferred index of its own; `reset` drops any
  * state it keeps in memory when a commit fails; `catchUp` completes it from the log at start-up.
+ * `rebuild`: a read model, rebuilt from the log (its tables dropped and created again from `schema`)
+ * when the read models' version changes or on demand (`pdl rebuild`).
  */
 export type SqliteProjection = InlineProjection<Db> & {
   readonly deferred?: DeferredIndex;
+  readonly rebuild?: { readonly tables: readonly string[]; readonly schema: string };
   reset?(): void;
   catchUp?(db: Db): void;
 };
+
+/** How the appender keeps its read models: their version, and a rebuild asked for by hand. */
+export interface ReadModelOptions {
+  /** The version of the read models' schemas and logic; a store holding another is rebuilt at start-up. */
+  readonly version: number;
+  /** Rebuild even when the version matches (`pdl rebuild`). */
+  readonly force?: boolean;
+  readonly onProgress?: (through: bigint, head: bigint) => void;
+}
+
+export interface RebuildReport { readonly events: number; readonly ms: number; readonly resumed: boolean }
+
+const READ_MODELS_SCHEMA = 'create table if not exists read_models (id integer primary key check (id = 1), version integer not null, rebuilt_through integer)';
+const REBUILD_BATCH = 2000;
 
 export const ensureLogSchema = (db: Db, deferred: readonly DeferredIndex[] = []): void => {
   db.exec(SCHEMA);
@@ -62,7 +80,10 @@ export class SqliteLogAppender {
   private indexedThrough = -1n;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: Db, private readonly indexDb: Db, private readonly projections: readonly SqliteProjection[] = []) {
+  /** What the start-up rebuild did, if one ran. */
+  readonly rebuilt: RebuildReport | null = null;
+
+  constructor(private readonly db: Db, private readonly indexDb: Db, private readonly projections: readonly SqliteProjection[] = [], readModels?: ReadModelOptions) {
     this.deferred = [this.ids, ...projections.flatMap((p) => (p.deferred ? [p.deferred] : []))];
     ensureLogSchema(db, this.deferred);
     indexDb.pragma('synchronous = NORMAL');
@@ -103,7 +124,72 @@ export class SqliteLogAppender {
       return { outcomes, applied };
     });
     for (const p of projections) p.catchUp?.(db);
+    if (readModels) this.rebuilt = this.keepReadModels(readModels);
     this.recover();
+  }
+
+  /**
+   * Rebuilds the read models from the log when their version changed, a rebuild was asked for, or an
+   * earlier one did not finish (it resumes where it stopped: each batch commits its rows and its progress
+   * together). Runs before anything reads them.
+   */
+  private keepReadModels({ version, force, onProgress }: ReadModelOptions): RebuildReport | null {
+    const db = this.db;
+    db.exec(READ_MODELS_SCHEMA);
+    const state = db.prepare('select version, rebuilt_through as through from read_models where id = 1').safeIntegers(true).get() as { version: bigint; through: bigint | null } | undefined;
+    const head = (db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
+    const setState = db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, ?) on conflict (id) do update set version = excluded.version, rebuilt_through = excluded.rebuilt_through');
+    if (!state && head < 0n) { setState.run(version, null); return null; }
+    const stale = force || !state || Number(state.version) !== version;
+    if (!stale && state!.through === null) return null;
+    const started = Date.now();
+    const replayed = this.projections.filter((p) => p.rebuild);
+    const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+    if (stale) {
+      db.transaction(() => {
+        for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
+        for (const p of replayed) db.exec(p.rebuild!.schema);
+        for (const d of indexes) {
+          db.exec(d.schema);
+          db.prepare('delete from deferred_checkpoints where name = ?').run(d.name);
+        }
+        setState.run(version, -1n);
+      })();
+    }
+    for (const p of this.projections) p.reset?.();
+    const page = db.prepare('select * from events where global_position > ? order by global_position limit ?').safeIntegers(true);
+    const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
+    const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
+    let from = stale ? -1n : state!.through!;
+    let events = 0;
+    const batch = db.transaction((applied: Applied[], through: bigint) => {
+      for (const p of replayed) p.apply(db, applied);
+      for (const d of indexes) {
+        d.add(applied);
+        d.write(db);
+        setCheckpoint.run(d.name, through);
+      }
+      progress.run(through);
+    });
+    for (;;) {
+      const rows = page.all(from, REBUILD_BATCH) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
+      if (rows.length === 0) break;
+      const applied = rows.map((r) => {
+        const recorded = { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data };
+        return { recorded, context: entryOf(recorded) };
+      });
+      from = rows[rows.length - 1]!.global_position;
+      try {
+        batch(applied, from);
+      } catch (e) {
+        for (const p of this.projections) p.reset?.();
+        throw e;
+      }
+      events += rows.length;
+      onProgress?.(from, head);
+    }
+    setState.run(version, null);
+    return { events, ms: Date.now() - started, resumed: !stale };
   }
 
   append(appends: readonly StreamAppend[]): AppendReceipt {

@@ -14,6 +14,8 @@ import type { RecipientBody } from '../../declarations/domain/declaration.js';
 import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../../ledger/domain/log-entry.js';
 import type { Principal } from '../../tenancy/domain/roles.js';
+import { AUDIT_TRAIL_READ_MODEL, type AuditTrailReadModel } from '../../audit-trail/audit-trail-read-model.port.js';
+import { disclosureItem } from '../../answers/application/answers.js';
 import { dueAtOf, extendedDueAt, type AuthorityRequestBody, type SubjectRequestBody, type SubjectRequestStatus } from '../domain/requests.js';
 import { REQUESTS_READ_MODEL, type AuthorityRequestView, type RequestsReadModel, type SubjectRequestView } from '../requests-read-model.port.js';
 
@@ -141,7 +143,7 @@ export class ReceiveAuthorityRequest extends Command<Answer<AuthorityRequestView
 export class ChangeAuthorityRequest extends Command<Answer<AuthorityRequestView>> {
   constructor(readonly tenant: string, readonly id: string, readonly change: { decide: { decision: 'comply' | 'refuse'; rationale: string } } | 'close' | 'unseal', readonly by: Principal) { super(); }
 }
-export class GetAuthorityRequest extends Query<Answer<AuthorityRequestView>> {
+export class GetAuthorityRequest extends Query<Answer<AuthorityRequestView & { disclosures: Array<Record<string, unknown>> }>> {
   constructor(readonly tenant: string, readonly id: string) { super(); }
 }
 export class ListAuthorityRequests extends Query<Page<AuthorityRequestView>> {
@@ -156,6 +158,7 @@ abstract class AuthorityRequestHandler {
     @Inject(REQUESTS_READ_MODEL) protected readonly requests: RequestsReadModel,
     @Inject(DECLARATIONS_READ_MODEL) protected readonly declarations: DeclarationsReadModel,
     @Inject(ID_GENERATOR) protected readonly ids: IdGenerator,
+    @Inject(AUDIT_TRAIL_READ_MODEL) protected readonly trail: AuditTrailReadModel,
   ) {}
 
   protected view(tenant: string, id: string): AuthorityRequestView {
@@ -204,9 +207,16 @@ export class ChangeAuthorityRequestHandler extends AuthorityRequestHandler imple
 
 @QueryHandler(GetAuthorityRequest)
 export class GetAuthorityRequestHandler extends AuthorityRequestHandler implements IQueryHandler<GetAuthorityRequest> {
-  async execute({ tenant, id }: GetAuthorityRequest): Promise<Answer<AuthorityRequestView>> {
+  /** The request with the disclosures made under it (events naming it in `details.authorityRequestId`). */
+  async execute({ tenant, id }: GetAuthorityRequest) {
     const r = this.requests.authorityRequest(tenant, id);
-    return r ? right(without(r)) : left(notFound('authority', id));
+    if (!r) return left(notFound('authority', id));
+    const recipient = (rid: string) => (this.declarations.current(tenant, 'recipients', rid)?.body as RecipientBody | undefined) ?? null;
+    const disclosures = this.trail.at(tenant, this.requests.disclosuresUnder(tenant, id)).map((row) => {
+      const { authorityRequest: _self, ...item } = disclosureItem(row, recipient, () => null);
+      return item;
+    });
+    return right({ ...without(r), disclosures });
   }
 }
 

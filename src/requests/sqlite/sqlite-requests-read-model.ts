@@ -1,28 +1,48 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import { formatInstant } from '../../common/kernel/time.js';
-import { subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
+import { dueAtOf, subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
 import type { AuthorityRequestView, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
 
-interface SrRow { id: string; event_id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; completed_at: string | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number }
-interface ArRow { id: string; authority: string; reference: string; legal_basis: string; received_at: string; subjects: string; sealed: number; decision: 'comply' | 'refuse' | null; rationale: string | null; decided_at: string | null; closed_at: string | null; position: number }
+interface SrRow {
+  id: string; event_id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; extended_position: number | null;
+  completed_at: string | null; completed_position: number | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number;
+}
+interface ArRow {
+  id: string; authority: string; reference: string; legal_basis: string; received_at: string; subjects: string; sealed: number; decision: 'comply' | 'refuse' | null;
+  rationale: string | null; decided_at: string | null; decided_position: number | null; closed_at: string | null; closed_position: number | null; unsealed_position: number | null; position: number;
+}
 
 /** Stored times are fixed-width for ordering; answers show them as RFC 3339 like every other time. */
 const show = (s: string) => formatInstant(new Date(s));
 const showOrNull = (s: string | null) => (s === null ? null : show(s));
+/** Whether a change recorded at `position` (null: never) had happened by log position `asOf`. */
+const by = (position: number | null, asOf: number) => position !== null && position <= asOf;
 
-const subjectView = (r: SrRow, at: string): SubjectRequestView & { position: number } => ({
-  id: r.id, eventId: r.event_id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(r.due_at), extended: r.extended_reason !== null,
-  ...(r.extended_reason !== null ? { extensionReason: r.extended_reason } : {}),
-  completedAt: showOrNull(r.completed_at), outcome: r.outcome, ...(r.reason !== null ? { reason: r.reason } : {}),
-  status: subjectRequestStatus({ dueAt: r.due_at, completedAt: r.completed_at }, at), position: r.position,
-});
+/** A subject request as it stood once the log reached `asOf`, its status at the time `at` (fixed-width text like every stored time). */
+const subjectView = (r: SrRow, at: string, asOf = Infinity): SubjectRequestView & { position: number } => {
+  const extended = by(r.extended_position, asOf);
+  const completed = by(r.completed_position, asOf);
+  const completedAt = completed ? r.completed_at : null;
+  const dueAt = extended ? r.due_at : dueAtOf(show(r.received_at));
+  return {
+    id: r.id, eventId: r.event_id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(dueAt), extended,
+    ...(extended ? { extensionReason: r.extended_reason! } : {}),
+    completedAt: showOrNull(completedAt), outcome: completed ? r.outcome : null, ...(completed && r.reason !== null ? { reason: r.reason } : {}),
+    status: subjectRequestStatus({ dueAt, completedAt }, at),
+    position: r.position,
+  };
+};
 
-const authorityView = (r: ArRow): AuthorityRequestView & { position: number } => ({
-  id: r.id, authority: r.authority, reference: r.reference, legalBasis: r.legal_basis, receivedAt: show(r.received_at),
-  subjects: (JSON.parse(r.subjects) as string[]).map((id) => ({ id })), sealed: r.sealed === 1, decision: r.decision, rationale: r.rationale,
-  decidedAt: showOrNull(r.decided_at), closedAt: showOrNull(r.closed_at), position: r.position,
-});
+const authorityView = (r: ArRow, asOf = Infinity): AuthorityRequestView & { position: number } => {
+  const decided = by(r.decided_position, asOf);
+  return {
+    id: r.id, authority: r.authority, reference: r.reference, legalBasis: r.legal_basis, receivedAt: show(r.received_at),
+    subjects: (JSON.parse(r.subjects) as string[]).map((id) => ({ id })), sealed: r.sealed === 1 && !by(r.unsealed_position, asOf),
+    decision: decided ? r.decision : null, rationale: decided ? r.rationale : null, decidedAt: decided ? showOrNull(r.decided_at) : null,
+    closedAt: by(r.closed_position, asOf) ? showOrNull(r.closed_at) : null, position: r.position,
+  };
+};
 
 export class SqliteRequestsReadModel implements RequestsReadModel {
   private readonly s;
@@ -32,8 +52,12 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
     this.s = {
       one: db.prepare('select * from subject_requests where tenant = ? and id = ?'),
       after: db.prepare('select * from subject_requests where tenant = ? and position > ? order by position limit ?'),
+      ofSubject: db.prepare('select * from subject_requests where tenant = ? and subject = ? and position <= ? order by position'),
       ar: db.prepare('select * from authority_requests where tenant = ? and id = ?'),
       ars: db.prepare('select * from authority_requests where tenant = ? and position > ? order by position limit ?'),
+      arsOfSubject: db.prepare(`select r.* from authority_request_subjects s join authority_requests r on r.tenant = s.tenant and r.id = s.id
+        where s.tenant = ? and s.subject = ? and r.position <= ? order by r.position`),
+      disclosures: db.prepare('select position from authority_disclosures where tenant = ? and request = ? order by position').pluck(),
     };
   }
 
@@ -58,12 +82,24 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
     return out;
   }
 
-  authorityRequest(tenant: string, id: string) {
+  subjectRequestsOf(tenant: string, subject: string, at: string, asOf = Number.MAX_SAFE_INTEGER) {
+    return (this.s.ofSubject.all(tenant, subject, asOf) as SrRow[]).map((r) => subjectView(r, at, asOf));
+  }
+
+  authorityRequest(tenant: string, id: string, asOf = Number.MAX_SAFE_INTEGER) {
     const r = this.s.ar.get(tenant, id) as ArRow | undefined;
-    return r ? authorityView(r) : null;
+    return r && r.position <= asOf ? authorityView(r, asOf) : null;
   }
 
   authorityRequests(tenant: string, afterPosition: number, limit: number) {
-    return (this.s.ars.all(tenant, afterPosition, limit) as ArRow[]).map(authorityView);
+    return (this.s.ars.all(tenant, afterPosition, limit) as ArRow[]).map((r) => authorityView(r));
+  }
+
+  authorityRequestsOf(tenant: string, subject: string, asOf = Number.MAX_SAFE_INTEGER) {
+    return (this.s.arsOfSubject.all(tenant, subject, asOf) as ArRow[]).map((r) => authorityView(r, asOf));
+  }
+
+  disclosuresUnder(tenant: string, request: string): number[] {
+    return this.s.disclosures.all(tenant, request) as number[];
   }
 }

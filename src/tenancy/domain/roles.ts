@@ -29,13 +29,18 @@ export type Permission =
   | 'read-findings'
   | 'manage-subject-requests'
   | 'manage-authority-requests'
-  | 'ask-decisions';
+  | 'ask-decisions'
+  | 'read-reports'
+  | 'read-ropa'
+  | 'read-disclosures'
+  | 'read-access-log';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail', 'read-proofs'],
-  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings', 'manage-subject-requests', 'manage-authority-requests', 'ask-decisions'],
-  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests'],
-  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings'],
+  dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings', 'manage-subject-requests', 'manage-authority-requests', 'ask-decisions',
+    'read-reports', 'read-ropa', 'read-disclosures', 'read-access-log'],
+  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests', 'read-reports', 'read-ropa', 'read-disclosures'],
+  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings', 'read-ropa', 'read-disclosures', 'read-access-log'],
   emitter: ['read-declarations', 'append-events', 'read-proofs', 'ask-decisions'],
 };
 

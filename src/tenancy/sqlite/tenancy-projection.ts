@@ -1,4 +1,4 @@
-import type { InlineProjection } from '../../ledger/event-store.port.js';
+import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 
@@ -12,13 +12,14 @@ create table if not exists tokens (
 const TYPES = new Set(['tenant-declared', 'token-issued', 'token-revoked']);
 
 /** Tenants and their tokens (hashes only), folded from `tenant-declared`, `token-issued`, `token-revoked`. */
-export function tenancyProjection(db: Db): InlineProjection<Db> {
+export function tenancyProjection(db: Db): SqliteProjection {
   db.exec(SCHEMA);
   const upsertTenant = db.prepare('insert into tenants (id, name, residency, position) values (?, ?, ?, ?) on conflict (id) do update set name = excluded.name, residency = excluded.residency, position = excluded.position');
   const issue = db.prepare('insert or ignore into tokens (id, tenant, hash, role, systems, label, issued_at) values (?, ?, ?, ?, ?, ?, ?)');
   const revoke = db.prepare('update tokens set revoked_at = ? where id = ? and tenant = ? and revoked_at is null');
   return {
     name: 'tenancy',
+    rebuild: { tables: ['tenants', 'tokens'], schema: SCHEMA },
     apply(_tx, events) {
       for (const { recorded, context } of events) {
         if (!TYPES.has(recorded.type)) continue;

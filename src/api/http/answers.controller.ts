@@ -1,0 +1,64 @@
+import { Controller, Get, Param, Query, Req, StreamableFile } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type { FastifyRequest } from 'fastify';
+import { boundedString, oneOf, struct } from '../../common/kernel/codec.js';
+import { Slug, Uuid } from '../../common/kernel/ids.js';
+import { Instant, sortableInstant } from '../../common/kernel/time.js';
+import { GetSubjectReport } from '../../answers/application/subject-report.js';
+import { GetRecordsOfProcessing, ListAccessLog, ListDisclosures } from '../../answers/application/answers.js';
+import { reportHtml } from '../../answers/domain/report-html.js';
+import { ropaCsv } from '../../answers/domain/ropa.js';
+import { Access, orProblem } from './access.js';
+import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
+
+const SubjectParam = struct('path parameters', { subject: boundedString('a subject id', 256, /^[^\u0000-\u001f]+$/, 'printable text') });
+const ReportQuery = struct('query parameters', {}, { format: oneOf('a format', ['json', 'html'] as const), asOf: Instant, request: Uuid });
+const RopaQuery = struct('query parameters', {}, { format: oneOf('a format', ['json', 'csv'] as const), asOf: Instant });
+const DisclosuresQuery = struct('query parameters', {}, {
+  recipient: Slug, recipientKind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const), from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam,
+});
+const AccessLogQuery = struct('query parameters', {}, { subject: boundedString('a subject id', 256), from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam });
+
+const page = (body: string, type: string, filename?: string) =>
+  new StreamableFile(Buffer.from(body, 'utf8'), { type, ...(filename ? { disposition: `attachment; filename="${filename}"` } : {}) });
+
+/** What the ledger answers auditors, legal teams and data subjects. */
+@Controller('v1/tenants/:tenant')
+export class AnswersController {
+  constructor(private readonly queries: QueryBus, private readonly access: Access) {}
+
+  /** The Art. 15 report of one subject (dpo, legal); `?format=html` for a page to send the person. The read is recorded. */
+  @Get('subjects/:subject/report')
+  async report(@Param('tenant') tenant: string, @Param('subject') subject: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    const by = this.access.require(req, tenant, 'read-reports');
+    decodeQuery(SubjectParam, { subject });
+    const { format, asOf, request } = decodeQuery(ReportQuery, query);
+    const report = orProblem(await this.queries.execute(new GetSubjectReport(tenant, subject, asOf, format ?? 'json', request, by)));
+    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : report;
+  }
+
+  /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */
+  @Get('ropa')
+  async ropa(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    this.access.require(req, tenant, 'read-ropa');
+    const { format, asOf } = decodeQuery(RopaQuery, query);
+    const ropa = await this.queries.execute(new GetRecordsOfProcessing(tenant, asOf));
+    return format === 'csv' ? page(ropaCsv(ropa), 'text/csv; charset=utf-8', `${tenant}-ropa${asOf ? `-${asOf.slice(0, 10)}` : ''}.csv`) : ropa;
+  }
+
+  /** The disclosure register, in log order. */
+  @Get('disclosures')
+  async disclosures(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    this.access.require(req, tenant, 'read-disclosures');
+    const { limit, cursor, from, to, ...filter } = decodeQuery(DisclosuresQuery, query);
+    return this.queries.execute(new ListDisclosures(tenant, { ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}) }, cursor ?? -1, limit ?? 100));
+  }
+
+  /** Who read which subject's data, when and what (dpo, auditor). */
+  @Get('access-log')
+  async accessLog(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
+    this.access.require(req, tenant, 'read-access-log');
+    const { limit, cursor, from, to, ...filter } = decodeQuery(AccessLogQuery, query);
+    return this.queries.execute(new ListAccessLog(tenant, { ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}) }, cursor ?? -1, limit ?? 100));
+  }
+}
