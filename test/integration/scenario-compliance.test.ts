@@ -1,46 +1,20 @@
 import { aTenant, scenario } from '../support/builders.js';
 import { startLedger, type LedgerProcess } from '../support/ledger-process.js';
+import { allItems, playScenario } from '../support/scenario-player.js';
 
 /** The reference story told over HTTP to the started ledger; every expectation of its `expect` block. */
 let ledger: LedgerProcess;
 let t: Awaited<ReturnType<typeof aTenant>>;
-const results: Record<string, { status: string; findings: Array<{ code: string; severity: string; message: string }> }> = {};
-const calls: Record<string, { status: number; text: string; json: any }> = {};
-const names: Record<string, string> = {};
-const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$([A-Za-z]+)/g, (m, n) => names[n] ?? m));
+let results: Awaited<ReturnType<typeof playScenario>>['results'];
+let calls: Awaited<ReturnType<typeof playScenario>>['calls'];
+let names: Record<string, string>;
 const X = scenario.expect;
-
-async function items(call: typeof t.dpo, path: string) {
-  const out: any[] = [];
-  for (let cursor: string | null = null, i = 0; i < 100; i++) {
-    const r = await call('GET', `${path}${cursor ? `${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}` : ''}`);
-    expect(r.status).toBe(200);
-    out.push(...r.json.items);
-    cursor = r.json.nextCursor;
-    if (!cursor) break;
-  }
-  return out;
-}
+const items = allItems;
 
 beforeAll(async () => {
   ledger = await startLedger();
   t = await aTenant(ledger);
-  let pending: unknown[] = [];
-  const flush = async () => {
-    if (!pending.length) return;
-    const r = await t.emitter('POST', `${t.P}/events`, { events: pending });
-    expect(r.status).toBe(200);
-    for (const x of r.json.results) results[x.eventId] = x;
-    pending = [];
-  };
-  for (const step of scenario.steps) {
-    if (step.kind === 'event') { pending.push(subst(step.event)); if (pending.length === 3) await flush(); continue; }
-    await flush();
-    const r = await t.dpo(step.method, `${t.P}${subst(step.path)}`, step.body === undefined ? undefined : subst(step.body));
-    calls[step.name] = r;
-    if (r.json?.id) names[step.name] = r.json.id;
-  }
-  await flush();
+  ({ results, calls, names } = await playScenario(t));
 });
 afterAll(() => ledger.stop());
 
