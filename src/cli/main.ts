@@ -10,6 +10,9 @@ commands:
             exit 0 when intact, 1 naming the first bad position, 2 when the inputs cannot be used
   verify --data-dir <dir> [--tenant <id>]
             check a ledger's own store (every tenant, or one) against its Merkle tree and signed checkpoints
+  rebuild [--data-dir <dir>]
+            drop the read models of a stopped ledger and fold them again from the log
+            (resumable; the log, its proofs and the keys are not touched)
   help      show this text
 `;
 
@@ -51,6 +54,15 @@ async function main(argv: string[]): Promise<number> {
     } catch (e) {
       // Whatever stops the check itself (unreadable files, bad options) is not a verdict on the log.
       throw e instanceof UsageError ? e : new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    case 'rebuild': {
+      const { values, positional } = options(argv.slice(1), ['data-dir']);
+      if (positional.length) throw new UsageError('rebuild takes no argument besides --data-dir');
+      const { rebuild } = await import('./rebuild.js');
+      const config = loadConfig();
+      const tty = process.stderr.isTTY;
+      return rebuild(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, (s) => process.stdout.write(`${s}\n`),
+        (s) => process.stderr.write(tty ? `\r${s}\x1b[K` : `${s}\n`));
     }
     case undefined:
     case 'help':

@@ -113,6 +113,14 @@ describe('the subject access report (Art. 15)', () => {
   });
 });
 
+describe('the erasure request of b', () => {
+  it('names whom to tell (Art. 19): everyone the erased categories were disclosed to', async () => {
+    const r = await t.dpo('GET', `${t.P}/subject-requests/${names.erasureB}`);
+    expect(r.json.notify).toEqual([{ recipient: 'email-platform', kind: 'processor', categories: ['user.contact.email'] }]);
+    expect(r.json.systems).toEqual(expect.arrayContaining([expect.objectContaining({ system: 'core', status: 'held', legalBasis: expect.stringContaining('LCEN') })]));
+  });
+});
+
 describe('who looked', () => {
   it('records every read of subject data in the log, never the value looked up', async () => {
     const before = await allItems(t.auditor, `${t.P}/access-log`);

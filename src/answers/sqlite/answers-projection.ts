@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { entryOf } from '../../ledger/entry-of.js';
+import { canonicalJson } from '../../ledger/domain/canonical.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
@@ -81,7 +82,7 @@ export function answersProjection(db: Db): SqliteProjection {
         const e = entryOf(recorded, context);
         if (e.type === 'accessed') {
           const { what, subjects, ...detail } = e.access;
-          s.access.run(e.tenant, e.position, e.eventId, sortableInstant(e.recordedAt), JSON.stringify(e.actor), what, JSON.stringify(subjects), JSON.stringify(detail));
+          s.access.run(e.tenant, e.position, e.eventId, sortableInstant(e.recordedAt), canonicalJson(e.actor), what, JSON.stringify(subjects), canonicalJson(detail));
           for (const subject of new Set(subjects)) s.accessSubject.run(e.tenant, subject, e.position);
           continue;
         }

@@ -1,5 +1,6 @@
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
+import { canonicalJson } from '../../ledger/domain/canonical.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 
 const SCHEMA = `
@@ -24,7 +25,7 @@ export function declarationsProjection(db: Db): SqliteProjection {
         if (!kind) continue;
         const e = entryOf(recorded, context);
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
-          insert.run(e.tenant, kind, e.declaration.id, e.declaration.version, e.position, e.recordedAt, JSON.stringify(e.declaration.body));
+          insert.run(e.tenant, kind, e.declaration.id, e.declaration.version, e.position, e.recordedAt, canonicalJson(e.declaration.body));
         }
       }
     },

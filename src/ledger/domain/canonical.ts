@@ -8,6 +8,9 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+/** RFC 8785 canonical JSON text: read models store nested values this way, so rebuilding them from the log gives the same bytes. */
+export const canonicalJson = (value: unknown): string => canonicalBytes(value).toString('utf8');
+
 let scratch = Buffer.alloc(4096);
 
 /** RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry). (One-shot hashing of a reused buffer: this runs once per entry.) */

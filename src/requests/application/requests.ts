@@ -29,7 +29,11 @@ function without<T extends object>(v: T): Omit<T, 'position'> {
   return rest;
 }
 
-export type SubjectRequestAnswer = SubjectRequestView & { readonly systems?: readonly SystemErasure[] };
+/** For an erasure: where the data stands per system, and whom to tell (Art. 19). */
+export type SubjectRequestAnswer = SubjectRequestView & {
+  readonly systems?: readonly SystemErasure[];
+  readonly notify?: ReadonlyArray<{ readonly recipient: string; readonly kind: string | null; readonly categories: readonly string[] }>;
+};
 
 export class ReceiveSubjectRequest extends Command<Answer<SubjectRequestAnswer>> {
   constructor(readonly tenant: string, readonly body: SubjectRequestBody, readonly by: Principal) { super(); }
@@ -57,16 +61,40 @@ abstract class SubjectRequestHandler {
     @Inject(ID_GENERATOR) protected readonly ids: IdGenerator,
     @Inject(CLOCK) protected readonly clock: Clock,
     @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
+    @Inject(AUDIT_TRAIL_READ_MODEL) private readonly trail: AuditTrailReadModel,
+    @Inject(DECLARATIONS_READ_MODEL) private readonly declarations: DeclarationsReadModel,
   ) {}
 
   protected now = () => sortableInstant(this.clock.now());
+
+  /**
+   * Art. 19: everyone the subject's data was disclosed to, with the categories the erasure covers (what
+   * a legal hold keeps is not erased, so not notified).
+   */
+  private recipientsToNotify(tenant: string, subject: string, systems: readonly SystemErasure[]) {
+    const kept = new Set(systems.flatMap((s) => (s.status === 'held' ? s.categories : [])));
+    const sent = new Map<string, Set<string>>();
+    for (let after = -1; ;) {
+      const rows = this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
+      for (const { entry } of rows) {
+        const to = String(entry.details?.recipient);
+        for (const c of entry.categories) if (!kept.has(c)) sent.set(to, (sent.get(to) ?? new Set()).add(c));
+      }
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1]!.position;
+    }
+    return [...sent].sort(([a], [b]) => (a < b ? -1 : 1)).map(([recipient, categories]) => ({
+      recipient, kind: (this.declarations.current(tenant, 'recipients', recipient)?.body as RecipientBody | undefined)?.kind ?? null, categories: [...categories].sort(),
+    }));
+  }
 
   /** A request as answered; for an erasure, where the data stands per system (which reads what the store defers). */
   protected async view(tenant: string, id: string, at: string): Promise<SubjectRequestAnswer | null> {
     const r = this.requests.subjectRequest(tenant, id, at);
     if (!r || r.type !== 'erasure') return r && without(r);
     await this.flush();
-    return { ...without(r), systems: this.state.erasureStatus(tenant, r.subject.id, at) };
+    const systems = this.state.erasureStatus(tenant, r.subject.id, at);
+    return { ...without(r), systems, notify: this.recipientsToNotify(tenant, r.subject.id, systems) };
   }
 
   /** Records what `decide` answers for the request `id`, then answers with the request as it now stands. */
