@@ -78,17 +78,18 @@ export class ExportEventsHandler extends AuditReader implements IQueryHandler<Ex
   constructor(@Inject(AUDIT_TRAIL_READ_MODEL) trail: AuditTrailReadModel, vault: IdentifierVault, access: AccessRecorder) { super(trail, vault, access); }
 
   async execute({ tenant, filter, after, by }: ExportEvents): Promise<AsyncIterable<Buffer>> {
-    const self = this;
-    return (async function* lines() {
-      for (let from = after; ;) {
-        const rows = self.trail.page(tenant, filter, from, PAGE);
-        if (rows.length === 0) return;
-        const items = await self.items(tenant, rows, by, 'ndjson');
-        if (items._tag === 'Left') throw new AccessNotRecorded(items.left._tag);
-        yield Buffer.from(items.right.map((i) => `${JSON.stringify(i)}\n`).join(''), 'utf8');
-        if (rows.length < PAGE) return;
-        from = rows[rows.length - 1]!.position;
-      }
-    })();
+    return this.lines(tenant, filter, after, by);
+  }
+
+  private async *lines(tenant: string, filter: AuditFilter, after: number, by: Principal): AsyncGenerator<Buffer> {
+    for (let from = after; ;) {
+      const rows = this.trail.page(tenant, filter, from, PAGE);
+      if (rows.length === 0) return;
+      const items = await this.items(tenant, rows, by, 'ndjson');
+      if (items._tag === 'Left') throw new AccessNotRecorded(items.left._tag);
+      yield Buffer.from(items.right.map((i) => `${JSON.stringify(i)}\n`).join(''), 'utf8');
+      if (rows.length < PAGE) return;
+      from = rows[rows.length - 1]!.position;
+    }
   }
 }
