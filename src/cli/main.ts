@@ -10,6 +10,10 @@ commands:
             exit 0 when intact, 1 naming the first bad position, 2 when the inputs cannot be used
   verify --data-dir <dir> [--tenant <id>]
             check a ledger's own store (every tenant, or one) against its Merkle tree and signed checkpoints
+  demo [--visitors N] [--seed S] [--tenant id] [--url http://host:port]
+            tell the reference chat-box story (N visitors over six simulated months) into the
+            embedded ledger of PDL_DATA_DIR, or a running one (--url, admin token in PDL_ADMIN_TOKEN),
+            then say what to open
   rebuild [--data-dir <dir>]
             drop the read models of a stopped ledger and fold them again from the log
             (resumable; the log, its proofs and the keys are not touched)
@@ -54,6 +58,24 @@ async function main(argv: string[]): Promise<number> {
     } catch (e) {
       // Whatever stops the check itself (unreadable files, bad options) is not a verdict on the log.
       throw e instanceof UsageError ? e : new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    case 'demo': {
+      const { values, positional } = options(argv.slice(1), ['visitors', 'seed', 'tenant', 'url']);
+      if (positional.length) throw new UsageError('demo takes no argument besides its options');
+      const int = (name: string, fallback: number, max: number) => {
+        const v = values.get(name)?.[0];
+        if (v === undefined) return fallback;
+        if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+        return Number(v);
+      };
+      const tenant = values.get('tenant')?.[0] ?? 'chatbox';
+      if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError('--tenant must be lowercase letters, digits and "-"');
+      const url = values.get('url')?.[0];
+      if (url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError('--url must be the base URL of a running ledger, such as http://localhost:3000');
+      const { demo } = await import('./demo.js');
+      const config = loadConfig();
+      return demo({ visitors: int('visitors', 1000, 10_000_000), seed: int('seed', 1, 2 ** 31), tenant, ...(url ? { url, adminToken: config.adminToken } : {}) },
+        config, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(s), process.stderr.isTTY === true);
     }
     case 'rebuild': {
       const { values, positional } = options(argv.slice(1), ['data-dir']);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { right, type Either } from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
 import { ID_GENERATOR } from '../../common/application/tokens.js';
 import { actorOf } from '../../common/kernel/actor.js';
 import type { DomainError } from '../../common/kernel/domain-error.js';
@@ -17,8 +17,8 @@ import type { AccessRecord } from '../domain/access.js';
 export class AccessRecorder {
   constructor(private readonly writer: LedgerWriter, @Inject(ID_GENERATOR) private readonly ids: IdGenerator) {}
 
+  /** Concurrent reads share a commit (they decide nothing). */
   record(tenant: string, by: Principal, access: AccessRecord): Promise<Either<DomainError, null>> {
-    return this.writer.append<DomainError, null>(tenant, async () =>
-      right({ drafts: [{ type: 'accessed', eventId: this.ids.uuid(), actor: actorOf(by), access } as DraftEntry], answer: () => null }));
+    return this.writer.appendFacts(tenant, [{ type: 'accessed', eventId: this.ids.uuid(), actor: actorOf(by), access } as DraftEntry]);
   }
 }

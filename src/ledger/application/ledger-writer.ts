@@ -2,7 +2,7 @@ import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Clock } from '../../common/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import type { IndexEntry, KeyStore } from '../../keys/key-store.port.js';
-import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port.js';
+import type { EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { canonicalBytes, leafHash } from '../domain/canonical.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
@@ -33,6 +33,8 @@ type ProcessingJob = {
 };
 type AdminJob = {
   readonly kind: 'admin';
+  /** Its decision reads nothing the other administrative requests write: it may share their commit. */
+  readonly independent: boolean;
   readonly tenant: string;
   readonly started: number;
   attempts: number;
@@ -105,7 +107,19 @@ export class LedgerWriter {
   append<E, R>(tenant: string, decide: () => Promise<Either<E, AdminDecision<R>>>): Promise<Either<E | AppendRefusal, R>> {
     if (this.closing) return Promise.resolve(left({ _tag: 'ShuttingDown' } as AppendRefusal));
     return new Promise((done) =>
-      this.enqueue({ kind: 'admin', tenant, started: performance.now(), attempts: 0, run: decide as AdminJob['run'], done: done as AdminJob['done'] }),
+      this.enqueue({ kind: 'admin', independent: false, tenant, started: performance.now(), attempts: 0, run: decide as AdminJob['run'], done: done as AdminJob['done'] }),
+    );
+  }
+
+  /**
+   * Appends entries that depend on no state (the record of a read, say): many requests share one commit,
+   * so concurrent readers do not wait for one fsync each.
+   */
+  appendFacts(tenant: string, drafts: readonly DraftEntry[]): Promise<Either<AppendRefusal, null>> {
+    if (this.closing) return Promise.resolve(left({ _tag: 'ShuttingDown' } as AppendRefusal));
+    const run = async () => right({ drafts, answer: () => null });
+    return new Promise((done) =>
+      this.enqueue({ kind: 'admin', independent: true, tenant, started: performance.now(), attempts: 0, run, done: done as AdminJob['done'] }),
     );
   }
 
@@ -141,6 +155,11 @@ export class LedgerWriter {
    */
   private take(): Job[] {
     const first = this.queue[0]!;
+    if (first.kind === 'admin' && first.independent) {
+      const out: Job[] = [];
+      while (out.length < 1000 && this.queue.length && this.queue[0]!.kind === 'admin' && (this.queue[0] as AdminJob).independent) out.push(this.queue.shift()!);
+      return out;
+    }
     if (first.kind === 'admin') return [this.queue.shift()!];
     let limit = MAX_EVENTS_PER_COMMIT;
     if (!this.committing) {
@@ -164,7 +183,7 @@ export class LedgerWriter {
         const jobs = this.take();
         if (jobs[0]!.kind === 'admin') {
           await this.settle();
-          await this.guard(jobs, () => this.runAdmin(jobs[0] as AdminJob));
+          await this.guard(jobs, () => this.runAdmin(jobs as AdminJob[]));
         } else {
           let cycle: Cycle | null = null;
           await this.guard(jobs, async () => { cycle = await this.prepare(jobs as ProcessingJob[]); });
@@ -260,26 +279,47 @@ export class LedgerWriter {
     else this.queue.unshift(job);
   }
 
-  private async runAdmin(job: AdminJob) {
-    const decided = await job.run();
-    if (decided._tag === 'Left') return job.done(decided);
-    if (decided.right.drafts.length === 0) return job.done(right(decided.right.answer([])));
-    const last = await this.lastRevision(job.tenant);
+  /**
+   * Decides administrative requests and commits what they decided: one request, or several independent
+   * ones together (one append per tenant, all in one transaction).
+   */
+  private async runAdmin(jobs: readonly AdminJob[]) {
+    const byTenant = new Map<string, Array<{ job: AdminJob; decision: AdminDecision<unknown> }>>();
+    for (const job of jobs) {
+      const decided = await job.run();
+      if (decided._tag === 'Left') { job.done(decided); continue; }
+      if (decided.right.drafts.length === 0) { job.done(right(decided.right.answer([]))); continue; }
+      byTenant.set(job.tenant, [...(byTenant.get(job.tenant) ?? []), { job, decision: decided.right }]);
+    }
+    if (byTenant.size === 0) return;
     const recordedAt = this.clock.now().toISOString();
-    const drafts = decided.right.drafts.map((d, i) => ({ ...d, v: 1, tenant: job.tenant, position: (last ?? -1) + 1 + i, recordedAt }) as LogEntry);
-    const { events, hashes } = this.chain(drafts, await this.lastHash(job.tenant, last));
-    const entries = events.map((e) => e.context as LogEntry);
-    const [outcome] = await this.store.append([{ stream: tenantStream(job.tenant), expectedRevision: last ?? 'no_stream', events }]);
-    if (outcome!._tag === 'Appended') {
-      this.revisions.set(job.tenant, outcome!.lastRevision);
-      this.hashes.set(job.tenant, hashes[hashes.length - 1]!);
-      this.committed(job.tenant);
-      this.metrics?.committed(entries.length, (performance.now() - job.started) / 1000);
-      job.done(right(decided.right.answer(entries)));
-    } else if (outcome!._tag === 'WrongExpectedRevision') {
-      this.forgetUncommitted();
-      this.retryOrRefuse(job);
-    } else job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
+    const plans: Array<{ tenant: string; last: number | null; hashes: string[]; parts: Array<{ job: AdminJob; decision: AdminDecision<unknown>; entries: LogEntry[] }> }> = [];
+    const appends: StreamAppend[] = [];
+    for (const [tenant, decided] of byTenant) {
+      const last = await this.lastRevision(tenant);
+      let position = (last ?? -1) + 1;
+      const parts = decided.map(({ job, decision }) => ({ job, decision, drafts: decision.drafts.map((d) => ({ ...d, v: 1, tenant, position: position++, recordedAt }) as LogEntry) }));
+      const { events, hashes } = this.chain(parts.flatMap((p) => p.drafts), await this.lastHash(tenant, last));
+      let at = 0;
+      plans.push({ tenant, last, hashes, parts: parts.map((p) => ({ job: p.job, decision: p.decision, entries: events.slice(at, (at += p.drafts.length)).map((e) => e.context as LogEntry) })) });
+      appends.push({ stream: tenantStream(tenant), expectedRevision: last ?? 'no_stream', events });
+    }
+    const outcomes = await this.store.append(appends);
+    plans.forEach((plan, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome._tag === 'Appended') {
+        this.revisions.set(plan.tenant, outcome.lastRevision);
+        this.hashes.set(plan.tenant, plan.hashes[plan.hashes.length - 1]!);
+        this.committed(plan.tenant);
+        for (const { job, decision, entries } of plan.parts) {
+          this.metrics?.committed(entries.length, (performance.now() - job.started) / 1000);
+          job.done(right(decision.answer(entries)));
+        }
+      } else if (outcome._tag === 'WrongExpectedRevision') {
+        this.forgetUncommitted();
+        for (const { job } of plan.parts) this.retryOrRefuse(job);
+      } else for (const { job } of plan.parts) job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
+    });
   }
 
   /** Decides every request of the cycle and builds its entries; nothing is written yet. */

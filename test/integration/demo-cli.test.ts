@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { client, ROOT, startLedger, tempDir } from '../support/ledger-process.js';
+
+/** Runs `pdl demo` (asynchronously: it may talk to a ledger served by this test process's child). */
+function pdl(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('pdl demo', () => {
+  it('tells the story into the embedded ledger and says what to open, which then answers', async () => {
+    const dataDir = tempDir();
+    const r = await pdl(['demo', '--visitors', '300'], { PDL_DATA_DIR: dataDir });
+    expect([r.status, r.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
+    expect(r.stdout).toMatch(/Told the chat-box story: 301 visitors, \d+ events and \d+ requests/);
+    expect(r.stdout).toMatch(/Findings raised: \d+ \(.*consent-missing|Findings raised: \d+ \(.*category-not-declared/);
+    const dpo = /dpo=(\S+)/.exec(r.stdout)![1]!;
+    const reportPath = /'http:\/\/localhost:3000(\/v1\/tenants\/chatbox\/subjects\/[^']+report\?format=html)'/.exec(r.stdout)![1]!;
+    const ledger = await startLedger({ dataDir });
+    try {
+      const page = await client(ledger.base, dpo)('GET', reportPath);
+      expect([page.status, page.type]).toEqual([200, expect.stringContaining('text/html')]);
+      const ropa = await client(ledger.base, dpo)('GET', '/v1/tenants/chatbox/ropa');
+      expect(ropa.json.purposes.reduce((n: number, p: any) => n + p.subjectsCount, 0)).toBeGreaterThan(300);
+      expect(JSON.stringify(ropa.json.undeclared)).toContain('ai-training');
+    } finally {
+      await ledger.stop();
+    }
+  }, 120_000);
+
+  it('tells it into a running ledger, and refuses a tenant that already holds events', async () => {
+    const ledger = await startLedger();
+    try {
+      const first = await pdl(['demo', '--visitors', '50', '--tenant', 'shop', '--url', ledger.base], { PDL_ADMIN_TOKEN: ledger.adminToken });
+      expect([first.status, first.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
+      expect(first.stdout).toContain(`${ledger.base}/v1/tenants/shop/ropa?format=csv`);
+      const again = await pdl(['demo', '--visitors', '50', '--tenant', 'shop', '--url', ledger.base], { PDL_ADMIN_TOKEN: ledger.adminToken });
+      expect(again.status).toBe(2);
+      expect(again.stderr).toContain('already holds events');
+      const bad = await pdl(['demo', '--visitors', 'many'], {});
+      expect([bad.status, bad.stderr]).toEqual([2, expect.stringContaining('--visitors')]);
+    } finally {
+      await ledger.stop();
+    }
+  }, 120_000);
+});
