@@ -9,3 +9,14 @@ export function entryOf(recorded: RecordedEvent, context?: unknown): LogEntry {
   if (isLeft(decoded)) throw new Error(`stored entry at ${recorded.stream}@${recorded.revision} does not decode: ${decoded.left.map((e) => e.path).join(', ')}`);
   return decoded.right;
 }
+
+/**
+ * An entry read back for an answer, parsed without validating it again: it was validated before it was
+ * written, the store is written by the ledger alone, and its bytes are under the Merkle tree (`pdl
+ * verify` and the exports check them). Folding projections and verification decode in full (`entryOf`).
+ */
+export function storedEntryOf(data: Buffer): LogEntry {
+  const parsed = JSON.parse(data.toString('utf8')) as LogEntry;
+  if (typeof parsed !== 'object' || parsed === null || typeof parsed.type !== 'string' || parsed.v !== 1) throw new Error('a stored entry is not a log entry');
+  return parsed;
+}

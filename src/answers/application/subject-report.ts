@@ -54,6 +54,9 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
       after = page[page.length - 1]!.position;
     }
     if (rows.length === 0 && subjectRequests.length === 0 && authority.length === 0) return left({ _tag: 'SubjectNotFound', subject });
+    // The read is recorded (its commit runs on the storage thread) while the report is put together;
+    // nothing is answered unless it was recorded.
+    const recording = this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
     // Sealed: the requests naming the subject, and any request a disclosure of the subject refers to.
     const sealed = new Set(authority.filter((r) => r.sealed).map((r) => r.id));
     for (const { entry } of rows) {
@@ -82,7 +85,7 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
       subjectRequests: subjectRequests.map(({ position: _p, ...r }) => r),
       authorityRequests: authority.filter((r) => !r.sealed).map(({ position: _p, ...r }) => r),
     });
-    const recorded = await this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
+    const recorded = await recording;
     return recorded._tag === 'Left' ? recorded : right(report);
   }
 }
