@@ -53,7 +53,8 @@ export class PurposeSubjectsIndex implements DeferredIndex {
 
   write(db: Db): void {
     this.insert ??= db.prepare('insert or ignore into ropa_subjects (tenant, purpose, subject, first_position) values (?, ?, ?, ?)');
-    for (const [k, position] of this.rows) {
+    // In key order: each B-tree page is visited once per group instead of once per row.
+    for (const [k, position] of [...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const [tenant, purpose, subject] = k.split('\u0000') as [string, string, string];
       this.insert.run(tenant, purpose, subject, position);
     }

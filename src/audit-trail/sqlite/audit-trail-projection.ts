@@ -49,6 +49,8 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
       insert: db.prepare('insert or ignore into audit_subjects (tenant, subject, position) values (?, ?, ?)'),
       through: db.prepare('insert into audit_subjects_through (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
     };
+    // In key order: each B-tree page is visited once per group instead of once per row.
+    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
     for (const r of this.rows) this.stmt.insert.run(r[0], r[1], r[2]);
     for (const [tenant, position] of this.through) this.stmt.through.run(tenant, position);
     this.rows = [];
