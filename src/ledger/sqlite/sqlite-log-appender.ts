@@ -37,6 +37,8 @@ export interface ReadModelOptions {
   /** Rebuild even when the version matches (`pdl rebuild`). */
   readonly force?: boolean;
   readonly onProgress?: (through: bigint, head: bigint) => void;
+  /** Log entries folded per transaction (default 20,000). */
+  readonly batchSize?: number;
 }
 
 export interface RebuildReport { readonly events: number; readonly ms: number; readonly resumed: boolean }
@@ -133,7 +135,7 @@ export class SqliteLogAppender {
    * earlier one did not finish (it resumes where it stopped: each batch commits its rows and its progress
    * together). Runs before anything reads them.
    */
-  private keepReadModels({ version, force, onProgress }: ReadModelOptions): RebuildReport | null {
+  private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH }: ReadModelOptions): RebuildReport | null {
     const db = this.db;
     db.exec(READ_MODELS_SCHEMA);
     const state = db.prepare('select version, rebuilt_through as through from read_models where id = 1').safeIntegers(true).get() as { version: bigint; through: bigint | null } | undefined;
@@ -176,7 +178,7 @@ export class SqliteLogAppender {
     });
     try {
       for (;;) {
-        const rows = page.all(from, REBUILD_BATCH) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
+        const rows = page.all(from, batchSize) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
         if (rows.length === 0) break;
         const applied = rows.map((r) => {
           const recorded = { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data };
