@@ -27,6 +27,12 @@ create table if not exists ropa_observed (
   primary key (tenant, purpose, category, system, type, recipient, country, mechanism));
 `;
 
+/** The kind of a subject: its id's prefix before `:` (`visitor:8f3a` is a visitor), or none. */
+export const subjectKind = (subject: string): string => {
+  const colon = subject.indexOf(':');
+  return colon > 0 ? subject.slice(0, colon) : '';
+};
+
 /** Bounds the memory of combinations already written (beyond it, the table's unique key still holds). */
 const MEMO_LIMIT = 100_000;
 
@@ -36,10 +42,13 @@ const MEMO_LIMIT = 100_000;
  */
 export class PurposeSubjectsIndex implements DeferredIndex {
   readonly name = 'ropa-subjects';
-  readonly tables = ['ropa_subjects'];
-  readonly schema = 'create table if not exists ropa_subjects (tenant text not null, purpose text not null, subject text not null, first_position integer not null, primary key (tenant, purpose, subject));';
+  readonly tables = ['ropa_subjects', 'ropa_subject_counts'];
+  /** `ropa_subject_counts`: per purpose and kind of subject, how many there are (kept as rows are added, so the RoPA does not count them). */
+  readonly schema = `
+create table if not exists ropa_subjects (tenant text not null, purpose text not null, subject text not null, first_position integer not null, primary key (tenant, purpose, subject));
+create table if not exists ropa_subject_counts (tenant text not null, purpose text not null, kind text not null, subjects integer not null, primary key (tenant, purpose, kind));`;
   private rows = new Map<string, number>();
-  private insert: Statement<unknown[]> | null = null;
+  private stmt: { insert: Statement<unknown[]>; count: Statement<unknown[]> } | null = null;
 
   add(events: readonly Applied[]): void {
     for (const { recorded, context } of events) {
@@ -52,11 +61,21 @@ export class PurposeSubjectsIndex implements DeferredIndex {
   }
 
   write(db: Db): void {
-    this.insert ??= db.prepare('insert or ignore into ropa_subjects (tenant, purpose, subject, first_position) values (?, ?, ?, ?)');
+    this.stmt ??= {
+      insert: db.prepare('insert or ignore into ropa_subjects (tenant, purpose, subject, first_position) values (?, ?, ?, ?)'),
+      count: db.prepare('insert into ropa_subject_counts (tenant, purpose, kind, subjects) values (?, ?, ?, ?) on conflict (tenant, purpose, kind) do update set subjects = subjects + excluded.subjects'),
+    };
+    const added = new Map<string, number>();
     // In key order: each B-tree page is visited once per group instead of once per row.
     for (const [k, position] of [...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const [tenant, purpose, subject] = k.split('\u0000') as [string, string, string];
-      this.insert.run(tenant, purpose, subject, position);
+      if (this.stmt.insert.run(tenant, purpose, subject, position).changes === 0) continue;
+      const kk = `${tenant}\u0000${purpose}\u0000${subjectKind(subject)}`;
+      added.set(kk, (added.get(kk) ?? 0) + 1);
+    }
+    for (const [k, n] of added) {
+      const [tenant, purpose, kind] = k.split('\u0000') as [string, string, string];
+      this.stmt.count.run(tenant, purpose, kind, n);
     }
     this.rows = new Map();
   }
