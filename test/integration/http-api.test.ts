@@ -97,7 +97,8 @@ describe('declarations', () => {
 
   it('lets only admin and dpo declare', async () => {
     expect((await t.auditor('PUT', `${t.P}/systems/x`, { name: 'X', country: 'NL' })).status).toBe(403);
-    expect((await t.emitter('GET', `${t.P}/purposes`)).json.items.length).toBe(scenario.purposes.length);
+    expect((await t.auditor('GET', `${t.P}/purposes`)).json.items.length).toBe(scenario.purposes.length);
+    expect((await t.emitter('GET', `${t.P}/purposes`)).status).toBe(403);
   });
 });
 

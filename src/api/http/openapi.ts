@@ -16,7 +16,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   '/docs': { get: { summary: 'This OpenAPI document', roles: 'none', ok: 200, noAuth: true } },
   [T]: {
     put: { summary: 'Create or update a tenant', roles: 'bootstrap admin', body: jsonSchemaOf(TenantBody), ok: 200 },
-    get: { summary: 'A tenant and its residency', roles: 'any role of the tenant', ok: 200 },
+    get: { summary: 'A tenant and its residency', roles: 'admin, dpo, legal, auditor', ok: 200 },
   },
   [`${T}/tokens`]: {
     post: { summary: 'Issue a token (shown once, stored hashed)', roles: 'admin', body: jsonSchemaOf(TokenRequest), ok: 201 },
@@ -24,10 +24,10 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   [`${T}/tokens/{id}`]: { delete: { summary: 'Revoke a token at once', roles: 'admin', ok: 204 } },
   ...Object.fromEntries(Object.entries(DECLARATION_KINDS).flatMap(([kind, { codec }]) => [
-    [`${T}/${kind}`, { get: { summary: `Current ${kind} (or as of a moment)`, roles: 'every role', ok: 200, query: ['asOf'] } }],
+    [`${T}/${kind}`, { get: { summary: `Current ${kind} (or as of a moment)`, roles: 'admin, dpo, legal, auditor', ok: 200, query: ['asOf'] } }],
     [`${T}/${kind}/{id}`, {
       put: { summary: `Declare a new version of one of the ${kind}`, roles: 'admin, dpo', body: jsonSchemaOf(codec), ok: 200 },
-      get: { summary: `One of the ${kind}, current or as of a moment`, roles: 'every role', ok: 200, query: ['asOf'] },
+      get: { summary: `One of the ${kind}, current or as of a moment`, roles: 'admin, dpo, legal, auditor', ok: 200, query: ['asOf'] },
     }],
   ])),
   [`${T}/events`]: {

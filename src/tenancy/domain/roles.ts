@@ -41,7 +41,7 @@ const GRANTS: Record<Role, readonly Permission[]> = {
     'read-reports', 'read-ropa', 'read-disclosures', 'read-access-log'],
   legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests', 'read-reports', 'read-ropa', 'read-disclosures'],
   auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings', 'read-ropa', 'read-disclosures', 'read-access-log'],
-  emitter: ['read-declarations', 'append-events', 'read-proofs', 'ask-decisions'],
+  emitter: ['append-events', 'read-proofs', 'ask-decisions'],
 };
 
 export type AccessDenied = { readonly _tag: 'WrongTenant' } | { readonly _tag: 'MissingPermission'; readonly permission: Permission; readonly role: Role };
