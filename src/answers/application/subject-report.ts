@@ -46,6 +46,11 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     const through = asOf ? this.answers.positionAt(tenant, at) : Number.MAX_SAFE_INTEGER;
     const authority = this.requests.authorityRequestsOf(tenant, subject, through);
     const subjectRequests = this.requests.subjectRequestsOf(tenant, subject, at, through);
+    const first = this.trail.page(tenant, { subject, through }, -1, 1);
+    if (first.length === 0 && subjectRequests.length === 0 && authority.length === 0) return left({ _tag: 'SubjectNotFound', subject });
+    // The read is recorded (its commit runs on the storage thread) while the report is put together;
+    // nothing is answered unless it was recorded.
+    const recording = this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
     const rows = [];
     for (let after = -1; ;) {
       const page = this.trail.page(tenant, { subject, through }, after, PAGE);
@@ -53,10 +58,6 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.position;
     }
-    if (rows.length === 0 && subjectRequests.length === 0 && authority.length === 0) return left({ _tag: 'SubjectNotFound', subject });
-    // The read is recorded (its commit runs on the storage thread) while the report is put together;
-    // nothing is answered unless it was recorded.
-    const recording = this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
     // Sealed: the requests naming the subject, and any request a disclosure of the subject refers to.
     const sealed = new Set(authority.filter((r) => r.sealed).map((r) => r.id));
     for (const { entry } of rows) {
