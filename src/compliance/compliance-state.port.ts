@@ -1,4 +1,5 @@
 import type { SystemErasure } from './domain/erasure.js';
+import type { ShredStep } from '../keys/domain/shredding.js';
 import type { Finding } from './domain/finding.js';
 import type { Fact } from './domain/rules.js';
 
@@ -6,6 +7,8 @@ import type { Fact } from './domain/rules.js';
 export interface ComplianceStateReader {
   /** Per system that ever held the subject's data: erased, held under a legal minimum, or pending. */
   erasureStatus(tenant: string, subject: string, at: string): SystemErasure[];
+  /** What to do with the keys of `categories` of the subject at `at` (see `shredPlan`). */
+  shredPlan(tenant: string, subject: string, categories: readonly string[], at: string, whole: 'erasure-request' | 'subject-forgotten' | null, heldBefore: ReadonlySet<string>): ShredStep[];
 }
 export const COMPLIANCE_STATE = Symbol('ComplianceStateReader');
 

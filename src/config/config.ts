@@ -16,6 +16,8 @@ export interface PdlConfig {
   readonly checkpointIntervalMs: number;
   /** How many days before its deadline a holding is reported `due-soon`. */
   readonly dueSoonDays: number;
+  /** How often keys kept under a legal hold are checked and destroyed once the hold ended; 0: never by itself. */
+  readonly retentionEnforceIntervalMs: number;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     signingKey: env.PDL_SIGNING_KEY || undefined,
     checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),
     dueSoonDays: days('PDL_RETENTION_DUE_SOON_DAYS', env.PDL_RETENTION_DUE_SOON_DAYS, 7),
+    retentionEnforceIntervalMs: interval('PDL_RETENTION_ENFORCE_INTERVAL_MS', env.PDL_RETENTION_ENFORCE_INTERVAL_MS, 60_000),
   };
 }
 export const CONFIG = Symbol('PdlConfig');

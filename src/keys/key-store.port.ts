@@ -15,6 +15,16 @@ export interface IndexEntry {
   readonly category: string;
 }
 
+export interface KeyHold {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly category: string;
+  /** Fixed-width UTC text. */
+  readonly until: string;
+  readonly purpose: string;
+  readonly legalBasis: string;
+}
+
 export const keyRefId = (r: KeyRef): string => `${r.subject}\u0000${r.category}`;
 
 /**
@@ -43,5 +53,17 @@ export interface KeyStore {
   discard(): void;
   /** Subjects whose identifiers hash to `hmac`. */
   lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;
+  /** The categories of the subject that still have a data key. */
+  liveCategories(tenant: string, subject: string): Promise<string[]>;
+  /**
+   * Crypto-shredding: destroys every generation of the subject's keys for `categories` and the given
+   * blind-index entries, leaving no recoverable bytes (secure delete, write-ahead log checkpointed and
+   * truncated). Idempotent.
+   */
+  destroy(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void>;
+  /** Keys kept under a legal hold after their data was erased: until when, and why. */
+  holds(tenant?: string, dueBy?: string): Promise<KeyHold[]>;
+  /** Records (or clears, with `until` null) the hold of a subject's category. */
+  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
   close(): void;
 }

@@ -43,5 +43,19 @@ export interface RequestsReadModel {
   authorityRequestsOf(tenant: string, subject: string, asOf?: number): Array<AuthorityRequestView & { position: number }>;
   /** Log positions of the disclosures made under an authority request. */
   disclosuresUnder(tenant: string, request: string): number[];
+  /** Whether the subject was forgotten as a whole (`pdl forget`). */
+  forgotten(tenant: string, subject: string): boolean;
+  /** The keys destroyed (of the subject, or of every subject), in log order. */
+  destroyedKeys(tenant?: string, subject?: string): DestroyedKey[];
+}
+
+export interface DestroyedKey {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly category: string;
+  readonly position: number;
+  readonly recordedAt: string;
+  readonly reason: string;
+  readonly request: string | null;
 }
 export const REQUESTS_READ_MODEL = Symbol('RequestsReadModel');

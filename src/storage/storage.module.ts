@@ -12,7 +12,7 @@ import { randomIds } from '../common/kernel/ids.js';
 import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
 import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
-import { EVENT_STORE } from './storage.tokens.js';
+import { EVENT_STORE, KEY_STORE } from './storage.tokens.js';
 import { FINDINGS_READ_MODEL } from '../compliance/findings-read-model.port.js';
 import { RETENTION_READ_MODEL } from '../compliance/retention-read-model.port.js';
 import { COMPLIANCE_STATE, DECISION_JUDGE, FLUSH_DEFERRED } from '../compliance/compliance-state.port.js';
@@ -45,6 +45,7 @@ export type Storage = EmbeddedStorage;
       },
     },
     { provide: EVENT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.eventStore },
+    { provide: KEY_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.keyStore },
     { provide: MERKLE_TREE, inject: [STORAGE], useFactory: (s: Storage) => s.merkle },
     { provide: FINDINGS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.findings },
     { provide: RETENTION_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.retention },
@@ -74,7 +75,7 @@ export type Storage = EmbeddedStorage;
         new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids)),
     },
   ],
-  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, KEY_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
 export class StorageModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}

@@ -58,6 +58,8 @@ export class WriteWorkerClient {
     insertKeys: (indexKeys, keys) => this.call({ op: 'insertKeys', indexKeys, keys }),
     addIndexEntries: (tenant, entries, position) => this.call({ op: 'addIndexEntries', tenant, entries, position }),
     flushIndex: () => this.call({ op: 'flushIndex' }),
+    destroyKeys: (tenant, subject, categories, index) => this.call({ op: 'destroyKeys', tenant, subject, categories, index }),
+    setHold: (tenant, subject, category, hold) => this.call({ op: 'setHold', tenant, subject, category, hold }),
   };
 
   /** Writes the log's deferred indexes, so that reads on other connections see them. */

@@ -1,4 +1,5 @@
-import { formatInstant } from '../../common/kernel/time.js';
+import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
+import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import type { PurposeBody } from '../../declarations/domain/declaration.js';
 import { holdingStatus, type RetentionStatus } from '../domain/subject-state.js';
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
@@ -22,6 +23,12 @@ export class SqliteRetention implements RetentionReadModel, ComplianceStateReade
     const records = this.subjects.records(tenant, subject);
     return erasureStatus(this.subjects.subjectHoldings(tenant, subject), at, this.lookup(tenant), (t) => records.lastActivity(t))
       .map((s) => (s.status === 'held' ? { ...s, until: formatInstant(new Date(s.until)) } : s));
+  }
+
+  shredPlan(tenant: string, subject: string, categories: readonly string[], at: string, whole: 'erasure-request' | 'subject-forgotten' | null, heldBefore: ReadonlySet<string>): ShredStep[] {
+    const records = this.subjects.records(tenant, subject);
+    return shredPlan(categories, this.subjects.subjectHoldings(tenant, subject), at, this.lookup(tenant), (t) => records.lastActivity(t), whole, heldBefore)
+      .map((s) => (s.action === 'hold' ? { ...s, until: sortableInstant(s.until) } : s));
   }
 
   private lookup(tenant: string) {

@@ -1,4 +1,8 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { Logger } from 'pino';
+import { Shredder } from '../../keys/application/shredder.js';
+import { LOGGER } from '../../operability/logger.js';
 import { left, type Either } from 'fp-ts/lib/Either.js';
 import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
 import type { ProcessingEvent } from '../../ledger/domain/processing-event.js';
@@ -12,13 +16,27 @@ export class RecordEvents extends Command<Either<DomainError, RecordResult[]>> {
   constructor(readonly tenant: string, readonly events: readonly ProcessingEvent[], readonly by: Principal) { super(); }
 }
 
+/**
+ * Records a batch; once an erasure is recorded, the ledger forgets what the law lets it forget of that
+ * subject (crypto-shredding) before it answers, so no later answer shows the value.
+ */
 @CommandHandler(RecordEvents)
 export class RecordEventsHandler implements ICommandHandler<RecordEvents> {
-  constructor(private readonly writer: LedgerWriter) {}
+  constructor(private readonly writer: LedgerWriter, private readonly shredder: Shredder, @Inject(LOGGER) private readonly log: Logger) {}
 
   async execute({ tenant, events, by }: RecordEvents): Promise<Either<DomainError, RecordResult[]>> {
     const outside = systemsOutsideToken(by, events);
     if (outside.length) return left({ _tag: 'SystemNotAllowed', systems: outside });
-    return this.writer.record(tenant, events);
+    const recorded = await this.writer.record(tenant, events);
+    if (recorded._tag === 'Right') {
+      const erasedNow = new Set(recorded.right.map((r, i) => (r.status === 'recorded' && events[i]!.type === 'erased' ? events[i]!.subject.id : null)).filter((s): s is string => s !== null));
+      for (const subject of erasedNow) {
+        const shred = await this.shredder.forget(tenant, subject);
+        // The erasure is recorded either way; a key that could not be destroyed now goes at the subject's
+        // next erasure, or with `pdl retention enforce --all`.
+        if (shred._tag === 'Left') this.log.error({ tenant, problem: shred.left._tag }, 'erasure: could not destroy keys after an erasure');
+      }
+    }
+    return recorded;
   }
 }

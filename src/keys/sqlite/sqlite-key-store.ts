@@ -1,7 +1,7 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyRef, type KeyStore } from '../key-store.port.js';
+import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyRef, type KeyStore } from '../key-store.port.js';
 import { ensureKeySchema, type KeyWrites } from './sqlite-key-writer.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
@@ -25,6 +25,8 @@ export class SqliteKeyStore implements KeyStore {
       indexKey: db.prepare('select wrapped from index_keys where tenant = ?'),
       lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
       checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?'),
+      liveCategories: db.prepare('select distinct category from data_keys where tenant = ? and subject = ? order by category').pluck(),
+      holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
     };
   }
 
@@ -142,6 +144,27 @@ export class SqliteKeyStore implements KeyStore {
   async lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>> {
     await this.writes.flushIndex();
     return this.stmt.lookup.all(tenant, hmac) as Array<{ subject: string; category: string }>;
+  }
+
+  async liveCategories(tenant: string, subject: string): Promise<string[]> {
+    return this.stmt.liveCategories.all(tenant, subject) as string[];
+  }
+
+  async destroy(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void> {
+    await this.writes.destroyKeys(tenant, subject, categories, index);
+    for (const c of categories) {
+      const ck = this.cacheKey(tenant, { subject, category: c });
+      this.cache.delete(ck);
+      this.stagedByRef.delete(ck);
+    }
+  }
+
+  async holds(tenant?: string, dueBy = '9999-12-31T23:59:59.999Z'): Promise<KeyHold[]> {
+    return this.stmt.holds.all(tenant ?? null, tenant ?? null, dueBy) as KeyHold[];
+  }
+
+  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void> {
+    return this.writes.setHold(tenant, subject, category, hold);
   }
 
   close(): void {

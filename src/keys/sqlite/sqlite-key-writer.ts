@@ -11,6 +11,10 @@ create table if not exists blind_index (
   tenant text not null, hmac blob not null, subject text not null, category text not null,
   primary key (tenant, hmac, subject, category));
 create table if not exists blind_index_checkpoint (tenant text primary key, position integer not null);
+create table if not exists key_holds (
+  tenant text not null, subject text not null, category text not null, until text not null, purpose text not null, legal_basis text not null,
+  primary key (tenant, subject, category));
+create index if not exists key_holds_until on key_holds (until);
 `;
 
 export const ensureKeySchema = (db: Db): void => void db.exec(SCHEMA);
@@ -39,6 +43,9 @@ export interface KeyWrites {
   addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
   /** Writes what is buffered, so that reads on another connection see it. */
   flushIndex(): Promise<void>;
+  /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
+  destroyKeys(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void>;
+  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
 }
 
 const INDEX_FLUSH_ENTRIES = 20_000;
@@ -63,7 +70,33 @@ export class SqliteKeyWriter {
       insertIndexKey: db.prepare('insert into index_keys (tenant, wrapped, master_id) values (?, ?, ?)'),
       insertEntry: indexDb.prepare('insert or ignore into blind_index (tenant, hmac, subject, category) values (?, ?, ?, ?)'),
       setCheckpoint: indexDb.prepare('insert into blind_index_checkpoint (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
+      deleteKeys: db.prepare('delete from data_keys where tenant = ? and subject = ? and category = ?'),
+      deleteEntry: db.prepare('delete from blind_index where tenant = ? and hmac = ? and subject = ? and category = ?'),
+      deleteHold: db.prepare('delete from key_holds where tenant = ? and subject = ? and category = ?'),
+      setHold: db.prepare('insert into key_holds (tenant, subject, category, until, purpose, legal_basis) values (?, ?, ?, ?, ?, ?) on conflict (tenant, subject, category) do update set until = excluded.until, purpose = excluded.purpose, legal_basis = excluded.legal_basis'),
     };
+  }
+
+  /**
+   * Crypto-shredding. Buffered blind-index entries are written first (so none comes back after), then
+   * keys and entries are deleted in one durable transaction (secure_delete zeroes the freed bytes), and
+   * the write-ahead log, which still holds the pages as they were, is checkpointed and truncated.
+   */
+  destroyKeys(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): void {
+    this.flushIndex();
+    this.db.transaction(() => {
+      for (const c of categories) {
+        this.stmt.deleteKeys.run(tenant, subject, c);
+        this.stmt.deleteHold.run(tenant, subject, c);
+      }
+      for (const e of index) if (categories.includes(e.category)) this.stmt.deleteEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): void {
+    if (hold) this.stmt.setHold.run(tenant, subject, category, hold.until, hold.purpose, hold.legalBasis);
+    else this.stmt.deleteHold.run(tenant, subject, category);
   }
 
   insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): void {
@@ -108,6 +141,8 @@ export class SqliteKeyWriter {
       insertKeys: async (i, k) => this.insertKeys(i, k),
       addIndexEntries: async (t, e, p) => this.addIndexEntries(t, e, p),
       flushIndex: async () => this.flushIndex(),
+      destroyKeys: async (t, s, c, i) => this.destroyKeys(t, s, c, i),
+      setHold: async (t, s, c, h) => this.setHold(t, s, c, h),
     };
   }
 }

@@ -9,6 +9,7 @@ import { TenantBody } from '../../tenancy/domain/tenant.js';
 import { ROLES } from '../../tenancy/domain/roles.js';
 import { DecisionRecord } from '../../decisions/domain/decision.js';
 import { AccessRecord } from '../../answers/domain/access.js';
+import { ForgetRecord, ShredRecord } from '../../keys/domain/shredding.js';
 import { AuthorityRequestDecided, AuthorityRequestReceived, AuthorityRequestRef, SubjectRequestCompleted, SubjectRequestExtended, SubjectRequestReceived } from '../../requests/domain/requests.js';
 
 /**
@@ -51,8 +52,8 @@ export const ProcessingEntry = struct('a processing entry', {
 }, { actor: Actor, details: t.UnknownRecord, ...Chain });
 export type ProcessingEntry = t.TypeOf<typeof ProcessingEntry> & { type: ProcessingType; details?: Record<string, unknown> };
 
-/** Who did an administrative write: the bootstrap admin or a token (never a person's name). */
-export const AdminActor = struct('an administrative actor', { type: oneOf('an actor type', ['admin', 'token'] as const), id: boundedString('an actor id', 64) }, { role: oneOf('a role', ROLES) });
+/** Who did an administrative write: the bootstrap admin, a token (never a person's name), or the ledger itself (`ledger`, e.g. when it shreds a key). */
+export const AdminActor = struct('an administrative actor', { type: oneOf('an actor type', ['admin', 'token', 'ledger'] as const), id: boundedString('an actor id', 64) }, { role: oneOf('a role', ROLES) });
 export type AdminActor = t.TypeOf<typeof AdminActor>;
 
 const adminEntry = <T extends string, P extends t.Props>(type: T, props: P) =>
@@ -78,6 +79,8 @@ export const AuthorityRequestUnsealedEntry = adminEntry('authority-request-unsea
 
 export const DecisionMadeEntry = adminEntry('decision-made', { decision: DecisionRecord });
 export const AccessedEntry = adminEntry('accessed', { access: AccessRecord });
+export const KeyDestroyedEntry = adminEntry('key-destroyed', { shred: ShredRecord });
+export const SubjectForgottenEntry = adminEntry('subject-forgotten', { forget: ForgetRecord });
 
 const ADMIN_CODECS = {
   'tenant-declared': TenantDeclared,
@@ -95,6 +98,8 @@ const ADMIN_CODECS = {
   'authority-request-unsealed': AuthorityRequestUnsealedEntry,
   'decision-made': DecisionMadeEntry,
   'accessed': AccessedEntry,
+  'key-destroyed': KeyDestroyedEntry,
+  'subject-forgotten': SubjectForgottenEntry,
 } as const;
 type AdminCodecs = typeof ADMIN_CODECS;
 export type AdminEntryType = keyof AdminCodecs;

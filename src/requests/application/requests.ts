@@ -16,6 +16,7 @@ import type { DraftEntry } from '../../ledger/domain/log-entry.js';
 import type { Principal } from '../../tenancy/domain/roles.js';
 import { AUDIT_TRAIL_READ_MODEL, type AuditTrailReadModel } from '../../audit-trail/audit-trail-read-model.port.js';
 import { disclosureItem } from '../../answers/application/answers.js';
+import { Shredder } from '../../keys/application/shredder.js';
 import { dueAtOf, extendedDueAt, type AuthorityRequestBody, type SubjectRequestBody, type SubjectRequestStatus } from '../domain/requests.js';
 import { REQUESTS_READ_MODEL, type AuthorityRequestView, type RequestsReadModel, type SubjectRequestView } from '../requests-read-model.port.js';
 
@@ -63,6 +64,7 @@ abstract class SubjectRequestHandler {
     @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
     @Inject(AUDIT_TRAIL_READ_MODEL) private readonly trail: AuditTrailReadModel,
     @Inject(DECLARATIONS_READ_MODEL) private readonly declarations: DeclarationsReadModel,
+    protected readonly shredder: Shredder,
   ) {}
 
   protected now = () => sortableInstant(this.clock.now());
@@ -135,8 +137,8 @@ export class ExtendSubjectRequestHandler extends SubjectRequestHandler implement
 /** Completes a subject request; an erasure only once no system still holds the data without a legal hold. */
 @CommandHandler(CompleteSubjectRequest)
 export class CompleteSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<CompleteSubjectRequest> {
-  execute({ tenant, id, outcome, reason, by }: CompleteSubjectRequest) {
-    return this.record(tenant, id, async () => {
+  async execute({ tenant, id, outcome, reason, by }: CompleteSubjectRequest) {
+    const done = await this.record(tenant, id, async () => {
       const at = this.now();
       const r = await this.view(tenant, id, at);
       if (!r) return left(notFound('subject', id));
@@ -147,6 +149,10 @@ export class CompleteSubjectRequestHandler extends SubjectRequestHandler impleme
       const request = { id: r.id, outcome, ...(reason ? { reason } : {}) };
       return right({ type: 'subject-request-completed', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry);
     });
+    // A fulfilled erasure: the ledger forgets the subject too, as far as no legal hold keeps a key.
+    if (done._tag === 'Left' || done.right.type !== 'erasure' || done.right.outcome !== 'fulfilled') return done;
+    const shred = await this.shredder.forget(tenant, done.right.subject.id, this.now(), id);
+    return shred._tag === 'Left' ? shred : right((await this.view(tenant, id, this.now()))!);
   }
 }
 

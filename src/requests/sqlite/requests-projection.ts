@@ -22,12 +22,16 @@ create table if not exists authority_requests (
   primary key (tenant, id));
 create table if not exists authority_request_subjects (tenant text not null, subject text not null, id text not null, primary key (tenant, subject, id));
 create table if not exists authority_disclosures (tenant text not null, request text not null, position integer not null, primary key (tenant, request, position));
+create table if not exists forgotten_subjects (tenant text not null, subject text not null, position integer not null, reason text, primary key (tenant, subject));
+create table if not exists destroyed_keys (
+  tenant text not null, subject text not null, category text not null, position integer not null, recorded_at text not null,
+  reason text not null, request text, primary key (tenant, subject, category, position));
 `;
-export const REQUESTS_TABLES = ['subject_requests', 'authority_requests', 'authority_request_subjects', 'authority_disclosures'];
+export const REQUESTS_TABLES = ['subject_requests', 'authority_requests', 'authority_request_subjects', 'authority_disclosures', 'forgotten_subjects', 'destroyed_keys'];
 
 type RequestEntry = Extract<LogEntry, { type: `${'subject' | 'authority'}-request-${string}` }>;
 
-const TYPES = new Set<string>(['subject-request-received', 'subject-request-extended', 'subject-request-completed', 'authority-request-received', 'authority-request-decided', 'authority-request-closed', 'authority-request-unsealed']);
+const TYPES = new Set<string>(['subject-request-received', 'subject-request-extended', 'subject-request-completed', 'authority-request-received', 'authority-request-decided', 'authority-request-closed', 'authority-request-unsealed', 'subject-forgotten', 'key-destroyed']);
 
 /** Subject and authority requests, folded from their log entries, and the disclosures made under each authority request. */
 export function requestsProjection(db: Db): SqliteProjection {
@@ -43,6 +47,8 @@ export function requestsProjection(db: Db): SqliteProjection {
     arClosed: p('update authority_requests set closed_at = ?, closed_position = ? where tenant = ? and id = ?'),
     arUnsealed: p('update authority_requests set unsealed_position = ? where tenant = ? and id = ?'),
     disclosed: p('insert or ignore into authority_disclosures (tenant, request, position) values (?, ?, ?)'),
+    forgotten: p('insert or ignore into forgotten_subjects (tenant, subject, position, reason) values (?, ?, ?, ?)'),
+    destroyed: p('insert or ignore into destroyed_keys (tenant, subject, category, position, recorded_at, reason, request) values (?, ?, ?, ?, ?, ?, ?)'),
   };
   return {
     name: 'requests',
@@ -56,7 +62,10 @@ export function requestsProjection(db: Db): SqliteProjection {
           continue;
         }
         if (!TYPES.has(recorded.type)) continue;
-        const e = entryOf(recorded, context) as RequestEntry;
+        const any = entryOf(recorded, context);
+        if (any.type === 'subject-forgotten') { s.forgotten.run(any.tenant, any.forget.subject, any.position, any.forget.reason ?? null); continue; }
+        if (any.type === 'key-destroyed') { s.destroyed.run(any.tenant, any.shred.subject, any.shred.category, any.position, sortableInstant(any.recordedAt), any.shred.reason, any.shred.request ?? null); continue; }
+        const e = any as RequestEntry;
         const at = sortableInstant(e.recordedAt);
         switch (e.type) {
           case 'subject-request-received': { const r = e.request; s.received.run(e.tenant, r.id, r.type, r.subject, sortableInstant(r.receivedAt), sortableInstant(r.dueAt), e.position, e.eventId); break; }

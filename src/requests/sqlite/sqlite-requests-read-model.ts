@@ -1,7 +1,7 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import { formatInstant } from '../../common/kernel/time.js';
 import { dueAtOf, subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
-import type { AuthorityRequestView, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
+import type { AuthorityRequestView, DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
 
 interface SrRow {
@@ -58,6 +58,9 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
       arsOfSubject: db.prepare(`select r.* from authority_request_subjects s join authority_requests r on r.tenant = s.tenant and r.id = s.id
         where s.tenant = ? and s.subject = ? and r.position <= ? order by r.position`),
       disclosures: db.prepare('select position from authority_disclosures where tenant = ? and request = ? order by position').pluck(),
+      forgotten: db.prepare('select 1 from forgotten_subjects where tenant = ? and subject = ?').pluck(),
+      destroyed: db.prepare(`select tenant, subject, category, position, recorded_at as recordedAt, reason, request from destroyed_keys
+        where (? is null or tenant = ?) and (? is null or subject = ?) order by tenant, position`),
     };
   }
 
@@ -101,5 +104,13 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
 
   disclosuresUnder(tenant: string, request: string): number[] {
     return this.s.disclosures.all(tenant, request) as number[];
+  }
+
+  forgotten(tenant: string, subject: string): boolean {
+    return this.s.forgotten.get(tenant, subject) !== undefined;
+  }
+
+  destroyedKeys(tenant?: string, subject?: string): DestroyedKey[] {
+    return (this.s.destroyed.all(tenant ?? null, tenant ?? null, subject ?? null, subject ?? null) as DestroyedKey[]).map((d) => ({ ...d, recordedAt: show(d.recordedAt) }));
   }
 }

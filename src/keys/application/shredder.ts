@@ -1,0 +1,114 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { left, right, type Either } from 'fp-ts/lib/Either.js';
+import { AUDIT_TRAIL_READ_MODEL, type AuditTrailReadModel } from '../../audit-trail/audit-trail-read-model.port.js';
+import { CLOCK, ID_GENERATOR } from '../../common/application/tokens.js';
+import type { DomainError } from '../../common/kernel/domain-error.js';
+import type { IdGenerator } from '../../common/kernel/ids.js';
+import { sortableInstant, type Clock } from '../../common/kernel/time.js';
+import { COMPLIANCE_STATE, FLUSH_DEFERRED, type ComplianceStateReader, type FlushDeferred } from '../../compliance/compliance-state.port.js';
+import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
+import type { DraftEntry } from '../../ledger/domain/log-entry.js';
+import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requests-read-model.port.js';
+import { KEY_STORE } from '../../storage/storage.tokens.js';
+import type { IndexEntry, KeyStore } from '../key-store.port.js';
+import type { ShredStep } from '../domain/shredding.js';
+import { IdentifierVault } from './identifier-vault.js';
+
+const LEDGER = { type: 'ledger', id: 'retention' } as const;
+const PAGE = 1000;
+
+/**
+ * Crypto-shredding: forgets a subject's values for real by destroying the keys they are sealed under,
+ * once the law allows (see `shredPlan`). For each key it destroys, a `key-destroyed` fact enters the log
+ * first (durably); then the key and the blind-index entries of its values go (their HMACs computed
+ * while the key still opens them). Keys under a legal hold are kept, with their hold, and destroyed
+ * when it ends (`enforce`). A crash between the fact and the destruction is finished at start-up
+ * (`reconcile`). Every step is idempotent.
+ */
+@Injectable()
+export class Shredder {
+  constructor(
+    @Inject(KEY_STORE) private readonly keys: KeyStore,
+    @Inject(COMPLIANCE_STATE) private readonly state: ComplianceStateReader,
+    @Inject(REQUESTS_READ_MODEL) private readonly requests: RequestsReadModel,
+    @Inject(AUDIT_TRAIL_READ_MODEL) private readonly trail: AuditTrailReadModel,
+    @Inject(FLUSH_DEFERRED) private readonly flush: FlushDeferred,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    private readonly vault: IdentifierVault,
+    private readonly writer: LedgerWriter,
+  ) {}
+
+  /** Whether the subject as a whole is to be erased, and why. */
+  private whole(tenant: string, subject: string): 'erasure-request' | 'subject-forgotten' | null {
+    if (this.requests.forgotten(tenant, subject)) return 'subject-forgotten';
+    const done = this.requests.subjectRequestsOf(tenant, subject, sortableInstant(this.clock.now()));
+    return done.some((r) => r.type === 'erasure' && r.outcome === 'fulfilled') ? 'erasure-request' : null;
+  }
+
+  /** Destroys what may go of the subject's keys at `at` (default now), and records what is held until when. */
+  async forget(tenant: string, subject: string, at: string = sortableInstant(this.clock.now()), request?: string): Promise<Either<DomainError, ShredStep[]>> {
+    const live = await this.keys.liveCategories(tenant, subject);
+    if (live.length === 0) return right([]);
+    await this.flush();
+    const heldBefore = new Set((await this.keys.holds(tenant)).filter((h) => h.subject === subject).map((h) => h.category));
+    const plan = this.state.shredPlan(tenant, subject, live, sortableInstant(at), this.whole(tenant, subject), heldBefore);
+    const destroy = plan.flatMap((s) => (s.action === 'destroy' ? [s] : []));
+    if (destroy.length) {
+      const categories = destroy.map((d) => d.category);
+      const index = await this.indexEntries(tenant, subject, categories);
+      const facts = destroy.map((d) => ({ type: 'key-destroyed', eventId: this.ids.uuid(), actor: LEDGER, shred: { subject, category: d.category, reason: d.reason, ...(request ? { request } : {}) } }) as DraftEntry);
+      const recorded = await this.writer.appendFacts(tenant, facts);
+      if (recorded._tag === 'Left') return left(recorded.left);
+      await this.keys.destroy(tenant, subject, categories, index);
+    }
+    for (const s of plan) if (s.action === 'hold') await this.keys.setHold(tenant, subject, s.category, { until: s.until, purpose: s.purpose, legalBasis: s.legalBasis });
+    return right(plan);
+  }
+
+  /** Forgets, for every subject whose key is held, what may go at `at` (default now). */
+  async enforce(at: string = sortableInstant(this.clock.now())): Promise<{ destroyed: number; held: number }> {
+    let destroyed = 0;
+    const due = await this.keys.holds(undefined, sortableInstant(at));
+    const subjects = new Map(due.map((h) => [`${h.tenant}\u0000${h.subject}`, h]));
+    for (const h of subjects.values()) {
+      const r = await this.forget(h.tenant, h.subject, at);
+      if (r._tag === 'Right') destroyed += r.right.filter((s) => s.action === 'destroy').length;
+    }
+    return { destroyed, held: (await this.keys.holds()).length };
+  }
+
+  /** Finishes shreddings a crash interrupted: keys whose destruction is in the log but which still exist. */
+  async reconcile(): Promise<number> {
+    let finished = 0;
+    const bySubject = new Map<string, { tenant: string; subject: string; categories: Set<string> }>();
+    for (const d of this.requests.destroyedKeys()) {
+      const k = `${d.tenant}\u0000${d.subject}`;
+      const entry = bySubject.get(k) ?? { tenant: d.tenant, subject: d.subject, categories: new Set<string>() };
+      entry.categories.add(d.category);
+      bySubject.set(k, entry);
+    }
+    for (const { tenant, subject, categories } of bySubject.values()) {
+      const live = (await this.keys.liveCategories(tenant, subject)).filter((c) => categories.has(c));
+      if (live.length === 0) continue;
+      await this.keys.destroy(tenant, subject, live, await this.indexEntries(tenant, subject, live));
+      finished += live.length;
+    }
+    return finished;
+  }
+
+  /** The blind-index entries of the subject's values in `categories`, opened with the keys still there. */
+  private async indexEntries(tenant: string, subject: string, categories: readonly string[]): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    for (let after = -1; ;) {
+      const rows = this.trail.page(tenant, { subject }, after, PAGE);
+      for (const { entry } of rows) {
+        const sealed = (entry.subject.identifiers ?? []).filter((s) => categories.includes(s.category));
+        if (sealed.length) out.push(...await this.vault.indexEntriesOf(tenant, subject, entry.eventId, sealed));
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1]!.position;
+    }
+    return out;
+  }
+}
