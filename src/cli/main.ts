@@ -14,6 +14,10 @@ commands:
             tell the reference chat-box story (N visitors over six simulated months) into the
             embedded ledger of PDL_DATA_DIR, or a running one (--url, admin token in PDL_ADMIN_TOKEN),
             then say what to open
+  retention enforce [--at <time>] [--data-dir <dir>]
+            destroy the keys of a stopped ledger whose legal hold has ended by <time> (default now)
+  forget <subject> --tenant <id> [--reason <text>] [--data-dir <dir>]
+            forget a subject as a whole (recorded in the log): destroy every key of it no legal hold keeps
   rebuild [--data-dir <dir>]
             drop the read models of a stopped ledger and fold them again from the log
             (resumable; the log, its proofs and the keys are not touched)
@@ -76,6 +80,25 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       return demo({ visitors: int('visitors', 1000, 10_000_000), seed: int('seed', 1, 2 ** 31), tenant, ...(url ? { url, adminToken: config.adminToken } : {}) },
         config, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(s), process.stderr.isTTY === true);
+    }
+    case 'retention': {
+      const [sub, ...rest] = argv.slice(1);
+      if (sub !== 'enforce') throw new UsageError('usage: pdl retention enforce [--at <time>] [--data-dir <dir>]');
+      const { values, positional } = options(rest, ['at', 'data-dir']);
+      if (positional.length) throw new UsageError('retention enforce takes no argument besides its options');
+      const at = values.get('at')?.[0];
+      if (at !== undefined && Number.isNaN(Date.parse(at))) throw new UsageError('--at must be an RFC 3339 time such as 2027-02-01T00:00:00Z');
+      const { enforce } = await import('./erasure.js');
+      const config = loadConfig();
+      return enforce(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, at, (s) => process.stdout.write(`${s}\n`));
+    }
+    case 'forget': {
+      const { values, positional } = options(argv.slice(1), ['tenant', 'reason', 'data-dir']);
+      const tenant = values.get('tenant')?.[0];
+      if (positional.length !== 1 || !tenant) throw new UsageError('usage: pdl forget <subject> --tenant <id> [--reason <text>]');
+      const { forget } = await import('./erasure.js');
+      const config = loadConfig();
+      return forget(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, tenant, positional[0]!, values.get('reason')?.[0], (s) => process.stdout.write(`${s}\n`));
     }
     case 'rebuild': {
       const { values, positional } = options(argv.slice(1), ['data-dir']);

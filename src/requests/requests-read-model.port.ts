@@ -57,5 +57,7 @@ export interface DestroyedKey {
   readonly recordedAt: string;
   readonly reason: string;
   readonly request: string | null;
+  /** The `key-destroyed` entry (for its inclusion proof). */
+  readonly eventId: string;
 }
 export const REQUESTS_READ_MODEL = Symbol('RequestsReadModel');

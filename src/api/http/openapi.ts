@@ -66,6 +66,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   [`${T}/authority-requests/{id}`]: { get: { summary: 'An authority request, with the disclosures made under it', roles: 'legal, dpo', ok: 200 } },
   [`${T}/subjects/{subject}/report`]: { get: { summary: 'The Art. 15 report of a subject (format=html: a page for the person); the read is recorded', roles: 'dpo, legal', ok: 200, query: ['format', 'asOf', 'request'] } },
+  [`${T}/subjects/{subject}/erasure`]: { get: { summary: 'Erasure certificate: keys destroyed (when, why, the log entry saying so), keys kept under a legal hold (until when, on which basis), systems', roles: 'dpo, legal, auditor', ok: 200 } },
   [`${T}/ropa`]: { get: { summary: 'Records of processing (Art. 30) per purpose, declared and observed, with what was observed but never declared (format=csv)', roles: 'dpo, legal, auditor', ok: 200, query: ['format', 'asOf'] } },
   [`${T}/disclosures`]: { get: { summary: 'Disclosure register: what went to which recipient, with its authority request', roles: 'dpo, legal, auditor', ok: 200, query: ['recipient', 'recipientKind', 'from', 'to', 'limit', 'cursor'] } },
   [`${T}/access-log`]: { get: { summary: 'Who read which subject\'s data through the ledger, when, and what', roles: 'dpo, auditor', ok: 200, query: ['subject', 'from', 'to', 'limit', 'cursor'] } },

@@ -25,7 +25,7 @@ create table if not exists authority_disclosures (tenant text not null, request 
 create table if not exists forgotten_subjects (tenant text not null, subject text not null, position integer not null, reason text, primary key (tenant, subject));
 create table if not exists destroyed_keys (
   tenant text not null, subject text not null, category text not null, position integer not null, recorded_at text not null,
-  reason text not null, request text, primary key (tenant, subject, category, position));
+  reason text not null, request text, event_id text not null, primary key (tenant, subject, category, position));
 `;
 export const REQUESTS_TABLES = ['subject_requests', 'authority_requests', 'authority_request_subjects', 'authority_disclosures', 'forgotten_subjects', 'destroyed_keys'];
 
@@ -48,7 +48,7 @@ export function requestsProjection(db: Db): SqliteProjection {
     arUnsealed: p('update authority_requests set unsealed_position = ? where tenant = ? and id = ?'),
     disclosed: p('insert or ignore into authority_disclosures (tenant, request, position) values (?, ?, ?)'),
     forgotten: p('insert or ignore into forgotten_subjects (tenant, subject, position, reason) values (?, ?, ?, ?)'),
-    destroyed: p('insert or ignore into destroyed_keys (tenant, subject, category, position, recorded_at, reason, request) values (?, ?, ?, ?, ?, ?, ?)'),
+    destroyed: p('insert or ignore into destroyed_keys (tenant, subject, category, position, recorded_at, reason, request, event_id) values (?, ?, ?, ?, ?, ?, ?, ?)'),
   };
   return {
     name: 'requests',
@@ -64,7 +64,7 @@ export function requestsProjection(db: Db): SqliteProjection {
         if (!TYPES.has(recorded.type)) continue;
         const any = entryOf(recorded, context);
         if (any.type === 'subject-forgotten') { s.forgotten.run(any.tenant, any.forget.subject, any.position, any.forget.reason ?? null); continue; }
-        if (any.type === 'key-destroyed') { s.destroyed.run(any.tenant, any.shred.subject, any.shred.category, any.position, sortableInstant(any.recordedAt), any.shred.reason, any.shred.request ?? null); continue; }
+        if (any.type === 'key-destroyed') { s.destroyed.run(any.tenant, any.shred.subject, any.shred.category, any.position, sortableInstant(any.recordedAt), any.shred.reason, any.shred.request ?? null, any.eventId); continue; }
         const e = any as RequestEntry;
         const at = sortableInstant(e.recordedAt);
         switch (e.type) {

@@ -59,7 +59,7 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
         where s.tenant = ? and s.subject = ? and r.position <= ? order by r.position`),
       disclosures: db.prepare('select position from authority_disclosures where tenant = ? and request = ? order by position').pluck(),
       forgotten: db.prepare('select 1 from forgotten_subjects where tenant = ? and subject = ?').pluck(),
-      destroyed: db.prepare(`select tenant, subject, category, position, recorded_at as recordedAt, reason, request from destroyed_keys
+      destroyed: db.prepare(`select tenant, subject, category, position, recorded_at as recordedAt, reason, request, event_id as eventId from destroyed_keys
         where (? is null or tenant = ?) and (? is null or subject = ?) order by tenant, position`),
     };
   }

@@ -33,14 +33,15 @@ export type Permission =
   | 'read-reports'
   | 'read-ropa'
   | 'read-disclosures'
-  | 'read-access-log';
+  | 'read-access-log'
+  | 'read-erasure';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: ['manage-tokens', 'write-declarations', 'read-declarations', 'read-audit-trail', 'read-proofs'],
   dpo: ['write-declarations', 'read-declarations', 'append-events', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'read-findings', 'manage-subject-requests', 'manage-authority-requests', 'ask-decisions',
-    'read-reports', 'read-ropa', 'read-disclosures', 'read-access-log'],
-  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests', 'read-reports', 'read-ropa', 'read-disclosures'],
-  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings', 'read-ropa', 'read-disclosures', 'read-access-log'],
+    'read-reports', 'read-ropa', 'read-disclosures', 'read-access-log', 'read-erasure'],
+  legal: ['read-declarations', 'read-audit-trail', 'read-identifiers', 'read-proofs', 'manage-authority-requests', 'read-reports', 'read-ropa', 'read-disclosures', 'read-erasure'],
+  auditor: ['read-declarations', 'read-audit-trail', 'read-proofs', 'read-findings', 'read-ropa', 'read-disclosures', 'read-access-log', 'read-erasure'],
   emitter: ['append-events', 'read-proofs', 'ask-decisions'],
 };
 

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomIds } from '../common/kernel/ids.js';
+import { sortableInstant, systemClock } from '../common/kernel/time.js';
+import { IdentifierVault } from '../keys/application/identifier-vault.js';
+import { Shredder } from '../keys/application/shredder.js';
+import { loadMasterKey } from '../keys/master-key.js';
+import { LedgerWriter } from '../ledger/application/ledger-writer.js';
+import type { DraftEntry } from '../ledger/domain/log-entry.js';
+import { openEmbeddedStorage } from '../storage/embedded-storage.js';
+import { UsageError } from './verify.js';
+
+/** The stopped ledger of `dataDir`, with the shredder the server uses, for the erasure commands. */
+async function withShredder<T>(dataDir: string, masterFromEnv: string | undefined, work: (s: Shredder, writer: LedgerWriter, storage: ReturnType<typeof openEmbeddedStorage>) => Promise<T>): Promise<T> {
+  if (!existsSync(join(dataDir, 'ledger.db'))) throw new UsageError(`${dataDir} holds no ledger (no ledger.db)`);
+  const { master } = loadMasterKey(masterFromEnv, dataDir);
+  const storage = openEmbeddedStorage(dataDir, master, { writes: 'in-thread' });
+  const vault = new IdentifierVault(storage.keyStore);
+  const writer = new LedgerWriter(storage.eventStore, storage.keyStore, vault, systemClock);
+  const shredder = new Shredder(storage.keyStore, storage.retention, storage.requests, storage.auditTrail, storage.flushDeferred, systemClock, randomIds, vault, writer);
+  try {
+    await shredder.reconcile();
+    return await work(shredder, writer, storage);
+  } finally {
+    await writer.drain();
+    await storage.close();
+  }
+}
+
+/** `pdl retention enforce [--at T]`: destroys the keys whose legal hold has ended by `at` (default now). */
+export function enforce(dataDir: string, masterFromEnv: string | undefined, at: string | undefined, out: (s: string) => void): Promise<number> {
+  return withShredder(dataDir, masterFromEnv, async (shredder) => {
+    const when = sortableInstant(at ?? new Date());
+    const { destroyed, held } = await shredder.enforce(when);
+    out(`destroyed ${destroyed} key${destroyed === 1 ? '' : 's'} whose legal hold ended by ${when}; ${held} still held`);
+    return 0;
+  });
+}
+
+/**
+ * `pdl forget <subject> --tenant <t> [--reason text]`: records that the subject is to be forgotten as a
+ * whole, then destroys every key of it that no legal hold keeps.
+ */
+export function forget(dataDir: string, masterFromEnv: string | undefined, tenant: string, subject: string, reason: string | undefined, out: (s: string) => void): Promise<number> {
+  return withShredder(dataDir, masterFromEnv, async (shredder, writer, storage) => {
+    if (!storage.tenants.tenant(tenant)) throw new UsageError(`no tenant "${tenant}" in this ledger`);
+    const draft = { type: 'subject-forgotten', eventId: randomIds.uuid(), actor: { type: 'admin', id: 'cli' }, forget: { subject, ...(reason ? { reason } : {}) } } as DraftEntry;
+    const recorded = await writer.appendFacts(tenant, [draft]);
+    if (recorded._tag === 'Left') throw new Error(`could not record the request to forget: ${recorded.left._tag}`);
+    const plan = await shredder.forget(tenant, subject);
+    if (plan._tag === 'Left') throw new Error(`could not destroy the keys: ${plan.left._tag}`);
+    const destroyed = plan.right.filter((s) => s.action === 'destroy').map((s) => s.category);
+    const held = plan.right.flatMap((s) => (s.action === 'hold' ? [`${s.category} (held until ${s.until} by ${s.legalBasis})`] : []));
+    out(`${subject}: destroyed the keys of ${destroyed.length ? destroyed.join(', ') : 'nothing'}${held.length ? `; kept under a legal hold: ${held.join(', ')}` : ''}`);
+    return 0;
+  });
+}

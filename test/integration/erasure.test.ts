@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { aTenant } from '../support/builders.js';
+import { client, ROOT, startLedger, tempDir, type LedgerProcess } from '../support/ledger-process.js';
+import { playScenario } from '../support/scenario-player.js';
+
+/** Forgetting inside an immutable log, on the reference story, against the started ledger. */
+const pdl = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+const IP_A = '203.0.113.7', IP_B = '198.51.100.23', EMAIL_B = 'b@example.org', IP_C = '192.0.2.50', IP_D = '203.0.113.99';
+const enc = encodeURIComponent;
+
+let ledger: LedgerProcess;
+let t: Awaited<ReturnType<typeof aTenant>>;
+let dataDir: string;
+let wrappedEmailB: Buffer;
+const look = async (v: string) => (await t.dpo('GET', `${t.P}/subjects?identifier=${enc(v)}`)).json.items.map((x: any) => x.subject.id);
+const keysOf = (subject: string, category: string) => {
+  const db = new Database(join(dataDir, 'keys.db'), { readonly: true });
+  try { return db.prepare('select wrapped from data_keys where subject = ? and category = ?').pluck().all(subject, category) as Buffer[]; } finally { db.close(); }
+};
+const restart = async () => {
+  await ledger.stop();
+  ledger = await startLedger({ dataDir, adminToken: ledger.adminToken });
+  t = { ...t, dpo: client(ledger.base, t.tokens.dpo!), auditor: client(ledger.base, t.tokens.auditor!), legal: client(ledger.base, t.tokens.legal!) };
+};
+
+beforeAll(async () => {
+  dataDir = tempDir();
+  ledger = await startLedger({ dataDir });
+  t = await aTenant(ledger);
+  await playScenario(t, (step) => {
+    // Just before b's plugins erasure, keep the wrapped e-mail key, to look for its bytes afterwards.
+    if (step.event?.eventId === '9b49c324-6f70-476d-a998-140967819826') [wrappedEmailB] = keysOf('visitor:b', 'user.contact.email') as [Buffer];
+  });
+}, 60_000);
+afterAll(() => ledger.stop());
+
+describe('forgetting', () => {
+  it('destroys a key once its category is erased everywhere: lookups find nothing, answers show [erased], history stays', async () => {
+    expect(await look(`ip:${IP_A}`)).toEqual([]);
+    expect(keysOf('visitor:a', 'user.device.ip_address')).toEqual([]);
+    const a = await t.dpo('GET', `${t.P}/subjects/visitor:a/report`);
+    expect(a.text).not.toContain(IP_A);
+    expect(a.json.subject.identifiers).toEqual([expect.objectContaining({ kind: 'ip', value: '[erased]' })]);
+    expect(a.json.history.length).toBe(4);
+    const trail = await t.dpo('GET', `${t.P}/events?subject=visitor:a`);
+    expect(trail.text).not.toContain(IP_A);
+    expect(trail.json.items[0].event.subject.identifiers).toEqual({ ip: '[erased]' });
+  });
+
+  it('forgets b\'s e-mail when the erasure request completes, keeps the IP under its legal hold, and says so', async () => {
+    expect(await look(`email:${EMAIL_B}`)).toEqual([]);
+    expect(await look(`ip:${IP_B}`)).toEqual(['visitor:b']);
+    const report = await t.dpo('GET', `${t.P}/subjects/visitor:b/report`);
+    expect(report.text).not.toContain(EMAIL_B);
+    expect(report.text).toContain(IP_B);
+    const cert = await t.auditor('GET', `${t.P}/subjects/visitor:b/erasure`);
+    expect(cert.status).toBe(200);
+    // Keys exist for what was sealed: b's identifiers (an e-mail and an IP).
+    expect(cert.json.destroyed).toEqual([expect.objectContaining({ category: 'user.contact.email', reason: 'erased-everywhere' })]);
+    expect(cert.json.held).toEqual([{ category: 'user.device.ip_address', until: '2027-01-10T10:05:00Z', purpose: 'ip-logging-law', legalBasis: 'FR LCEN art. 6-II; decree 2011-219' }]);
+    expect(cert.text).not.toContain(EMAIL_B);
+    // The fact is in the log, with no key material, and provable.
+    const proof = await t.auditor('GET', `${t.P}/events/${cert.json.destroyed[0].eventId}/proof?treeSize=${(await t.auditor('GET', `${t.P}/checkpoints/latest`)).json.treeSize}`);
+    expect(proof.status).toBe(200);
+    expect((await t.emitter('GET', `${t.P}/subjects/visitor:b/erasure`)).status).toBe(403);
+  });
+
+  it('keeps an IP erased from its system too early while the law requires it', async () => {
+    expect(await look(`ip:${IP_C}`)).toEqual(['visitor:c']);
+    expect((await t.dpo('GET', `${t.P}/subjects/visitor:c/erasure`)).json.held).toEqual([expect.objectContaining({ category: 'user.device.ip_address', until: '2027-02-01T09:00:00Z' })]);
+  });
+
+  it('destroys held keys once the hold ends (pdl retention enforce --at), and proofs still verify before and after', async () => {
+    const cp1 = (await t.auditor('GET', `${t.P}/checkpoints/latest`)).json;
+    const keys = JSON.stringify((await client(ledger.base, t.tokens.auditor!)('GET', '/v1/keys')).json);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'keys.json'), keys);
+    writeFileSync(join(dir, 'cp1.json'), JSON.stringify(cp1));
+    await ledger.stop();
+    const early = pdl('retention', 'enforce', '--at', '2026-12-31T00:00:00Z', '--data-dir', dataDir);
+    expect([early.status, early.stdout]).toEqual([0, expect.stringContaining('destroyed 0 keys')]);
+    const late = pdl('retention', 'enforce', '--at', '2027-02-02T00:00:00Z', '--data-dir', dataDir);
+    expect([late.status, late.stdout]).toEqual([0, expect.stringContaining('destroyed 2 keys')]);
+    await restart();
+    expect(await look(`ip:${IP_B}`)).toEqual([]);
+    expect(await look(`ip:${IP_C}`)).toEqual([]);
+    expect(await look(`ip:${IP_D}`)).toEqual(['visitor:d']);
+    const b = await t.dpo('GET', `${t.P}/subjects/visitor:b/report`);
+    expect(b.text).not.toContain(IP_B);
+    expect((await t.dpo('GET', `${t.P}/subjects/visitor:b/erasure`)).json).toMatchObject({ held: [], live: [] });
+    const cp2 = (await t.auditor('GET', `${t.P}/checkpoints/latest`)).json;
+    writeFileSync(join(dir, 'cp2.json'), JSON.stringify(cp2));
+    writeFileSync(join(dir, 'log.ndjson'), (await t.auditor('GET', `${t.P}/log/export`)).text);
+    const v = pdl('verify', join(dir, 'log.ndjson'), '--checkpoint', join(dir, 'cp2.json'), '--previous', join(dir, 'cp1.json'), '--key', join(dir, 'keys.json'));
+    expect([v.status, v.stderr]).toEqual([0, '']);
+  }, 60_000);
+
+  it('leaves neither the erased values nor the destroyed key bytes in any file of the data directory', async () => {
+    await ledger.stop();
+    const files = readdirSync(dataDir).map((f) => join(dataDir, f));
+    expect(files.some((f) => f.endsWith('keys.db'))).toBe(true);
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const value of [IP_A, IP_B, EMAIL_B, IP_C]) expect([f, bytes.includes(Buffer.from(value))]).toEqual([f, false]);
+      expect([f, bytes.includes(wrappedEmailB)]).toEqual([f, false]);
+    }
+    const check = pdl('verify', '--data-dir', dataDir);
+    expect([check.status, check.stderr]).toEqual([0, '']);
+    await restart();
+  });
+
+  it('finishes at start-up a shredding a crash interrupted after its fact was recorded', async () => {
+    await ledger.stop();
+    // A `key-destroyed` fact for d's IP committed, and the process gone before destroying the key.
+    const { openEmbeddedStorage } = await import('../../src/storage/embedded-storage.js');
+    const { LedgerWriter } = await import('../../src/ledger/application/ledger-writer.js');
+    const { IdentifierVault } = await import('../../src/keys/application/identifier-vault.js');
+    const { loadMasterKey } = await import('../../src/keys/master-key.js');
+    const s = openEmbeddedStorage(dataDir, loadMasterKey(undefined, dataDir).master, { writes: 'in-thread' });
+    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    const r = await writer.appendFacts(t.P.split('/').pop()!, [{ type: 'key-destroyed', eventId: randomUUID(), actor: { type: 'ledger', id: 'retention' }, shred: { subject: 'visitor:d', category: 'user.device.ip_address', reason: 'subject-forgotten' } } as never]);
+    expect(r._tag).toBe('Right');
+    await writer.drain();
+    await s.close();
+    expect(keysOf('visitor:d', 'user.device.ip_address').length).toBe(1);
+    await restart();
+    expect(keysOf('visitor:d', 'user.device.ip_address')).toEqual([]);
+    expect(await look(`ip:${IP_D}`)).toEqual([]);
+  });
+
+  it('forgets a subject as a whole with pdl forget, except what a legal hold keeps', async () => {
+    await ledger.stop();
+    const f = pdl('forget', 'visitor:e', '--tenant', t.P.split('/').pop()!, '--reason', 'asked by phone', '--data-dir', dataDir);
+    expect([f.status, f.stdout]).toEqual([0, expect.stringContaining('destroyed the keys of user.device.ip_address')]);
+    await restart();
+    const cert = (await t.dpo('GET', `${t.P}/subjects/visitor:e/erasure`)).json;
+    expect(cert.destroyed).toEqual([expect.objectContaining({ category: 'user.device.ip_address', reason: 'subject-forgotten' })]);
+    expect(await look('ip:198.51.100.200')).toEqual([]);
+  });
+});
