@@ -18,6 +18,9 @@ commands:
             destroy the keys of a stopped ledger whose legal hold has ended by <time> (default now)
   forget <subject> --tenant <id> [--reason <text>] [--data-dir <dir>]
             forget a subject as a whole (recorded in the log): destroy every key of it no legal hold keeps
+  keys rotate-master [--data-dir <dir>]
+            re-wrap every data key of a stopped ledger under a new master key: PDL_NEW_MASTER_KEY, or a new
+            key written to <data dir>/master.key (then set PDL_MASTER_KEY to the new key, if you use it)
   rebuild [--data-dir <dir>]
             drop the read models of a stopped ledger and fold them again from the log
             (resumable; the log, its proofs and the keys are not touched)
@@ -91,6 +94,37 @@ async function main(argv: string[]): Promise<number> {
       const { enforce } = await import('./erasure.js');
       const config = loadConfig();
       return enforce(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, at, (s) => process.stdout.write(`${s}\n`));
+    }
+    case 'keys': {
+      const [sub, ...rest] = argv.slice(1);
+      if (sub !== 'rotate-master') throw new UsageError('usage: pdl keys rotate-master [--data-dir <dir>]');
+      const { values, positional } = options(rest, ['data-dir']);
+      if (positional.length) throw new UsageError('keys rotate-master takes no argument besides --data-dir');
+      const config = loadConfig();
+      const dataDir = values.get('data-dir')?.[0] ?? config.dataDir;
+      const { existsSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      if (!existsSync(join(dataDir, 'keys.db'))) throw new UsageError(`${dataDir} holds no key store (no keys.db)`);
+      const { loadMasterKey, fingerprint, parse } = await import('../keys/master-key.js');
+      const { newKey } = await import('../keys/domain/sealing.js');
+      const { rotateMaster } = await import('../keys/sqlite/rotate-master.js');
+      const { lockDataDir } = await import('../common/sqlite/data-dir-lock.js');
+      const current = loadMasterKey(config.masterKey, dataDir).master;
+      const fromEnv = process.env.PDL_NEW_MASTER_KEY;
+      const nextKey = fromEnv ? parse(fromEnv) : newKey();
+      if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
+      const next = { key: nextKey, id: fingerprint(nextKey) };
+      if (next.id === current.id) throw new UsageError('the new master key is the current one');
+      const lock = lockDataDir(dataDir);
+      try {
+        const n = rotateMaster(dataDir, current, next, !config.masterKey);
+        process.stdout.write(`re-wrapped ${n} keys under master key ${next.id} (was ${current.id})\n`);
+        if (config.masterKey) process.stdout.write(fromEnv ? 'start the ledger with PDL_MASTER_KEY set to the new key (PDL_NEW_MASTER_KEY)\n' : `set PDL_MASTER_KEY to ${next.key.toString('base64')} before the next start\n`);
+        else process.stdout.write(`the new master key is in ${join(dataDir, 'master.key')}; the old one is gone\n`);
+      } finally {
+        lock.release();
+      }
+      return 0;
     }
     case 'forget': {
       const { values, positional } = options(argv.slice(1), ['tenant', 'reason', 'data-dir']);

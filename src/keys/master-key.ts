@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newKey } from './domain/sealing.js';
+import { finishMasterRotation } from './sqlite/rotate-master.js';
 
 export interface MasterKey {
   readonly key: Buffer;
@@ -9,14 +10,14 @@ export interface MasterKey {
   readonly id: string;
 }
 
-function parse(text: string): Buffer | null {
+export function parse(text: string): Buffer | null {
   const s = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
   const b = Buffer.from(s, 'base64');
   return b.length === 32 ? b : null;
 }
 
-const fingerprint = (key: Buffer) => createHash('sha256').update('pdl/v1/master-key-id').update(key).digest('hex').slice(0, 16);
+export const fingerprint = (key: Buffer) => createHash('sha256').update('pdl/v1/master-key-id').update(key).digest('hex').slice(0, 16);
 
 /** `PDL_MASTER_KEY` (32 bytes, hex or base64), else `<data dir>/master.key`, created (0600) on first start. */
 export function loadMasterKey(fromEnv: string | undefined, dataDir: string): { master: MasterKey; created: string | null } {
@@ -26,6 +27,7 @@ export function loadMasterKey(fromEnv: string | undefined, dataDir: string): { m
     return { master: { key, id: fingerprint(key) }, created: null };
   }
   const file = join(dataDir, 'master.key');
+  finishMasterRotation(dataDir);
   if (existsSync(file)) {
     const key = parse(readFileSync(file, 'utf8'));
     if (!key) throw new Error(`the master key file is not 32 bytes of hex or base64`);
