@@ -15,6 +15,12 @@ export interface IndexEntry {
   readonly category: string;
 }
 
+/** Some categories of one subject's keys. */
+export interface SubjectKeys {
+  readonly subject: string;
+  readonly categories: readonly string[];
+}
+
 export interface KeyHold {
   readonly tenant: string;
   readonly subject: string;
@@ -60,7 +66,7 @@ export interface KeyStore {
    * blind-index entries, leaving no recoverable bytes (secure delete, write-ahead log checkpointed and
    * truncated). Idempotent.
    */
-  destroy(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void>;
+  destroy(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
   /** Keys kept under a legal hold after their data was erased: until when, and why. */
   holds(tenant?: string, dueBy?: string): Promise<KeyHold[]>;
   /** Records (or clears, with `until` null) the hold of a subject's category. */

@@ -1,4 +1,4 @@
-import type { IndexEntry } from '../keys/key-store.port.js';
+import type { IndexEntry, SubjectKeys } from '../keys/key-store.port.js';
 import type { WrappedIndexKeyRow, WrappedKeyRow } from '../keys/sqlite/sqlite-key-writer.js';
 import type { StreamAppend } from '../ledger/event-store.port.js';
 
@@ -8,7 +8,7 @@ export type WriteOperation =
   | { readonly op: 'insertKeys'; readonly indexKeys: readonly WrappedIndexKeyRow[]; readonly keys: readonly WrappedKeyRow[] }
   | { readonly op: 'addIndexEntries'; readonly tenant: string; readonly entries: readonly IndexEntry[]; readonly position: number }
   | { readonly op: 'flushIndex' }
-  | { readonly op: 'destroyKeys'; readonly tenant: string; readonly subject: string; readonly categories: readonly string[]; readonly index: readonly IndexEntry[] }
+  | { readonly op: 'destroyKeys'; readonly tenant: string; readonly keys: readonly SubjectKeys[]; readonly index: readonly IndexEntry[] }
   | { readonly op: 'setHold'; readonly tenant: string; readonly subject: string; readonly category: string; readonly hold: { until: string; purpose: string; legalBasis: string } | null }
   | { readonly op: 'flushLog' }
   | { readonly op: 'close' };

@@ -58,7 +58,7 @@ export class WriteWorkerClient {
     insertKeys: (indexKeys, keys) => this.call({ op: 'insertKeys', indexKeys, keys }),
     addIndexEntries: (tenant, entries, position) => this.call({ op: 'addIndexEntries', tenant, entries, position }),
     flushIndex: () => this.call({ op: 'flushIndex' }),
-    destroyKeys: (tenant, subject, categories, index) => this.call({ op: 'destroyKeys', tenant, subject, categories, index }),
+    destroyKeys: (tenant, keys, index) => this.call({ op: 'destroyKeys', tenant, keys, index }),
     setHold: (tenant, subject, category, hold) => this.call({ op: 'setHold', tenant, subject, category, hold }),
   };
 

@@ -24,7 +24,7 @@ function serve(r: WriteRequest): unknown {
     case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
     case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
     case 'flushIndex': return keys.flushIndex();
-    case 'destroyKeys': return keys.destroyKeys(r.tenant, r.subject, r.categories, r.index.map((e) => ({ ...e, hmac: Buffer.from(e.hmac) })));
+    case 'destroyKeys': return keys.destroyKeys(r.tenant, r.keys, r.index.map((e) => ({ ...e, hmac: Buffer.from(e.hmac) })));
     case 'setHold': return keys.setHold(r.tenant, r.subject, r.category, r.hold);
     case 'flushLog': return appender.flush();
     case 'close':

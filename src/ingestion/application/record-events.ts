@@ -30,10 +30,10 @@ export class RecordEventsHandler implements ICommandHandler<RecordEvents> {
     const recorded = await this.writer.record(tenant, events);
     if (recorded._tag === 'Right') {
       const erasedNow = new Set(recorded.right.map((r, i) => (r.status === 'recorded' && events[i]!.type === 'erased' ? events[i]!.subject.id : null)).filter((s): s is string => s !== null));
-      for (const subject of erasedNow) {
-        const shred = await this.shredder.forget(tenant, subject);
+      if (erasedNow.size) {
+        const shred = await this.shredder.forgetAll(tenant, [...erasedNow]);
         // The erasure is recorded either way; a key that could not be destroyed now goes at the subject's
-        // next erasure, or with `pdl retention enforce --all`.
+        // next erasure.
         if (shred._tag === 'Left') this.log.error({ tenant, problem: shred.left._tag }, 'erasure: could not destroy keys after an erasure');
       }
     }

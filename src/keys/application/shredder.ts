@@ -10,7 +10,7 @@ import { LedgerWriter } from '../../ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../../ledger/domain/log-entry.js';
 import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requests-read-model.port.js';
 import { KEY_STORE } from '../../storage/storage.tokens.js';
-import type { IndexEntry, KeyStore } from '../key-store.port.js';
+import type { IndexEntry, KeyStore, SubjectKeys } from '../key-store.port.js';
 import type { ShredStep } from '../domain/shredding.js';
 import { IdentifierVault } from './identifier-vault.js';
 
@@ -48,22 +48,42 @@ export class Shredder {
 
   /** Destroys what may go of the subject's keys at `at` (default now), and records what is held until when. */
   async forget(tenant: string, subject: string, at: string = sortableInstant(this.clock.now()), request?: string): Promise<Either<DomainError, ShredStep[]>> {
-    const live = await this.keys.liveCategories(tenant, subject);
-    if (live.length === 0) return right([]);
+    const done = await this.forgetAll(tenant, [subject], at, request);
+    return done._tag === 'Left' ? done : right(done.right.get(subject) ?? []);
+  }
+
+  /** `forget` for several subjects of a tenant at once: one commit for their facts, one for their keys. */
+  async forgetAll(tenant: string, subjects: readonly string[], at: string = sortableInstant(this.clock.now()), request?: string): Promise<Either<DomainError, Map<string, ShredStep[]>>> {
+    const plans = new Map<string, ShredStep[]>();
+    const live = new Map<string, string[]>();
+    for (const subject of new Set(subjects)) {
+      const categories = await this.keys.liveCategories(tenant, subject);
+      if (categories.length) live.set(subject, categories);
+    }
+    if (live.size === 0) return right(plans);
     await this.flush();
-    const heldBefore = new Set((await this.keys.holds(tenant)).filter((h) => h.subject === subject).map((h) => h.category));
-    const plan = this.state.shredPlan(tenant, subject, live, sortableInstant(at), this.whole(tenant, subject), heldBefore);
-    const destroy = plan.flatMap((s) => (s.action === 'destroy' ? [s] : []));
-    if (destroy.length) {
-      const categories = destroy.map((d) => d.category);
-      const index = await this.indexEntries(tenant, subject, categories);
-      const facts = destroy.map((d) => ({ type: 'key-destroyed', eventId: this.ids.uuid(), actor: LEDGER, shred: { subject, category: d.category, reason: d.reason, ...(request ? { request } : {}) } }) as DraftEntry);
+    const holds = await this.keys.holds(tenant);
+    const facts: DraftEntry[] = [];
+    const doomed: SubjectKeys[] = [];
+    for (const [subject, categories] of live) {
+      const heldBefore = new Set(holds.filter((h) => h.subject === subject).map((h) => h.category));
+      const plan = this.state.shredPlan(tenant, subject, categories, sortableInstant(at), this.whole(tenant, subject), heldBefore);
+      plans.set(subject, plan);
+      const destroy = plan.flatMap((s) => (s.action === 'destroy' ? [s] : []));
+      if (!destroy.length) continue;
+      doomed.push({ subject, categories: destroy.map((d) => d.category) });
+      for (const d of destroy) facts.push({ type: 'key-destroyed', eventId: this.ids.uuid(), actor: LEDGER, shred: { subject, category: d.category, reason: d.reason, ...(request ? { request } : {}) } } as DraftEntry);
+    }
+    if (doomed.length) {
+      const index = (await Promise.all(doomed.map((k) => this.indexEntries(tenant, k.subject, k.categories)))).flat();
       const recorded = await this.writer.appendFacts(tenant, facts);
       if (recorded._tag === 'Left') return left(recorded.left);
-      await this.keys.destroy(tenant, subject, categories, index);
+      await this.keys.destroy(tenant, doomed, index);
     }
-    for (const s of plan) if (s.action === 'hold') await this.keys.setHold(tenant, subject, s.category, { until: s.until, purpose: s.purpose, legalBasis: s.legalBasis });
-    return right(plan);
+    for (const [subject, plan] of plans) {
+      for (const s of plan) if (s.action === 'hold') await this.keys.setHold(tenant, subject, s.category, { until: s.until, purpose: s.purpose, legalBasis: s.legalBasis });
+    }
+    return right(plans);
   }
 
   /** Forgets, for every subject whose key is held, what may go at `at` (default now). */
@@ -91,7 +111,7 @@ export class Shredder {
     for (const { tenant, subject, categories } of bySubject.values()) {
       const live = (await this.keys.liveCategories(tenant, subject)).filter((c) => categories.has(c));
       if (live.length === 0) continue;
-      await this.keys.destroy(tenant, subject, live, await this.indexEntries(tenant, subject, live));
+      await this.keys.destroy(tenant, [{ subject, categories: live }], await this.indexEntries(tenant, subject, live));
       finished += live.length;
     }
     return finished;

@@ -1,7 +1,7 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyRef, type KeyStore } from '../key-store.port.js';
+import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyRef, type KeyStore, type SubjectKeys } from '../key-store.port.js';
 import { ensureKeySchema, type KeyWrites } from './sqlite-key-writer.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
@@ -150,12 +150,14 @@ export class SqliteKeyStore implements KeyStore {
     return this.stmt.liveCategories.all(tenant, subject) as string[];
   }
 
-  async destroy(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void> {
-    await this.writes.destroyKeys(tenant, subject, categories, index);
-    for (const c of categories) {
-      const ck = this.cacheKey(tenant, { subject, category: c });
-      this.cache.delete(ck);
-      this.stagedByRef.delete(ck);
+  async destroy(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void> {
+    await this.writes.destroyKeys(tenant, keys, index);
+    for (const { subject, categories } of keys) {
+      for (const c of categories) {
+        const ck = this.cacheKey(tenant, { subject, category: c });
+        this.cache.delete(ck);
+        this.stagedByRef.delete(ck);
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { IndexEntry } from '../key-store.port.js';
+import type { IndexEntry, SubjectKeys } from '../key-store.port.js';
 
 const SCHEMA = `
 create table if not exists data_keys (
@@ -44,7 +44,7 @@ export interface KeyWrites {
   /** Writes what is buffered, so that reads on another connection see it. */
   flushIndex(): Promise<void>;
   /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
-  destroyKeys(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): Promise<void>;
+  destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
 }
 
@@ -82,14 +82,17 @@ export class SqliteKeyWriter {
    * keys and entries are deleted in one durable transaction (secure_delete zeroes the freed bytes), and
    * the write-ahead log, which still holds the pages as they were, is checkpointed and truncated.
    */
-  destroyKeys(tenant: string, subject: string, categories: readonly string[], index: readonly IndexEntry[]): void {
+  destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): void {
     this.flushIndex();
+    const doomed = new Set(keys.flatMap((k) => k.categories.map((c) => `${k.subject}\u0000${c}`)));
     this.db.transaction(() => {
-      for (const c of categories) {
-        this.stmt.deleteKeys.run(tenant, subject, c);
-        this.stmt.deleteHold.run(tenant, subject, c);
+      for (const { subject, categories } of keys) {
+        for (const c of categories) {
+          this.stmt.deleteKeys.run(tenant, subject, c);
+          this.stmt.deleteHold.run(tenant, subject, c);
+        }
       }
-      for (const e of index) if (categories.includes(e.category)) this.stmt.deleteEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
+      for (const e of index) if (doomed.has(`${e.subject}\u0000${e.category}`)) this.stmt.deleteEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
@@ -141,7 +144,7 @@ export class SqliteKeyWriter {
       insertKeys: async (i, k) => this.insertKeys(i, k),
       addIndexEntries: async (t, e, p) => this.addIndexEntries(t, e, p),
       flushIndex: async () => this.flushIndex(),
-      destroyKeys: async (t, s, c, i) => this.destroyKeys(t, s, c, i),
+      destroyKeys: async (t, k, i) => this.destroyKeys(t, k, i),
       setHold: async (t, s, c, h) => this.setHold(t, s, c, h),
     };
   }
