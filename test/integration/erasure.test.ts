@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { aTenant } from '../support/builders.js';
 import { client, ROOT, startLedger, tempDir, type LedgerProcess } from '../support/ledger-process.js';
 import { playScenario } from '../support/scenario-player.js';
+import { aad, open } from '../../src/keys/domain/sealing.js';
+import { parse } from '../../src/keys/master-key.js';
 
 /** Forgetting inside an immutable log, on the reference story, against the started ledger. */
 const pdl = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
@@ -16,6 +18,7 @@ let ledger: LedgerProcess;
 let t: Awaited<ReturnType<typeof aTenant>>;
 let dataDir: string;
 let wrappedEmailB: Buffer;
+let rawEmailB: Buffer;
 const look = async (v: string) => (await t.dpo('GET', `${t.P}/subjects?identifier=${enc(v)}`)).json.items.map((x: any) => x.subject.id);
 const keysOf = (subject: string, category: string) => {
   const db = new Database(join(dataDir, 'keys.db'), { readonly: true });
@@ -33,7 +36,15 @@ beforeAll(async () => {
   t = await aTenant(ledger);
   await playScenario(t, (step) => {
     // Just before b's plugins erasure, keep the wrapped e-mail key, to look for its bytes afterwards.
-    if (step.event?.eventId === '9b49c324-6f70-476d-a998-140967819826') [wrappedEmailB] = keysOf('visitor:b', 'user.contact.email') as [Buffer];
+    if (step.event?.eventId === '9b49c324-6f70-476d-a998-140967819826') {
+      [wrappedEmailB] = keysOf('visitor:b', 'user.contact.email') as [Buffer];
+      const master = parse(readFileSync(join(dataDir, 'master.key'), 'utf8'))!;
+      const db = new Database(join(dataDir, 'keys.db'), { readonly: true });
+      const generation = db.prepare("select generation from data_keys where subject = 'visitor:b' and category = 'user.contact.email'").pluck().get() as number;
+      db.close();
+      rawEmailB = open(master, wrappedEmailB.toString('base64url'), aad.dataKey(t.P.split('/').pop()!, 'visitor:b', 'user.contact.email', generation))!;
+      expect(rawEmailB.length).toBe(32);
+    }
   });
 }, 60_000);
 afterAll(() => ledger.stop());
@@ -106,7 +117,7 @@ describe('forgetting', () => {
     for (const f of files) {
       const bytes = readFileSync(f);
       for (const value of [IP_A, IP_B, EMAIL_B, IP_C]) expect([f, bytes.includes(Buffer.from(value))]).toEqual([f, false]);
-      expect([f, bytes.includes(wrappedEmailB)]).toEqual([f, false]);
+      expect([f, bytes.includes(wrappedEmailB), bytes.includes(rawEmailB)]).toEqual([f, false, false]);
     }
     const check = pdl('verify', '--data-dir', dataDir);
     expect([check.status, check.stderr]).toEqual([0, '']);
