@@ -1,0 +1,147 @@
+import pg from 'pg';
+import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+
+/**
+ * Versioned migrations of the event store's schema, applied in order by the store itself at start
+ * (`pdl_migrations` records which ran). Only ever append to this list.
+ */
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+create table if not exists events (
+  global_position bigint primary key,
+  stream text not null,
+  revision integer not null,
+  event_id text not null,
+  type text not null,
+  data bytea not null,
+  unique (stream, revision),
+  unique (stream, event_id));
+create table if not exists streams (stream text primary key, revision integer not null);
+create table if not exists global_position (id integer primary key check (id = 1), last bigint not null);
+insert into global_position (id, last) values (1, -1) on conflict do nothing;`,
+  },
+];
+
+/** Every append takes this transaction-scoped advisory lock: one committer at a time keeps the global order the commit order. */
+const APPEND_LOCK = 0x70646c01;
+
+interface Row { global_position: string; stream: string; revision: number; event_id: string; type: string; data: Buffer }
+const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data });
+
+/**
+ * The event store on PostgreSQL. Each `append` is one transaction (durable at commit with the default
+ * `synchronous_commit = on`), each stream append inside a savepoint, guarded by the stream's revision
+ * row; the global position is allocated under a transaction-level advisory lock, so it grows in commit
+ * order with no gap and no fork whatever the number of ledger processes writing to the same database.
+ */
+export class PgEventStore implements EventStore {
+  private constructor(private readonly pool: pg.Pool, private readonly schema: string) {}
+
+  /** Connects, creates the schema if needed, and applies the migrations not applied yet. */
+  static async open(connectionString: string, schema = 'pdl'): Promise<PgEventStore> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
+    const pool = new pg.Pool({ connectionString, max: 8, options: `-c search_path=${schema}` });
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      await client.query(`create schema if not exists ${schema}`);
+      await client.query('create table if not exists pdl_migrations (version integer primary key, applied_at timestamptz not null default now())');
+      const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations')).rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query(m.sql);
+        await client.query('insert into pdl_migrations (version) values ($1)', [m.version]);
+      }
+      await client.query('commit');
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    return new PgEventStore(pool, schema);
+  }
+
+  async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
+      const outcomes: AppendOutcome[] = [];
+      const written = new Map<string, Map<string, number>>();
+      for (const [i, a] of appends.entries()) {
+        await client.query(`savepoint s${i}`);
+        const outcome = await this.appendOne(client, a, last, written);
+        if (outcome._tag === 'Appended' && !outcome.idempotent) {
+          last += BigInt(a.events.length);
+          await client.query(`release savepoint s${i}`);
+        } else await client.query(`rollback to savepoint s${i}`);
+        outcomes.push(outcome);
+      }
+      await client.query('update global_position set last = $1 where id = 1', [last.toString()]);
+      await client.query('commit');
+      return outcomes;
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, written: Map<string, Map<string, number>>): Promise<AppendOutcome> {
+    const actual = (await client.query<{ revision: number }>('select revision from streams where stream = $1', [a.stream])).rows[0]?.revision ?? null;
+    const ids = a.events.map((e) => e.eventId);
+    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2)', [a.stream, ids])).rows.map((r) => [r.event_id, r.revision]));
+    for (const [id, revision] of written.get(a.stream) ?? []) if (ids.includes(id)) found.set(id, revision);
+    const existing = ids.map((id) => found.get(id));
+    const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
+    if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
+      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
+    }
+    if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
+    const dups = [...new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i))];
+    if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
+    const first = (actual ?? -1) + 1;
+    await client.query(
+      `insert into events (global_position, stream, revision, event_id, type, data)
+       select $1::bigint + n, $2, $3::int + n - 1, id, t, d from unnest($4::text[], $5::text[], $6::bytea[]) with ordinality as x(id, t, d, n)`,
+      [last.toString(), a.stream, first, ids, a.events.map((e) => e.type), a.events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
+    );
+    const lastRevision = first + a.events.length - 1;
+    await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
+    const mine = written.get(a.stream) ?? new Map<string, number>();
+    a.events.forEach((e, k) => mine.set(e.eventId, first + k));
+    written.set(a.stream, mine);
+    return { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false };
+  }
+
+  async streamRevision(stream: string): Promise<number | null> {
+    return (await this.pool.query<{ revision: number }>('select revision from streams where stream = $1', [stream])).rows[0]?.revision ?? null;
+  }
+
+  async readStream(stream: string, fromRevision: number, maxCount: number): Promise<RecordedEvent[]> {
+    return (await this.pool.query<Row>('select * from events where stream = $1 and revision >= $2 order by revision limit $3', [stream, fromRevision, maxCount])).rows.map(recorded);
+  }
+
+  async readAll(fromGlobalPosition: bigint, maxCount: number): Promise<RecordedEvent[]> {
+    return (await this.pool.query<Row>('select * from events where global_position >= $1 order by global_position limit $2', [fromGlobalPosition.toString(), maxCount])).rows.map(recorded);
+  }
+
+  async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
+    return (await this.pool.query<Row>('select * from events where stream = $1 and event_id = any($2) order by revision', [stream, eventIds])).rows.map(recorded);
+  }
+
+  /** Drops this store's schema and everything in it (tests). */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`drop schema if exists ${this.schema} cascade`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
