@@ -73,3 +73,45 @@ export interface KeyStore {
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
   close(): void;
 }
+
+/** A data key as stored: wrapped by the master key, never in clear. */
+export interface WrappedKeyRow {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly category: string;
+  readonly generation: number;
+  readonly wrapped: Uint8Array;
+  readonly masterId: string;
+  readonly createdAt: string;
+}
+export interface WrappedIndexKeyRow {
+  readonly tenant: string;
+  readonly wrapped: Uint8Array;
+  readonly masterId: string;
+}
+
+/** What a key store's storage is asked to read. */
+export interface KeyReads {
+  live(tenant: string, subject: string, category: string): Promise<{ generation: number; wrapped: Buffer } | undefined>;
+  generation(tenant: string, subject: string, category: string, generation: number): Promise<Buffer | undefined>;
+  lastGeneration(tenant: string, subject: string, category: string): Promise<number | null>;
+  indexKey(tenant: string): Promise<Buffer | undefined>;
+  lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;
+  checkpoint(tenant: string): Promise<number | undefined>;
+  liveCategories(tenant: string, subject: string): Promise<string[]>;
+  holds(tenant: string | null, dueBy: string): Promise<KeyHold[]>;
+  close(): void;
+}
+
+/** What a key store's storage is asked to write. */
+export interface KeyWrites {
+  /** Makes keys durable (fsync) before any log entry that uses them is committed. */
+  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void>;
+  /** Blind-index entries and the tenant's index checkpoint (the embedded store writes them in groups, without fsync). */
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
+  /** Writes what is buffered, so that reads on another connection see it. */
+  flushIndex(): Promise<void>;
+  /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
+  destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
+  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
+}

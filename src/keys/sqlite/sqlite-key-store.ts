@@ -1,175 +1,39 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
-import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyRef, type KeyStore, type SubjectKeys } from '../key-store.port.js';
-import { ensureKeySchema, type KeyWrites } from './sqlite-key-writer.js';
+import type { KeyHold, KeyReads, KeyWrites } from '../key-store.port.js';
+import { WrappingKeyStore } from '../application/wrapping-key-store.js';
+import { ensureKeySchema } from './sqlite-key-writer.js';
 
-interface Staged { tenant: string; ref: KeyRef; key: DataKey }
+/** Reads of the embedded key store (`keys.db`), on this thread's connection. */
+function sqliteKeyReads(db: Db): KeyReads {
+  ensureKeySchema(db);
+  const s = {
+    live: db.prepare('select generation, wrapped from data_keys where tenant = ? and subject = ? and category = ? order by generation desc limit 1'),
+    generation: db.prepare('select wrapped from data_keys where tenant = ? and subject = ? and category = ? and generation = ?').pluck(),
+    lastGeneration: db.prepare('select max(generation) from data_keys where tenant = ? and subject = ? and category = ?').pluck(),
+    indexKey: db.prepare('select wrapped from index_keys where tenant = ?').pluck(),
+    lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
+    checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?').pluck(),
+    liveCategories: db.prepare('select distinct category from data_keys where tenant = ? and subject = ? order by category').pluck(),
+    holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
+  };
+  return {
+    live: async (t, subject, category) => s.live.get(t, subject, category) as { generation: number; wrapped: Buffer } | undefined,
+    generation: async (t, subject, category, g) => s.generation.get(t, subject, category, g) as Buffer | undefined,
+    lastGeneration: async (t, subject, category) => (s.lastGeneration.get(t, subject, category) as number | null) ?? null,
+    indexKey: async (t) => s.indexKey.get(t) as Buffer | undefined,
+    lookup: async (t, hmac) => s.lookup.all(t, hmac) as Array<{ subject: string; category: string }>,
+    checkpoint: async (t) => s.checkpoint.get(t) as number | undefined,
+    liveCategories: async (t, subject) => s.liveCategories.all(t, subject) as string[],
+    holds: async (t, dueBy) => s.holds.all(t, t, dueBy) as KeyHold[],
+    close: () => { if (db.open) db.close(); },
+  };
+}
 
 /** The embedded key store: its own SQLite file, apart from the log, with `secure_delete` on. */
-export class SqliteKeyStore implements KeyStore {
-  private readonly cache = new Map<string, DataKey>();
-  private readonly indexKeys = new Map<string, Buffer>();
-  private staged: Staged[] = [];
-  private stagedByRef = new Map<string, DataKey>();
-  private stagedIndexKeys = new Map<string, Buffer>();
-  private readonly stmt;
-
+export class SqliteKeyStore extends WrappingKeyStore {
   /** Reads through `db`; every write goes through `writes` (this thread, or the storage worker). */
-  constructor(private readonly db: Db, private readonly writes: KeyWrites, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {
-    ensureKeySchema(db);
-    this.stmt = {
-      live: db.prepare('select generation, wrapped from data_keys where tenant = ? and subject = ? and category = ? order by generation desc limit 1'),
-      generation: db.prepare('select wrapped from data_keys where tenant = ? and subject = ? and category = ? and generation = ?'),
-      lastGeneration: db.prepare('select max(generation) as g from data_keys where tenant = ? and subject = ? and category = ?'),
-      indexKey: db.prepare('select wrapped from index_keys where tenant = ?'),
-      lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
-      checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?'),
-      liveCategories: db.prepare('select distinct category from data_keys where tenant = ? and subject = ? order by category').pluck(),
-      holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
-    };
-  }
-
-  private cacheKey(tenant: string, ref: KeyRef) {
-    return `${tenant}\u0000${keyRefId(ref)}`;
-  }
-
-  private remember(id: string, key: DataKey) {
-    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(id, key);
-  }
-
-  private unwrap(tenant: string, ref: KeyRef, generation: number, wrapped: Buffer): Buffer {
-    const key = open(this.master.key, wrapped.toString('base64url'), aad.dataKey(tenant, ref.subject, ref.category, generation));
-    if (!key) throw new Error('a data key does not open with the master key (wrong PDL_MASTER_KEY?)');
-    return key;
-  }
-
-  async dataKeys(tenant: string, refs: readonly KeyRef[], create: boolean): Promise<Map<string, DataKey>> {
-    const out = new Map<string, DataKey>();
-    for (const ref of refs) {
-      const id = keyRefId(ref);
-      if (out.has(id)) continue;
-      const ck = this.cacheKey(tenant, ref);
-      let key = this.cache.get(ck) ?? this.stagedByRef.get(ck);
-      if (!key) {
-        const row = this.stmt.live.get(tenant, ref.subject, ref.category) as { generation: number; wrapped: Buffer } | undefined;
-        if (row) {
-          key = { generation: row.generation, key: this.unwrap(tenant, ref, row.generation, row.wrapped) };
-          this.remember(ck, key);
-        }
-      }
-      if (!key && create) {
-        const last = (this.stmt.lastGeneration.get(tenant, ref.subject, ref.category) as { g: number | null }).g;
-        key = { generation: (last ?? 0) + 1, key: newKey() };
-        this.staged.push({ tenant, ref, key });
-        this.stagedByRef.set(ck, key);
-      }
-      if (key) out.set(id, key);
-    }
-    return out;
-  }
-
-  async dataKeyGeneration(tenant: string, ref: KeyRef, generation: number): Promise<Buffer | null> {
-    const ck = this.cacheKey(tenant, ref);
-    const cached = this.cache.get(ck);
-    if (cached && cached.generation === generation) return cached.key;
-    const row = this.stmt.generation.get(tenant, ref.subject, ref.category, generation) as { wrapped: Buffer } | undefined;
-    return row ? this.unwrap(tenant, ref, generation, row.wrapped) : null;
-  }
-
-  async existingIndexKey(tenant: string): Promise<Buffer | null> {
-    const known = this.indexKeys.get(tenant) ?? this.stagedIndexKeys.get(tenant);
-    if (known) return known;
-    const row = this.stmt.indexKey.get(tenant) as { wrapped: Buffer } | undefined;
-    if (!row) return null;
-    const key = open(this.master.key, row.wrapped.toString('base64url'), aad.indexKey(tenant));
-    if (!key) throw new Error('an index key does not open with the master key (wrong PDL_MASTER_KEY?)');
-    this.indexKeys.set(tenant, key);
-    return key;
-  }
-
-  async indexKey(tenant: string): Promise<Buffer> {
-    const existing = await this.existingIndexKey(tenant);
-    if (existing) return existing;
-    const key = newKey();
-    this.stagedIndexKeys.set(tenant, key);
-    return key;
-  }
-
-  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
-    return this.writes.addIndexEntries(tenant, entries, position);
-  }
-
-  async indexCheckpoint(tenant: string): Promise<number> {
-    await this.writes.flushIndex();
-    return (this.stmt.checkpoint.get(tenant) as { position: number } | undefined)?.position ?? -1;
-  }
-
-  /**
-   * Makes the keys staged so far durable. Keys staged while this runs (the next group of events is
-   * prepared meanwhile) stay staged, and visible to `dataKeys`, until a later commit.
-   */
-  async commit(): Promise<void> {
-    const keys = this.staged;
-    const indexKeys = [...this.stagedIndexKeys];
-    if (!keys.length && !indexKeys.length) return;
-    this.staged = [];
-    const createdAt = this.now();
-    await this.writes.insertKeys(
-      indexKeys.map(([tenant, key]) => ({ tenant, wrapped: Buffer.from(seal(this.master.key, 0, key, aad.indexKey(tenant)), 'base64url'), masterId: this.master.id })),
-      keys.map((s) => ({
-        tenant: s.tenant, subject: s.ref.subject, category: s.ref.category, generation: s.key.generation,
-        wrapped: Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url'),
-        masterId: this.master.id, createdAt,
-      })),
-    );
-    for (const s of keys) {
-      const ck = this.cacheKey(s.tenant, s.ref);
-      this.remember(ck, s.key);
-      if (this.stagedByRef.get(ck) === s.key) this.stagedByRef.delete(ck);
-    }
-    for (const [tenant, key] of indexKeys) {
-      this.indexKeys.set(tenant, key);
-      if (this.stagedIndexKeys.get(tenant) === key) this.stagedIndexKeys.delete(tenant);
-    }
-  }
-
-  discard(): void {
-    this.staged = [];
-    this.stagedByRef = new Map();
-    this.stagedIndexKeys = new Map();
-  }
-
-  async lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>> {
-    await this.writes.flushIndex();
-    return this.stmt.lookup.all(tenant, hmac) as Array<{ subject: string; category: string }>;
-  }
-
-  async liveCategories(tenant: string, subject: string): Promise<string[]> {
-    return this.stmt.liveCategories.all(tenant, subject) as string[];
-  }
-
-  async destroy(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void> {
-    await this.writes.destroyKeys(tenant, keys, index);
-    for (const { subject, categories } of keys) {
-      for (const c of categories) {
-        const ck = this.cacheKey(tenant, { subject, category: c });
-        this.cache.delete(ck);
-        this.stagedByRef.delete(ck);
-      }
-    }
-  }
-
-  async holds(tenant?: string, dueBy = '9999-12-31T23:59:59.999Z'): Promise<KeyHold[]> {
-    return this.stmt.holds.all(tenant ?? null, tenant ?? null, dueBy) as KeyHold[];
-  }
-
-  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void> {
-    return this.writes.setHold(tenant, subject, category, hold);
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
+  constructor(db: Db, writes: KeyWrites, master: MasterKey, now: () => string, cacheSize = 100_000) {
+    super(sqliteKeyReads(db), writes, master, now, cacheSize);
   }
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { IndexEntry, SubjectKeys } from '../key-store.port.js';
+import type { IndexEntry, KeyWrites, SubjectKeys, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const SCHEMA = `
 create table if not exists data_keys (
@@ -19,34 +19,7 @@ create index if not exists key_holds_until on key_holds (until);
 
 export const ensureKeySchema = (db: Db): void => void db.exec(SCHEMA);
 
-/** A data key as stored: wrapped by the master key, never in clear. */
-export interface WrappedKeyRow {
-  readonly tenant: string;
-  readonly subject: string;
-  readonly category: string;
-  readonly generation: number;
-  readonly wrapped: Uint8Array;
-  readonly masterId: string;
-  readonly createdAt: string;
-}
-export interface WrappedIndexKeyRow {
-  readonly tenant: string;
-  readonly wrapped: Uint8Array;
-  readonly masterId: string;
-}
-
-/** The writes of the embedded key store, run by the thread that owns its write connections. */
-export interface KeyWrites {
-  /** Makes keys durable (fsync) before any log entry that uses them is committed. */
-  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void>;
-  /** Buffers blind-index entries and the tenant's index checkpoint; written in groups without fsync. */
-  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
-  /** Writes what is buffered, so that reads on another connection see it. */
-  flushIndex(): Promise<void>;
-  /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
-  destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
-  setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
-}
+export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const INDEX_FLUSH_ENTRIES = 20_000;
 const INDEX_FLUSH_MS = 1000;
