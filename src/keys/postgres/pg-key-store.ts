@@ -1,0 +1,170 @@
+import pg from 'pg';
+import type { MasterKey } from '../master-key.js';
+import type { IndexEntry, KeyHold, KeyReads, KeyWrites, SubjectKeys, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
+import { WrappingKeyStore } from '../application/wrapping-key-store.js';
+
+/** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+create table if not exists data_keys (
+  tenant text not null, subject text not null, category text not null, generation integer not null,
+  wrapped bytea not null, master_id text not null, created_at text not null,
+  primary key (tenant, subject, category, generation));
+create table if not exists index_keys (tenant text primary key, wrapped bytea not null, master_id text not null);
+create table if not exists blind_index (tenant text not null, hmac bytea not null, subject text not null, category text not null, primary key (tenant, hmac, subject, category));
+create table if not exists blind_index_checkpoint (tenant text primary key, position bigint not null);
+create table if not exists key_holds (
+  tenant text not null, subject text not null, category text not null, until text not null, purpose text not null, legal_basis text not null,
+  primary key (tenant, subject, category));`,
+  },
+];
+const MIGRATION_LOCK = 0x70646c02;
+const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/**
+ * Key storage on PostgreSQL: every write is its own transaction, durable at commit. Destroyed keys are
+ * deleted and their table vacuumed so the dead row versions are reclaimed; PostgreSQL may still hold
+ * them in its write-ahead log and in freed pages until those are reused (the README says so): keep this
+ * schema's backups and WAL archives under the same bounded retention as the embedded `keys.db`.
+ */
+export class PgKeyStorage implements KeyReads, KeyWrites {
+  private constructor(private readonly pool: pg.Pool, readonly schema: string) {}
+
+  static async open(connectionString: string, schema = 'pdl_keys'): Promise<PgKeyStorage> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
+    const pool = new pg.Pool({ connectionString, max: 4, options: `-c search_path=${schema}` });
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`create schema if not exists ${schema}`);
+      await client.query('create table if not exists pdl_migrations (version integer primary key, applied_at timestamptz not null default now())');
+      const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations')).rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query(m.sql);
+        await client.query('insert into pdl_migrations (version) values ($1)', [m.version]);
+      }
+      await client.query('commit');
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    return new PgKeyStorage(pool, schema);
+  }
+
+  private async one<T>(sql: string, args: unknown[]): Promise<T | undefined> {
+    return (await this.pool.query(sql, args)).rows[0] as T | undefined;
+  }
+
+  private async tx(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('begin');
+      await work(c);
+      await c.query('commit');
+    } catch (e) {
+      await c.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  live(tenant: string, subject: string, category: string) {
+    return this.one<{ generation: number; wrapped: Buffer }>('select generation, wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 order by generation desc limit 1', [tenant, subject, category]);
+  }
+
+  async generation(tenant: string, subject: string, category: string, generation: number) {
+    return (await this.one<{ wrapped: Buffer }>('select wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 and generation = $4', [tenant, subject, category, generation]))?.wrapped;
+  }
+
+  async lastGeneration(tenant: string, subject: string, category: string) {
+    return (await this.one<{ g: number | null }>('select max(generation) as g from data_keys where tenant = $1 and subject = $2 and category = $3', [tenant, subject, category]))?.g ?? null;
+  }
+
+  async indexKey(tenant: string) {
+    return (await this.one<{ wrapped: Buffer }>('select wrapped from index_keys where tenant = $1', [tenant]))?.wrapped;
+  }
+
+  async lookup(tenant: string, hmac: Buffer) {
+    return (await this.pool.query<{ subject: string; category: string }>('select subject, category from blind_index where tenant = $1 and hmac = $2 order by subject, category', [tenant, hmac])).rows;
+  }
+
+  async checkpoint(tenant: string) {
+    const p = (await this.one<{ position: string }>('select position from blind_index_checkpoint where tenant = $1', [tenant]))?.position;
+    return p === undefined ? undefined : Number(p);
+  }
+
+  async liveCategories(tenant: string, subject: string) {
+    return (await this.pool.query<{ category: string }>('select distinct category from data_keys where tenant = $1 and subject = $2 order by category', [tenant, subject])).rows.map((r) => r.category);
+  }
+
+  async holds(tenant: string | null, dueBy: string) {
+    return (await this.pool.query<KeyHold>('select tenant, subject, category, until, purpose, legal_basis as "legalBasis" from key_holds where ($1::text is null or tenant = $1) and until <= $2 order by until', [tenant, dueBy])).rows;
+  }
+
+  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {
+    return this.tx(async (c) => {
+      for (const k of indexKeys) await c.query('insert into index_keys (tenant, wrapped, master_id) values ($1, $2, $3)', [k.tenant, bytes(k.wrapped), k.masterId]);
+      for (const k of keys) await c.query('insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at) values ($1, $2, $3, $4, $5, $6, $7)', [k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt]);
+    });
+  }
+
+  addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
+    return this.tx(async (c) => {
+      if (entries.length) {
+        await c.query(`insert into blind_index (tenant, hmac, subject, category) select $1, h, s, k from unnest($2::bytea[], $3::text[], $4::text[]) as x(h, s, k) on conflict do nothing`,
+          [tenant, entries.map((e) => bytes(e.hmac)), entries.map((e) => e.subject), entries.map((e) => e.category)]);
+      }
+      await c.query('insert into blind_index_checkpoint (tenant, position) values ($1, $2) on conflict (tenant) do update set position = greatest(blind_index_checkpoint.position, excluded.position)', [tenant, position]);
+    });
+  }
+
+  async flushIndex(): Promise<void> {
+    // Written at once: nothing is buffered.
+  }
+
+  async destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void> {
+    const doomed = new Set(keys.flatMap((k) => k.categories.map((c) => `${k.subject}\u0000${c}`)));
+    await this.tx(async (c) => {
+      for (const { subject, categories } of keys) {
+        await c.query('delete from data_keys where tenant = $1 and subject = $2 and category = any($3)', [tenant, subject, categories]);
+        await c.query('delete from key_holds where tenant = $1 and subject = $2 and category = any($3)', [tenant, subject, categories]);
+      }
+      for (const e of index) if (doomed.has(`${e.subject}\u0000${e.category}`)) await c.query('delete from blind_index where tenant = $1 and hmac = $2 and subject = $3 and category = $4', [tenant, bytes(e.hmac), e.subject, e.category]);
+    });
+    await this.pool.query('vacuum data_keys');
+  }
+
+  async setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void> {
+    if (!hold) await this.pool.query('delete from key_holds where tenant = $1 and subject = $2 and category = $3', [tenant, subject, category]);
+    else await this.pool.query('insert into key_holds (tenant, subject, category, until, purpose, legal_basis) values ($1, $2, $3, $4, $5, $6) on conflict (tenant, subject, category) do update set until = excluded.until, purpose = excluded.purpose, legal_basis = excluded.legal_basis', [tenant, subject, category, hold.until, hold.purpose, hold.legalBasis]);
+  }
+
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`drop schema if exists ${this.schema} cascade`);
+  }
+
+  private ended: Promise<void> | null = null;
+
+  close(): void {
+    void this.end();
+  }
+
+  /** Ends the pool (once) and waits for it. */
+  end(): Promise<void> {
+    this.ended ??= this.pool.end();
+    return this.ended;
+  }
+}
+
+/** The key store on PostgreSQL. */
+export async function openPgKeyStore(connectionString: string, master: MasterKey, now: () => string, schema?: string) {
+  const storage = await PgKeyStorage.open(connectionString, schema);
+  return { store: new WrappingKeyStore(storage, storage, master, now), storage };
+}
