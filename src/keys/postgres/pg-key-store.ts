@@ -1,10 +1,11 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import type { MasterKey } from '../master-key.js';
 import type { IndexEntry, KeyHold, KeyReads, KeyWrites, SubjectKeys, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -33,28 +34,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
   private constructor(private readonly pool: pg.Pool, readonly schema: string) {}
 
   static async open(connectionString: string, schema = 'pdl_keys'): Promise<PgKeyStorage> {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-    const pool = new pg.Pool({ connectionString, max: 4, options: `-c search_path=${schema}` });
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query(`create schema if not exists ${schema}`);
-      await client.query('create table if not exists pdl_migrations (version integer primary key, applied_at timestamptz not null default now())');
-      const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations')).rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        await client.query(m.sql);
-        await client.query('insert into pdl_migrations (version) values ($1)', [m.version]);
-      }
-      await client.query('commit');
-    } catch (e) {
-      await client.query('rollback').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-    return new PgKeyStorage(pool, schema);
+    return new PgKeyStorage(await migratedPool(connectionString, schema, MIGRATION_LOCK, MIGRATIONS, 4), schema);
   }
 
   private async one<T>(sql: string, args: unknown[]): Promise<T | undefined> {

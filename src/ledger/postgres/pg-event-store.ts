@@ -1,11 +1,12 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
 
 /**
  * Versioned migrations of the event store's schema, applied in order by the store itself at start
  * (`pdl_migrations` records which ran). Only ever append to this list.
  */
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -41,28 +42,7 @@ export class PgEventStore implements EventStore {
 
   /** Connects, creates the schema if needed, and applies the migrations not applied yet. */
   static async open(connectionString: string, schema = 'pdl'): Promise<PgEventStore> {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-    const pool = new pg.Pool({ connectionString, max: 8, options: `-c search_path=${schema}` });
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      await client.query(`create schema if not exists ${schema}`);
-      await client.query('create table if not exists pdl_migrations (version integer primary key, applied_at timestamptz not null default now())');
-      const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations')).rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        await client.query(m.sql);
-        await client.query('insert into pdl_migrations (version) values ($1)', [m.version]);
-      }
-      await client.query('commit');
-    } catch (e) {
-      await client.query('rollback').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-    return new PgEventStore(pool, schema);
+    return new PgEventStore(await migratedPool(connectionString, schema, APPEND_LOCK, MIGRATIONS, 8), schema);
   }
 
   async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
