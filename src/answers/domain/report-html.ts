@@ -111,7 +111,7 @@ export function reportHtml(r: SubjectReport): string {
 
   section('Your rights', `<ul>${r.rights.map((x) => `<li>You may ${esc(x.text)} (GDPR Art. ${esc(x.article)}).</li>`).join('')}</ul>`);
 
-  const asOf = r.asOf ? ` as our records stood on ${humanDate(r.asOf)}` : '';
+  const asOf = r.asOf ? ` as our records stood on ${humanDate(r.asOf)}` : ' from our records as they stand';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Your personal data at ${esc(r.controller.name)}</title>
@@ -123,7 +123,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:t
 @media print{body{margin:0;font-size:11pt}section{break-inside:avoid}}
 </style></head><body>
 <h1>Your personal data at ${esc(r.controller.name)}</h1>
-<p>Under Article 15 of the General Data Protection Regulation you may know what personal data we process about you, why, who receives it and for how long we keep it. This report answers${asOf}. It was prepared on ${humanDate(r.generatedAt)}.</p>
+<p>Under Article 15 of the General Data Protection Regulation you may know what personal data we process about you, why, who receives it and for how long we keep it. This report answers these questions${asOf}. It was prepared on ${humanDate(r.generatedAt)}.</p>
 ${sections.join('\n')}
 </body></html>`;
 }

@@ -60,6 +60,15 @@ create table if not exists ropa_subject_counts (tenant text not null, purpose te
     }
   }
 
+  fillInBulk(db: Db): void {
+    db.exec(`delete from ropa_subjects;
+      insert into ropa_subjects (tenant, purpose, subject, first_position) select tenant, purpose, subject, min(position) from audit_events group by tenant, purpose, subject;
+      delete from ropa_subject_counts;
+      insert into ropa_subject_counts (tenant, purpose, kind, subjects)
+        select tenant, purpose, case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end as kind, count(*) from ropa_subjects group by 1, 2, 3;`);
+    this.rows = new Map();
+  }
+
   write(db: Db): void {
     this.stmt ??= {
       insert: db.prepare('insert or ignore into ropa_subjects (tenant, purpose, subject, first_position) values (?, ?, ?, ?)'),

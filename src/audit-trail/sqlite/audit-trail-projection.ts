@@ -44,6 +44,15 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
     }
   }
 
+  fillInBulk(db: Db): void {
+    db.exec(`delete from audit_subjects;
+      insert into audit_subjects (tenant, subject, position) select tenant, subject, position from audit_events order by tenant, subject, position;
+      delete from audit_subjects_through;
+      insert into audit_subjects_through (tenant, position) select tenant, max(position) from audit_events group by tenant;`);
+    this.rows = [];
+    this.through = new Map();
+  }
+
   write(db: Db): void {
     this.stmt ??= {
       insert: db.prepare('insert or ignore into audit_subjects (tenant, subject, position) values (?, ?, ?)'),

@@ -147,6 +147,8 @@ export class SqliteLogAppender {
     const started = Date.now();
     const replayed = this.projections.filter((p) => p.rebuild);
     const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+    const batched = indexes.filter((d) => !d.fillInBulk);
+    const bulk = indexes.filter((d) => d.fillInBulk);
     if (stale) {
       db.transaction(() => {
         for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
@@ -169,7 +171,7 @@ export class SqliteLogAppender {
     let events = 0;
     const batch = db.transaction((applied: Applied[], through: bigint) => {
       for (const p of replayed) p.apply(db, applied);
-      for (const d of indexes) {
+      for (const d of batched) {
         d.add(applied);
         d.write(db);
         setCheckpoint.run(d.name, through);
@@ -196,6 +198,13 @@ export class SqliteLogAppender {
         events += rows.length;
         onProgress?.(from, head);
       }
+      // The indexes filled in bulk: whole, from the rebuilt tables (also after a resumed rebuild).
+      db.transaction(() => {
+        for (const d of bulk) {
+          d.fillInBulk!(db);
+          setCheckpoint.run(d.name, head);
+        }
+      })();
     } finally {
       db.pragma('synchronous = FULL');
     }
