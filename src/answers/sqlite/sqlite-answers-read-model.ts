@@ -16,7 +16,7 @@ export class SqliteAnswersReadModel implements AnswersReadModel {
     db.exec(new PurposeSubjectsIndex().schema);
     this.s = {
       head: db.prepare('select max(revision) from events where stream = ?').pluck(),
-      recordedAt: db.prepare("select json_extract(data, '$.recordedAt') from events where stream = ? and revision = ?").pluck(),
+      recordedAt: db.prepare("select json_extract(cast(data as text), '$.recordedAt') from events where stream = ? and revision = ?").pluck(),
       observed: db.prepare('select * from ropa_observed where tenant = ? and first_position <= ?'),
       counts: db.prepare('select purpose, kind, subjects from ropa_subject_counts where tenant = ? order by purpose, kind'),
       subjects: db.prepare(`select purpose, case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end as kind, count(*) as subjects
