@@ -27,10 +27,14 @@ async function withShredder<T>(dataDir: string, masterFromEnv: string | undefine
   }
 }
 
-/** `pdl retention enforce [--at T]`: destroys the keys whose legal hold has ended by `at` (default now). */
+/**
+ * `pdl retention enforce [--at T]`: shreds what every recorded erasure allows (in case it was not done
+ * when recorded), then destroys the keys whose legal hold has ended by `at` (default now).
+ */
 export function enforce(dataDir: string, masterFromEnv: string | undefined, at: string | undefined, out: (s: string) => void): Promise<number> {
-  return withShredder(dataDir, masterFromEnv, async (shredder) => {
+  return withShredder(dataDir, masterFromEnv, async (shredder, _writer, storage) => {
     const when = sortableInstant(at ?? new Date());
+    for (const tenant of storage.tenants.tenantIds()) await shredder.sweep(tenant, -1);
     const { destroyed, held } = await shredder.enforce(when);
     out(`destroyed ${destroyed} key${destroyed === 1 ? '' : 's'} whose legal hold ended by ${when}; ${held} still held`);
     return 0;

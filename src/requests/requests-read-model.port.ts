@@ -43,6 +43,8 @@ export interface RequestsReadModel {
   authorityRequestsOf(tenant: string, subject: string, asOf?: number): Array<AuthorityRequestView & { position: number }>;
   /** Log positions of the disclosures made under an authority request. */
   disclosuresUnder(tenant: string, request: string): number[];
+  /** Subjects erased as a whole (a fulfilled erasure request completed, or `pdl forget`) after log position `after`, with the position. */
+  erasuresAfter(tenant: string, after: number): Array<{ subject: string; position: number }>;
   /** Whether the subject was forgotten as a whole (`pdl forget`). */
   forgotten(tenant: string, subject: string): boolean;
   /** The keys destroyed (of the subject, or of every subject), in log order. */

@@ -143,6 +143,28 @@ describe('forgetting', () => {
     expect(await look(`ip:${IP_D}`)).toEqual([]);
   });
 
+  it('shreds at start-up an erasure recorded while its shredding did not run', async () => {
+    await ledger.stop();
+    const { openEmbeddedStorage } = await import('../../src/storage/embedded-storage.js');
+    const { LedgerWriter } = await import('../../src/ledger/application/ledger-writer.js');
+    const { IdentifierVault } = await import('../../src/keys/application/identifier-vault.js');
+    const { loadMasterKey } = await import('../../src/keys/master-key.js');
+    const { decodeAppendBody } = await import('../../src/ledger/domain/processing-event.js');
+    const s = openEmbeddedStorage(dataDir, loadMasterKey(undefined, dataDir).master, { writes: 'in-thread' });
+    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    const ev = (type: string, extra: object) => ({ eventId: randomUUID(), type, subject: { id: 'visitor:x', ...extra }, categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-05-01T10:00:00Z' });
+    // Recorded straight through the writer: the erasure is in the log, its shredding never ran.
+    const events = decodeAppendBody({ events: [ev('collected', { identifiers: { ip: '10.9.9.9' } }), { ...ev('erased', {}), occurredAt: '2026-05-01T10:10:00Z', details: { reason: 'retention' } }] });
+    expect(events._tag === 'Right' && (await writer.record(t.P.split('/').pop()!, events.right))._tag).toBe('Right');
+    await writer.drain();
+    await s.close();
+    expect(keysOf('visitor:x', 'user.device.ip_address').length).toBe(1);
+    await restart();
+    for (let i = 0; i < 50 && keysOf('visitor:x', 'user.device.ip_address').length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(keysOf('visitor:x', 'user.device.ip_address')).toEqual([]);
+    expect(await look('ip:10.9.9.9')).toEqual([]);
+  });
+
   it('forgets a subject as a whole with pdl forget, except what a legal hold keeps', async () => {
     await ledger.stop();
     const f = pdl('forget', 'visitor:e', '--tenant', t.P.split('/').pop()!, '--reason', 'asked by phone', '--data-dir', dataDir);

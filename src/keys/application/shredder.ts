@@ -87,15 +87,41 @@ export class Shredder {
   }
 
   /** Forgets, for every subject whose key is held, what may go at `at` (default now). */
-  async enforce(at: string = sortableInstant(this.clock.now())): Promise<{ destroyed: number; held: number }> {
+  async enforce(at: string = sortableInstant(this.clock.now()), stop: () => boolean = () => false): Promise<{ destroyed: number; held: number }> {
     let destroyed = 0;
     const due = await this.keys.holds(undefined, sortableInstant(at));
     const subjects = new Map(due.map((h) => [`${h.tenant}\u0000${h.subject}`, h]));
     for (const h of subjects.values()) {
+      if (stop()) break;
       const r = await this.forget(h.tenant, h.subject, at);
       if (r._tag === 'Right') destroyed += r.right.filter((s) => s.action === 'destroy').length;
     }
     return { destroyed, held: (await this.keys.holds()).length };
+  }
+
+  /**
+   * Shreds what the erasures recorded after log position `after` allow (erased events, completed erasure
+   * requests, forgotten subjects) — whether or not it was done when they were recorded (a crash, a store
+   * that failed in between). Idempotent. Returns the position it got to.
+   */
+  async sweep(tenant: string, after: number, stop: () => boolean = () => false): Promise<number> {
+    const subjects = new Set<string>();
+    let last = after;
+    for (let from = after; ;) {
+      const rows = this.trail.page(tenant, { type: 'erased' }, from, PAGE);
+      for (const { position, entry } of rows) { subjects.add(entry.subject.id); last = Math.max(last, position); }
+      if (rows.length < PAGE) break;
+      from = rows[rows.length - 1]!.position;
+    }
+    for (const { subject, position } of this.requests.erasuresAfter(tenant, after)) { subjects.add(subject); last = Math.max(last, position); }
+    const all = [...subjects];
+    for (let i = 0; i < all.length; i += 500) {
+      // Stopped (the server shuts down): the next sweep starts again from `after`.
+      if (stop()) return after;
+      const done = await this.forgetAll(tenant, all.slice(i, i + 500));
+      if (done._tag === 'Left') return after;
+    }
+    return last;
   }
 
   /** Finishes shreddings a crash interrupted: keys whose destruction is in the log but which still exist. */

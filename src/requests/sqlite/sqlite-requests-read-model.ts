@@ -59,6 +59,8 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
         where s.tenant = ? and s.subject = ? and r.position <= ? order by r.position`),
       disclosures: db.prepare('select position from authority_disclosures where tenant = ? and request = ? order by position').pluck(),
       forgotten: db.prepare('select 1 from forgotten_subjects where tenant = ? and subject = ?').pluck(),
+      erasuresAfter: db.prepare(`select subject, completed_position as position from subject_requests where tenant = ? and type = 'erasure' and outcome = 'fulfilled' and completed_position > ?
+        union all select subject, position from forgotten_subjects where tenant = ? and position > ? order by position`),
       destroyed: db.prepare(`select tenant, subject, category, position, recorded_at as recordedAt, reason, request, event_id as eventId from destroyed_keys
         where (? is null or tenant = ?) and (? is null or subject = ?) order by tenant, position`),
     };
@@ -104,6 +106,10 @@ export class SqliteRequestsReadModel implements RequestsReadModel {
 
   disclosuresUnder(tenant: string, request: string): number[] {
     return this.s.disclosures.all(tenant, request) as number[];
+  }
+
+  erasuresAfter(tenant: string, after: number): Array<{ subject: string; position: number }> {
+    return this.s.erasuresAfter.all(tenant, after, tenant, after) as Array<{ subject: string; position: number }>;
   }
 
   forgotten(tenant: string, subject: string): boolean {
