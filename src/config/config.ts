@@ -16,7 +16,7 @@ export interface PdlConfig {
   readonly checkpointIntervalMs: number;
   /** How many days before its deadline a holding is reported `due-soon`. */
   readonly dueSoonDays: number;
-  /** How often keys kept under a legal hold are checked and destroyed once the hold ended; 0: never by itself. */
+  /** How often recorded erasures are swept and keys whose legal hold ended are destroyed; 0: only once at start-up. */
   readonly retentionEnforceIntervalMs: number;
 }
 
