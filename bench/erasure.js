@@ -90,7 +90,8 @@ const metric = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)
 results.main_heap_used_mb = Math.round(metric('pdl_nodejs_heap_size_used_bytes') / 1048576);
 results.main_heap_total_mb = Math.round(metric('pdl_nodejs_heap_size_total_bytes') / 1048576);
 results.rss_at_end_mb = Math.round(metric('pdl_process_resident_memory_bytes') / 1048576);
-console.log(`main heap used ${results.main_heap_used_mb} MB of ${results.main_heap_total_mb} MB; process RSS ${results.rss_at_end_mb} MB`);
+results.worker_heap_used_mb = Math.round(metric('pdl_storage_worker_heap_used_bytes') / 1048576);
+console.log(`main heap used ${results.main_heap_used_mb} MB of ${results.main_heap_total_mb} MB; storage worker heap ${results.worker_heap_used_mb} MB; process RSS ${results.rss_at_end_mb} MB`);
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 clearInterval(rss);
@@ -104,7 +105,7 @@ const md = [`# pdl erasure benchmark, ${results.date}`, '', `${N} subjects, one 
   `| forgetting (erasure recorded, fact logged, key and blind-index entry destroyed) | ${results.forget.keys_destroyed_per_s} keys/s (${N} in ${results.forget.seconds} s) |`,
   `| report p50 / p99 before mass erasure | ${results.report_before.p50_ms} / ${results.report_before.p99_ms} ms |`,
   `| report p50 / p99 after | ${results.report_after.p50_ms} / ${results.report_after.p99_ms} ms |`,
-  `| server peak RSS | ${results.server_peak_rss_mb} MB (at the end: ${results.rss_at_end_mb} MB, of which the main thread's heap ${results.main_heap_used_mb} MB used) |`, ''].join('\n');
+  `| server peak RSS | ${results.server_peak_rss_mb} MB (at the end: ${results.rss_at_end_mb} MB, of which heaps: main thread ${results.main_heap_used_mb} MB, storage worker ${results.worker_heap_used_mb} MB) |`, ''].join('\n');
 const out = join(ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WriterMetrics } from '../ledger/application/ledger-writer.js';
 
 /** Prometheus metrics of the ledger: what was recorded, in which commit sizes, how fast it was answered. */
@@ -28,6 +28,20 @@ export class LedgerMetrics implements WriterMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pdl_' });
+  }
+
+  /** Reports the storage worker's heap (it is not in the process's default heap metrics, which are the main thread's). */
+  watchWorkerHeap(read: () => Promise<{ used: number; total: number } | null>): void {
+    let last: { used: number; total: number } | null = null;
+    const gauge = (name: string, help: string, pick: (h: { used: number; total: number }) => number) => new Gauge({
+      name, help, registers: [this.registry],
+      async collect() {
+        try { last = (await read()) ?? last; } catch { /* the worker is gone: keep the last reading */ }
+        if (last) this.set(pick(last));
+      },
+    });
+    gauge('pdl_storage_worker_heap_used_bytes', 'Heap used by the storage worker thread', (h) => h.used);
+    gauge('pdl_storage_worker_heap_total_bytes', 'Heap size of the storage worker thread', (h) => h.total);
   }
 
   committed(events: number, seconds: number): void {

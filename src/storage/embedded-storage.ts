@@ -84,6 +84,8 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     answers: new SqliteAnswersReadModel(ledgerDb),
     /** What the start-up rebuild of the read models did, if one ran. */
     rebuilt,
+    /** The storage worker's heap, when writes run on one. */
+    workerHeap: (): Promise<{ used: number; total: number } | null> => (worker ? worker.heap() : Promise.resolve(null)),
     healthy: () => ledgerDb.open && keysDb.open && (worker?.healthy ?? true) && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,
     async close() {
       await worker?.close();

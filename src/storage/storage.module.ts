@@ -36,10 +36,11 @@ export type Storage = EmbeddedStorage;
     LedgerMetrics,
     {
       provide: STORAGE,
-      inject: [CONFIG, MASTER_KEY, LOGGER],
-      useFactory: (config: PdlConfig, master: MasterKey, log: Logger): Storage => {
+      inject: [CONFIG, MASTER_KEY, LOGGER, LedgerMetrics],
+      useFactory: (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Storage => {
         if (config.store !== 'sqlite') throw new Error(`PDL_STORE=${config.store} is not available in this version; use sqlite`);
         const storage = openEmbeddedStorage(config.dataDir, master);
+        metrics.watchWorkerHeap(storage.workerHeap);
         if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
         return storage;
       },

@@ -11,6 +11,7 @@ export type WriteOperation =
   | { readonly op: 'destroyKeys'; readonly tenant: string; readonly keys: readonly SubjectKeys[]; readonly index: readonly IndexEntry[] }
   | { readonly op: 'setHold'; readonly tenant: string; readonly subject: string; readonly category: string; readonly hold: { until: string; purpose: string; legalBasis: string } | null }
   | { readonly op: 'flushLog' }
+  | { readonly op: 'heapStats' }
   | { readonly op: 'close' };
 
 export type WriteRequest = WriteOperation & { readonly id: number };

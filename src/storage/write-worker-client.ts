@@ -62,6 +62,9 @@ export class WriteWorkerClient {
     setHold: (tenant, subject, category, hold) => this.call({ op: 'setHold', tenant, subject, category, hold }),
   };
 
+  /** The storage worker's heap (it has its own, apart from the main thread's). */
+  readonly heap = (): Promise<{ used: number; total: number }> => this.call({ op: 'heapStats' });
+
   /** Writes the log's deferred indexes, so that reads on other connections see them. */
   readonly flushLog = (): Promise<void> => this.call({ op: 'flushLog' });
 

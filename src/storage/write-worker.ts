@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
@@ -27,6 +28,7 @@ function serve(r: WriteRequest): unknown {
     case 'destroyKeys': return keys.destroyKeys(r.tenant, r.keys, r.index.map((e) => ({ ...e, hmac: Buffer.from(e.hmac) })));
     case 'setHold': return keys.setHold(r.tenant, r.subject, r.category, r.hold);
     case 'flushLog': return appender.flush();
+    case 'heapStats': { const h = getHeapStatistics(); return { used: h.used_heap_size, total: h.total_heap_size }; }
     case 'close':
       keys.close();
       appender.close();

@@ -174,6 +174,8 @@ describe('operability', () => {
     expect((await client(ledger.base)('GET', '/health')).json).toEqual({ status: 'ok' });
     const metrics = await client(ledger.base)('GET', '/metrics');
     expect(metrics.text).toMatch(/pdl_events_recorded_total \d+/);
+    // The storage worker's heap is its own, apart from the main thread's default heap metrics.
+    expect(Number(/^pdl_storage_worker_heap_used_bytes (\d+)/m.exec(metrics.text)?.[1])).toBeGreaterThan(1_000_000);
     expect(metrics.text).toContain('pdl_append_latency_seconds_bucket');
     expect(metrics.text).toContain('pdl_commit_batch_events_bucket');
     const docs = (await client(ledger.base)('GET', '/docs')).json;
