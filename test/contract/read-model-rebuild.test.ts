@@ -150,7 +150,7 @@ describe('a rebuild that stops half-way', () => {
     const db = openDatabase(file), indexDb = openDatabase(file);
     let batches = 0;
     expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
-      version: READ_MODELS_VERSION, force: true, batchSize: 2000, onProgress: () => { if (++batches === 1) throw new Error('power cut'); },
+      version: READ_MODELS_VERSION, force: true, batchSize: 2000, commitEvery: 2000, onProgress: () => { if (++batches === 1) throw new Error('power cut'); },
     })).toThrow('power cut');
     db.close();
     indexDb.close();

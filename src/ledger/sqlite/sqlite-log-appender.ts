@@ -37,14 +37,19 @@ export interface ReadModelOptions {
   /** Rebuild even when the version matches (`pdl rebuild`). */
   readonly force?: boolean;
   readonly onProgress?: (through: bigint, head: bigint) => void;
-  /** Log entries folded per transaction (default 20,000). */
+  /** Log entries read and folded at a time (default 20,000). */
   readonly batchSize?: number;
+  /** Log entries per transaction (default 100,000): the progress a stop can lose, against fewer page writes. */
+  readonly commitEvery?: number;
 }
 
 export interface RebuildReport { readonly events: number; readonly ms: number; readonly resumed: boolean }
 
 const READ_MODELS_SCHEMA = 'create table if not exists read_models (id integer primary key check (id = 1), version integer not null, rebuilt_through integer)';
 const REBUILD_BATCH = 20_000;
+const REBUILD_COMMIT_EVERY = 100_000;
+/** Page cache of the rebuild's connection (KiB): the random-key tables' pages stay in memory across batches. */
+const REBUILD_CACHE_KIB = 65_536;
 
 export const ensureLogSchema = (db: Db, deferred: readonly DeferredIndex[] = []): void => {
   db.exec(SCHEMA);
@@ -135,7 +140,7 @@ export class SqliteLogAppender {
    * earlier one did not finish (it resumes where it stopped: each batch commits its rows and its progress
    * together). Runs before anything reads them.
    */
-  private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH }: ReadModelOptions): RebuildReport | null {
+  private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY }: ReadModelOptions): RebuildReport | null {
     const db = this.db;
     db.exec(READ_MODELS_SCHEMA);
     const state = db.prepare('select version, rebuilt_through as through from read_models where id = 1').safeIntegers(true).get() as { version: bigint; through: bigint | null } | undefined;
@@ -161,15 +166,15 @@ export class SqliteLogAppender {
       })();
     }
     for (const p of this.projections) p.reset?.();
-    // Each batch commits its rows and its progress together, so the files stay consistent whatever
-    // happens; a batch lost to a power cut is folded again. No fsync per batch, then: one at the end.
+    // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
+    // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
     db.pragma('synchronous = NORMAL');
     const page = db.prepare('select * from events where global_position > ? order by global_position limit ?').safeIntegers(true);
     const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
     const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
     let from = stale ? -1n : state!.through!;
     let events = 0;
-    const batch = db.transaction((applied: Applied[], through: bigint) => {
+    const fold = (applied: Applied[], through: bigint) => {
       for (const p of replayed) p.apply(db, applied);
       for (const d of batched) {
         d.add(applied);
@@ -177,7 +182,13 @@ export class SqliteLogAppender {
         setCheckpoint.run(d.name, through);
       }
       progress.run(through);
-    });
+    };
+    // Rows and progress commit together every `commitEvery` entries (a stop loses at most that much work);
+    // with a large page cache, pages of the random-key tables are written once per commit, not per batch.
+    const cacheBefore = Number(db.pragma('cache_size', { simple: true }));
+    db.pragma(`cache_size = -${REBUILD_CACHE_KIB}`);
+    let uncommitted = 0;
+    db.exec('begin');
     try {
       for (;;) {
         const rows = page.all(from, batchSize) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
@@ -190,14 +201,17 @@ export class SqliteLogAppender {
         });
         from = rows[rows.length - 1]!.global_position;
         try {
-          batch(applied, from);
+          fold(applied, from);
         } catch (e) {
           for (const p of this.projections) p.reset?.();
           throw e;
         }
+        uncommitted += rows.length;
+        if (uncommitted >= commitEvery) { db.exec('commit'); db.exec('begin'); uncommitted = 0; }
         events += rows.length;
         onProgress?.(from, head);
       }
+      db.exec('commit');
       // The indexes filled in bulk: whole, from the rebuilt tables (also after a resumed rebuild).
       db.transaction(() => {
         for (const d of bulk) {
@@ -205,8 +219,12 @@ export class SqliteLogAppender {
           setCheckpoint.run(d.name, head);
         }
       })();
+    } catch (e) {
+      if (db.inTransaction) db.exec('rollback');
+      throw e;
     } finally {
       db.pragma('synchronous = FULL');
+      db.pragma(`cache_size = ${cacheBefore}`);
     }
     setState.run(version, null);
     db.pragma('wal_checkpoint(TRUNCATE)');
