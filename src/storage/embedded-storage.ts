@@ -11,7 +11,8 @@ import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
 import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
 import { SqliteAnswersReadModel } from '../answers/sqlite/sqlite-answers-read-model.js';
-import type { RebuildReport } from '../ledger/sqlite/sqlite-log-appender.js';
+import { resetStaleReadModels, type RebuildReport } from '../ledger/sqlite/sqlite-log-appender.js';
+import Database from 'better-sqlite3';
 import { SqliteMerkleTree } from '../integrity/sqlite/sqlite-merkle.js';
 import { SqliteFindings } from '../compliance/sqlite/sqlite-findings.js';
 import { SqliteRetention } from '../compliance/sqlite/sqlite-retention.js';
@@ -44,11 +45,16 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const ledgerDb = openDatabase(ledgerFile);
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
+  // Read models of another version (or a rebuild asked for) are dropped before their projections are
+  // made, so that these find their new tables; the appender then folds them again from the log.
+  const scratch = new Database(':memory:');
+  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, { rules: options.rules }), READ_MODELS_VERSION, options.rebuild !== undefined);
+  scratch.close();
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
   const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, { rules: options.rules }), {
-    version: READ_MODELS_VERSION, force: options.rebuild !== undefined, ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
+    version: READ_MODELS_VERSION, ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
   });
-  const rebuilt: RebuildReport | null = appender.rebuilt;
+  const rebuilt: RebuildReport | null = appender.rebuilt && { ...appender.rebuilt, resumed: appender.rebuilt.resumed && !reset };
   let worker: WriteWorkerClient | null = null;
   let keyWriter: SqliteKeyWriter | null = null;
   let eventStore: SqliteEventStore;

@@ -177,3 +177,26 @@ describe('a rebuild that stops half-way', () => {
     await current.close();
   }, 60_000);
 });
+
+describe('a ledger whose read models are of an older schema', () => {
+  it('starts: the old tables are dropped before the projections are made, then folded again from the log', async () => {
+    const dir = tempDir();
+    const s = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    const admin = async (drafts: DraftEntry[]) => expect((await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts, answer: () => null } }) as never))._tag).toBe('Right');
+    await admin([{ type: 'tenant-declared', eventId: uuid(9_000_001), actor, settings: { name: 'Acme', residency: ['EEA'] } } as DraftEntry]);
+    await admin([{ type: 'subject-request-received', eventId: uuid(9_000_002), actor, request: { id: uuid(9_000_003), type: 'erasure', subject: 'visitor:a', receivedAt: '2026-01-01T00:00:00Z', dueAt: '2026-02-01T00:00:00Z' } } as DraftEntry]);
+    await writer.drain();
+    await s.close();
+    const before = snapshot(dir);
+    // As a ledger of an earlier version left it: a column the projection now writes is missing.
+    const old = new Database(join(dir, 'ledger.db'));
+    old.exec('alter table subject_requests drop column extended_position; update read_models set version = 1;');
+    old.close();
+    const again = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    expect(again.rebuilt).toMatchObject({ resumed: false, events: 2 });
+    expect(again.requests.subjectRequest('acme', uuid(9_000_003), '2026-01-02T00:00:00.000Z')).toMatchObject({ type: 'erasure', status: 'open' });
+    await again.close();
+    expect(snapshot(dir)).toEqual(before);
+  });
+});

@@ -45,6 +45,28 @@ export interface ReadModelOptions {
 
 export interface RebuildReport { readonly events: number; readonly ms: number; readonly resumed: boolean }
 
+/**
+ * Before the projections of `db` are made (they prepare statements against their tables): when the
+ * read models are of another version, or a rebuild is asked for, drops their tables (and their deferred
+ * indexes' checkpoints) and records a rebuild to run from the start, which the appender then runs.
+ * `projections` describes them (made on a scratch database: only their tables and names are read).
+ */
+export function resetStaleReadModels(db: Db, projections: readonly SqliteProjection[], version: number, force = false): boolean {
+  db.exec(SCHEMA);
+  db.exec(READ_MODELS_SCHEMA);
+  const state = db.prepare('select version from read_models where id = 1').get() as { version: number } | undefined;
+  const empty = db.prepare('select 1 from events limit 1').get() === undefined;
+  if (!force && (state ? state.version === version : empty)) return false;
+  const replayed = projections.filter((p) => p.rebuild);
+  const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+  db.transaction(() => {
+    for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
+    for (const d of indexes) db.prepare('delete from deferred_checkpoints where name = ?').run(d.name);
+    db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, -1) on conflict (id) do update set version = excluded.version, rebuilt_through = -1').run(version);
+  })();
+  return true;
+}
+
 const READ_MODELS_SCHEMA = 'create table if not exists read_models (id integer primary key check (id = 1), version integer not null, rebuilt_through integer)';
 const REBUILD_BATCH = 20_000;
 const REBUILD_COMMIT_EVERY = 100_000;
