@@ -56,6 +56,8 @@ export function resetStaleReadModels(db: Db, projections: readonly SqliteProject
   db.exec(READ_MODELS_SCHEMA);
   const state = db.prepare('select version from read_models where id = 1').get() as { version: number } | undefined;
   const empty = db.prepare('select 1 from events limit 1').get() === undefined;
+  // A new store starts at the current version, with nothing to rebuild.
+  if (!state && empty) db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, null)').run(version);
   if (!force && (state ? state.version === version : empty)) return false;
   const replayed = projections.filter((p) => p.rebuild);
   const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
@@ -164,29 +166,18 @@ export class SqliteLogAppender {
    */
   private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY }: ReadModelOptions): RebuildReport | null {
     const db = this.db;
-    db.exec(READ_MODELS_SCHEMA);
-    const state = db.prepare('select version, rebuilt_through as through from read_models where id = 1').safeIntegers(true).get() as { version: bigint; through: bigint | null } | undefined;
-    const head = (db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
-    const setState = db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, ?) on conflict (id) do update set version = excluded.version, rebuilt_through = excluded.rebuilt_through');
-    if (!state && head < 0n) { setState.run(version, null); return null; }
-    const stale = force || !state || Number(state.version) !== version;
-    if (!stale && state!.through === null) return null;
-    const started = Date.now();
     const replayed = this.projections.filter((p) => p.rebuild);
     const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+    // Usually done before the projections were made (`openEmbeddedStorage`); here, their tables come back.
+    const stale = resetStaleReadModels(db, this.projections, version, force);
+    if (stale) for (const s of [...replayed.map((p) => p.rebuild!.schema), ...indexes.map((d) => d.schema)]) db.exec(s);
+    const through = (db.prepare('select rebuilt_through from read_models where id = 1').safeIntegers(true).pluck().get() as bigint | null | undefined) ?? null;
+    if (through === null) return null;
+    const started = Date.now();
+    const head = (db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
+    const setState = db.prepare('update read_models set version = ?, rebuilt_through = ? where id = 1');
     const batched = indexes.filter((d) => !d.fillInBulk);
     const bulk = indexes.filter((d) => d.fillInBulk);
-    if (stale) {
-      db.transaction(() => {
-        for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
-        for (const p of replayed) db.exec(p.rebuild!.schema);
-        for (const d of indexes) {
-          db.exec(d.schema);
-          db.prepare('delete from deferred_checkpoints where name = ?').run(d.name);
-        }
-        setState.run(version, -1n);
-      })();
-    }
     for (const p of this.projections) p.reset?.();
     // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
     // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
@@ -194,7 +185,7 @@ export class SqliteLogAppender {
     const page = db.prepare('select * from events where global_position > ? order by global_position limit ?').safeIntegers(true);
     const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
     const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
-    let from = stale ? -1n : state!.through!;
+    let from = through;
     let events = 0;
     const fold = (applied: Applied[], through: bigint) => {
       for (const p of replayed) p.apply(db, applied);
