@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonRequest } from '../dist/common/http/json-request.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'pdl.js');
@@ -41,18 +42,7 @@ function watchRss(pid) {
 
 const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function get(port, token, path) {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ ms: performance.now() - t, status: res.statusCode, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port, token, path) => jsonRequest(`http://127.0.0.1:${port}`, 'GET', path, { token, agent });
 
 // 1. The ledger, told by `pdl demo` (or reused).
 const tokensFile = join(dir, 'bench-tokens.json');
@@ -81,18 +71,18 @@ const measure = async (name, token, paths, n) => {
   for (let i = 0; i < 5; i++) await get(port, token, paths(i)); // warm up
   for (let i = 0; i < n; i++) {
     const r = await get(port, token, paths(i));
-    if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+    if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
     lat.push(r.ms);
-    bytes = r.body.length;
+    bytes = Buffer.byteLength(r.text);
   }
   results[name] = { n, p50_ms: round(pct(lat, 50)), p99_ms: round(pct(lat, 99)), max_ms: round(Math.max(...lat)), bytes };
   console.log(`${name.padEnd(34)} p50 ${results[name].p50_ms} ms  p99 ${results[name].p99_ms} ms  (${n} requests, ${bytes} bytes)`);
 };
 const regular = encodeURIComponent('visitor:regular-0001');
-const history = JSON.parse((await get(port, tokens.dpo, `${P}/subjects/${regular}/report`)).body).history.length;
+const history = (await get(port, tokens.dpo, `${P}/subjects/${regular}/report`)).json.history.length;
 results.report_subject_events = history;
 // Random visitors for the subject filter: ids from the trail itself.
-const sample = JSON.parse((await get(port, tokens.auditor, `${P}/events?limit=1000&type=collected`)).body).items.map((x) => x.event.subject.id);
+const sample = (await get(port, tokens.auditor, `${P}/events?limit=1000&type=collected`)).json.items.map((x) => x.event.subject.id);
 await measure('report_json_1000_events', tokens.dpo, () => `${P}/subjects/${regular}/report`, 300);
 await measure('report_html_1000_events', tokens.dpo, () => `${P}/subjects/${regular}/report?format=html`, 100);
 await measure('report_small_subject', tokens.dpo, (i) => `${P}/subjects/${encodeURIComponent(sample[i % sample.length])}/report`, 300);

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonRequest } from '../dist/common/http/json-request.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_SUBJECTS || 100_000);
@@ -22,19 +23,7 @@ const freePort = () => new Promise((r) => { const s = net.createServer(); s.list
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const port = await freePort();
 const admin = `bench-${randomUUID()}`;
-function call(method, path, token, body) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => { const text = Buffer.concat(chunks).toString(); let json = null; try { json = JSON.parse(text); } catch { /* not JSON */ } resolve({ status: res.statusCode, json, text, ms: performance.now() - t }); });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const call = (method, path, token, body) => jsonRequest(`http://127.0.0.1:${port}`, method, path, { token, body, agent });
 const server = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dir, PDL_HTTP_PORT: String(port), PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_ADMIN_TOKEN: admin, PDL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
 let peak = 0;
 const rss = setInterval(() => { try { const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8')); if (m) peak = Math.max(peak, Number(m[1]) / 1024); } catch { /* gone */ } }, 200);

@@ -7,6 +7,7 @@ import type { PdlConfig } from '../config/config.js';
 import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../demo/chatbox.js';
 import { demoVisitors, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
+import { jsonRequest } from '../common/http/json-request.js';
 
 export interface DemoOptions {
   readonly visitors: number;
@@ -17,31 +18,8 @@ export interface DemoOptions {
   readonly adminToken?: string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of our own API, read field by field
-type Answer = { status: number; text: string; json: any };
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-function call(base: string, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const u = new URL(path, base);
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: {
-      authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-    } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const call = (base: string, token: string, method: string, path: string, body?: unknown) => jsonRequest(base, method, path, { token, body, agent });
 
 /** A progress bar on a terminal, a line every few seconds otherwise. */
 function progress(total: number, write: (s: string) => void, tty: boolean) {

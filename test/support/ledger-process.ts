@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import { jsonRequest } from '../../src/common/http/json-request.js';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,30 +68,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 export interface Answer { status: number; type: string; text: string; json: any }
 
 export function request(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const u = new URL(base);
-  const h: Record<string, string | number> = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  let payload: Buffer | undefined;
-  if (body !== undefined) {
-    payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    h['content-type'] ??= 'application/json';
-    h['content-length'] = payload.length;
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: h, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return jsonRequest(base, method, path, { body, ...(token ? { token } : {}), headers, agent });
 }
 
 export const client = (base: string, token?: string) => (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(base, method, path, body, token, headers);
