@@ -7,7 +7,11 @@ import { aTenant } from '../support/builders.js';
 import { client, ROOT, startLedger, tempDir, type LedgerProcess } from '../support/ledger-process.js';
 import { playScenario } from '../support/scenario-player.js';
 import { aad, open } from '../../src/keys/domain/sealing.js';
-import { parse } from '../../src/keys/master-key.js';
+import { loadMasterKey, parse } from '../../src/keys/master-key.js';
+import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
+import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
+import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 
 /** Forgetting inside an immutable log, on the reference story, against the started ledger. */
 const pdl = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
@@ -29,6 +33,18 @@ const restart = async () => {
   ledger = await startLedger({ dataDir, adminToken: ledger.adminToken });
   t = { ...t, dpo: client(ledger.base, t.tokens.dpo!), auditor: client(ledger.base, t.tokens.auditor!), legal: client(ledger.base, t.tokens.legal!) };
 };
+
+/** Writes to the stopped ledger's store straight through a writer of this process: what the server would not do by itself. */
+async function withStoppedLedger(work: (writer: LedgerWriter) => Promise<void>) {
+  const s = openEmbeddedStorage(dataDir, loadMasterKey(undefined, dataDir).master, { writes: 'in-thread' });
+  const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  try {
+    await work(writer);
+  } finally {
+    await writer.drain();
+    await s.close();
+  }
+}
 
 beforeAll(async () => {
   dataDir = tempDir();
@@ -127,16 +143,10 @@ describe('forgetting', () => {
   it('finishes at start-up a shredding a crash interrupted after its fact was recorded', async () => {
     await ledger.stop();
     // A `key-destroyed` fact for d's IP committed, and the process gone before destroying the key.
-    const { openEmbeddedStorage } = await import('../../src/storage/embedded-storage.js');
-    const { LedgerWriter } = await import('../../src/ledger/application/ledger-writer.js');
-    const { IdentifierVault } = await import('../../src/keys/application/identifier-vault.js');
-    const { loadMasterKey } = await import('../../src/keys/master-key.js');
-    const s = openEmbeddedStorage(dataDir, loadMasterKey(undefined, dataDir).master, { writes: 'in-thread' });
-    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
-    const r = await writer.appendFacts(t.P.split('/').pop()!, [{ type: 'key-destroyed', eventId: randomUUID(), actor: { type: 'ledger', id: 'retention' }, shred: { subject: 'visitor:d', category: 'user.device.ip_address', reason: 'subject-forgotten' } } as never]);
-    expect(r._tag).toBe('Right');
-    await writer.drain();
-    await s.close();
+    await withStoppedLedger(async (writer) => {
+      const r = await writer.appendFacts(t.P.split('/').pop()!, [{ type: 'key-destroyed', eventId: randomUUID(), actor: { type: 'ledger', id: 'retention' }, shred: { subject: 'visitor:d', category: 'user.device.ip_address', reason: 'subject-forgotten' } } as never]);
+      expect(r._tag).toBe('Right');
+    });
     expect(keysOf('visitor:d', 'user.device.ip_address').length).toBe(1);
     await restart();
     expect(keysOf('visitor:d', 'user.device.ip_address')).toEqual([]);
@@ -145,19 +155,10 @@ describe('forgetting', () => {
 
   it('shreds at start-up an erasure recorded while its shredding did not run', async () => {
     await ledger.stop();
-    const { openEmbeddedStorage } = await import('../../src/storage/embedded-storage.js');
-    const { LedgerWriter } = await import('../../src/ledger/application/ledger-writer.js');
-    const { IdentifierVault } = await import('../../src/keys/application/identifier-vault.js');
-    const { loadMasterKey } = await import('../../src/keys/master-key.js');
-    const { decodeAppendBody } = await import('../../src/ledger/domain/processing-event.js');
-    const s = openEmbeddedStorage(dataDir, loadMasterKey(undefined, dataDir).master, { writes: 'in-thread' });
-    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
     const ev = (type: string, extra: object) => ({ eventId: randomUUID(), type, subject: { id: 'visitor:x', ...extra }, categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-05-01T10:00:00Z' });
     // Recorded straight through the writer: the erasure is in the log, its shredding never ran.
     const events = decodeAppendBody({ events: [ev('collected', { identifiers: { ip: '10.9.9.9' } }), { ...ev('erased', {}), occurredAt: '2026-05-01T10:10:00Z', details: { reason: 'retention' } }] });
-    expect(events._tag === 'Right' && (await writer.record(t.P.split('/').pop()!, events.right))._tag).toBe('Right');
-    await writer.drain();
-    await s.close();
+    await withStoppedLedger(async (writer) => expect(events._tag === 'Right' && (await writer.record(t.P.split('/').pop()!, events.right))._tag).toBe('Right'));
     expect(keysOf('visitor:x', 'user.device.ip_address').length).toBe(1);
     await restart();
     for (let i = 0; i < 50 && keysOf('visitor:x', 'user.device.ip_address').length; i++) await new Promise((r) => setTimeout(r, 100));
