@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WrappingKeyStore } from '../../src/keys/application/wrapping-key-store.js';
-import { PgKeyStorage } from '../../src/keys/postgres/pg-key-store.js';
+import { openPgKeyStore, PgKeyStorage } from '../../src/keys/postgres/pg-key-store.js';
 import { keyStoreContract } from './key-store.contract.js';
 
 /** The real PostgreSQL of this machine (`.ci/run` starts it when it is down), one schema per test. */
@@ -11,9 +10,9 @@ keyStoreContract('PostgreSQL', async () => {
   const opened: PgKeyStorage[] = [];
   return {
     open: async (master) => {
-      const storage = await PgKeyStorage.open(URL, schema);
+      const { store, storage } = await openPgKeyStore(URL, master, () => new Date().toISOString(), schema);
       opened.push(storage);
-      return Object.assign(new WrappingKeyStore(storage, storage, master, () => new Date().toISOString()), { shutdown: () => storage.end() });
+      return Object.assign(store, { shutdown: () => storage.end() });
     },
     dispose: async () => {
       const admin = await PgKeyStorage.open(URL, schema);

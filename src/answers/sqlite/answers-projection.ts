@@ -32,6 +32,8 @@ export const subjectKind = (subject: string): string => {
   const colon = subject.indexOf(':');
   return colon > 0 ? subject.slice(0, colon) : '';
 };
+/** `subjectKind` of the column `subject`, in SQL. */
+export const SUBJECT_KIND_SQL = "case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end";
 
 /** Bounds the memory of combinations already written (beyond it, the table's unique key still holds). */
 const MEMO_LIMIT = 100_000;
@@ -65,7 +67,7 @@ create table if not exists ropa_subject_counts (tenant text not null, purpose te
       insert into ropa_subjects (tenant, purpose, subject, first_position) select tenant, purpose, subject, min(position) from audit_events group by tenant, purpose, subject;
       delete from ropa_subject_counts;
       insert into ropa_subject_counts (tenant, purpose, kind, subjects)
-        select tenant, purpose, case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end as kind, count(*) from ropa_subjects group by 1, 2, 3;`);
+        select tenant, purpose, ${SUBJECT_KIND_SQL} as kind, count(*) from ropa_subjects group by 1, 2, 3;`);
     this.rows = new Map();
   }
 

@@ -2,7 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import { formatInstant } from '../../common/kernel/time.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { AccessLogRow, AnswersReadModel, ObservedProcessing } from '../answers-read-model.port.js';
-import { ANSWERS_SCHEMA, PurposeSubjectsIndex } from './answers-projection.js';
+import { ANSWERS_SCHEMA, PurposeSubjectsIndex, SUBJECT_KIND_SQL } from './answers-projection.js';
 
 interface AccessRow { position: number; event_id: string; recorded_at: string; actor: string; what: string; subjects: string; detail: string }
 interface ObservedRow { purpose: string; category: string; system: string; type: string; recipient: string; country: string; mechanism: string; first_position: number }
@@ -19,7 +19,7 @@ export class SqliteAnswersReadModel implements AnswersReadModel {
       recordedAt: db.prepare("select json_extract(cast(data as text), '$.recordedAt') from events where stream = ? and revision = ?").pluck(),
       observed: db.prepare('select * from ropa_observed where tenant = ? and first_position <= ?'),
       counts: db.prepare('select purpose, kind, subjects from ropa_subject_counts where tenant = ? order by purpose, kind'),
-      subjects: db.prepare(`select purpose, case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end as kind, count(*) as subjects
+      subjects: db.prepare(`select purpose, ${SUBJECT_KIND_SQL} as kind, count(*) as subjects
         from ropa_subjects where tenant = ? and first_position <= ? group by purpose, kind order by purpose, kind`),
     };
   }
