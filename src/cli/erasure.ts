@@ -4,7 +4,10 @@ import { randomIds } from '../common/kernel/ids.js';
 import { sortableInstant, systemClock } from '../common/kernel/time.js';
 import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import { Shredder } from '../keys/application/shredder.js';
-import { loadMasterKey } from '../keys/master-key.js';
+import { fingerprint, loadMasterKey, parse } from '../keys/master-key.js';
+import { newKey } from '../keys/domain/sealing.js';
+import { rotateMaster } from '../keys/sqlite/rotate-master.js';
+import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../ledger/domain/log-entry.js';
 import { openEmbeddedStorage } from '../storage/embedded-storage.js';
@@ -58,4 +61,27 @@ export function forget(dataDir: string, masterFromEnv: string | undefined, tenan
     out(`${subject}: destroyed the keys of ${destroyed.length ? destroyed.join(', ') : 'nothing'}${held.length ? `; kept under a legal hold: ${held.join(', ')}` : ''}`);
     return 0;
   });
+}
+
+/**
+ * `pdl keys rotate-master`: re-wraps every key of a stopped ledger under a new master key
+ * (`PDL_NEW_MASTER_KEY`, or a new one written to `master.key` when the key lives in that file).
+ */
+export function rotateMasterKey(dataDir: string, masterFromEnv: string | undefined, nextFromEnv: string | undefined, out: (s: string) => void): number {
+  if (!existsSync(join(dataDir, 'keys.db'))) throw new UsageError(`${dataDir} holds no key store (no keys.db)`);
+  const current = loadMasterKey(masterFromEnv, dataDir).master;
+  const nextKey = nextFromEnv ? parse(nextFromEnv) : newKey();
+  if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
+  const next = { key: nextKey, id: fingerprint(nextKey) };
+  if (next.id === current.id) throw new UsageError('the new master key is the current one');
+  const lock = lockDataDir(dataDir);
+  try {
+    const n = rotateMaster(dataDir, current, next, !masterFromEnv);
+    out(`re-wrapped ${n} keys under master key ${next.id} (was ${current.id})`);
+    if (!masterFromEnv) out(`the new master key is in ${join(dataDir, 'master.key')}; the old one is gone`);
+    else out(nextFromEnv ? 'start the ledger with PDL_MASTER_KEY set to the new key (PDL_NEW_MASTER_KEY)' : `set PDL_MASTER_KEY to ${next.key.toString('base64')} before the next start`);
+  } finally {
+    lock.release();
+  }
+  return 0;
 }

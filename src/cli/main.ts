@@ -101,30 +101,8 @@ async function main(argv: string[]): Promise<number> {
       const { values, positional } = options(rest, ['data-dir']);
       if (positional.length) throw new UsageError('keys rotate-master takes no argument besides --data-dir');
       const config = loadConfig();
-      const dataDir = values.get('data-dir')?.[0] ?? config.dataDir;
-      const { existsSync } = await import('node:fs');
-      const { join } = await import('node:path');
-      if (!existsSync(join(dataDir, 'keys.db'))) throw new UsageError(`${dataDir} holds no key store (no keys.db)`);
-      const { loadMasterKey, fingerprint, parse } = await import('../keys/master-key.js');
-      const { newKey } = await import('../keys/domain/sealing.js');
-      const { rotateMaster } = await import('../keys/sqlite/rotate-master.js');
-      const { lockDataDir } = await import('../common/sqlite/data-dir-lock.js');
-      const current = loadMasterKey(config.masterKey, dataDir).master;
-      const fromEnv = process.env.PDL_NEW_MASTER_KEY;
-      const nextKey = fromEnv ? parse(fromEnv) : newKey();
-      if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
-      const next = { key: nextKey, id: fingerprint(nextKey) };
-      if (next.id === current.id) throw new UsageError('the new master key is the current one');
-      const lock = lockDataDir(dataDir);
-      try {
-        const n = rotateMaster(dataDir, current, next, !config.masterKey);
-        process.stdout.write(`re-wrapped ${n} keys under master key ${next.id} (was ${current.id})\n`);
-        if (config.masterKey) process.stdout.write(fromEnv ? 'start the ledger with PDL_MASTER_KEY set to the new key (PDL_NEW_MASTER_KEY)\n' : `set PDL_MASTER_KEY to ${next.key.toString('base64')} before the next start\n`);
-        else process.stdout.write(`the new master key is in ${join(dataDir, 'master.key')}; the old one is gone\n`);
-      } finally {
-        lock.release();
-      }
-      return 0;
+      const { rotateMasterKey } = await import('./erasure.js');
+      return rotateMasterKey(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, process.env.PDL_NEW_MASTER_KEY, (s) => process.stdout.write(`${s}\n`));
     }
     case 'forget': {
       const { values, positional } = options(argv.slice(1), ['tenant', 'reason', 'data-dir']);

@@ -1,15 +1,21 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openDatabase } from '../../common/sqlite/open-database.js';
 import { aad, open, seal } from '../domain/sealing.js';
 import { fingerprint, parse, type MasterKey } from '../master-key.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
-/** Writes a file durably (data, then the directory entry on rename). */
+/** Flushes a file, or a directory's entries, to disk. */
+function fsyncPath(path: string) {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Writes a file and flushes it, and the directory entry naming it. */
 function writeDurably(file: string, text: string) {
   writeFileSync(file, text, { mode: 0o600 });
-  const fd = openSync(file, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  fsyncPath(file);
+  fsyncPath(dirname(file));
 }
 
 /**
@@ -47,7 +53,10 @@ export function rotateMaster(dataDir: string, current: MasterKey, next: MasterKe
   } finally {
     db.close();
   }
-  if (keyFile) renameSync(nextFile, join(dataDir, 'master.key'));
+  if (keyFile) {
+    renameSync(nextFile, join(dataDir, 'master.key'));
+    fsyncPath(dataDir);
+  }
   return n;
 }
 
