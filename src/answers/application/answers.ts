@@ -90,10 +90,15 @@ export class ListDisclosuresHandler implements IQueryHandler<ListDisclosures> {
     const rows = this.trail.page(tenant, {
       disclosures: true, ...(recipients ? { recipients } : {}), ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}),
     }, after, limit + 1);
-    return pageOf(rows, limit, (r) => r.position, (r) => disclosureItem(r, (id) => declared.get(id) ?? null, (id) => {
-      const ar = this.requests.authorityRequest(tenant, id);
-      return ar && { id: ar.id, authority: ar.authority, reference: ar.reference, legalBasis: ar.legalBasis, decision: ar.decision, sealed: ar.sealed };
-    }));
+    const requests = new Map<string, Record<string, unknown> | null>();
+    const request = (id: string) => {
+      if (!requests.has(id)) {
+        const ar = this.requests.authorityRequest(tenant, id);
+        requests.set(id, ar && { id: ar.id, authority: ar.authority, reference: ar.reference, legalBasis: ar.legalBasis, decision: ar.decision, sealed: ar.sealed });
+      }
+      return requests.get(id)!;
+    };
+    return pageOf(rows, limit, (r) => r.position, (r) => disclosureItem(r, (id) => declared.get(id) ?? null, request));
   }
 }
 

@@ -60,10 +60,8 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     }
     // Sealed: the requests naming the subject, and any request a disclosure of the subject refers to.
     const sealed = new Set(authority.filter((r) => r.sealed).map((r) => r.id));
-    for (const { entry } of rows) {
-      const ref = entry.details?.authorityRequestId;
-      if (typeof ref === 'string' && !sealed.has(ref) && this.requests.authorityRequest(tenant, ref, through)?.sealed) sealed.add(ref);
-    }
+    const refs = new Set(rows.flatMap(({ entry }) => (typeof entry.details?.authorityRequestId === 'string' ? [entry.details.authorityRequestId] : [])));
+    for (const ref of refs) if (!sealed.has(ref) && this.requests.authorityRequest(tenant, ref, through)?.sealed) sealed.add(ref);
     const history: HistoryItem[] = [];
     for (const { position, hash, entry } of rows) {
       const ref = entry.details?.authorityRequestId;

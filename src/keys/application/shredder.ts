@@ -16,6 +16,8 @@ import { IdentifierVault } from './identifier-vault.js';
 
 const LEDGER = { type: 'ledger', id: 'retention' } as const;
 const PAGE = 1000;
+/** Subjects shredded per commit when many are (a sweep, an enforcement). */
+const GROUP = 500;
 
 /**
  * Crypto-shredding: forgets a subject's values for real by destroying the keys they are sealed under,
@@ -89,14 +91,22 @@ export class Shredder {
   /** Forgets, for every subject whose key is held, what may go at `at` (default now). */
   async enforce(at: string = sortableInstant(this.clock.now()), stop: () => boolean = () => false): Promise<{ destroyed: number; held: number }> {
     let destroyed = 0;
-    const due = await this.keys.holds(undefined, sortableInstant(at));
-    const subjects = new Map(due.map((h) => [`${h.tenant}\u0000${h.subject}`, h]));
-    for (const h of subjects.values()) {
-      if (stop()) break;
-      const r = await this.forget(h.tenant, h.subject, at);
-      if (r._tag === 'Right') destroyed += r.right.filter((s) => s.action === 'destroy').length;
-    }
+    const byTenant = new Map<string, Set<string>>();
+    for (const h of await this.keys.holds(undefined, sortableInstant(at))) byTenant.set(h.tenant, (byTenant.get(h.tenant) ?? new Set()).add(h.subject));
+    for (const [tenant, subjects] of byTenant) destroyed += (await this.inGroups(tenant, [...subjects], at, stop)).destroyed;
     return { destroyed, held: (await this.keys.holds()).length };
+  }
+
+  /** `forgetAll` over many subjects, a group at a time; stops early when asked or when the store fails. */
+  private async inGroups(tenant: string, subjects: readonly string[], at: string, stop: () => boolean): Promise<{ complete: boolean; destroyed: number }> {
+    let destroyed = 0;
+    for (let i = 0; i < subjects.length; i += GROUP) {
+      if (stop()) return { complete: false, destroyed };
+      const done = await this.forgetAll(tenant, subjects.slice(i, i + GROUP), at);
+      if (done._tag === 'Left') return { complete: false, destroyed };
+      for (const plan of done.right.values()) destroyed += plan.filter((s) => s.action === 'destroy').length;
+    }
+    return { complete: true, destroyed };
   }
 
   /**
@@ -114,14 +124,8 @@ export class Shredder {
       from = rows[rows.length - 1]!.position;
     }
     for (const { subject, position } of this.requests.erasuresAfter(tenant, after)) { subjects.add(subject); last = Math.max(last, position); }
-    const all = [...subjects];
-    for (let i = 0; i < all.length; i += 500) {
-      // Stopped (the server shuts down): the next sweep starts again from `after`.
-      if (stop()) return after;
-      const done = await this.forgetAll(tenant, all.slice(i, i + 500));
-      if (done._tag === 'Left') return after;
-    }
-    return last;
+    // Stopped (the server shuts down) or failed: the next sweep starts again from `after`.
+    return (await this.inGroups(tenant, [...subjects], sortableInstant(this.clock.now()), stop)).complete ? last : after;
   }
 
   /** Finishes shreddings a crash interrupted: keys whose destruction is in the log but which still exist. */
