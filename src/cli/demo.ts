@@ -86,7 +86,6 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
       done += events.length;
       show(done);
     };
-    // The visitors' own events, whole visitors per batch (their order matters), a few batches in flight.
     // The visitors' own events, whole visitors per batch (their order matters), a few batches in flight;
     // a visitor longer than a batch is told alone, batch after batch.
     const batches: Array<{ events: DemoEvent[]; sent: () => void }> = [];
