@@ -48,14 +48,14 @@ console.log(`recorded ${N} events with the rules on at ${Math.round(results.load
 await new Promise((r) => setTimeout(r, 1500)); // deferred indexes written
 
 // 2. The findings query, as GET …/findings runs it: pages of 100 with and without filters, from random cursors.
-const total = s.findings.page('acme', { code: 'system-unknown' }, 0, 1_000_000).length;
+const total = (await s.findings.page('acme', { code: 'system-unknown' }, 0, 1_000_000)).length;
 results.findings = total;
 const lat = [];
 for (let k = 0; k < 2000; k++) {
   const filter = [{}, { code: 'system-unknown' }, { severity: 'medium' }, { subject: `visitor:${(k * 7919) % SUBJECTS}` }, { code: 'system-unknown', from: '2026-03-01T00:00:00.000Z' }][k % 5];
   const after = Math.floor(Math.random() * total);
   const st = performance.now();
-  s.findings.page('acme', filter, after, 101);
+  await s.findings.page('acme', filter, after, 101);
   lat.push(performance.now() - st);
 }
 results.findings_page_ms = { p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat) };
@@ -66,7 +66,7 @@ const judged = [];
 for (let k = 0; k < 20_000; k++) {
   const fact = { type: k % 2 ? 'disclosed' : 'used', subject: `visitor:${k % SUBJECTS}`, categories: ['user.contact.email'], purpose: k % 2 ? 'marketing' : 'session', system: 'core', occurredAt: '2026-12-01T00:00:00Z', details: k % 2 ? { recipient: 'mailer' } : {} };
   const st = performance.now();
-  s.decisions.judge('acme', fact);
+  await s.decisions.judge('acme', fact);
   judged.push(performance.now() - st);
 }
 results.decision_judge_ms = { p50: pct(judged, 50), p99: pct(judged, 99) };

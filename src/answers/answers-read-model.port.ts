@@ -24,11 +24,11 @@ export interface ObservedProcessing {
 /** The read models behind the answers that are not the audit trail, the requests or the findings. */
 export interface AnswersReadModel {
   /** The last log position recorded at or before `at` (fixed-width UTC text); -1 when none. */
-  positionAt(tenant: string, at: string): number;
-  accessLog(tenant: string, filter: { subject?: string; from?: string; to?: string }, afterPosition: number, limit: number): AccessLogRow[];
+  positionAt(tenant: string, at: string): Promise<number>;
+  accessLog(tenant: string, filter: { subject?: string; from?: string; to?: string }, afterPosition: number, limit: number): Promise<AccessLogRow[]>;
   /** What processing was observed, recorded at or before log position `through`. */
-  observed(tenant: string, through: number): ObservedProcessing[];
+  observed(tenant: string, through: number): Promise<ObservedProcessing[]>;
   /** Per purpose, how many distinct subjects (and of which kind: the subject id's prefix before `:`) were processed for it. */
-  subjectCounts(tenant: string, through: number): Array<{ purpose: string; kind: string; subjects: number }>;
+  subjectCounts(tenant: string, through: number): Promise<Array<{ purpose: string; kind: string; subjects: number }>>;
 }
 export const ANSWERS_READ_MODEL = Symbol('AnswersReadModel');

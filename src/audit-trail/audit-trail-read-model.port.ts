@@ -25,8 +25,8 @@ export interface AuditRow {
 
 /** Processing events of a tenant in log order, after a position, filtered without decrypting anything. */
 export interface AuditTrailReadModel {
-  page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): AuditRow[];
+  page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): Promise<AuditRow[]>;
   /** The processing events at these log positions (those that are processing events), in log order. */
-  at(tenant: string, positions: readonly number[]): AuditRow[];
+  at(tenant: string, positions: readonly number[]): Promise<AuditRow[]>;
 }
 export const AUDIT_TRAIL_READ_MODEL = Symbol('AuditTrailReadModel');

@@ -37,7 +37,7 @@ async function withShredder<T>(dataDir: string, masterFromEnv: string | undefine
 export function enforce(dataDir: string, masterFromEnv: string | undefined, at: string | undefined, out: (s: string) => void): Promise<number> {
   return withShredder(dataDir, masterFromEnv, async (shredder, _writer, storage) => {
     const when = sortableInstant(at ?? new Date());
-    for (const tenant of storage.tenants.tenantIds()) await shredder.sweep(tenant, -1);
+    for (const tenant of await storage.tenants.tenantIds()) await shredder.sweep(tenant, -1);
     const { destroyed, held } = await shredder.enforce(when);
     out(`destroyed ${destroyed} key${destroyed === 1 ? '' : 's'} whose legal hold ended by ${when}; ${held} still held`);
     return 0;
@@ -50,7 +50,7 @@ export function enforce(dataDir: string, masterFromEnv: string | undefined, at: 
  */
 export function forget(dataDir: string, masterFromEnv: string | undefined, tenant: string, subject: string, reason: string | undefined, out: (s: string) => void): Promise<number> {
   return withShredder(dataDir, masterFromEnv, async (shredder, writer, storage) => {
-    if (!storage.tenants.tenant(tenant)) throw new UsageError(`no tenant "${tenant}" in this ledger`);
+    if (!(await storage.tenants.tenant(tenant))) throw new UsageError(`no tenant "${tenant}" in this ledger`);
     const draft = { type: 'subject-forgotten', eventId: randomIds.uuid(), actor: { type: 'admin', id: 'cli' }, forget: { subject, ...(reason ? { reason } : {}) } } as DraftEntry;
     const recorded = await writer.appendFacts(tenant, [draft]);
     if (recorded._tag === 'Left') throw new Error(`could not record the request to forget: ${recorded.left._tag}`);

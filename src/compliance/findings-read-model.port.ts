@@ -4,6 +4,6 @@ export type { FindingFilter, StoredFinding };
 
 /** Findings in the order they were raised, filtered, after an id (paging). */
 export interface FindingsReadModel {
-  page(tenant: string, filter: FindingFilter, afterId: number, limit: number): StoredFinding[];
+  page(tenant: string, filter: FindingFilter, afterId: number, limit: number): Promise<StoredFinding[]>;
 }
 export const FINDINGS_READ_MODEL = Symbol('FindingsReadModel');

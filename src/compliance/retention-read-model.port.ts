@@ -16,6 +16,6 @@ export interface RetentionItem {
 
 /** Holdings in force at a moment, with their deadline and status, after a holding id (paging). */
 export interface RetentionReadModel {
-  page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Array<RetentionItem & { id: number }>;
+  page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Promise<Array<RetentionItem & { id: number }>>;
 }
 export const RETENTION_READ_MODEL = Symbol('RetentionReadModel');

@@ -31,24 +31,24 @@ export interface AuthorityRequestView {
 }
 
 export interface RequestsReadModel {
-  subjectRequest(tenant: string, id: string, at: string): SubjectRequestView | null;
+  subjectRequest(tenant: string, id: string, at: string): Promise<SubjectRequestView | null>;
   /** Subject requests with the given status at `at`, in order of receipt, after `afterPosition`. */
-  subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number): Array<SubjectRequestView & { position: number }>;
+  subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number): Promise<Array<SubjectRequestView & { position: number }>>;
   /** An authority request as it stood at log position `asOf` (default: now); null if unknown then. */
-  authorityRequest(tenant: string, id: string, asOf?: number): AuthorityRequestView | null;
-  authorityRequests(tenant: string, afterPosition: number, limit: number): Array<AuthorityRequestView & { position: number }>;
+  authorityRequest(tenant: string, id: string, asOf?: number): Promise<AuthorityRequestView | null>;
+  authorityRequests(tenant: string, afterPosition: number, limit: number): Promise<Array<AuthorityRequestView & { position: number }>>;
   /** The subject's requests recorded at or before log position `asOf` (default: all), as they stood then; statuses at `at`. */
-  subjectRequestsOf(tenant: string, subject: string, at: string, asOf?: number): Array<SubjectRequestView & { position: number }>;
+  subjectRequestsOf(tenant: string, subject: string, at: string, asOf?: number): Promise<Array<SubjectRequestView & { position: number }>>;
   /** Authority requests naming the subject, recorded at or before `asOf`, as they stood then (sealed or not). */
-  authorityRequestsOf(tenant: string, subject: string, asOf?: number): Array<AuthorityRequestView & { position: number }>;
+  authorityRequestsOf(tenant: string, subject: string, asOf?: number): Promise<Array<AuthorityRequestView & { position: number }>>;
   /** Log positions of the disclosures made under an authority request. */
-  disclosuresUnder(tenant: string, request: string): number[];
+  disclosuresUnder(tenant: string, request: string): Promise<number[]>;
   /** Subjects erased as a whole (a fulfilled erasure request completed, or `pdl forget`) after log position `after`, with the position. */
-  erasuresAfter(tenant: string, after: number): Array<{ subject: string; position: number }>;
+  erasuresAfter(tenant: string, after: number): Promise<Array<{ subject: string; position: number }>>;
   /** Whether the subject was forgotten as a whole (`pdl forget`). */
-  forgotten(tenant: string, subject: string): boolean;
+  forgotten(tenant: string, subject: string): Promise<boolean>;
   /** The keys destroyed (of the subject, or of every subject), in log order. */
-  destroyedKeys(tenant?: string, subject?: string): DestroyedKey[];
+  destroyedKeys(tenant?: string, subject?: string): Promise<DestroyedKey[]>;
 }
 
 export interface DestroyedKey {

@@ -21,6 +21,7 @@ import { SqliteJudge } from '../compliance/sqlite/sqlite-judge.js';
 import type { Fact } from '../compliance/domain/rules.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
+import { promised } from '../common/kernel/promised.js';
 
 export interface EmbeddedOptions {
   /**
@@ -76,18 +77,18 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   return {
     eventStore,
     keyStore,
-    merkle: new SqliteMerkleTree(ledgerDb),
-    findings: new SqliteFindings(ledgerDb),
-    retention: new SqliteRetention(complianceReader),
-    requests: new SqliteRequestsReadModel(ledgerDb),
-    decisions: { judge: (tenant: string, fact: Fact) => complianceReader.judge(tenant, fact, false) },
+    merkle: promised(new SqliteMerkleTree(ledgerDb)),
+    findings: promised(new SqliteFindings(ledgerDb)),
+    retention: promised(new SqliteRetention(complianceReader)),
+    requests: promised(new SqliteRequestsReadModel(ledgerDb)),
+    decisions: { judge: async (tenant: string, fact: Fact) => complianceReader.judge(tenant, fact, false) },
     /** Writes the deferred indexes out, for readers that must see everything committed. */
     flushDeferred: (): Promise<void> => (worker ? worker.flushLog() : Promise.resolve(appender.flush())),
-    checkpoints,
-    tenants: new SqliteTenantDirectory(ledgerDb),
-    declarations: new SqliteDeclarationsReadModel(ledgerDb),
-    auditTrail: new SqliteAuditTrailReadModel(ledgerDb),
-    answers: new SqliteAnswersReadModel(ledgerDb),
+    checkpoints: promised(checkpoints),
+    tenants: promised(new SqliteTenantDirectory(ledgerDb)),
+    declarations: promised(new SqliteDeclarationsReadModel(ledgerDb)),
+    auditTrail: promised(new SqliteAuditTrailReadModel(ledgerDb)),
+    answers: promised(new SqliteAnswersReadModel(ledgerDb)),
     /** What the start-up rebuild of the read models did, if one ran. */
     rebuilt,
     /** The storage worker's heap, when writes run on one. */

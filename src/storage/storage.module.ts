@@ -83,7 +83,7 @@ export class StorageModule implements OnModuleInit, OnApplicationShutdown {
 
   /** Before serving: complete the blind index from the log where a crash left it behind. */
   async onModuleInit() {
-    for (const tenant of this.storage.tenants.tenantIds()) await recoverBlindIndex(this.storage.eventStore, this.storage.keyStore, this.vault, tenant);
+    for (const tenant of await this.storage.tenants.tenantIds()) await recoverBlindIndex(this.storage.eventStore, this.storage.keyStore, this.vault, tenant);
   }
 
   async onApplicationShutdown() {

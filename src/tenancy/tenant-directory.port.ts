@@ -13,10 +13,10 @@ export interface TokenRecord {
 
 /** Read side of tenancy: who the tenants are and which token hash belongs to whom. */
 export interface TenantDirectory {
-  tenant(id: string): TenantSettings | null;
-  tenantIds(): string[];
-  tokenByHash(hash: string): TokenRecord | null;
-  token(tenant: string, id: string): TokenRecord | null;
-  tokens(tenant: string): TokenRecord[];
+  tenant(id: string): Promise<TenantSettings | null>;
+  tenantIds(): Promise<string[]>;
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
+  token(tenant: string, id: string): Promise<TokenRecord | null>;
+  tokens(tenant: string): Promise<TokenRecord[]>;
 }
 export const TENANT_DIRECTORY = Symbol('TenantDirectory');

@@ -195,7 +195,7 @@ describe('a ledger whose read models are of an older schema', () => {
     old.close();
     const again = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
     expect(again.rebuilt).toMatchObject({ resumed: false, events: 2 });
-    expect(again.requests.subjectRequest('acme', uuid(9_000_003), '2026-01-02T00:00:00.000Z')).toMatchObject({ type: 'erasure', status: 'open' });
+    expect(await again.requests.subjectRequest('acme', uuid(9_000_003), '2026-01-02T00:00:00.000Z')).toMatchObject({ type: 'erasure', status: 'open' });
     await again.close();
     expect(snapshot(dir)).toEqual(before);
   });

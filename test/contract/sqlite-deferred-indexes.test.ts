@@ -73,16 +73,16 @@ describe('the embedded store\'s deferred indexes', () => {
     await until(() => reader.prepare('select position from audit_subjects_through').pluck().all().length > 0);
     expect(reader.prepare('select position from audit_subjects_through').pluck().all()).toEqual([3]);
     expect((await writer.record('acme', events([anEvent({ subject: bob }), anEvent({ subject: alice })])))._tag).toBe('Right');
-    const positions = (subject: string, after = -1, limit = 10) => s.auditTrail.page('acme', { subject }, after, limit).map((r) => r.position);
-    expect(positions('visitor:alice')).toEqual([1, 3, 5]);
-    expect(positions('visitor:bob')).toEqual([2, 4]);
-    expect(positions('visitor:alice', 1, 1)).toEqual([3]);
-    expect(positions('visitor:alice', 3)).toEqual([5]);
+    const positions = async (subject: string, after = -1, limit = 10) => (await s.auditTrail.page('acme', { subject }, after, limit)).map((r) => r.position);
+    expect(await positions('visitor:alice')).toEqual([1, 3, 5]);
+    expect(await positions('visitor:bob')).toEqual([2, 4]);
+    expect(await positions('visitor:alice', 1, 1)).toEqual([3]);
+    expect(await positions('visitor:alice', 3)).toEqual([5]);
     await writer.drain();
     await s.close();
     // And after a restart, from the index alone.
     const reopened = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
-    expect(reopened.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10).map((r) => r.position)).toEqual([1, 3, 5]);
+    expect((await reopened.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10)).map((r) => r.position)).toEqual([1, 3, 5]);
     await reopened.close();
   });
 });

@@ -29,15 +29,15 @@ export class GetRecordsOfProcessingHandler implements IQueryHandler<GetRecordsOf
 
   async execute({ tenant, asOf }: GetRecordsOfProcessing): Promise<RecordsOfProcessing> {
     await this.flush();
-    const through = asOf ? this.answers.positionAt(tenant, sortableInstant(asOf)) : Number.MAX_SAFE_INTEGER;
-    const settings = this.tenants.tenant(tenant)!;
+    const through = asOf ? await this.answers.positionAt(tenant, sortableInstant(asOf)) : Number.MAX_SAFE_INTEGER;
+    const [settings, purposes, systems, recipients, observed, subjects] = await Promise.all([
+      this.tenants.tenant(tenant), this.declarations.list(tenant, 'purposes', asOf), this.declarations.list(tenant, 'systems', asOf),
+      this.declarations.list(tenant, 'recipients', asOf), this.answers.observed(tenant, through), this.answers.subjectCounts(tenant, through),
+    ]);
     return recordsOfProcessing({
-      tenant: { id: tenant, name: settings.name, residency: settings.residency }, generatedAt: formatInstant(this.clock.now()), asOf: asOf ?? null,
-      purposes: this.declarations.list(tenant, 'purposes', asOf) as Array<Declared<PurposeBody>>,
-      systems: this.declarations.list(tenant, 'systems', asOf) as Array<Declared<SystemBody>>,
-      recipients: this.declarations.list(tenant, 'recipients', asOf) as Array<Declared<RecipientBody>>,
-      observed: this.answers.observed(tenant, through),
-      subjects: this.answers.subjectCounts(tenant, through),
+      tenant: { id: tenant, name: settings!.name, residency: settings!.residency }, generatedAt: formatInstant(this.clock.now()), asOf: asOf ?? null,
+      purposes: purposes as Array<Declared<PurposeBody>>, systems: systems as Array<Declared<SystemBody>>, recipients: recipients as Array<Declared<RecipientBody>>,
+      observed, subjects,
     });
   }
 }
@@ -80,25 +80,22 @@ export class ListDisclosuresHandler implements IQueryHandler<ListDisclosures> {
   ) {}
 
   async execute({ tenant, filter, after, limit }: ListDisclosures): Promise<Page<Record<string, unknown>>> {
-    const declared = new Map(this.declarations.list(tenant, 'recipients').map((r) => [r.id, r.body as RecipientBody]));
+    const declared = new Map((await this.declarations.list(tenant, 'recipients')).map((r) => [r.id, r.body as RecipientBody]));
     let recipients: string[] | undefined = filter.recipient !== undefined ? [filter.recipient] : undefined;
     if (filter.recipientKind !== undefined) {
       const ofKind = [...declared].filter(([, r]) => r.kind === filter.recipientKind).map(([id]) => id);
       recipients = recipients ? recipients.filter((r) => ofKind.includes(r)) : ofKind;
     }
     if (recipients?.length === 0) return { items: [], nextCursor: null };
-    const rows = this.trail.page(tenant, {
+    const rows = await this.trail.page(tenant, {
       disclosures: true, ...(recipients ? { recipients } : {}), ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}),
     }, after, limit + 1);
     const requests = new Map<string, Record<string, unknown> | null>();
-    const request = (id: string) => {
-      if (!requests.has(id)) {
-        const ar = this.requests.authorityRequest(tenant, id);
-        requests.set(id, ar && { id: ar.id, authority: ar.authority, reference: ar.reference, legalBasis: ar.legalBasis, decision: ar.decision, sealed: ar.sealed });
-      }
-      return requests.get(id)!;
-    };
-    return pageOf(rows, limit, (r) => r.position, (r) => disclosureItem(r, (id) => declared.get(id) ?? null, request));
+    for (const ref of new Set(rows.slice(0, limit).flatMap(({ entry }) => (typeof entry.details?.authorityRequestId === 'string' ? [entry.details.authorityRequestId] : [])))) {
+      const ar = await this.requests.authorityRequest(tenant, ref);
+      requests.set(ref, ar && { id: ar.id, authority: ar.authority, reference: ar.reference, legalBasis: ar.legalBasis, decision: ar.decision, sealed: ar.sealed });
+    }
+    return pageOf(rows, limit, (r) => r.position, (r) => disclosureItem(r, (id) => declared.get(id) ?? null, (id) => requests.get(id) ?? null));
   }
 }
 
@@ -119,7 +116,7 @@ export class ListAccessLogHandler implements IQueryHandler<ListAccessLog> {
   constructor(@Inject(ANSWERS_READ_MODEL) private readonly answers: AnswersReadModel) {}
 
   async execute({ tenant, filter, after, limit }: ListAccessLog): Promise<Page<AccessLogItem>> {
-    return pageOf(this.answers.accessLog(tenant, filter, after, limit + 1), limit, (r) => r.position, ({ detail, subjects, ...r }) => ({
+    return pageOf(await this.answers.accessLog(tenant, filter, after, limit + 1), limit, (r) => r.position, ({ detail, subjects, ...r }) => ({
       ...r, subjects: subjects.map((id) => ({ id })), why: WHY[r.what] ?? r.what, ...detail,
     }));
   }

@@ -6,7 +6,7 @@ import type { DomainError } from '../../common/kernel/domain-error.js';
 import { formatInstant, sortableInstant, type Clock } from '../../common/kernel/time.js';
 import { AUDIT_TRAIL_READ_MODEL, type AuditTrailReadModel } from '../../audit-trail/audit-trail-read-model.port.js';
 import { DECLARATIONS_READ_MODEL, type DeclarationsReadModel } from '../../declarations/declarations-read-model.port.js';
-import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
+import type { Declared, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import { submittedForm } from '../../ledger/domain/submission.js';
 import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requests-read-model.port.js';
@@ -43,17 +43,19 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
   async execute({ tenant, subject, asOf, format, request, by }: GetSubjectReport): Promise<Either<DomainError, SubjectReport>> {
     const generatedAt = formatInstant(this.clock.now());
     const at = sortableInstant(asOf ?? generatedAt);
-    const through = asOf ? this.answers.positionAt(tenant, at) : Number.MAX_SAFE_INTEGER;
-    const authority = this.requests.authorityRequestsOf(tenant, subject, through);
-    const subjectRequests = this.requests.subjectRequestsOf(tenant, subject, at, through);
-    const first = this.trail.page(tenant, { subject, through }, -1, 1);
+    const through = asOf ? await this.answers.positionAt(tenant, at) : Number.MAX_SAFE_INTEGER;
+    const [authority, subjectRequests, first] = await Promise.all([
+      this.requests.authorityRequestsOf(tenant, subject, through),
+      this.requests.subjectRequestsOf(tenant, subject, at, through),
+      this.trail.page(tenant, { subject, through }, -1, 1),
+    ]);
     if (first.length === 0 && subjectRequests.length === 0 && authority.length === 0) return left({ _tag: 'SubjectNotFound', subject });
     // The read is recorded (its commit runs on the storage thread) while the report is put together;
     // nothing is answered unless it was recorded.
     const recording = this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
     const rows = [];
     for (let after = -1; ;) {
-      const page = this.trail.page(tenant, { subject, through }, after, PAGE);
+      const page = await this.trail.page(tenant, { subject, through }, after, PAGE);
       rows.push(...page);
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.position;
@@ -61,7 +63,7 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     // Sealed: the requests naming the subject, and any request a disclosure of the subject refers to.
     const sealed = new Set(authority.filter((r) => r.sealed).map((r) => r.id));
     const refs = new Set(rows.flatMap(({ entry }) => (typeof entry.details?.authorityRequestId === 'string' ? [entry.details.authorityRequestId] : [])));
-    for (const ref of refs) if (!sealed.has(ref) && this.requests.authorityRequest(tenant, ref, through)?.sealed) sealed.add(ref);
+    for (const ref of refs) if (!sealed.has(ref) && (await this.requests.authorityRequest(tenant, ref, through))?.sealed) sealed.add(ref);
     const history: HistoryItem[] = [];
     for (const { position, hash, entry } of rows) {
       const ref = entry.details?.authorityRequestId;
@@ -70,17 +72,16 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
       const event = ids?.length ? submittedForm(entry, await this.vault.openAll(tenant, subject, entry.eventId, ids)) : submittedForm(entry);
       history.push({ position, hash, recordedAt: entry.recordedAt, event });
     }
-    const settings = this.tenants.tenant(tenant)!;
-    const declared = <B>(kind: DeclarationKind) => {
-      const memo = new Map<string, B | null>();
-      return (id: string): B | null => {
-        if (!memo.has(id)) memo.set(id, (this.declarations.current(tenant, kind, id, asOf)?.body as B | undefined) ?? null);
-        return memo.get(id)!;
-      };
+    const settings = (await this.tenants.tenant(tenant))!;
+    // Declarations as of the report (or now), read once: the fold looks them up by id.
+    const [purposes, systems, recipients] = await Promise.all((['purposes', 'systems', 'recipients'] as const).map((k) => this.declarations.list(tenant, k, asOf)));
+    const declared = <B>(list: readonly Declared[]) => {
+      const byId = new Map(list.map((d) => [d.id, d.body as B]));
+      return (id: string): B | null => byId.get(id) ?? null;
     };
     const report = subjectReport({
       tenant: { id: tenant, name: settings.name, residency: settings.residency }, subject, generatedAt, asOf: asOf ?? null, history,
-      purpose: declared<PurposeBody>('purposes'), system: declared<SystemBody>('systems'), recipient: declared<RecipientBody>('recipients'),
+      purpose: declared<PurposeBody>(purposes!), system: declared<SystemBody>(systems!), recipient: declared<RecipientBody>(recipients!),
       subjectRequests: subjectRequests.map(({ position: _p, ...r }) => r),
       authorityRequests: authority.filter((r) => !r.sealed).map(({ position: _p, ...r }) => r),
     });

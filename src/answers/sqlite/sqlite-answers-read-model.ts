@@ -3,11 +3,12 @@ import { formatInstant } from '../../common/kernel/time.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { AccessLogRow, AnswersReadModel, ObservedProcessing } from '../answers-read-model.port.js';
 import { ANSWERS_SCHEMA, PurposeSubjectsIndex, SUBJECT_KIND_SQL } from './answers-projection.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface AccessRow { position: number; event_id: string; recorded_at: string; actor: string; what: string; subjects: string; detail: string }
 interface ObservedRow { purpose: string; category: string; system: string; type: string; recipient: string; country: string; mechanism: string; first_position: number }
 
-export class SqliteAnswersReadModel implements AnswersReadModel {
+export class SqliteAnswersReadModel implements Synchronous<AnswersReadModel> {
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   private readonly s;
 

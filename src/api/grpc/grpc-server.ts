@@ -87,7 +87,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async decide(req: DecisionRequest, metadata: grpc.Metadata): Promise<DecisionAnswer> {
     const tenant = req.tenant ?? '';
-    const by = this.principal(metadata, tenant, 'ask-decisions');
+    const by = await this.principal(metadata, tenant, 'ask-decisions');
     const body = {
       subject: { id: req.subject?.id }, type: req.type, purpose: req.purpose, categories: req.categories ?? [], system: req.system,
       ...(req.recipient ? { recipient: req.recipient } : {}), ...(req.authorityRequestId ? { authorityRequestId: req.authorityRequestId } : {}), ...(req.at ? { at: req.at } : {}),
@@ -101,7 +101,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async append(req: AppendRequest, metadata: grpc.Metadata): Promise<AppendResponse> {
     const tenant = req.tenant ?? '';
-    const by = this.principal(metadata, tenant, 'append-events');
+    const by = await this.principal(metadata, tenant, 'append-events');
     const raw: unknown[] = [];
     const errors = [];
     for (const [i, m] of (req.events ?? []).entries()) {

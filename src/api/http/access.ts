@@ -12,19 +12,19 @@ import { problem, problemOf } from './problem.js';
 export class Access {
   constructor(private readonly auth: Authenticator) {}
 
-  principal(req: FastifyRequest): Principal {
-    const p = this.auth.principal(req.headers.authorization);
+  async principal(req: FastifyRequest): Promise<Principal> {
+    const p = await this.auth.principal(req.headers.authorization);
     if (!p) throw problem(401, 'unauthenticated', 'Authentication required', 'Send a valid token as "Authorization: Bearer <token>".');
     return p;
   }
 
   /** The caller, allowed to do `permission` in `tenant`; `mustExist: false` for creating a tenant. */
-  require(req: FastifyRequest, tenant: string, permission: Permission, mustExist = true): Principal {
-    const p = this.principal(req);
+  async require(req: FastifyRequest, tenant: string, permission: Permission, mustExist = true): Promise<Principal> {
+    const p = await this.principal(req);
     const unknown = () => problem(404, 'unknown-tenant', 'Unknown tenant', 'There is no such tenant.');
     if (p.kind === 'token' && p.tenant !== tenant) throw problem(403, 'wrong-tenant', 'Forbidden', 'This token belongs to another tenant.');
     if (!TenantId.is(tenant)) throw mustExist ? unknown() : problem(400, 'invalid-tenant-id', 'Invalid tenant id', 'A tenant id is lowercase letters, digits and "-", at most 64 characters.');
-    if (mustExist && !this.auth.tenantExists(tenant)) throw unknown();
+    if (mustExist && !(await this.auth.tenantExists(tenant))) throw unknown();
     const d = denial(p, tenant, permission);
     if (d) throw problem(403, 'forbidden', 'Forbidden', d._tag === 'WrongTenant' ? 'This token belongs to another tenant.' : `The ${d.role} role may not ${d.permission.replace(/-/g, ' ')}.`);
     return p;

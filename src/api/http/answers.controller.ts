@@ -30,7 +30,7 @@ export class AnswersController {
   /** The Art. 15 report of one subject (dpo, legal); `?format=html` for a page to send the person. The read is recorded. */
   @Get('subjects/:subject/report')
   async report(@Param('tenant') tenant: string, @Param('subject') subject: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'read-reports');
+    const by = await this.access.require(req, tenant, 'read-reports');
     decodeQuery(SubjectParam, { subject });
     const { format, asOf, request } = decodeQuery(ReportQuery, query);
     const report = orProblem(await this.queries.execute(new GetSubjectReport(tenant, subject, asOf, format ?? 'json', request, by)));
@@ -42,7 +42,7 @@ export class AnswersController {
   /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */
   @Get('ropa')
   async ropa(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-ropa');
+    await this.access.require(req, tenant, 'read-ropa');
     const { format, asOf } = decodeQuery(RopaQuery, query);
     const ropa = await this.queries.execute(new GetRecordsOfProcessing(tenant, asOf));
     return format === 'csv' ? page(ropaCsv(ropa), 'text/csv; charset=utf-8', `${tenant}-ropa${asOf ? `-${asOf.slice(0, 10)}` : ''}.csv`) : ropa;
@@ -51,7 +51,7 @@ export class AnswersController {
   /** The disclosure register, in log order. */
   @Get('disclosures')
   async disclosures(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-disclosures');
+    await this.access.require(req, tenant, 'read-disclosures');
     const { limit, cursor, from, to, ...filter } = decodeQuery(DisclosuresQuery, query);
     return this.queries.execute(new ListDisclosures(tenant, { ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}) }, cursor ?? -1, limit ?? 100));
   }
@@ -59,7 +59,7 @@ export class AnswersController {
   /** Who read which subject's data, when and what (dpo, auditor). */
   @Get('access-log')
   async accessLog(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-access-log');
+    await this.access.require(req, tenant, 'read-access-log');
     const { limit, cursor, from, to, ...filter } = decodeQuery(AccessLogQuery, query);
     return this.queries.execute(new ListAccessLog(tenant, { ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}) }, cursor ?? -1, limit ?? 100));
   }

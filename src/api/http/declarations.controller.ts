@@ -31,7 +31,7 @@ export class DeclarationsController {
   @Get('recipients/:id') recipient(@Param('tenant') t: string, @Param('id') id: string, @Query() q: unknown, @Req() r: FastifyRequest) { return this.one('recipients', t, id, q, r); }
 
   private async put(kind: DeclarationKind, tenant: string, id: string, body: unknown, req: FastifyRequest, reply: FastifyReply) {
-    const by = this.access.require(req, tenant, 'write-declarations');
+    const by = await this.access.require(req, tenant, 'write-declarations');
     if (!Slug.is(id)) throw problem(400, 'invalid-id', 'Invalid identifier', 'An identifier is letters, digits, ".", "_" or "-", at most 64 characters.');
     const decoded = decodeBody<DeclarationBody>(DECLARATION_KINDS[kind].codec as t.Decoder<unknown, DeclarationBody>, body);
     const r = orProblem(await this.commands.execute(new Declare(tenant, kind, id, decoded, by)));
@@ -40,14 +40,14 @@ export class DeclarationsController {
   }
 
   private async list(kind: DeclarationKind, tenant: string, query: unknown, req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-declarations');
+    await this.access.require(req, tenant, 'read-declarations');
     const { asOf } = decodeQuery(AsOf, query);
     const items = await this.queries.execute(new ListDeclarations(tenant, kind, asOf ? sortableInstant(asOf) : undefined));
     return { items: items.map(view), nextCursor: null };
   }
 
   private async one(kind: DeclarationKind, tenant: string, id: string, query: unknown, req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-declarations');
+    await this.access.require(req, tenant, 'read-declarations');
     const { asOf } = decodeQuery(AsOf, query);
     const d = await this.queries.execute(new GetDeclaration(tenant, kind, id, asOf ? sortableInstant(asOf) : undefined));
     if (!d) throw problemOf({ _tag: 'DeclarationNotFound', kind, id });

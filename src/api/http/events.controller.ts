@@ -26,7 +26,7 @@ export class EventsController {
   @Post()
   @HttpCode(200)
   async append(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'append-events');
+    const by = await this.access.require(req, tenant, 'append-events');
     const events = decodeAppendBody(body);
     if (events._tag === 'Left') throw invalid(events.left);
     this.metrics.appendRequestSize.observe(events.right.length);
@@ -39,7 +39,7 @@ export class EventsController {
    */
   @Get()
   async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'read-audit-trail');
+    const by = await this.access.require(req, tenant, 'read-audit-trail');
     const { limit, cursor, from, to, format, ...rest } = decodeQuery(TrailQuery, query);
     const filter = { ...rest, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}) };
     if (format === 'ndjson') {

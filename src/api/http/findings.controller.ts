@@ -29,7 +29,7 @@ export class FindingsController {
   /** Holdings in force at `at` (default: now) with their deadline and status. */
   @Get('retention')
   async retention(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-findings');
+    await this.access.require(req, tenant, 'read-findings');
     const { at, limit, cursor, ...filter } = decodeQuery(RetentionQuery, query);
     return this.queries.execute(new ListRetention(tenant, sortableInstant(at ?? new Date()), filter, cursor ?? 0, limit ?? 100));
   }
@@ -38,13 +38,13 @@ export class FindingsController {
   @Post('decisions')
   @HttpCode(200)
   async decide(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'ask-decisions');
+    const by = await this.access.require(req, tenant, 'ask-decisions');
     return orProblem(await this.commands.execute(new Decide(tenant, decodeBody(DecisionBody, body), by)));
   }
 
   @Get('findings')
   async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-findings');
+    await this.access.require(req, tenant, 'read-findings');
     const { limit, cursor, from, to, at, ...filter } = decodeQuery(FindingsQuery, query);
     return this.queries.execute(new ListFindings(tenant, {
       ...filter, ...(from ? { from: sortableInstant(from) } : {}), ...(to ? { to: sortableInstant(to) } : {}),

@@ -31,20 +31,20 @@ export class IntegrityController {
 
   @Get('v1/tenants/:tenant/checkpoints/latest')
   async latest(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-proofs');
+    await this.access.require(req, tenant, 'read-proofs');
     return orProblem(await this.queries.execute(new GetLatestCheckpoint(tenant)));
   }
 
   @Get('v1/tenants/:tenant/checkpoints/consistency')
   async consistency(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-proofs');
+    await this.access.require(req, tenant, 'read-proofs');
     const { from, to } = decodeQuery(ConsistencyQuery, query);
     return orProblem(await this.queries.execute(new GetConsistencyProof(tenant, from, to)));
   }
 
   @Get('v1/tenants/:tenant/events/:eventId/proof')
   async inclusion(@Param('tenant') tenant: string, @Param('eventId') eventId: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-proofs');
+    await this.access.require(req, tenant, 'read-proofs');
     decodeQuery(EventIdParam, { eventId });
     const { treeSize } = decodeQuery(ProofQuery, query);
     return orProblem(await this.queries.execute(new GetInclusionProof(tenant, eventId, treeSize)));
@@ -53,7 +53,7 @@ export class IntegrityController {
   /** NDJSON, one line per log entry: exactly the bytes that were hashed. */
   @Get('v1/tenants/:tenant/log/export')
   async export(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-proofs');
+    await this.access.require(req, tenant, 'read-proofs');
     const { from, to } = decodeQuery(ExportQuery, query);
     const exported = orProblem(await this.queries.execute(new ExportLog(tenant, from, to)));
     return new StreamableFile(Readable.from(exported.lines), {
@@ -72,7 +72,7 @@ export class IntegrityController {
   @Post('v1/keys/rotate')
   @HttpCode(201)
   async rotate(@Req() req: FastifyRequest) {
-    if (this.access.principal(req).kind !== 'root') throw problem(403, 'forbidden', 'Forbidden', 'Only the bootstrap admin may rotate the signing key.');
+    if ((await this.access.principal(req)).kind !== 'root') throw problem(403, 'forbidden', 'Forbidden', 'Only the bootstrap admin may rotate the signing key.');
     return orProblem(await this.commands.execute(new RotateSigningKey(new Date())));
   }
 }

@@ -25,20 +25,20 @@ export class RequestsController {
   @Post('subject-requests')
   @HttpCode(201)
   async receive(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-subject-requests');
+    const by = await this.access.require(req, tenant, 'manage-subject-requests');
     return orProblem(await this.commands.execute(new ReceiveSubjectRequest(tenant, decodeBody(SubjectRequestBody, body), by)));
   }
 
   @Get('subject-requests')
   async list(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'manage-subject-requests');
+    await this.access.require(req, tenant, 'manage-subject-requests');
     const { status, at, limit, cursor } = decodeQuery(SubjectRequestsQuery, query);
     return this.queries.execute(new ListSubjectRequests(tenant, sortableInstant(at ?? new Date()), status, cursor ?? -1, limit ?? 100));
   }
 
   @Get('subject-requests/:id')
   async one(@Param('tenant') tenant: string, @Param('id') id: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'manage-subject-requests');
+    await this.access.require(req, tenant, 'manage-subject-requests');
     decodeQuery(IdParam, { id });
     const { at } = decodeQuery(AtQuery, query);
     return orProblem(await this.queries.execute(new GetSubjectRequest(tenant, id, sortableInstant(at ?? new Date()))));
@@ -47,7 +47,7 @@ export class RequestsController {
   @Post('subject-requests/:id/extend')
   @HttpCode(200)
   async extend(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-subject-requests');
+    const by = await this.access.require(req, tenant, 'manage-subject-requests');
     decodeQuery(IdParam, { id });
     return orProblem(await this.commands.execute(new ExtendSubjectRequest(tenant, id, decodeBody(ExtendBody, body).reason, by)));
   }
@@ -55,7 +55,7 @@ export class RequestsController {
   @Post('subject-requests/:id/complete')
   @HttpCode(200)
   async complete(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-subject-requests');
+    const by = await this.access.require(req, tenant, 'manage-subject-requests');
     decodeQuery(IdParam, { id });
     const b = decodeBody(CompleteBody, body);
     return orProblem(await this.commands.execute(new CompleteSubjectRequest(tenant, id, b.outcome, b.reason, by)));
@@ -64,20 +64,20 @@ export class RequestsController {
   @Post('authority-requests')
   @HttpCode(201)
   async receiveAuthority(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-authority-requests');
+    const by = await this.access.require(req, tenant, 'manage-authority-requests');
     return orProblem(await this.commands.execute(new ReceiveAuthorityRequest(tenant, decodeBody(AuthorityRequestBody, body), by)));
   }
 
   @Get('authority-requests')
   async listAuthority(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'manage-authority-requests');
+    await this.access.require(req, tenant, 'manage-authority-requests');
     const { limit, cursor } = decodeQuery(PageQuery, query);
     return this.queries.execute(new ListAuthorityRequests(tenant, cursor ?? -1, limit ?? 100));
   }
 
   @Get('authority-requests/:id')
   async oneAuthority(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'manage-authority-requests');
+    await this.access.require(req, tenant, 'manage-authority-requests');
     decodeQuery(IdParam, { id });
     return orProblem(await this.queries.execute(new GetAuthorityRequest(tenant, id)));
   }
@@ -85,7 +85,7 @@ export class RequestsController {
   @Post('authority-requests/:id/decide')
   @HttpCode(200)
   async decide(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-authority-requests');
+    const by = await this.access.require(req, tenant, 'manage-authority-requests');
     decodeQuery(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, { decide: decodeBody(DecideBody, body) }, by)));
   }
@@ -93,7 +93,7 @@ export class RequestsController {
   @Post('authority-requests/:id/close')
   @HttpCode(200)
   async close(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-authority-requests');
+    const by = await this.access.require(req, tenant, 'manage-authority-requests');
     decodeQuery(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, 'close', by)));
   }
@@ -101,7 +101,7 @@ export class RequestsController {
   @Post('authority-requests/:id/unseal')
   @HttpCode(200)
   async unseal(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-authority-requests');
+    const by = await this.access.require(req, tenant, 'manage-authority-requests');
     decodeQuery(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, 'unseal', by)));
   }

@@ -20,14 +20,14 @@ export class SubjectsController {
   /** What was erased of the subject, where, when and why, and what is still held on which basis until when. */
   @Get(':subject/erasure')
   async erasure(@Param('tenant') tenant: string, @Param('subject') subject: string, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-erasure');
+    await this.access.require(req, tenant, 'read-erasure');
     decodeQuery(SubjectParam, { subject });
     return orProblem(await this.queries.execute(new GetErasureCertificate(tenant, subject)));
   }
 
   @Get()
   async lookup(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'read-identifiers');
+    const by = await this.access.require(req, tenant, 'read-identifiers');
     const { identifier } = decodeQuery(LookupQuery, query);
     const at = identifier.indexOf(':');
     return orProblem(await this.queries.execute(new FindSubjects(tenant, identifier.slice(0, at), identifier.slice(at + 1), by)));

@@ -18,36 +18,36 @@ export class TenantsController {
 
   @Put(':tenant')
   async put(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const by = this.access.require(req, tenant, 'manage-tenants', false);
+    const by = await this.access.require(req, tenant, 'manage-tenants', false);
     const r = orProblem(await this.commands.execute(new PutTenant(tenant, decodeBody(TenantBody, body), by)));
     void reply.status(r.created ? 201 : 200);
     return r.tenant;
   }
 
   @Get(':tenant')
-  get(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'read-declarations');
+  async get(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
+    await this.access.require(req, tenant, 'read-declarations');
     return this.directory.tenant(tenant);
   }
 
   @Post(':tenant/tokens')
   async issue(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const by = this.access.require(req, tenant, 'manage-tokens');
+    const by = await this.access.require(req, tenant, 'manage-tokens');
     const issued = orProblem(await this.commands.execute(new IssueToken(tenant, decodeBody(TokenRequest, body), by)));
     void reply.status(201);
     return issued;
   }
 
   @Get(':tenant/tokens')
-  tokens(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
-    this.access.require(req, tenant, 'manage-tokens');
-    return { items: this.directory.tokens(tenant), nextCursor: null };
+  async tokens(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
+    await this.access.require(req, tenant, 'manage-tokens');
+    return { items: await this.directory.tokens(tenant), nextCursor: null };
   }
 
   @Delete(':tenant/tokens/:id')
   @HttpCode(204)
   async revoke(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
-    const by = this.access.require(req, tenant, 'manage-tokens');
+    const by = await this.access.require(req, tenant, 'manage-tokens');
     if (id.length > 64) throw problem(404, 'unknown-token', 'Unknown token', 'There is no such token in this tenant.');
     orProblem(await this.commands.execute(new RevokeToken(tenant, id, by)));
   }

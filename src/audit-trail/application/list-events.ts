@@ -66,7 +66,7 @@ export class ListEventsHandler extends AuditReader implements IQueryHandler<List
   constructor(@Inject(AUDIT_TRAIL_READ_MODEL) trail: AuditTrailReadModel, vault: IdentifierVault, access: AccessRecorder) { super(trail, vault, access); }
 
   async execute({ tenant, filter, after, limit, by }: ListEvents): Promise<Either<DomainError, Page<AuditItem>>> {
-    const rows = this.trail.page(tenant, filter, after, limit + 1);
+    const rows = await this.trail.page(tenant, filter, after, limit + 1);
     const items = await this.items(tenant, rows.slice(0, limit), by, 'json');
     if (items._tag === 'Left') return items;
     return right({ items: items.right, nextCursor: rows.length > limit ? encodeCursor(items.right[items.right.length - 1]!.position) : null });
@@ -83,7 +83,7 @@ export class ExportEventsHandler extends AuditReader implements IQueryHandler<Ex
 
   private async *lines(tenant: string, filter: AuditFilter, after: number, by: Principal): AsyncGenerator<Buffer> {
     for (let from = after; ;) {
-      const rows = this.trail.page(tenant, filter, from, PAGE);
+      const rows = await this.trail.page(tenant, filter, from, PAGE);
       if (rows.length === 0) return;
       const items = await this.items(tenant, rows, by, 'ndjson');
       if (items._tag === 'Left') throw new AccessNotRecorded(items.left._tag);

@@ -5,6 +5,7 @@ import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { AuditSubjectIndex } from './audit-trail-projection.js';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface Row { position: number; hash: Buffer | null; data: Buffer }
 
@@ -16,7 +17,7 @@ const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from'
   purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
 };
 
-export class SqliteAuditTrailReadModel implements AuditTrailReadModel {
+export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadModel> {
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   private readonly through;
   constructor(private readonly db: Db) {

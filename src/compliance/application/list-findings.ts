@@ -52,14 +52,14 @@ export class ListFindingsHandler implements IQueryHandler<ListFindings> {
     const out: FindingItem[] = [];
     let last = after;
     if (after < EVALUATED) {
-      const rows = this.findings.page(tenant, filter, after, limit + 1);
+      const rows = await this.findings.page(tenant, filter, after, limit + 1);
       out.push(...rows.slice(0, limit).map(item));
       if (rows.length > limit) return { items: out, nextCursor: encodeCursor(rows[limit - 1]!.id) };
       if (!at) return { items: out, nextCursor: null };
       last = EVALUATED;
     }
     await this.flush();
-    const evaluated = this.evaluated(tenant, at!, filter);
+    const evaluated = await this.evaluated(tenant, at!, filter);
     const offset = last - EVALUATED;
     const page = evaluated.slice(offset, offset + (limit - out.length));
     out.push(...page);
@@ -67,13 +67,13 @@ export class ListFindingsHandler implements IQueryHandler<ListFindings> {
     return { items: out, nextCursor: end < evaluated.length ? encodeCursor(EVALUATED + end) : null };
   }
 
-  private evaluated(tenant: string, at: string, filter: FindingFilter): FindingItem[] {
+  private async evaluated(tenant: string, at: string, filter: FindingFilter): Promise<FindingItem[]> {
     const wants = (code: FindingCode) => (!filter.code || filter.code === code) && (!filter.severity || filter.severity === FINDING_SEVERITY[code]);
     const out: FindingItem[] = [];
     const shown = formatInstant(new Date(at));
     if (wants('retention-exceeded')) {
       for (let afterId = 0; ;) {
-        const rows = this.retention.page(tenant, at, { status: 'overdue', ...(filter.subject ? { subject: filter.subject } : {}) }, afterId, 1000, this.config.dueSoonDays);
+        const rows = await this.retention.page(tenant, at, { status: 'overdue', ...(filter.subject ? { subject: filter.subject } : {}) }, afterId, 1000, this.config.dueSoonDays);
         for (const h of rows) {
           out.push({
             ...finding('retention-exceeded', `"${h.category}" of ${h.subject} is still held in "${h.system}" on ${shown.slice(0, 10)}, past its retention deadline ${h.deadline!.slice(0, 10)} (purposes: ${h.purposes.join(', ')}).`),
@@ -86,7 +86,7 @@ export class ListFindingsHandler implements IQueryHandler<ListFindings> {
     }
     if (wants('subject-request-overdue')) {
       for (let afterPosition = -1; ;) {
-        const rows = this.requests.subjectRequests(tenant, at, 'overdue', afterPosition, 1000);
+        const rows = await this.requests.subjectRequests(tenant, at, 'overdue', afterPosition, 1000);
         for (const r of rows) {
           if (filter.subject && r.subject.id !== filter.subject) continue;
           out.push({

@@ -16,6 +16,6 @@ export class ListRetentionHandler implements IQueryHandler<ListRetention> {
 
   async execute({ tenant, at, filter, after, limit }: ListRetention): Promise<Page<RetentionItem>> {
     await this.flush();
-    return pageOf(this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays), limit, (r) => r.id, ({ id: _id, ...item }) => item);
+    return pageOf(await this.retention.page(tenant, at, filter, after, limit + 1, this.config.dueSoonDays), limit, (r) => r.id, ({ id: _id, ...item }) => item);
   }
 }

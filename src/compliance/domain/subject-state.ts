@@ -158,6 +158,17 @@ export function holdingStatus(r: SubjectRecords, h: Holding, at: string, purpose
 class Timeline<T> {
   private readonly items: Array<{ at: string; value: T }> = [];
 
+  /** The items in order, as plain pairs. */
+  pairs(): Array<[string, T]> {
+    return this.items.map((i) => [i.at, i.value]);
+  }
+
+  static of<T>(pairs: ReadonlyArray<readonly [string, T]>): Timeline<T> {
+    const t = new Timeline<T>();
+    for (const [at, value] of pairs) t.items.push({ at, value });
+    return t;
+  }
+
   set(at: string, value: T): void {
     let i = this.items.length;
     while (i > 0 && this.items[i - 1]!.at > at) i--;
@@ -179,13 +190,56 @@ class Timeline<T> {
 
 interface MutableHolding { category: string; system: string; from: string; to: string | null; openedBy?: string; purposes: Map<string, string> }
 
-/** A subject's records in memory (for tests, tools and the decision point's what-if). */
+/** A subject's records as plain data (JSON), for a store that keeps each subject as one document. */
+export interface SubjectSnapshot {
+  /** Consents per purpose: [at, given]. */
+  readonly consents: Record<string, Array<[string, boolean]>>;
+  readonly restrictions: Array<[string, boolean]>;
+  /** Objections per purpose: when. */
+  readonly objections: Record<string, string[]>;
+  readonly activity: string[];
+  /** Every holding, in the order opened. */
+  readonly holdings: Array<{ category: string; system: string; from: string; to: string | null; openedBy?: string; purposes: Record<string, string> }>;
+}
+
+/** A subject's records in memory (for tests, tools, the decision point's what-if, and stores of one document per subject). */
 export class MemorySubjectRecords implements SubjectRecords {
   private readonly consents = new Map<string, Timeline<boolean>>();
-  private readonly restriction = new Timeline<boolean>();
+  private restriction = new Timeline<boolean>();
   private readonly objections = new Map<string, Timeline<true>>();
-  private readonly activity = new Timeline<true>();
+  private activity = new Timeline<true>();
   private readonly holdings = new Map<string, MutableHolding[]>();
+  /** Every holding, in the order opened. */
+  private readonly opened: MutableHolding[] = [];
+
+  static restore(s: SubjectSnapshot): MemorySubjectRecords {
+    const r = new MemorySubjectRecords();
+    for (const [purpose, pairs] of Object.entries(s.consents)) r.consents.set(purpose, Timeline.of(pairs));
+    r.restriction = Timeline.of(s.restrictions);
+    for (const [purpose, ats] of Object.entries(s.objections)) r.objections.set(purpose, Timeline.of(ats.map((at) => [at, true] as const)));
+    r.activity = Timeline.of(s.activity.map((at) => [at, true] as const));
+    for (const h of s.holdings) {
+      const m: MutableHolding = { category: h.category, system: h.system, from: h.from, to: h.to, purposes: new Map(Object.entries(h.purposes)), ...(h.openedBy ? { openedBy: h.openedBy } : {}) };
+      r.list(h.category, h.system).push(m);
+      r.opened.push(m);
+    }
+    return r;
+  }
+
+  snapshot(): SubjectSnapshot {
+    return {
+      consents: Object.fromEntries([...this.consents].map(([p, t]) => [p, t.pairs()])),
+      restrictions: this.restriction.pairs(),
+      objections: Object.fromEntries([...this.objections].map(([p, t]) => [p, t.pairs().map(([at]) => at)])),
+      activity: this.activity.pairs().map(([at]) => at),
+      holdings: this.opened.map((h) => ({ category: h.category, system: h.system, from: h.from, to: h.to, ...(h.openedBy ? { openedBy: h.openedBy } : {}), purposes: Object.fromEntries(h.purposes) })),
+    };
+  }
+
+  /** Every holding the subject ever had, in the order opened. */
+  allHoldings(): Holding[] {
+    return [...this.opened];
+  }
 
   private static timeline<T>(m: Map<string, Timeline<T>>, k: string): Timeline<T> {
     let t = m.get(k);
@@ -218,7 +272,9 @@ export class MemorySubjectRecords implements SubjectRecords {
   addActivity(at: string) { this.activity.set(at, true); }
   holdingAt(category: string, system: string, at: string): Holding | undefined { return MemorySubjectRecords.inForce(this.holdings.get(`${category}\u0000${system}`) ?? [], at); }
   openHolding(category: string, system: string, at: string, purpose: string, openedBy?: string) {
-    this.list(category, system).push({ category, system, from: at, to: null, purposes: new Map([[purpose, at]]), ...(openedBy ? { openedBy } : {}) });
+    const h: MutableHolding = { category, system, from: at, to: null, purposes: new Map([[purpose, at]]), ...(openedBy ? { openedBy } : {}) };
+    this.list(category, system).push(h);
+    this.opened.push(h);
   }
   closeHolding(category: string, system: string, at: string) {
     const h = MemorySubjectRecords.inForce(this.holdings.get(`${category}\u0000${system}`) ?? [], at);

@@ -7,11 +7,12 @@ import type { ComplianceStateReader } from '../compliance-state.port.js';
 import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
 import type { SqliteSubjectStore } from './sqlite-subject-records.js';
 import type { SqliteJudge } from './sqlite-judge.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 const BATCH = 500;
 
 /** What is held at any moment, until when, and what is overdue, from the compliance state in `ledger.db`. */
-export class SqliteRetention implements RetentionReadModel, ComplianceStateReader {
+export class SqliteRetention implements Synchronous<RetentionReadModel>, Synchronous<ComplianceStateReader> {
   private readonly subjects: SqliteSubjectStore;
 
   /** Reads the subjects' state and the purposes in force through `judge` (a reader's, without caches). */

@@ -44,7 +44,7 @@ export class DecideHandler implements ICommandHandler<Decide> {
       if (body.type === 'erased') await this.flush();
       const details = { ...(body.recipient ? { recipient: body.recipient } : {}), ...(body.authorityRequestId ? { authorityRequestId: body.authorityRequestId } : {}) };
       const fact: Fact = { type: body.type, subject: body.subject.id, categories: body.categories, purpose: body.purpose, system: body.system, occurredAt: at, details };
-      const findings = this.judge.judge(tenant, fact);
+      const findings = await this.judge.judge(tenant, fact);
       const decision = {
         subject: body.subject.id, type: body.type, purpose: body.purpose, categories: body.categories, system: body.system, at,
         allowed: findings.length === 0, findings: findings.map((f) => f.code),

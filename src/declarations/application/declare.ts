@@ -29,7 +29,7 @@ export class DeclareHandler implements ICommandHandler<Declare> {
 
   execute({ tenant, kind, id, body, by }: Declare) {
     return this.writer.append<DomainError, DeclareAnswer>(tenant, async () => {
-      const current = this.declarations.current(tenant, kind, id);
+      const current = await this.declarations.current(tenant, kind, id);
       if (current && canonicalBytes(current.body).equals(canonicalBytes(body))) {
         return right({ drafts: [], answer: () => ({ created: false, changed: false, id, version: current.version, body: current.body }) });
       }

@@ -1,12 +1,13 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { DeclarationsReadModel } from '../declarations-read-model.port.js';
 import type { Declared, DeclarationKind } from '../domain/declaration.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface Row { id: string; version: number; position: number; recorded_at: string; body: string }
 const toDeclared = (r: Row): Declared => ({ id: r.id, version: r.version, position: r.position, recordedAt: r.recorded_at, body: JSON.parse(r.body) });
 const FAR_FUTURE = '9999-12-31T23:59:59.999Z';
 
-export class SqliteDeclarationsReadModel implements DeclarationsReadModel {
+export class SqliteDeclarationsReadModel implements Synchronous<DeclarationsReadModel> {
   private readonly stmt;
   constructor(db: Db) {
     this.stmt = {

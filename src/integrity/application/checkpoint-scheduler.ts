@@ -15,6 +15,7 @@ export class CheckpointScheduler implements OnModuleInit, OnApplicationShutdown 
   private timer: NodeJS.Timeout | null = null;
   private readonly due = new Set<string>();
   private pending = false;
+  private running: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly checkpointer: Checkpointer,
@@ -24,30 +25,35 @@ export class CheckpointScheduler implements OnModuleInit, OnApplicationShutdown 
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
-  onModuleInit() {
-    for (const t of this.tenants.tenantIds()) this.due.add(t);
+  async onModuleInit() {
+    for (const t of await this.tenants.tenantIds()) this.due.add(t);
     this.writer.onCommit((tenant) => {
       this.due.add(tenant);
       if (this.config.checkpointIntervalMs === 0 && !this.pending) {
         this.pending = true;
-        setImmediate(() => this.run());
+        setImmediate(() => void this.run());
       }
     });
     if (this.config.checkpointIntervalMs > 0) {
-      this.timer = setInterval(() => this.run(), this.config.checkpointIntervalMs);
+      this.timer = setInterval(() => void this.run(), this.config.checkpointIntervalMs);
       this.timer.unref();
     }
-    this.run();
+    void this.run();
   }
 
-  /** Signs a checkpoint for every tenant whose log grew since the last run. */
-  run(): void {
+  /** Signs a checkpoint for every tenant whose log grew since the last run (one run at a time). */
+  run(): Promise<void> {
+    this.running = this.running.then(() => this.signDue());
+    return this.running;
+  }
+
+  private async signDue(): Promise<void> {
     this.pending = false;
     const tenants = [...this.due];
     this.due.clear();
     for (const tenant of tenants) {
       try {
-        const r = this.checkpointer.latest(tenant);
+        const r = await this.checkpointer.latest(tenant);
         if (r._tag === 'Left') this.log.error({ tenant, problem: r.left._tag }, 'integrity: refused to sign a checkpoint for this tenant');
       } catch (e) {
         this.log.error({ tenant, err: e instanceof Error ? e.message : String(e) }, 'integrity: could not sign a checkpoint');
@@ -55,7 +61,8 @@ export class CheckpointScheduler implements OnModuleInit, OnApplicationShutdown 
     }
   }
 
-  onApplicationShutdown() {
+  async onApplicationShutdown() {
     if (this.timer) clearInterval(this.timer);
+    await this.running;
   }
 }

@@ -32,29 +32,28 @@ export class Checkpointer {
   }
 
   /** The latest checkpoint, covering every committed entry (signed now if the log grew). */
-  latest(tenant: string): Either<DomainError, SignedCheckpoint | null> {
+  async latest(tenant: string): Promise<Either<DomainError, SignedCheckpoint | null>> {
     const stream = tenantStream(tenant);
-    const size = this.tree.treeSize(stream);
-    const last = this.store.latest(stream);
+    const [size, last] = await Promise.all([this.tree.treeSize(stream), this.store.latest(stream)]);
     if (last && last.treeSize === size) return right(last);
     if (size === 0) return right(null);
     if (last) {
-      const problem = this.inconsistency(stream, last, size);
+      const problem = await this.inconsistency(stream, last, size);
       if (problem) {
         this.metrics.checkpointsRefused.inc();
         return left({ _tag: 'IntegrityViolation', detail: problem });
       }
     }
-    const signed = signCheckpoint({ origin: this.origin(tenant), treeSize: size, rootHash: this.tree.root(stream, size), timestamp: formatInstant(this.clock.now()) }, this.keyring.signing());
-    this.store.save(stream, signed);
+    const signed = signCheckpoint({ origin: this.origin(tenant), treeSize: size, rootHash: await this.tree.root(stream, size), timestamp: formatInstant(this.clock.now()) }, this.keyring.signing());
+    await this.store.save(stream, signed);
     this.metrics.checkpointsSigned.inc();
     return right(signed);
   }
 
-  private inconsistency(stream: string, last: SignedCheckpoint, size: number): string | null {
+  private async inconsistency(stream: string, last: SignedCheckpoint, size: number): Promise<string | null> {
     if (size < last.treeSize) return `the log has ${size} entries, fewer than the ${last.treeSize} of the last signed checkpoint`;
     try {
-      const ok = verifyConsistency(last.treeSize, size, this.tree.consistency(stream, last.treeSize, size), last.rootHash, this.tree.root(stream, size));
+      const ok = verifyConsistency(last.treeSize, size, await this.tree.consistency(stream, last.treeSize, size), last.rootHash, await this.tree.root(stream, size));
       return ok ? null : `the first ${last.treeSize} entries no longer have the root of the last signed checkpoint`;
     } catch (e) {
       return e instanceof Error ? e.message : String(e);

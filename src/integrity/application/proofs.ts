@@ -39,7 +39,7 @@ export class GetLatestCheckpointHandler implements IQueryHandler<GetLatestCheckp
   constructor(private readonly checkpointer: Checkpointer) {}
 
   async execute({ tenant }: GetLatestCheckpoint): Promise<Either<DomainError, CheckpointView>> {
-    const c = this.checkpointer.latest(tenant);
+    const c = await this.checkpointer.latest(tenant);
     if (c._tag === 'Left') return c;
     if (!c.right) return left({ _tag: 'TreeSizeOutOfRange', detail: 'The log is empty: there is nothing to sign yet.' });
     return right(checkpointView(c.right));
@@ -67,14 +67,12 @@ export class GetInclusionProofHandler implements IQueryHandler<GetInclusionProof
     const stream = tenantStream(tenant);
     const [found] = await this.events.findByEventIds(stream, [eventId]);
     if (!found) return left({ _tag: 'EventNotFound', eventId });
-    const current = this.tree.treeSize(stream);
+    const current = await this.tree.treeSize(stream);
     const size = treeSize ?? current;
     if (size > current) return left({ _tag: 'TreeSizeOutOfRange', detail: `The log has ${current} entries; there is no tree of ${size}.` });
     if (found.revision >= size) return left({ _tag: 'TreeSizeOutOfRange', detail: `The event is at position ${found.revision}, outside a tree of ${size} entries; ask for treeSize ${found.revision + 1} or more.` });
-    return right({
-      eventId, leafIndex: found.revision, treeSize: size, leafHash: this.tree.leafHash(stream, found.revision)!.toString('hex'),
-      rootHash: this.tree.root(stream, size).toString('hex'), auditPath: hex(this.tree.inclusion(stream, found.revision, size)),
-    });
+    const [leaf, root, path] = await Promise.all([this.tree.leafHash(stream, found.revision), this.tree.root(stream, size), this.tree.inclusion(stream, found.revision, size)]);
+    return right({ eventId, leafIndex: found.revision, treeSize: size, leafHash: leaf!.toString('hex'), rootHash: root.toString('hex'), auditPath: hex(path) });
   }
 }
 
@@ -96,15 +94,13 @@ export class GetConsistencyProofHandler implements IQueryHandler<GetConsistencyP
 
   async execute({ tenant, from, to }: GetConsistencyProof): Promise<Either<DomainError, ConsistencyProofView>> {
     const stream = tenantStream(tenant);
-    const current = this.tree.treeSize(stream);
+    const current = await this.tree.treeSize(stream);
     const end = to ?? current;
     if (from < 1) return left({ _tag: 'TreeSizeOutOfRange', detail: 'A consistency proof starts from a tree of at least 1 entry.' });
     if (from > end) return left({ _tag: 'TreeSizeOutOfRange', detail: `from (${from}) must not be larger than to (${end}).` });
     if (end > current) return left({ _tag: 'TreeSizeOutOfRange', detail: `The log has ${current} entries; there is no tree of ${end}.` });
-    return right({
-      from, to: end, fromRoot: this.tree.root(stream, from).toString('hex'), toRoot: this.tree.root(stream, end).toString('hex'),
-      proof: hex(this.tree.consistency(stream, from, end)),
-    });
+    const [fromRoot, toRoot, proof] = await Promise.all([this.tree.root(stream, from), this.tree.root(stream, end), this.tree.consistency(stream, from, end)]);
+    return right({ from, to: end, fromRoot: fromRoot.toString('hex'), toRoot: toRoot.toString('hex'), proof: hex(proof) });
   }
 }
 

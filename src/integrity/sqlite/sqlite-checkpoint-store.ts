@@ -1,6 +1,7 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { SignedCheckpoint } from '../domain/checkpoint.js';
 import type { CheckpointStore } from '../integrity.ports.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 const SCHEMA = `
 create table if not exists checkpoints (
@@ -16,7 +17,7 @@ interface Row { tree_size: number; root: Buffer; timestamp: string; origin: stri
  * `synchronous = NORMAL`: a checkpoint only ever covers entries already durable in the log, so losing the
  * newest ones in a power cut loses no fact, and the next is checked against the last one kept.
  */
-export class SqliteCheckpointStore implements CheckpointStore {
+export class SqliteCheckpointStore implements Synchronous<CheckpointStore> {
   private readonly stmt;
 
   constructor(private readonly db: Db) {

@@ -2,6 +2,8 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
+import type { MerkleTreeReader } from '../integrity.ports.js';
 import { consistencyProof, Frontier, inclusionProof, rootAt, type NodeSource } from '../domain/merkle.js';
 
 const SCHEMA = `
@@ -73,16 +75,18 @@ export function merkleProjection(db: Db): SqliteProjection {
 }
 
 /** Roots and proofs of a stream's tree at any size it has had, read from the stored subtrees. */
-export class SqliteMerkleTree {
+export class SqliteMerkleTree implements Synchronous<MerkleTreeReader> {
   private readonly nodes: (stream: string) => NodeSource;
   private readonly size;
   private readonly leaf;
+  private readonly leaves;
 
   constructor(db: Db) {
     db.exec(SCHEMA);
     this.nodes = nodesOf(db);
     this.size = db.prepare('select max(idx) from merkle_nodes where stream = ? and level = 0').pluck();
     this.leaf = db.prepare('select hash from merkle_nodes where stream = ? and level = 0 and idx = ?').pluck();
+    this.leaves = db.prepare('select hash from merkle_nodes where stream = ? and level = 0 and idx >= ? and idx < ? order by idx').pluck();
   }
 
   /** Leaves in the stream's tree now. */
@@ -92,6 +96,10 @@ export class SqliteMerkleTree {
 
   leafHash(stream: string, index: number): Buffer | null {
     return (this.leaf.get(stream, index) as Buffer | undefined) ?? null;
+  }
+
+  leafHashes(stream: string, from: number, count: number): Buffer[] {
+    return this.leaves.all(stream, from, from + count) as Buffer[];
   }
 
   root(stream: string, size: number): Buffer {

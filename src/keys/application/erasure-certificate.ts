@@ -41,10 +41,10 @@ export class GetErasureCertificateHandler implements IQueryHandler<GetErasureCer
   async execute({ tenant, subject }: GetErasureCertificate): Promise<Either<DomainError, ErasureCertificate>> {
     await this.flush();
     const now = this.clock.now();
-    const destroyed = this.requests.destroyedKeys(tenant, subject);
+    const destroyed = await this.requests.destroyedKeys(tenant, subject);
     const holds = (await this.keys.holds(tenant)).filter((h) => h.subject === subject);
     const live = await this.keys.liveCategories(tenant, subject);
-    const systems = this.state.erasureStatus(tenant, subject, sortableInstant(now));
+    const systems = await this.state.erasureStatus(tenant, subject, sortableInstant(now));
     if (!destroyed.length && !live.length && !systems.length) return left({ _tag: 'SubjectNotFound', subject });
     const heldCategories = new Set(holds.map((h) => h.category));
     return right({

@@ -45,7 +45,7 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
   private async run() {
     try {
       const stop = () => this.stopping;
-      for (const tenant of this.tenants.tenantIds()) this.swept.set(tenant, await this.shredder.sweep(tenant, this.swept.get(tenant) ?? -1, stop));
+      for (const tenant of await this.tenants.tenantIds()) this.swept.set(tenant, await this.shredder.sweep(tenant, this.swept.get(tenant) ?? -1, stop));
       const { destroyed } = await this.shredder.enforce(undefined, stop);
       if (destroyed) this.log.info({ keys: destroyed }, 'destroyed keys whose legal hold ended');
     } catch (e) {

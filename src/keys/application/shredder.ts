@@ -42,9 +42,9 @@ export class Shredder {
   ) {}
 
   /** Whether the subject as a whole is to be erased, and why. */
-  private whole(tenant: string, subject: string): 'erasure-request' | 'subject-forgotten' | null {
-    if (this.requests.forgotten(tenant, subject)) return 'subject-forgotten';
-    const done = this.requests.subjectRequestsOf(tenant, subject, sortableInstant(this.clock.now()));
+  private async whole(tenant: string, subject: string): Promise<'erasure-request' | 'subject-forgotten' | null> {
+    if (await this.requests.forgotten(tenant, subject)) return 'subject-forgotten';
+    const done = await this.requests.subjectRequestsOf(tenant, subject, sortableInstant(this.clock.now()));
     return done.some((r) => r.type === 'erasure' && r.outcome === 'fulfilled') ? 'erasure-request' : null;
   }
 
@@ -69,7 +69,7 @@ export class Shredder {
     const doomed: SubjectKeys[] = [];
     for (const [subject, categories] of live) {
       const heldBefore = new Set(holds.filter((h) => h.subject === subject).map((h) => h.category));
-      const plan = this.state.shredPlan(tenant, subject, categories, sortableInstant(at), this.whole(tenant, subject), heldBefore);
+      const plan = await this.state.shredPlan(tenant, subject, categories, sortableInstant(at), await this.whole(tenant, subject), heldBefore);
       plans.set(subject, plan);
       const destroy = plan.flatMap((s) => (s.action === 'destroy' ? [s] : []));
       if (!destroy.length) continue;
@@ -118,12 +118,12 @@ export class Shredder {
     const subjects = new Set<string>();
     let last = after;
     for (let from = after; ;) {
-      const rows = this.trail.page(tenant, { type: 'erased' }, from, PAGE);
+      const rows = await this.trail.page(tenant, { type: 'erased' }, from, PAGE);
       for (const { position, entry } of rows) { subjects.add(entry.subject.id); last = Math.max(last, position); }
       if (rows.length < PAGE) break;
       from = rows[rows.length - 1]!.position;
     }
-    for (const { subject, position } of this.requests.erasuresAfter(tenant, after)) { subjects.add(subject); last = Math.max(last, position); }
+    for (const { subject, position } of await this.requests.erasuresAfter(tenant, after)) { subjects.add(subject); last = Math.max(last, position); }
     // Stopped (the server shuts down) or failed: the next sweep starts again from `after`.
     return (await this.inGroups(tenant, [...subjects], sortableInstant(this.clock.now()), stop)).complete ? last : after;
   }
@@ -132,7 +132,7 @@ export class Shredder {
   async reconcile(): Promise<number> {
     let finished = 0;
     const bySubject = new Map<string, { tenant: string; subject: string; categories: Set<string> }>();
-    for (const d of this.requests.destroyedKeys()) {
+    for (const d of await this.requests.destroyedKeys()) {
       const k = `${d.tenant}\u0000${d.subject}`;
       const entry = bySubject.get(k) ?? { tenant: d.tenant, subject: d.subject, categories: new Set<string>() };
       entry.categories.add(d.category);
@@ -151,7 +151,7 @@ export class Shredder {
   private async indexEntries(tenant: string, subject: string, categories: readonly string[]): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
     for (let after = -1; ;) {
-      const rows = this.trail.page(tenant, { subject }, after, PAGE);
+      const rows = await this.trail.page(tenant, { subject }, after, PAGE);
       for (const { entry } of rows) {
         const sealed = (entry.subject.identifiers ?? []).filter((s) => categories.includes(s.category));
         if (sealed.length) out.push(...await this.vault.indexEntriesOf(tenant, subject, entry.eventId, sealed));

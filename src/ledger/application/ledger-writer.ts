@@ -95,7 +95,7 @@ export class LedgerWriter {
     private readonly clock: Clock,
     private readonly metrics?: WriterMetrics,
     /** The findings recorded with already stored events, for answers that say `duplicate`. */
-    private readonly findingsOf: (tenant: string, eventIds: readonly string[]) => ReadonlyMap<string, readonly Finding[]> = () => new Map(),
+    private readonly findingsOf: (tenant: string, eventIds: readonly string[]) => Promise<ReadonlyMap<string, readonly Finding[]>> = async () => new Map(),
   ) {}
 
   record(tenant: string, events: readonly ProcessingEvent[]): Promise<Either<AppendRefusal, RecordResult[]>> {
@@ -411,7 +411,7 @@ export class LedgerWriter {
     const stream = tenantStream(tenant);
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
-    const storedFindings = stored.size ? this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
+    const storedFindings = stored.size ? await this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
     const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
     const plan: TenantPlan = { tenant, expected: last, events: [], index: [], jobs: [] };
     let next = last + 1;

@@ -73,11 +73,11 @@ abstract class SubjectRequestHandler {
    * Art. 19: everyone the subject's data was disclosed to, with the categories the erasure covers (what
    * a legal hold keeps is not erased, so not notified).
    */
-  private recipientsToNotify(tenant: string, subject: string, systems: readonly SystemErasure[]) {
+  private async recipientsToNotify(tenant: string, subject: string, systems: readonly SystemErasure[]) {
     const kept = new Set(systems.flatMap((s) => (s.status === 'held' ? s.categories : [])));
     const sent = new Map<string, Set<string>>();
     for (let after = -1; ;) {
-      const rows = this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
+      const rows = await this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
       for (const { entry } of rows) {
         const to = String(entry.details?.recipient);
         for (const c of entry.categories) if (!kept.has(c)) sent.set(to, (sent.get(to) ?? new Set()).add(c));
@@ -85,18 +85,17 @@ abstract class SubjectRequestHandler {
       if (rows.length < 1000) break;
       after = rows[rows.length - 1]!.position;
     }
-    return [...sent].sort(([a], [b]) => (a < b ? -1 : 1)).map(([recipient, categories]) => ({
-      recipient, kind: (this.declarations.current(tenant, 'recipients', recipient)?.body as RecipientBody | undefined)?.kind ?? null, categories: [...categories].sort(),
-    }));
+    const kinds = new Map((await this.declarations.list(tenant, 'recipients')).map((d) => [d.id, (d.body as RecipientBody).kind]));
+    return [...sent].sort(([a], [b]) => (a < b ? -1 : 1)).map(([recipient, categories]) => ({ recipient, kind: kinds.get(recipient) ?? null, categories: [...categories].sort() }));
   }
 
   /** A request as answered; for an erasure, where the data stands per system (which reads what the store defers). */
   protected async view(tenant: string, id: string, at: string): Promise<SubjectRequestAnswer | null> {
-    const r = this.requests.subjectRequest(tenant, id, at);
+    const r = await this.requests.subjectRequest(tenant, id, at);
     if (!r || r.type !== 'erasure') return r && without(r);
     await this.flush();
-    const systems = this.state.erasureStatus(tenant, r.subject.id, at);
-    return { ...without(r), systems, notify: this.recipientsToNotify(tenant, r.subject.id, systems) };
+    const systems = await this.state.erasureStatus(tenant, r.subject.id, at);
+    return { ...without(r), systems, notify: await this.recipientsToNotify(tenant, r.subject.id, systems) };
   }
 
   /** Records what `decide` answers for the request `id`, then answers with the request as it now stands. */
@@ -124,7 +123,7 @@ export class ReceiveSubjectRequestHandler extends SubjectRequestHandler implemen
 export class ExtendSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<ExtendSubjectRequest> {
   execute({ tenant, id, reason, by }: ExtendSubjectRequest) {
     return this.record(tenant, id, async () => {
-      const r = this.requests.subjectRequest(tenant, id, this.now());
+      const r = await this.requests.subjectRequest(tenant, id, this.now());
       if (!r) return left(notFound('subject', id));
       if (r.completedAt) return left(conflict(`The request was already completed (${r.outcome}).`));
       if (r.extended) return left(conflict('The request was already extended once; Art. 12(3) allows one extension.'));
@@ -167,7 +166,7 @@ export class GetSubjectRequestHandler extends SubjectRequestHandler implements I
 @QueryHandler(ListSubjectRequests)
 export class ListSubjectRequestsHandler extends SubjectRequestHandler implements IQueryHandler<ListSubjectRequests> {
   async execute({ tenant, at, status, after, limit }: ListSubjectRequests): Promise<Page<SubjectRequestView>> {
-    return pageOf(this.requests.subjectRequests(tenant, at, status, after, limit + 1), limit, (r) => r.position, without);
+    return pageOf(await this.requests.subjectRequests(tenant, at, status, after, limit + 1), limit, (r) => r.position, without);
   }
 }
 
@@ -195,8 +194,13 @@ abstract class AuthorityRequestHandler {
     @Inject(AUDIT_TRAIL_READ_MODEL) protected readonly trail: AuditTrailReadModel,
   ) {}
 
-  protected view(tenant: string, id: string): AuthorityRequestView {
-    return without(this.requests.authorityRequest(tenant, id)!);
+  /** Records what `decide` answers, then answers with the request `id` as it now stands. */
+  protected async record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<AuthorityRequestView>> {
+    const done = await this.writer.append<DomainError, null>(tenant, async () => {
+      const draft = await decide();
+      return draft._tag === 'Left' ? draft : right({ drafts: [draft.right], answer: () => null });
+    });
+    return done._tag === 'Left' ? done : right(without((await this.requests.authorityRequest(tenant, id))!));
   }
 }
 
@@ -205,11 +209,11 @@ abstract class AuthorityRequestHandler {
 export class ReceiveAuthorityRequestHandler extends AuthorityRequestHandler implements ICommandHandler<ReceiveAuthorityRequest> {
   execute({ tenant, body: b, by }: ReceiveAuthorityRequest) {
     const id = this.ids.uuid();
-    return this.writer.append<DomainError, AuthorityRequestView>(tenant, async () => {
-      const authority = this.declarations.current(tenant, 'recipients', b.authority);
+    return this.record(tenant, id, async () => {
+      const authority = await this.declarations.current(tenant, 'recipients', b.authority);
       if (!authority || (authority.body as RecipientBody).kind !== 'public-authority') return left(invalid('authority', 'must be a declared recipient of kind public-authority'));
       const request = { id, authority: b.authority, reference: b.reference, legalBasis: b.legalBasis, receivedAt: b.receivedAt, subjects: b.subjects.map((s) => s.id), sealed: b.sealed ?? false };
-      return right({ drafts: [{ type: 'authority-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry], answer: () => this.view(tenant, id) });
+      return right({ type: 'authority-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry);
     });
   }
 }
@@ -218,8 +222,8 @@ export class ReceiveAuthorityRequestHandler extends AuthorityRequestHandler impl
 @CommandHandler(ChangeAuthorityRequest)
 export class ChangeAuthorityRequestHandler extends AuthorityRequestHandler implements ICommandHandler<ChangeAuthorityRequest> {
   execute({ tenant, id, change, by }: ChangeAuthorityRequest) {
-    return this.writer.append<DomainError, AuthorityRequestView>(tenant, async () => {
-      const r = this.requests.authorityRequest(tenant, id);
+    return this.record(tenant, id, async () => {
+      const r = await this.requests.authorityRequest(tenant, id);
       if (!r) return left(notFound('authority', id));
       const actor = actorOf(by);
       let draft: DraftEntry;
@@ -234,7 +238,7 @@ export class ChangeAuthorityRequestHandler extends AuthorityRequestHandler imple
         if (r.closedAt) return left(conflict('The request is closed.'));
         draft = { type: 'authority-request-decided', eventId: this.ids.uuid(), actor, request: { id: r.id, ...change.decide } } as DraftEntry;
       }
-      return right({ drafts: [draft], answer: () => this.view(tenant, r.id) });
+      return right(draft);
     });
   }
 }
@@ -243,10 +247,11 @@ export class ChangeAuthorityRequestHandler extends AuthorityRequestHandler imple
 export class GetAuthorityRequestHandler extends AuthorityRequestHandler implements IQueryHandler<GetAuthorityRequest> {
   /** The request with the disclosures made under it (events naming it in `details.authorityRequestId`). */
   async execute({ tenant, id }: GetAuthorityRequest) {
-    const r = this.requests.authorityRequest(tenant, id);
+    const r = await this.requests.authorityRequest(tenant, id);
     if (!r) return left(notFound('authority', id));
-    const recipient = (rid: string) => (this.declarations.current(tenant, 'recipients', rid)?.body as RecipientBody | undefined) ?? null;
-    const disclosures = this.trail.at(tenant, this.requests.disclosuresUnder(tenant, id)).map((row) => {
+    const recipients = new Map((await this.declarations.list(tenant, 'recipients')).map((d) => [d.id, d.body as RecipientBody]));
+    const recipient = (rid: string) => recipients.get(rid) ?? null;
+    const disclosures = (await this.trail.at(tenant, await this.requests.disclosuresUnder(tenant, id))).map((row) => {
       const { authorityRequest: _self, ...item } = disclosureItem(row, recipient, () => null);
       return item;
     });
@@ -257,7 +262,7 @@ export class GetAuthorityRequestHandler extends AuthorityRequestHandler implemen
 @QueryHandler(ListAuthorityRequests)
 export class ListAuthorityRequestsHandler extends AuthorityRequestHandler implements IQueryHandler<ListAuthorityRequests> {
   async execute({ tenant, after, limit }: ListAuthorityRequests): Promise<Page<AuthorityRequestView>> {
-    return pageOf(this.requests.authorityRequests(tenant, after, limit + 1), limit, (r) => r.position, without);
+    return pageOf(await this.requests.authorityRequests(tenant, after, limit + 1), limit, (r) => r.position, without);
   }
 }
 

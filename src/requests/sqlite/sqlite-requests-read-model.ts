@@ -3,6 +3,7 @@ import { formatInstant } from '../../common/kernel/time.js';
 import { dueAtOf, subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
 import type { AuthorityRequestView, DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface SrRow {
   id: string; event_id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; extended_position: number | null;
@@ -44,7 +45,7 @@ const authorityView = (r: ArRow, asOf = Infinity): AuthorityRequestView & { posi
   };
 };
 
-export class SqliteRequestsReadModel implements RequestsReadModel {
+export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
   private readonly s;
 
   constructor(db: Db) {

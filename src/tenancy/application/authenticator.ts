@@ -14,17 +14,17 @@ export class Authenticator {
     this.rootHash = Buffer.from(tokenHash(rootToken), 'hex');
   }
 
-  principal(authorization: string | undefined): Principal | null {
+  async principal(authorization: string | undefined): Promise<Principal | null> {
     const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(authorization ?? '');
     if (!m) return null;
     const hash = tokenHash(m[1]!);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.rootHash)) return { kind: 'root' };
-    const t = this.directory.tokenByHash(hash);
+    const t = await this.directory.tokenByHash(hash);
     if (!t || t.revokedAt) return null;
     return { kind: 'token', tokenId: t.id, tenant: t.tenant, role: t.role, systems: t.systems };
   }
 
-  tenantExists(tenant: string): boolean {
-    return this.directory.tenant(tenant) !== null;
+  async tenantExists(tenant: string): Promise<boolean> {
+    return (await this.directory.tenant(tenant)) !== null;
   }
 }

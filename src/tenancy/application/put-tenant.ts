@@ -27,7 +27,7 @@ export class PutTenantHandler implements ICommandHandler<PutTenant> {
   execute({ tenant, body, by }: PutTenant) {
     const settings: TenantSettings = { id: tenant, name: body.name, residency: body.residency ?? ['EEA'] };
     return this.writer.append<DomainError, PutTenantAnswer>(tenant, async () => {
-      const current = this.directory.tenant(tenant);
+      const current = await this.directory.tenant(tenant);
       const unchanged = current && current.name === settings.name && JSON.stringify(current.residency) === JSON.stringify(settings.residency);
       return right({
         drafts: unchanged ? [] : [{ type: 'tenant-declared', eventId: this.ids.uuid(), actor: actorOf(by), settings: { name: settings.name, residency: [...settings.residency] } }],

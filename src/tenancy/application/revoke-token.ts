@@ -23,7 +23,7 @@ export class RevokeTokenHandler implements ICommandHandler<RevokeToken> {
 
   execute({ tenant, tokenId, by }: RevokeToken) {
     return this.writer.append<DomainError, void>(tenant, async () => {
-      const token = this.directory.token(tenant, tokenId);
+      const token = await this.directory.token(tenant, tokenId);
       if (!token) return left({ _tag: 'TokenNotFound', tokenId });
       const drafts = token.revokedAt ? [] : [{ type: 'token-revoked' as const, eventId: this.ids.uuid(), actor: actorOf(by), token: { id: tokenId } }];
       return right({ drafts, answer: () => undefined });

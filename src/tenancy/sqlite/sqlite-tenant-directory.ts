@@ -2,13 +2,14 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { Role } from '../domain/roles.js';
 import type { TenantSettings } from '../domain/tenant.js';
 import type { TenantDirectory, TokenRecord } from '../tenant-directory.port.js';
+import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface TokenRow { id: string; tenant: string; role: Role; systems: string | null; label: string | null; issued_at: string; revoked_at: string | null }
 const toToken = (r: TokenRow): TokenRecord => ({
   id: r.id, tenant: r.tenant, role: r.role, systems: r.systems ? (JSON.parse(r.systems) as string[]) : null, label: r.label, issuedAt: r.issued_at, revokedAt: r.revoked_at,
 });
 
-export class SqliteTenantDirectory implements TenantDirectory {
+export class SqliteTenantDirectory implements Synchronous<TenantDirectory> {
   private readonly stmt;
   constructor(db: Db) {
     this.stmt = {
