@@ -11,6 +11,7 @@ import type { PdlConfig } from './config/config.js';
 import { loadMasterKey } from './keys/master-key.js';
 import { LIMITS } from './ledger/domain/limits.js';
 import { createLogger, NestJsonLogger } from './operability/logger.js';
+import { sharedSecrets } from './storage/postgres/pg-secrets.js';
 
 /** `PDL_ADMIN_TOKEN`, or a token generated once into `<data dir>/admin-token` (0600). */
 function rootToken(config: PdlConfig): { token: string; file: string | null } {
@@ -30,9 +31,16 @@ export interface RunningLedger {
 }
 
 /** Starts the ledger: HTTP (Fastify) and gRPC on one process, over the configured store. */
-export async function startLedger(config: PdlConfig): Promise<RunningLedger> {
-  const log = createLogger(config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
+  const log = createLogger(given.logLevel);
+  mkdirSync(given.dataDir, { recursive: true, mode: 0o700 });
+  let config = given;
+  if (config.store !== 'sqlite' && (!config.masterKey || !config.signingKey)) {
+    // Processes sharing a database must share these; without the environment's, the database keeps them.
+    const shared = await sharedSecrets(config.postgresUrl!);
+    config = { ...config, masterKey: config.masterKey ?? shared.masterKey, signingKey: config.signingKey ?? shared.signingSeed };
+    log.warn('PDL_MASTER_KEY or PDL_SIGNING_KEY is not set: using the ones kept in PostgreSQL (schema pdl_secrets), shared by every ledger process of this database; in production, give both through the environment');
+  }
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');

@@ -18,6 +18,10 @@ export interface PdlConfig {
   readonly dueSoonDays: number;
   /** How often recorded erasures are swept and keys whose legal hold ended are destroyed; 0: only once at start-up. */
   readonly retentionEnforceIntervalMs: number;
+  /** `postgres://…` of the database (PDL_STORE=postgres, and the read models and keys with eventstoredb). */
+  readonly postgresUrl: string | undefined;
+  /** `esdb://…` of the EventStoreDB cluster (PDL_STORE=eventstoredb). */
+  readonly esdbUrl: string | undefined;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -51,6 +55,11 @@ function days(name: string, value: string | undefined, fallback: number): number
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
   const store = (env.PDL_STORE ?? 'sqlite') as PdlConfig['store'];
   if (!['sqlite', 'postgres', 'eventstoredb'].includes(store)) throw new Error('PDL_STORE must be sqlite, postgres or eventstoredb');
+  const postgresUrl = env.PDL_POSTGRES_URL || undefined;
+  const esdbUrl = env.PDL_ESDB_URL || undefined;
+  if (store !== 'sqlite' && !postgresUrl) throw new Error(`PDL_STORE=${store} needs PDL_POSTGRES_URL (postgres://user@host:5432/database)`);
+  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) throw new Error('PDL_POSTGRES_URL must be a postgres:// connection string');
+  if (store === 'eventstoredb' && !esdbUrl) throw new Error('PDL_STORE=eventstoredb needs PDL_ESDB_URL (esdb://host:2113?tls=false)');
   return {
     store,
     dataDir: resolve(env.PDL_DATA_DIR || './data'),
@@ -65,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),
     dueSoonDays: days('PDL_RETENTION_DUE_SOON_DAYS', env.PDL_RETENTION_DUE_SOON_DAYS, 7),
     retentionEnforceIntervalMs: interval('PDL_RETENTION_ENFORCE_INTERVAL_MS', env.PDL_RETENTION_ENFORCE_INTERVAL_MS, 60_000),
+    postgresUrl,
+    esdbUrl,
   };
 }
 export const CONFIG = Symbol('PdlConfig');

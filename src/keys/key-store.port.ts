@@ -31,6 +31,16 @@ export interface KeyHold {
   readonly legalBasis: string;
 }
 
+/**
+ * Another ledger process sharing the key storage created a key this one staged too (same subject and
+ * category, or the tenant's index key): nothing of the commit was written; prepare it again, with theirs.
+ */
+export class KeyRace extends Error {
+  constructor() {
+    super('another ledger process created the same data key first');
+  }
+}
+
 export const keyRefId = (r: KeyRef): string => `${r.subject}\u0000${r.category}`;
 
 /**

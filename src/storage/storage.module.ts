@@ -11,7 +11,9 @@ import { CLOCK, ID_GENERATOR } from '../common/application/tokens.js';
 import { randomIds } from '../common/kernel/ids.js';
 import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
-import { openEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
+import { openEmbeddedStorage } from './embedded-storage.js';
+import { openPostgresStorage } from './postgres-storage.js';
+import type { LedgerStorage } from './storage.js';
 import { EVENT_STORE, KEY_STORE } from './storage.tokens.js';
 import { FINDINGS_READ_MODEL } from '../compliance/findings-read-model.port.js';
 import { RETENTION_READ_MODEL } from '../compliance/retention-read-model.port.js';
@@ -25,7 +27,7 @@ import type { Logger } from 'pino';
 
 export const STORAGE = Symbol('Storage');
 export const MASTER_KEY = Symbol('MasterKey');
-export type Storage = EmbeddedStorage;
+export type Storage = LedgerStorage;
 
 /** Opens the configured backend and provides its ports; closes it after the writer has drained. */
 @Global()
@@ -37,9 +39,9 @@ export type Storage = EmbeddedStorage;
     {
       provide: STORAGE,
       inject: [CONFIG, MASTER_KEY, LOGGER, LedgerMetrics],
-      useFactory: (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Storage => {
-        if (config.store !== 'sqlite') throw new Error(`PDL_STORE=${config.store} is not available in this version; use sqlite`);
-        const storage = openEmbeddedStorage(config.dataDir, master);
+      useFactory: async (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Promise<Storage> => {
+        if (config.store === 'eventstoredb') throw new Error('PDL_STORE=eventstoredb is not available in this version; use sqlite or postgres');
+        const storage = config.store === 'postgres' ? await openPostgresStorage(config.postgresUrl!, master) : openEmbeddedStorage(config.dataDir, master);
         metrics.watchWorkerHeap(storage.workerHeap);
         if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
         return storage;

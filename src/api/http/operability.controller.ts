@@ -9,9 +9,9 @@ export class OperabilityController {
   constructor(private readonly metrics: LedgerMetrics, @Inject(STORAGE) private readonly storage: Storage) {}
 
   @Get('health')
-  health() {
+  async health() {
     let ok = false;
-    try { ok = this.storage.healthy(); } catch { ok = false; }
+    try { ok = await this.storage.healthy(); } catch { ok = false; }
     if (!ok) throw problem(503, 'store-unavailable', 'The ledger store is unavailable', 'The store does not answer.');
     return { status: 'ok' };
   }

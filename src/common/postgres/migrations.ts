@@ -5,33 +5,50 @@ export interface Migration {
   readonly sql: string;
 }
 
-/**
- * A pool on `schema` of the database, with the schema created and its migrations applied in order (those
- * not recorded in its `pdl_migrations` yet), under an advisory lock so that ledgers starting together
- * apply each one once.
- */
-export async function migratedPool(connectionString: string, schema: string, lock: number, migrations: readonly Migration[], max: number): Promise<pg.Pool> {
+/** bigint columns (log positions, sizes, ids) read as numbers: they stay far below 2^53. */
+const INT8 = 20;
+const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
+
+/** A pool whose connections work in `schema` (created by `migrate`). */
+export function schemaPool(connectionString: string, schema: string, max: number): pg.Pool {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-  const pool = new pg.Pool({ connectionString, max, options: `-c search_path=${schema}` });
+  return new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types });
+}
+
+/**
+ * Creates `schema` and applies the migrations of `component` in order (those not recorded in the schema's
+ * `pdl_migrations` yet), under an advisory lock so that ledgers starting together apply each one once.
+ */
+export async function migrate(pool: pg.Pool, schema: string, component: string, lock: number, migrations: readonly Migration[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1)', [lock]);
     await client.query(`create schema if not exists ${schema}`);
-    await client.query('create table if not exists pdl_migrations (version integer primary key, applied_at timestamptz not null default now())');
-    const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations')).rows.map((r) => r.version));
+    await client.query('create table if not exists pdl_migrations (component text not null, version integer not null, applied_at timestamptz not null default now(), primary key (component, version))');
+    const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations where component = $1', [component])).rows.map((r) => r.version));
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await client.query(m.sql);
-      await client.query('insert into pdl_migrations (version) values ($1)', [m.version]);
+      await client.query('insert into pdl_migrations (component, version) values ($1, $2)', [component, m.version]);
     }
     await client.query('commit');
   } catch (e) {
     await client.query('rollback').catch(() => undefined);
+    throw e;
+  } finally {
     client.release();
+  }
+}
+
+/** `schemaPool` with the migrations of `component` applied. */
+export async function migratedPool(connectionString: string, schema: string, component: string, lock: number, migrations: readonly Migration[], max: number): Promise<pg.Pool> {
+  const pool = schemaPool(connectionString, schema, max);
+  try {
+    await migrate(pool, schema, component, lock, migrations);
+  } catch (e) {
     await pool.end();
     throw e;
   }
-  client.release();
   return pool;
 }

@@ -1,5 +1,6 @@
 import type { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import type { ProcessingType } from '../../ledger/domain/processing-event.js';
+import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { sortableInstant } from '../../common/kernel/time.js';
 import { finding, type Finding } from './finding.js';
 import { adequacyCovers, residencyCountries } from './reference-data.js';
@@ -16,6 +17,12 @@ export interface Fact {
   readonly occurredAt: string;
   readonly details?: Readonly<Record<string, unknown>>;
 }
+
+/** The fact a recorded processing event states. */
+export const factOf = (e: ProcessingEntry): Fact => ({
+  eventId: e.eventId, type: e.type, subject: e.subject.id, categories: e.categories, purpose: e.purpose, system: e.system, occurredAt: e.occurredAt,
+  ...(e.details ? { details: e.details } : {}),
+});
 
 /** The declarations in force when the event is recorded. */
 export interface Policy {

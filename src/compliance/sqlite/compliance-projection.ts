@@ -4,7 +4,7 @@ import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import type { Finding } from '../domain/finding.js';
-import { retentionUnbounded, type Fact } from '../domain/rules.js';
+import { factOf, retentionUnbounded } from '../domain/rules.js';
 import { FINDINGS_SCHEMA, SqliteFindings } from './sqlite-findings.js';
 import { SUBJECT_RECORDS_SCHEMA } from './sqlite-subject-records.js';
 import { SqliteJudge } from './sqlite-judge.js';
@@ -42,7 +42,7 @@ export function complianceProjection(db: Db): SqliteProjection {
           continue;
         }
         if (!isProcessingEntry(e)) continue;
-        const fact: Fact = { eventId: e.eventId, type: e.type, subject: e.subject.id, categories: e.categories, purpose: e.purpose, system: e.system, occurredAt: e.occurredAt, ...(e.details ? { details: e.details } : {}) };
+        const fact = factOf(e);
         const found = judge.judge(e.tenant, fact, true);
         if (found.length) {
           findings.add(e.tenant, { position: e.position, eventId: e.eventId, subject: e.subject.id, occurredAt: sortableInstant(e.occurredAt), recordedAt: sortableInstant(e.recordedAt) }, found);

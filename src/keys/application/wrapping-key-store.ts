@@ -24,6 +24,7 @@ export class WrappingKeyStore implements KeyStore {
   }
 
   private remember(id: string, key: DataKey) {
+    if (this.cacheSize === 0) return;
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(id, key);
   }

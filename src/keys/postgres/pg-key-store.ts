@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import type { MasterKey } from '../master-key.js';
-import type { IndexEntry, KeyHold, KeyReads, KeyWrites, SubjectKeys, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
+import { KeyRace, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
@@ -34,7 +34,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
   private constructor(private readonly pool: pg.Pool, readonly schema: string) {}
 
   static async open(connectionString: string, schema = 'pdl_keys'): Promise<PgKeyStorage> {
-    return new PgKeyStorage(await migratedPool(connectionString, schema, MIGRATION_LOCK, MIGRATIONS, 4), schema);
+    return new PgKeyStorage(await migratedPool(connectionString, schema, 'keys', MIGRATION_LOCK, MIGRATIONS, 4), schema);
   }
 
   private async one<T>(sql: string, args: unknown[]): Promise<T | undefined> {
@@ -88,11 +88,21 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     return (await this.pool.query<KeyHold>('select tenant, subject, category, until, purpose, legal_basis as "legalBasis" from key_holds where ($1::text is null or tenant = $1) and until <= $2 order by until', [tenant, dueBy])).rows;
   }
 
-  insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {
-    return this.tx(async (c) => {
-      for (const k of indexKeys) await c.query('insert into index_keys (tenant, wrapped, master_id) values ($1, $2, $3)', [k.tenant, bytes(k.wrapped), k.masterId]);
-      for (const k of keys) await c.query('insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at) values ($1, $2, $3, $4, $5, $6, $7)', [k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt]);
-    });
+  async insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {
+    try {
+      await this.tx(async (c) => {
+        for (const k of indexKeys) await c.query('insert into index_keys (tenant, wrapped, master_id) values ($1, $2, $3)', [k.tenant, bytes(k.wrapped), k.masterId]);
+        if (keys.length) {
+          await c.query(`insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at)
+            select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::text[])`,
+          [keys.map((k) => k.tenant), keys.map((k) => k.subject), keys.map((k) => k.category), keys.map((k) => k.generation), keys.map((k) => bytes(k.wrapped)), keys.map((k) => k.masterId), keys.map((k) => k.createdAt)]);
+        }
+      });
+    } catch (e) {
+      // A unique key taken meanwhile: another process created the same key (none of these was written).
+      if ((e as { code?: string }).code === '23505') throw new KeyRace();
+      throw e;
+    }
   }
 
   addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
@@ -126,6 +136,10 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     else await this.pool.query('insert into key_holds (tenant, subject, category, until, purpose, legal_basis) values ($1, $2, $3, $4, $5, $6) on conflict (tenant, subject, category) do update set until = excluded.until, purpose = excluded.purpose, legal_basis = excluded.legal_basis', [tenant, subject, category, hold.until, hold.purpose, hold.legalBasis]);
   }
 
+  async healthy(): Promise<boolean> {
+    return (await this.pool.query('select 1')).rowCount === 1;
+  }
+
   async dropSchema(): Promise<void> {
     await this.pool.query(`drop schema if exists ${this.schema} cascade`);
   }
@@ -143,8 +157,11 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
   }
 }
 
-/** The key store on PostgreSQL. */
+/**
+ * The key store on PostgreSQL. Keys are not cached: other ledger processes may destroy them (crypto-
+ * shredding must take effect in every process at once) or create them.
+ */
 export async function openPgKeyStore(connectionString: string, master: MasterKey, now: () => string, schema?: string) {
   const storage = await PgKeyStorage.open(connectionString, schema);
-  return { store: new WrappingKeyStore(storage, storage, master, now), storage };
+  return { store: new WrappingKeyStore(storage, storage, master, now, 0), storage };
 }

@@ -1,7 +1,7 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Clock } from '../../common/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
-import type { IndexEntry, KeyStore } from '../../keys/key-store.port.js';
+import { KeyRace, type IndexEntry, type KeyStore } from '../../keys/key-store.port.js';
 import type { EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { canonicalBytes, leafHash } from '../domain/canonical.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
@@ -400,8 +400,12 @@ export class LedgerWriter {
       return whole;
     } catch (e) {
       this.forgetUncommitted();
-      const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
-      for (const j of jobs) j.done(left(refusal));
+      // Another process created one of these keys first: nothing was written; prepared again, with its key.
+      if (e instanceof KeyRace) for (const j of jobs) this.retryOrRefuse(j);
+      else {
+        const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+        for (const j of jobs) j.done(left(refusal));
+      }
       return false;
     }
   }

@@ -1,6 +1,8 @@
 import type pg from 'pg';
-import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
+import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
+import { annotated, note, type Notes } from '../annotations.js';
 import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
 /**
  * Versioned migrations of the event store's schema, applied in order by the store itself at start
@@ -38,11 +40,37 @@ const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.rev
  * order with no gap and no fork whatever the number of ledger processes writing to the same database.
  */
 export class PgEventStore implements EventStore {
-  private constructor(private readonly pool: pg.Pool, private readonly schema: string) {}
+  private constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly projections: readonly PgProjection[], private readonly owned: boolean) {}
 
   /** Connects, creates the schema if needed, and applies the migrations not applied yet. */
   static async open(connectionString: string, schema = 'pdl'): Promise<PgEventStore> {
-    return new PgEventStore(await migratedPool(connectionString, schema, APPEND_LOCK, MIGRATIONS, 8), schema);
+    return new PgEventStore(await migratedPool(connectionString, schema, 'event-store', APPEND_LOCK, MIGRATIONS, 8), schema, [], true);
+  }
+
+  /**
+   * The store on a pool of the caller's (which closes it), with `projections` folded into each append's
+   * transaction (their tables migrated by the caller).
+   */
+  static async on(pool: pg.Pool, schema: string, projections: readonly PgProjection[]): Promise<PgEventStore> {
+    await migrate(pool, schema, 'event-store', APPEND_LOCK, MIGRATIONS);
+    return new PgEventStore(pool, schema, projections, false);
+  }
+
+  /** Runs `work` in a transaction holding the append lock: nothing is appended meanwhile (rebuilds). */
+  async exclusively<T>(work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      const out = await work(client);
+      await client.query('commit');
+      return out;
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
@@ -52,19 +80,33 @@ export class PgEventStore implements EventStore {
       await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
       const outcomes: AppendOutcome[] = [];
+      const applied: AppliedEvent[][] = [];
       const written = new Map<string, Map<string, number>>();
       for (const [i, a] of appends.entries()) {
         await client.query(`savepoint s${i}`);
         const outcome = await this.appendOne(client, a, last, written);
+        const mine: AppliedEvent[] = [];
         if (outcome._tag === 'Appended' && !outcome.idempotent) {
+          a.events.forEach((e, k) => {
+            const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+            const recorded: RecordedEvent = {
+              stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
+              ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
+            };
+            mine.push({ recorded, context: e.context });
+          });
           last += BigInt(a.events.length);
           await client.query(`release savepoint s${i}`);
         } else await client.query(`rollback to savepoint s${i}`);
         outcomes.push(outcome);
+        applied.push(mine);
       }
       await client.query('update global_position set last = $1 where id = 1', [last.toString()]);
+      const all = applied.flat();
+      const notes: Notes = new Map();
+      if (all.length) for (const p of this.projections) note(notes, p.name, await p.apply(client, all));
       await client.query('commit');
-      return outcomes;
+      return annotated(outcomes, applied, notes);
     } catch (e) {
       await client.query('rollback').catch(() => undefined);
       throw e;
@@ -122,6 +164,6 @@ export class PgEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    if (this.owned) await this.pool.end();
   }
 }

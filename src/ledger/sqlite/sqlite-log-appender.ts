@@ -4,6 +4,7 @@ import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex }
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash } from '../domain/canonical.js';
 import { storedEntryOf } from '../entry-of.js';
+import { annotated, note, type Notes } from '../annotations.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -140,19 +141,9 @@ export class SqliteLogAppender {
         applied.push(mine);
       }
       const all = applied.flat();
-      const notes = new Map<string, Record<string, unknown>>();
-      for (const p of this.projections) {
-        const said = p.apply(db, all);
-        if (said) for (const [id, value] of said) notes.set(id, { ...notes.get(id), [p.name]: value });
-      }
-      if (notes.size) {
-        outcomes.forEach((o, i) => {
-          if (o._tag !== 'Appended' || applied[i]!.length === 0) return;
-          const annotations = Object.fromEntries(applied[i]!.flatMap(({ recorded }) => (notes.has(recorded.eventId) ? [[recorded.eventId, notes.get(recorded.eventId)!]] : [])));
-          outcomes[i] = { ...o, annotations };
-        });
-      }
-      return { outcomes, applied };
+      const notes: Notes = new Map();
+      for (const p of this.projections) note(notes, p.name, p.apply(db, all));
+      return { outcomes: annotated(outcomes, applied, notes), applied };
     });
     for (const p of projections) p.catchUp?.(db);
     if (readModels) this.rebuilt = this.keepReadModels(readModels);

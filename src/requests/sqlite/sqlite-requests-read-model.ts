@@ -1,49 +1,9 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import { formatInstant } from '../../common/kernel/time.js';
-import { dueAtOf, subjectRequestStatus, type SubjectRequestStatus } from '../domain/requests.js';
-import type { AuthorityRequestView, DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
+import type { SubjectRequestStatus } from '../domain/requests.js';
+import { authorityView, show, subjectView, type ArRow, type SrRow } from '../request-views.js';
+import type { DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
-
-interface SrRow {
-  id: string; event_id: string; type: string; subject: string; received_at: string; due_at: string; extended_reason: string | null; extended_position: number | null;
-  completed_at: string | null; completed_position: number | null; outcome: 'fulfilled' | 'rejected' | null; reason: string | null; position: number;
-}
-interface ArRow {
-  id: string; authority: string; reference: string; legal_basis: string; received_at: string; subjects: string; sealed: number; decision: 'comply' | 'refuse' | null;
-  rationale: string | null; decided_at: string | null; decided_position: number | null; closed_at: string | null; closed_position: number | null; unsealed_position: number | null; position: number;
-}
-
-/** Stored times are fixed-width for ordering; answers show them as RFC 3339 like every other time. */
-const show = (s: string) => formatInstant(new Date(s));
-const showOrNull = (s: string | null) => (s === null ? null : show(s));
-/** Whether a change recorded at `position` (null: never) had happened by log position `asOf`. */
-const by = (position: number | null, asOf: number) => position !== null && position <= asOf;
-
-/** A subject request as it stood once the log reached `asOf`, its status at the time `at` (fixed-width text like every stored time). */
-const subjectView = (r: SrRow, at: string, asOf = Infinity): SubjectRequestView & { position: number } => {
-  const extended = by(r.extended_position, asOf);
-  const completed = by(r.completed_position, asOf);
-  const completedAt = completed ? r.completed_at : null;
-  const dueAt = extended ? r.due_at : dueAtOf(show(r.received_at));
-  return {
-    id: r.id, eventId: r.event_id, type: r.type, subject: { id: r.subject }, receivedAt: show(r.received_at), dueAt: show(dueAt), extended,
-    ...(extended ? { extensionReason: r.extended_reason! } : {}),
-    completedAt: showOrNull(completedAt), outcome: completed ? r.outcome : null, ...(completed && r.reason !== null ? { reason: r.reason } : {}),
-    status: subjectRequestStatus({ dueAt, completedAt }, at),
-    position: r.position,
-  };
-};
-
-const authorityView = (r: ArRow, asOf = Infinity): AuthorityRequestView & { position: number } => {
-  const decided = by(r.decided_position, asOf);
-  return {
-    id: r.id, authority: r.authority, reference: r.reference, legalBasis: r.legal_basis, receivedAt: show(r.received_at),
-    subjects: (JSON.parse(r.subjects) as string[]).map((id) => ({ id })), sealed: r.sealed === 1 && !by(r.unsealed_position, asOf),
-    decision: decided ? r.decision : null, rationale: decided ? r.rationale : null, decidedAt: decided ? showOrNull(r.decided_at) : null,
-    closedAt: by(r.closed_position, asOf) ? showOrNull(r.closed_at) : null, position: r.position,
-  };
-};
 
 export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
   private readonly s;

@@ -1,0 +1,217 @@
+import type pg from 'pg';
+import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
+import { insertRows } from '../../common/postgres/rows.js';
+import { declaredAsOf } from '../../declarations/postgres/pg-declarations.js';
+import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
+import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
+import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
+import { entryOf } from '../../ledger/entry-of.js';
+import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
+import type { ComplianceStateReader, DecisionJudge } from '../compliance-state.port.js';
+import type { FindingsReadModel } from '../findings-read-model.port.js';
+import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
+import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
+import type { Finding, FindingCode, Severity } from '../domain/finding.js';
+import { factOf, judge, needs, retentionUnbounded, type Fact, type Policy } from '../domain/rules.js';
+import { applyFact, holdingStatus, MemorySubjectRecords, subjectFacts, type PurposeLookup, type RetentionStatus, type SubjectSnapshot } from '../domain/subject-state.js';
+import type { FindingFilter, StoredFinding } from '../sqlite/sqlite-findings.js';
+
+type Db = pg.ClientBase | pg.Pool;
+const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
+
+/** The declarations of some tenants as they stand (latest versions), and their residencies: what facts are judged against. */
+class Policies {
+  private constructor(private readonly declared: Map<string, unknown>, private readonly residencies: Map<string, readonly string[]>) {}
+
+  static async load(db: Db, tenants: Iterable<string>): Promise<Policies> {
+    const declared = new Map<string, unknown>();
+    const residencies = new Map<string, readonly string[]>();
+    for (const tenant of new Set(tenants)) {
+      for (const d of await declaredAsOf(db, tenant, null)) declared.set(`${tenant}\u0000${d.kind}\u0000${d.id}`, d.body);
+      const r = (await db.query<{ residency: string[] }>('select residency from tenants where id = $1', [tenant])).rows[0];
+      residencies.set(tenant, r?.residency ?? ['EEA']);
+    }
+    return new Policies(declared, residencies);
+  }
+
+  body<B>(tenant: string, kind: DeclarationKind, id: string): B | null {
+    return (this.declared.get(`${tenant}\u0000${kind}\u0000${id}`) as B | undefined) ?? null;
+  }
+
+  purposes(tenant: string): PurposeLookup {
+    return (p) => this.body<PurposeBody>(tenant, 'purposes', p);
+  }
+
+  policy(tenant: string, fact: Fact): Policy {
+    const recipient = typeof fact.details?.recipient === 'string' ? fact.details.recipient : null;
+    return {
+      residency: this.residencies.get(tenant) ?? ['EEA'],
+      purpose: this.body<PurposeBody>(tenant, 'purposes', fact.purpose),
+      system: this.body<SystemBody>(tenant, 'systems', fact.system),
+      recipient: recipient ? this.body<RecipientBody>(tenant, 'recipients', recipient) : null,
+    };
+  }
+}
+
+/** The compliance state of some subjects (one document each), as `MemorySubjectRecords`. */
+async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, string]>): Promise<Map<string, MemorySubjectRecords>> {
+  const out = new Map<string, MemorySubjectRecords>();
+  if (pairs.length === 0) return out;
+  const { rows } = await db.query<{ tenant: string; subject: string; state: SubjectSnapshot }>(
+    'select c.tenant, c.subject, c.state from cmp_subjects c join unnest($1::text[], $2::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s',
+    [pairs.map(([t]) => t), pairs.map(([, s]) => s)]);
+  for (const r of rows) out.set(key(r.tenant, r.subject), MemorySubjectRecords.restore(r.state));
+  return out;
+}
+
+async function authorityRequests(db: Db, refs: ReadonlyArray<readonly [string, string]>) {
+  const out = new Map<string, { authority: string; decision: 'comply' | 'refuse' | null }>();
+  if (refs.length === 0) return out;
+  const { rows } = await db.query<{ tenant: string; id: string; authority: string; decision: 'comply' | 'refuse' | null }>(
+    'select a.tenant, a.id, a.authority, a.decision from authority_requests a join unnest($1::text[], $2::text[]) as w(t, i) on a.tenant = w.t and a.id = w.i',
+    [refs.map(([t]) => t), refs.map(([, i]) => i)]);
+  for (const r of rows) out.set(key(r.tenant, r.id), { authority: r.authority, decision: r.decision });
+  return out;
+}
+
+const authorityRef = (fact: Fact) => (fact.type === 'disclosed' && typeof fact.details?.authorityRequestId === 'string' ? fact.details.authorityRequestId : null);
+
+const FINDING_COLUMNS = [['tenant', 'text'], ['position', 'bigint'], ['event_id', 'text'], ['subject', 'text'], ['code', 'text'], ['severity', 'text'], ['message', 'text'],
+  ['occurred_at', 'text'], ['recorded_at', 'text']] as const;
+
+/**
+ * The compliance engine on PostgreSQL, inside each append: the subjects a commit touches are read once
+ * (one document each), every processing event is judged against the declarations in force and the
+ * subject's state before it, then folded in; the documents and the findings are written back in the
+ * same transaction. Nothing is cached between commits, so several ledger processes can share the database.
+ */
+export function pgComplianceProjection(): PgProjection {
+  return {
+    name: 'compliance',
+    tables: ['cmp_subjects', 'findings'],
+    async apply(tx, events) {
+      const entries = events.map(({ recorded, context }) => entryOf(recorded, context));
+      const processing = entries.filter(isProcessingEntry);
+      const declared = entries.filter((e) => e.type === 'purpose-declared');
+      if (processing.length === 0 && declared.length === 0) return;
+      const facts = processing.map((e) => ({ e, fact: factOf(e) }));
+      const pairs = [...new Map(facts.map(({ e }) => [key(e.tenant, e.subject.id), [e.tenant, e.subject.id] as const])).values()];
+      const refs = facts.flatMap(({ e, fact }) => { const r = authorityRef(fact); return r ? [[e.tenant, r] as const] : []; });
+      const [policies, subjects, requests] = await Promise.all([Policies.load(tx, facts.map(({ e }) => e.tenant)), loadSubjects(tx, pairs), authorityRequests(tx, refs)]);
+      const findings: unknown[][] = [];
+      const said = new Map<string, Finding[]>();
+      for (const e of declared) {
+        if (e.type !== 'purpose-declared') continue;
+        const f = retentionUnbounded(e.declaration.id, e.declaration.body);
+        if (f) findings.push([e.tenant, e.position, e.eventId, null, f.code, f.severity, f.message, null, sortableInstant(e.recordedAt)]);
+      }
+      for (const { e, fact } of facts) {
+        const k = key(e.tenant, e.subject.id);
+        let records = subjects.get(k);
+        if (!records) subjects.set(k, (records = new MemorySubjectRecords()));
+        const policy = policies.policy(e.tenant, fact);
+        const ref = authorityRef(fact);
+        const found = judge(fact, policy, subjectFacts(records, fact, policies.purposes(e.tenant), ref ? (requests.get(key(e.tenant, ref)) ?? null) : null, needs(fact, policy)));
+        applyFact(records, fact);
+        if (found.length === 0) continue;
+        said.set(e.eventId, found);
+        for (const f of found) findings.push([e.tenant, e.position, e.eventId, e.subject.id, f.code, f.severity, f.message, sortableInstant(e.occurredAt), sortableInstant(e.recordedAt)]);
+      }
+      // Findings in log order (ids are the order they were raised).
+      findings.sort((a, b) => (a[1] as number) - (b[1] as number));
+      await insertRows(tx, 'findings', FINDING_COLUMNS, findings);
+      await insertRows(tx, 'cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'jsonb']],
+        pairs.map(([t, s]) => [t, s, JSON.stringify(subjects.get(key(t, s))!.snapshot())]), 'on conflict (tenant, subject) do update set state = excluded.state');
+      return said;
+    },
+  };
+}
+
+interface FindingRow { id: number; position: number; event_id: string; subject: string | null; code: FindingCode; severity: Severity; message: string; occurred_at: string | null; recorded_at: string }
+const toFinding = (r: FindingRow): StoredFinding => ({
+  id: r.id, code: r.code, severity: r.severity, message: r.message, eventId: r.event_id, position: r.position, subject: r.subject, occurredAt: r.occurred_at, recordedAt: r.recorded_at,
+});
+
+/** Findings raised when events were recorded, in the order raised. */
+export class PgFindings implements FindingsReadModel {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async page(tenant: string, filter: FindingFilter, afterId: number, limit: number): Promise<StoredFinding[]> {
+    const args: unknown[] = [tenant, afterId];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    const where = ['tenant = $1', 'id > $2'];
+    if (filter.code !== undefined) where.push(`code = ${arg(filter.code)}`);
+    if (filter.severity !== undefined) where.push(`severity = ${arg(filter.severity)}`);
+    if (filter.subject !== undefined) where.push(`subject = ${arg(filter.subject)}`);
+    if (filter.from !== undefined) where.push(`occurred_at >= ${arg(filter.from)}`);
+    if (filter.to !== undefined) where.push(`occurred_at < ${arg(filter.to)}`);
+    return (await this.pool.query<FindingRow>(`select * from findings where ${where.join(' and ')} order by id limit ${arg(limit)}`, args)).rows.map(toFinding);
+  }
+
+  /** The findings each of `eventIds` raised when it was recorded (as the append answer gave them). */
+  async ofEvents(tenant: string, eventIds: readonly string[]): Promise<Map<string, Finding[]>> {
+    const out = new Map<string, Finding[]>();
+    const { rows } = await this.pool.query<FindingRow>('select * from findings where tenant = $1 and event_id = any($2::text[]) order by id', [tenant, eventIds]);
+    for (const r of rows) out.set(r.event_id, [...(out.get(r.event_id) ?? []), { code: r.code, severity: r.severity, message: r.message }]);
+    return out;
+  }
+}
+
+/** Holding ids for paging: the subject's document number, then the holding's place in it. */
+const HOLDINGS_PER_SUBJECT = 65_536;
+const SUBJECTS_PER_READ = 200;
+
+/** What is held, until when, and what may be erased, from the subjects' documents; and the decision point's what-if. */
+export class PgComplianceState implements RetentionReadModel, ComplianceStateReader, DecisionJudge {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async subject(tenant: string, subject: string): Promise<MemorySubjectRecords> {
+    return (await loadSubjects(this.pool, [[tenant, subject]])).get(key(tenant, subject)) ?? new MemorySubjectRecords();
+  }
+
+  async erasureStatus(tenant: string, subject: string, at: string): Promise<SystemErasure[]> {
+    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.load(this.pool, [tenant])]);
+    return erasureStatus(records.allHoldings(), at, policies.purposes(tenant), (t) => records.lastActivity(t))
+      .map((s) => (s.status === 'held' ? { ...s, until: formatInstant(new Date(s.until)) } : s));
+  }
+
+  async shredPlan(tenant: string, subject: string, categories: readonly string[], at: string, whole: 'erasure-request' | 'subject-forgotten' | null, heldBefore: ReadonlySet<string>): Promise<ShredStep[]> {
+    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.load(this.pool, [tenant])]);
+    return shredPlan(categories, records.allHoldings(), at, policies.purposes(tenant), (t) => records.lastActivity(t), whole, heldBefore)
+      .map((s) => (s.action === 'hold' ? { ...s, until: sortableInstant(s.until) } : s));
+  }
+
+  async judge(tenant: string, fact: Fact): Promise<Finding[]> {
+    const ref = authorityRef(fact);
+    const [records, policies, requests] = await Promise.all([this.subject(tenant, fact.subject), Policies.load(this.pool, [tenant]), authorityRequests(this.pool, ref ? [[tenant, ref]] : [])]);
+    const policy = policies.policy(tenant, fact);
+    return judge(fact, policy, subjectFacts(records, fact, policies.purposes(tenant), ref ? (requests.get(key(tenant, ref)) ?? null) : null, needs(fact, policy)));
+  }
+
+  async page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Promise<Array<RetentionItem & { id: number }>> {
+    const policies = await Policies.load(this.pool, [tenant]);
+    const out: Array<RetentionItem & { id: number }> = [];
+    for (let fromSeq = Math.floor(afterId / HOLDINGS_PER_SUBJECT); out.length < limit;) {
+      const { rows } = await this.pool.query<{ seq: number; subject: string; state: SubjectSnapshot }>(
+        `select seq, subject, state from cmp_subjects where tenant = $1 and seq >= $2 and ($3::text is null or subject = $3) order by seq limit ${SUBJECTS_PER_READ}`,
+        [tenant, fromSeq, filter.subject ?? null]);
+      for (const { seq, subject, state } of rows) {
+        const records = MemorySubjectRecords.restore(state);
+        for (const [i, h] of records.allHoldings().entries()) {
+          const id = seq * HOLDINGS_PER_SUBJECT + i;
+          if (id <= afterId || !(h.from <= at && (h.to === null || h.to > at))) continue;
+          const s = holdingStatus(records, h, at, policies.purposes(tenant), dueSoonDays);
+          if (!s || (filter.status && s.status !== filter.status)) continue;
+          out.push({
+            id, subject, category: h.category, system: h.system, heldSince: formatInstant(new Date(h.from)), ...(h.openedBy ? { openedBy: h.openedBy } : {}),
+            purposes: [...h.purposes.keys()].sort(), deadline: s.deadline === null ? null : formatInstant(new Date(s.deadline)), status: s.status,
+          });
+          if (out.length === limit) return out;
+        }
+      }
+      if (rows.length < SUBJECTS_PER_READ) break;
+      fromSeq = rows[rows.length - 1]!.seq + 1;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,112 @@
+import type pg from 'pg';
+import { migrate, schemaPool } from '../common/postgres/migrations.js';
+import { PgAnswersReadModel, pgAnswersProjection } from '../answers/postgres/pg-answers.js';
+import { PgAuditTrailReadModel, pgAuditTrailProjection } from '../audit-trail/postgres/pg-audit-trail.js';
+import { PgComplianceState, PgFindings, pgComplianceProjection } from '../compliance/postgres/pg-compliance.js';
+import { PgDeclarationsReadModel, pgDeclarationsProjection } from '../declarations/postgres/pg-declarations.js';
+import { PgCheckpointStore, PgMerkleTree, pgMerkleProjection } from '../integrity/postgres/pg-merkle.js';
+import type { MasterKey } from '../keys/master-key.js';
+import { openPgKeyStore } from '../keys/postgres/pg-key-store.js';
+import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
+import type { PgProjection } from '../ledger/postgres/pg-projection.js';
+import { PgRequestsReadModel, pgRequestsProjection } from '../requests/postgres/pg-requests.js';
+import { PgTenantDirectory, pgTenancyProjection } from '../tenancy/postgres/pg-tenancy.js';
+import { READ_MODEL_MIGRATIONS, READ_MODEL_TABLES } from './postgres/read-model-migrations.js';
+import type { LedgerStorage, RebuildReport } from './storage.js';
+
+/**
+ * The version of the PostgreSQL read models' logic (their tables are migrated, their contents folded):
+ * a database holding another is rebuilt from the log at start-up. Raise it whenever a projection's logic changes.
+ */
+export const PG_READ_MODELS_VERSION = 1;
+const READ_MODELS_LOCK = 0x70646c04;
+const REBUILD_BATCH = 2000;
+
+export interface PostgresOptions {
+  /** Schemas: the log with its read models, and the keys (apart). */
+  readonly schema?: string;
+  readonly keysSchema?: string;
+  /** Rebuild every read model from the log before serving (`pdl rebuild`). */
+  readonly rebuild?: { readonly onProgress?: (through: bigint, head: bigint) => void };
+  /** Connections to PostgreSQL (default 10). */
+  readonly connections?: number;
+}
+
+export const postgresProjections = (): PgProjection[] => [
+  pgMerkleProjection(), pgTenancyProjection(), pgDeclarationsProjection(), pgAuditTrailProjection(), pgRequestsProjection(), pgAnswersProjection(), pgComplianceProjection(),
+];
+
+/**
+ * Empties the read models and folds the whole log into them again, in one transaction under the append
+ * lock: no process appends meanwhile, and a rebuild that fails leaves them as they were.
+ */
+async function rebuild(store: PgEventStore, projections: readonly PgProjection[], onProgress?: (through: bigint, head: bigint) => void): Promise<RebuildReport> {
+  const started = Date.now();
+  return store.exclusively(async (tx: pg.ClientBase) => {
+    await tx.query(`truncate ${READ_MODEL_TABLES.join(', ')} restart identity`);
+    const head = BigInt((await tx.query<{ last: number }>('select last from global_position where id = 1')).rows[0]?.last ?? -1);
+    let events = 0;
+    for (let from = 0n; ;) {
+      const { rows } = await tx.query<{ global_position: number; stream: string; revision: number; event_id: string; type: string; data: Buffer }>(
+        'select * from events where global_position >= $1 order by global_position limit $2', [from.toString(), REBUILD_BATCH]);
+      if (rows.length === 0) break;
+      const batch = rows.map((r) => ({ recorded: { stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data }, context: undefined }));
+      for (const p of projections) await p.apply(tx, batch);
+      events += rows.length;
+      from = BigInt(rows[rows.length - 1]!.global_position) + 1n;
+      onProgress?.(from - 1n, head);
+    }
+    await tx.query('insert into read_models (id, version, rebuilt_through) values (1, $1, null) on conflict (id) do update set version = excluded.version, rebuilt_through = null', [PG_READ_MODELS_VERSION]);
+    return { events, ms: Date.now() - started, resumed: false };
+  });
+}
+
+/**
+ * Everything in PostgreSQL: the tenant logs and their read models in `schema` (folded inside each append,
+ * so they never lag and are updated once per event whichever process appended it), the keys in
+ * `keysSchema`. Several ledger processes can share the database.
+ */
+export async function openPostgresStorage(url: string, master: MasterKey, options: PostgresOptions = {}): Promise<LedgerStorage> {
+  const schema = options.schema ?? 'pdl';
+  const pool = schemaPool(url, schema, options.connections ?? 10);
+  try {
+    const projections = postgresProjections();
+    const eventStore = await PgEventStore.on(pool, schema, projections);
+    await migrate(pool, schema, 'read-models', READ_MODELS_LOCK, READ_MODEL_MIGRATIONS);
+    // Read models of another version, or missing for a log that exists, are folded again from the log.
+    const state = (await pool.query<{ version: number }>('select version from read_models where id = 1')).rows[0];
+    const empty = (await pool.query('select 1 from events limit 1')).rowCount === 0;
+    let rebuilt: RebuildReport | null = null;
+    if (options.rebuild || (state ? state.version !== PG_READ_MODELS_VERSION : !empty)) rebuilt = await rebuild(eventStore, projections, options.rebuild?.onProgress);
+    else if (!state) await pool.query('insert into read_models (id, version, rebuilt_through) values (1, $1, null) on conflict do nothing', [PG_READ_MODELS_VERSION]);
+    const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
+    const compliance = new PgComplianceState(pool);
+    return {
+      eventStore,
+      keyStore: keys.store,
+      merkle: new PgMerkleTree(pool),
+      findings: new PgFindings(pool),
+      retention: compliance,
+      requests: new PgRequestsReadModel(pool),
+      decisions: compliance,
+      // Nothing is deferred: every read model is complete at each commit.
+      flushDeferred: () => Promise.resolve(),
+      checkpoints: new PgCheckpointStore(pool),
+      tenants: new PgTenantDirectory(pool),
+      declarations: new PgDeclarationsReadModel(pool),
+      auditTrail: new PgAuditTrailReadModel(pool),
+      answers: new PgAnswersReadModel(pool),
+      rebuilt,
+      workerHeap: () => Promise.resolve(null),
+      healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
+      async close() {
+        await eventStore.close();
+        await keys.storage.end();
+        await pool.end();
+      },
+    };
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}

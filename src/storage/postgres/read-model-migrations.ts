@@ -1,0 +1,69 @@
+import type { Migration } from '../../common/postgres/migrations.js';
+
+/**
+ * The read models on PostgreSQL, in the event store's schema (the audit trail reads entries from its
+ * `events`). Versioned migrations: only ever append. Instants are fixed-width UTC text, as on SQLite.
+ */
+export const READ_MODEL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+create table merkle_nodes (stream text not null, level integer not null, idx bigint not null, hash bytea not null, primary key (stream, level, idx));
+create table tenants (id text primary key, name text not null, residency jsonb not null, position bigint not null);
+create table tokens (id text primary key, tenant text not null, hash text not null unique, role text not null, systems jsonb, label text, issued_at text not null, revoked_at text);
+create index tokens_tenant on tokens (tenant, issued_at, id);
+create table declarations (tenant text not null, kind text not null, id text not null, version integer not null, position bigint not null, recorded_at text not null, body jsonb not null,
+  primary key (tenant, kind, id, version));
+create table checkpoints (stream text not null, tree_size bigint not null, root bytea not null, timestamp text not null, origin text not null,
+  key_name text not null, key_id bytea not null, signature bytea not null, note text not null, primary key (stream, tree_size));
+create table audit_events (
+  tenant text not null, position bigint not null, stream text not null, type text not null, subject text not null, purpose text not null, system text not null,
+  recipient text, categories text[] not null, occurred_at text not null, recorded_at text not null, hash bytea not null, primary key (tenant, position));
+create index audit_events_subject on audit_events (tenant, subject, position);
+create index audit_events_recipient on audit_events (tenant, recipient, position) where recipient is not null;
+create index audit_events_type on audit_events (tenant, type, position);
+create table subject_requests (
+  tenant text not null, id text not null, type text not null, subject text not null, received_at text not null, due_at text not null,
+  extended_reason text, extended_position bigint, completed_at text, completed_position bigint, outcome text, reason text,
+  position bigint not null, event_id text not null, primary key (tenant, id));
+create index subject_requests_position on subject_requests (tenant, position);
+create index subject_requests_subject on subject_requests (tenant, subject);
+create table authority_requests (
+  tenant text not null, id text not null, authority text not null, reference text not null, legal_basis text not null,
+  received_at text not null, subjects jsonb not null, sealed boolean not null, decision text, rationale text, decided_at text,
+  decided_position bigint, closed_at text, closed_position bigint, unsealed_position bigint, position bigint not null, primary key (tenant, id));
+create index authority_requests_position on authority_requests (tenant, position);
+create table authority_request_subjects (tenant text not null, subject text not null, id text not null, primary key (tenant, subject, id));
+create table authority_disclosures (tenant text not null, request text not null, position bigint not null, primary key (tenant, request, position));
+create table forgotten_subjects (tenant text not null, subject text not null, position bigint not null, reason text, primary key (tenant, subject));
+create table destroyed_keys (
+  tenant text not null, subject text not null, category text not null, position bigint not null, recorded_at text not null,
+  reason text not null, request text, event_id text not null, primary key (tenant, subject, category, position));
+create table access_log (
+  tenant text not null, position bigint not null, event_id text not null, recorded_at text not null, actor jsonb not null,
+  what text not null, subjects jsonb not null, detail jsonb not null, primary key (tenant, position));
+create table access_log_subjects (tenant text not null, subject text not null, position bigint not null, primary key (tenant, subject, position));
+create table ropa_observed (
+  tenant text not null, purpose text not null, category text not null, system text not null, type text not null,
+  recipient text not null, country text not null, mechanism text not null, first_position bigint not null,
+  primary key (tenant, purpose, category, system, type, recipient, country, mechanism));
+create table ropa_subjects (tenant text not null, purpose text not null, subject text not null, first_position bigint not null, primary key (tenant, purpose, subject));
+create table ropa_subject_counts (tenant text not null, purpose text not null, kind text not null, subjects bigint not null, primary key (tenant, purpose, kind));
+create table cmp_subjects (tenant text not null, subject text not null, seq bigserial unique, state jsonb not null, primary key (tenant, subject));
+create table findings (
+  id bigserial primary key, tenant text not null, position bigint not null, event_id text not null, subject text,
+  code text not null, severity text not null, message text not null, occurred_at text, recorded_at text not null);
+create index findings_by_tenant on findings (tenant, id);
+create index findings_by_code on findings (tenant, code, id);
+create index findings_by_subject on findings (tenant, subject, id);
+create index findings_by_event on findings (tenant, event_id);
+create table read_models (id integer primary key check (id = 1), version integer not null, rebuilt_through bigint);`,
+  },
+];
+
+/** Every read-model table (emptied before a rebuild from the log). */
+export const READ_MODEL_TABLES = [
+  'merkle_nodes', 'tenants', 'tokens', 'declarations', 'audit_events', 'subject_requests', 'authority_requests', 'authority_request_subjects',
+  'authority_disclosures', 'forgotten_subjects', 'destroyed_keys', 'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects',
+  'ropa_subject_counts', 'cmp_subjects', 'findings',
+];
