@@ -58,7 +58,18 @@ export interface EventStore {
   readAll(fromGlobalPosition: bigint, maxCount: number): Promise<RecordedEvent[]>;
   /** The recorded events of `stream` among `eventIds`. */
   findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]>;
+  /**
+   * Stores that other processes append to as well: holds every other appender off until released, so
+   * that a writer that keeps losing the race for a log's next revision can prepare and append in turn.
+   */
+  lease?(): Promise<AppendLease>;
   close(): Promise<void>;
+}
+
+/** A turn at appending alone (see `EventStore.lease`): appends made through it, then released. */
+export interface AppendLease {
+  append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]>;
+  release(): Promise<void>;
 }
 
 /** A projection run inside the append's own transaction (embedded store), so it never lags the log. */

@@ -73,9 +73,9 @@ export type Storage = LedgerStorage;
     { provide: IdentifierVault, inject: [STORAGE], useFactory: (s: Storage) => new IdentifierVault(s.keyStore) },
     {
       provide: LedgerWriter,
-      inject: [STORAGE, IdentifierVault, CLOCK, LedgerMetrics],
-      useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics) =>
-        new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids)),
+      inject: [STORAGE, IdentifierVault, CLOCK, LedgerMetrics, LOGGER],
+      useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics, log: Logger) =>
+        new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids), (reason) => log.warn({ reason }, 'requests refused: the store is unavailable')),
     },
   ],
   exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, KEY_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],

@@ -2,7 +2,7 @@ import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Clock } from '../../common/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import { KeyRace, type IndexEntry, type KeyStore } from '../../keys/key-store.port.js';
-import type { EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import type { AppendLease, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { canonicalBytes, leafHash } from '../domain/canonical.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
@@ -61,7 +61,10 @@ interface Cycle {
 }
 
 const MAX_EVENTS_PER_COMMIT = 5000;
-const MAX_ATTEMPTS = 5;
+/** Tries of a request whose commit lost a race with another ledger process on the same log (see `contended`). */
+const MAX_ATTEMPTS = 25;
+/** Races lost in a row after which a cycle takes a turn alone (`EventStore.lease`). */
+const LEASE_AFTER = 2;
 const pendingKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`;
 
 /**
@@ -87,6 +90,8 @@ export class LedgerWriter {
   private readonly uncommitted = new Set<string>();
   private committing: Promise<boolean> | null = null;
   private readonly listeners: Array<(tenant: string) => void> = [];
+  /** Commits lost in a row to another process appending to the same log: the next cycle waits a little, at random, so they stop colliding. */
+  private contended = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -96,7 +101,14 @@ export class LedgerWriter {
     private readonly metrics?: WriterMetrics,
     /** The findings recorded with already stored events, for answers that say `duplicate`. */
     private readonly findingsOf: (tenant: string, eventIds: readonly string[]) => Promise<ReadonlyMap<string, readonly Finding[]>> = async () => new Map(),
+    /** Told why requests were refused as `StoreUnavailable` (for the operator's log; never personal data). */
+    private readonly onRefusal: (reason: string) => void = () => undefined,
   ) {}
+
+  private unavailable(reason: string): AppendRefusal {
+    this.onRefusal(reason);
+    return { _tag: 'StoreUnavailable', reason };
+  }
 
   record(tenant: string, events: readonly ProcessingEvent[]): Promise<Either<AppendRefusal, RecordResult[]>> {
     if (this.closing) return Promise.resolve(left({ _tag: 'ShuttingDown' }));
@@ -180,17 +192,30 @@ export class LedgerWriter {
   private async loop() {
     for (;;) {
       while (this.queue.length) {
+        if (this.contended) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** this.contended)));
         const jobs = this.take();
         if (jobs[0]!.kind === 'admin') {
           await this.settle();
           await this.guard(jobs, () => this.runAdmin(jobs as AdminJob[]));
         } else {
+          // Lost the race for the log to another process several times in a row: prepare and append in turn, alone.
+          const turn: { lease: AppendLease | null } = { lease: null };
+          if (this.contended >= LEASE_AFTER && this.store.lease) {
+            await this.settle();
+            let failed = true;
+            await this.guard(jobs, async () => { turn.lease = await this.store.lease!(); failed = false; });
+            if (failed) continue;
+          }
           let cycle: Cycle | null = null;
           await this.guard(jobs, async () => { cycle = await this.prepare(jobs as ProcessingJob[]); });
           const previousCommitted = await this.settle();
-          if (cycle === null) continue;
-          if (!previousCommitted) this.replan(cycle);
-          else this.committing = this.commit(cycle);
+          const lease = turn.lease;
+          if (cycle === null || !previousCommitted) {
+            if (cycle !== null) this.replan(cycle);
+            await lease?.release();
+            continue;
+          }
+          this.committing = lease ? this.commit(cycle, lease).finally(() => lease.release()) : this.commit(cycle);
         }
         // Let the event loop read more requests, so that the next cycle groups them.
         if (this.queue.length) await new Promise((r) => setImmediate(r));
@@ -217,7 +242,7 @@ export class LedgerWriter {
       await work();
     } catch (e) {
       this.forgetUncommitted();
-      const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+      const refusal = this.unavailable(e instanceof Error ? e.message : String(e));
       for (const j of jobs) j.done(left(refusal));
     }
   }
@@ -275,7 +300,7 @@ export class LedgerWriter {
 
   private retryOrRefuse(job: Job) {
     job.attempts++;
-    if (job.attempts >= MAX_ATTEMPTS) job.done(left({ _tag: 'StoreUnavailable', reason: 'the tenant log kept moving under concurrent writers' }));
+    if (job.attempts >= MAX_ATTEMPTS) job.done(left(this.unavailable('the tenant log kept moving under concurrent writers')));
     else this.queue.unshift(job);
   }
 
@@ -308,6 +333,7 @@ export class LedgerWriter {
     plans.forEach((plan, i) => {
       const outcome = outcomes[i]!;
       if (outcome._tag === 'Appended') {
+        this.contended = 0;
         this.revisions.set(plan.tenant, outcome.lastRevision);
         this.hashes.set(plan.tenant, plan.hashes[plan.hashes.length - 1]!);
         this.committed(plan.tenant);
@@ -316,8 +342,9 @@ export class LedgerWriter {
         for (const { decision, job, entries } of plan.parts) job.done(right(decision.answer(entries)));
       } else if (outcome._tag === 'WrongExpectedRevision') {
         this.forgetUncommitted();
+        this.contended++;
         for (const { job } of plan.parts) this.retryOrRefuse(job);
-      } else for (const { job } of plan.parts) job.done(left({ _tag: 'StoreUnavailable', reason: 'an administrative entry id was reused' }));
+      } else for (const { job } of plan.parts) job.done(left(this.unavailable('an administrative entry id was reused')));
     });
   }
 
@@ -355,14 +382,14 @@ export class LedgerWriter {
   }
 
   /** Makes the cycle's keys durable, then its entries, then answers its requests. */
-  private async commit(cycle: Cycle): Promise<boolean> {
+  private async commit(cycle: Cycle, lease?: AppendLease): Promise<boolean> {
     const { plans, started } = cycle;
     const jobs = plans.flatMap((p) => p.jobs.map((j) => j.job));
     try {
       await this.keys.commit();
       const live = plans.filter((p) => p.events.length > 0);
       const outcomes = live.length
-        ? await this.store.append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
+        ? await (lease ?? this.store).append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
         : [];
       let whole = true;
       const committed = new Set<TenantPlan>();
@@ -386,6 +413,7 @@ export class LedgerWriter {
       });
       for (const k of cycle.pending) this.uncommitted.delete(k);
       if (!whole) this.forgetUncommitted();
+      this.contended = whole ? 0 : this.contended + 1;
       const total = live.filter((p) => committed.has(p)).reduce((n, p) => n + p.events.length, 0);
       if (total) this.metrics?.committed(total, (performance.now() - started) / 1000);
       for (const p of plans) {
@@ -401,9 +429,11 @@ export class LedgerWriter {
     } catch (e) {
       this.forgetUncommitted();
       // Another process created one of these keys first: nothing was written; prepared again, with its key.
-      if (e instanceof KeyRace) for (const j of jobs) this.retryOrRefuse(j);
-      else {
-        const refusal: AppendRefusal = { _tag: 'StoreUnavailable', reason: e instanceof Error ? e.message : String(e) };
+      if (e instanceof KeyRace) {
+        this.contended++;
+        for (const j of jobs) this.retryOrRefuse(j);
+      } else {
+        const refusal = this.unavailable(e instanceof Error ? e.message : String(e));
         for (const j of jobs) j.done(left(refusal));
       }
       return false;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
-import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
 /**
@@ -29,6 +29,8 @@ insert into global_position (id, last) values (1, -1) on conflict do nothing;`,
 
 /** Every append takes this transaction-scoped advisory lock: one committer at a time keeps the global order the commit order. */
 const APPEND_LOCK = 0x70646c01;
+/** Appends take it shared; a lease (a process's turn, see `lease`) holds it exclusively. */
+const TURN_LOCK = 0x70646c05;
 
 interface Row { global_position: string; stream: string; revision: number; event_id: string; type: string; data: Buffer }
 const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data });
@@ -76,7 +78,42 @@ export class PgEventStore implements EventStore {
   async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
     const client = await this.pool.connect();
     try {
+      return await this.appendOn(client, appends, true);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A turn at appending alone: until released, appends of other processes (and this one's outside it) wait. */
+  async lease(): Promise<AppendLease> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [TURN_LOCK]);
+    } catch (e) {
+      client.release();
+      throw e;
+    }
+    let released = false;
+    return {
+      append: (appends) => this.appendOn(client, appends, false),
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await client.query('select pg_advisory_unlock($1)', [TURN_LOCK]);
+          client.release();
+        } catch (e) {
+          // A connection that cannot unlock is closed: its session's locks go with it.
+          client.release(e instanceof Error ? e : true);
+        }
+      },
+    };
+  }
+
+  private async appendOn(client: pg.PoolClient, appends: readonly StreamAppend[], waitTurn: boolean): Promise<AppendOutcome[]> {
+    try {
       await client.query('begin');
+      if (waitTurn) await client.query('select pg_advisory_xact_lock_shared($1)', [TURN_LOCK]);
       await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
       const outcomes: AppendOutcome[] = [];
@@ -110,8 +147,6 @@ export class PgEventStore implements EventStore {
     } catch (e) {
       await client.query('rollback').catch(() => undefined);
       throw e;
-    } finally {
-      client.release();
     }
   }
 
