@@ -97,7 +97,10 @@ export function pgComplianceProjection(): PgProjection {
       const facts = processing.map((e) => ({ e, fact: factOf(e) }));
       const pairs = [...new Map(facts.map(({ e }) => [key(e.tenant, e.subject.id), [e.tenant, e.subject.id] as const])).values()];
       const refs = facts.flatMap(({ e, fact }) => { const r = authorityRef(fact); return r ? [[e.tenant, r] as const] : []; });
-      const [policies, subjects, requests] = await Promise.all([Policies.load(tx, facts.map(({ e }) => e.tenant)), loadSubjects(tx, pairs), authorityRequests(tx, refs)]);
+      // One after the other: one connection (the append's transaction) answers one query at a time.
+      const policies = await Policies.load(tx, facts.map(({ e }) => e.tenant));
+      const subjects = await loadSubjects(tx, pairs);
+      const requests = await authorityRequests(tx, refs);
       const findings: unknown[][] = [];
       const said = new Map<string, Finding[]>();
       for (const e of declared) {
