@@ -10,14 +10,15 @@ import { rotateMaster } from '../keys/sqlite/rotate-master.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../ledger/domain/log-entry.js';
-import { openEmbeddedStorage } from '../storage/embedded-storage.js';
+import type { PdlConfig } from '../config/config.js';
+import { configuredMasterKey, openConfiguredStorage } from '../storage/open-storage.js';
+import type { LedgerStorage } from '../storage/storage.js';
 import { UsageError } from './verify.js';
 
-/** The stopped ledger of `dataDir`, with the shredder the server uses, for the erasure commands. */
-async function withShredder<T>(dataDir: string, masterFromEnv: string | undefined, work: (s: Shredder, writer: LedgerWriter, storage: ReturnType<typeof openEmbeddedStorage>) => Promise<T>): Promise<T> {
-  if (!existsSync(join(dataDir, 'ledger.db'))) throw new UsageError(`${dataDir} holds no ledger (no ledger.db)`);
-  const { master } = loadMasterKey(masterFromEnv, dataDir);
-  const storage = openEmbeddedStorage(dataDir, master, { writes: 'in-thread' });
+/** The ledger's store (the embedded one of a stopped ledger, or PostgreSQL), with the shredder the server uses, for the erasure commands. */
+async function withShredder<T>(config: PdlConfig, work: (s: Shredder, writer: LedgerWriter, storage: LedgerStorage) => Promise<T>): Promise<T> {
+  const { master } = await configuredMasterKey(config);
+  const storage = await openConfiguredStorage(config, master, { tool: true });
   const vault = new IdentifierVault(storage.keyStore);
   const writer = new LedgerWriter(storage.eventStore, storage.keyStore, vault, systemClock);
   const shredder = new Shredder(storage.keyStore, storage.retention, storage.requests, storage.auditTrail, storage.flushDeferred, systemClock, randomIds, vault, writer);
@@ -34,8 +35,8 @@ async function withShredder<T>(dataDir: string, masterFromEnv: string | undefine
  * `pdl retention enforce [--at T]`: shreds what every recorded erasure allows (in case it was not done
  * when recorded), then destroys the keys whose legal hold has ended by `at` (default now).
  */
-export function enforce(dataDir: string, masterFromEnv: string | undefined, at: string | undefined, out: (s: string) => void): Promise<number> {
-  return withShredder(dataDir, masterFromEnv, async (shredder, _writer, storage) => {
+export function enforce(config: PdlConfig, at: string | undefined, out: (s: string) => void): Promise<number> {
+  return withShredder(config, async (shredder, _writer, storage) => {
     const when = sortableInstant(at ?? new Date());
     for (const tenant of await storage.tenants.tenantIds()) await shredder.sweep(tenant, -1);
     const { destroyed, held } = await shredder.enforce(when);
@@ -48,8 +49,8 @@ export function enforce(dataDir: string, masterFromEnv: string | undefined, at: 
  * `pdl forget <subject> --tenant <t> [--reason text]`: records that the subject is to be forgotten as a
  * whole, then destroys every key of it that no legal hold keeps.
  */
-export function forget(dataDir: string, masterFromEnv: string | undefined, tenant: string, subject: string, reason: string | undefined, out: (s: string) => void): Promise<number> {
-  return withShredder(dataDir, masterFromEnv, async (shredder, writer, storage) => {
+export function forget(config: PdlConfig, tenant: string, subject: string, reason: string | undefined, out: (s: string) => void): Promise<number> {
+  return withShredder(config, async (shredder, writer, storage) => {
     if (!(await storage.tenants.tenant(tenant))) throw new UsageError(`no tenant "${tenant}" in this ledger`);
     const draft = { type: 'subject-forgotten', eventId: randomIds.uuid(), actor: { type: 'admin', id: 'cli' }, forget: { subject, ...(reason ? { reason } : {}) } } as DraftEntry;
     const recorded = await writer.appendFacts(tenant, [draft]);

@@ -1,4 +1,6 @@
-import { loadConfig } from '../config/config.js';
+import { resolve } from 'node:path';
+import { loadConfig, type PdlConfig } from '../config/config.js';
+import { NoLedger } from '../storage/open-storage.js';
 import { UsageError, verifyExport } from './verify.js';
 
 const USAGE = `usage: pdl <command>
@@ -43,6 +45,12 @@ function options(argv: string[], known: readonly string[]): { positional: string
   }
   return { positional, values };
 }
+
+/** The configuration with `--data-dir`, when given, as its data directory. */
+const withDataDir = (config: PdlConfig, values: Map<string, string[]>): PdlConfig => {
+  const dir = values.get('data-dir')?.[0];
+  return dir ? { ...config, dataDir: resolve(dir) } : config;
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -93,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       if (at !== undefined && Number.isNaN(Date.parse(at))) throw new UsageError('--at must be an RFC 3339 time such as 2027-02-01T00:00:00Z');
       const { enforce } = await import('./erasure.js');
       const config = loadConfig();
-      return enforce(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, at, (s) => process.stdout.write(`${s}\n`));
+      return enforce(withDataDir(config, values), at, (s) => process.stdout.write(`${s}\n`));
     }
     case 'keys': {
       const [sub, ...rest] = argv.slice(1);
@@ -101,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positional } = options(rest, ['data-dir']);
       if (positional.length) throw new UsageError('keys rotate-master takes no argument besides --data-dir');
       const config = loadConfig();
+      if (config.store !== 'sqlite') throw new UsageError('pdl keys rotate-master re-wraps the embedded key store; on PostgreSQL it is not available in this version');
       const { rotateMasterKey } = await import('./erasure.js');
       return rotateMasterKey(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, process.env.PDL_NEW_MASTER_KEY, (s) => process.stdout.write(`${s}\n`));
     }
@@ -110,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
       if (positional.length !== 1 || !tenant) throw new UsageError('usage: pdl forget <subject> --tenant <id> [--reason <text>]');
       const { forget } = await import('./erasure.js');
       const config = loadConfig();
-      return forget(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, tenant, positional[0]!, values.get('reason')?.[0], (s) => process.stdout.write(`${s}\n`));
+      return forget(withDataDir(config, values), tenant, positional[0]!, values.get('reason')?.[0], (s) => process.stdout.write(`${s}\n`));
     }
     case 'rebuild': {
       const { values, positional } = options(argv.slice(1), ['data-dir']);
@@ -118,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
       const { rebuild } = await import('./rebuild.js');
       const config = loadConfig();
       const tty = process.stderr.isTTY;
-      return rebuild(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, (s) => process.stdout.write(`${s}\n`),
+      return rebuild(withDataDir(config, values), (s) => process.stdout.write(`${s}\n`),
         (s) => process.stderr.write(tty ? `\r${s}\x1b[K` : `${s}\n`));
     }
     case undefined:
@@ -136,6 +145,6 @@ main(process.argv.slice(2)).then(
   (code) => { if (code >= 0) process.exitCode = code; },
   (e: unknown) => {
     process.stderr.write(`pdl: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = e instanceof UsageError ? 2 : 1;
+    process.exitCode = e instanceof UsageError || e instanceof NoLedger ? 2 : 1;
   },
 );

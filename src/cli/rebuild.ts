@@ -1,22 +1,19 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadMasterKey } from '../keys/master-key.js';
-import { openEmbeddedStorage } from '../storage/embedded-storage.js';
-import { UsageError } from './verify.js';
+import type { PdlConfig } from '../config/config.js';
+import { configuredMasterKey, openConfiguredStorage } from '../storage/open-storage.js';
 
 /**
- * `pdl rebuild [--data-dir <dir>]`: drops every read model of a stopped ledger and folds them again from
- * the log, in batches that commit their rows and their progress together, so an interrupted rebuild
- * resumes where it stopped (the next start, or the next `pdl rebuild`, finishes it). The log, its
- * Merkle tree and the key store are not touched.
+ * `pdl rebuild [--data-dir <dir>]`: drops every read model and folds them again from the log. Embedded:
+ * of a stopped ledger, in batches that commit their rows and their progress together, so an interrupted
+ * rebuild resumes where it stopped (the next start, or the next `pdl rebuild`, finishes it). PostgreSQL:
+ * in one transaction under the append lock (the ledger processes wait; a failed rebuild changes nothing).
+ * The log and the key store are not touched.
  */
-export async function rebuild(dataDir: string, masterFromEnv: string | undefined, out: (s: string) => void, progress: (s: string) => void): Promise<number> {
-  if (!existsSync(join(dataDir, 'ledger.db'))) throw new UsageError(`${dataDir} holds no ledger (no ledger.db)`);
-  const { master } = loadMasterKey(masterFromEnv, dataDir);
+export async function rebuild(config: PdlConfig, out: (s: string) => void, progress: (s: string) => void): Promise<number> {
+  const { master } = await configuredMasterKey(config);
   const started = Date.now();
   let shown = 0;
-  const storage = openEmbeddedStorage(dataDir, master, {
-    writes: 'in-thread',
+  const storage = await openConfiguredStorage(config, master, {
+    tool: true,
     rebuild: {
       onProgress: (through, head) => {
         const now = Date.now();

@@ -11,8 +11,7 @@ import { CLOCK, ID_GENERATOR } from '../common/application/tokens.js';
 import { randomIds } from '../common/kernel/ids.js';
 import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
-import { openEmbeddedStorage } from './embedded-storage.js';
-import { openPostgresStorage } from './postgres-storage.js';
+import { openConfiguredStorage } from './open-storage.js';
 import type { LedgerStorage } from './storage.js';
 import { EVENT_STORE, KEY_STORE } from './storage.tokens.js';
 import { FINDINGS_READ_MODEL } from '../compliance/findings-read-model.port.js';
@@ -40,8 +39,7 @@ export type Storage = LedgerStorage;
       provide: STORAGE,
       inject: [CONFIG, MASTER_KEY, LOGGER, LedgerMetrics],
       useFactory: async (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Promise<Storage> => {
-        if (config.store === 'eventstoredb') throw new Error('PDL_STORE=eventstoredb is not available in this version; use sqlite or postgres');
-        const storage = config.store === 'postgres' ? await openPostgresStorage(config.postgresUrl!, master) : openEmbeddedStorage(config.dataDir, master);
+        const storage = await openConfiguredStorage(config, master);
         metrics.watchWorkerHeap(storage.workerHeap);
         if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
         return storage;

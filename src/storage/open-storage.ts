@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PdlConfig } from '../config/config.js';
+import { loadMasterKey, parse, fingerprint, type MasterKey } from '../keys/master-key.js';
+import { openEmbeddedStorage, type EmbeddedOptions } from './embedded-storage.js';
+import { openPostgresStorage } from './postgres-storage.js';
+import { sharedSecrets } from './postgres/pg-secrets.js';
+import type { LedgerStorage } from './storage.js';
+
+/** The master key of the configured backend: `PDL_MASTER_KEY`, else the data directory's file (embedded) or the one the database keeps for its processes. */
+export async function configuredMasterKey(config: PdlConfig): Promise<{ master: MasterKey; created: string | null }> {
+  if (config.store === 'sqlite' || config.masterKey) return loadMasterKey(config.masterKey, config.dataDir);
+  const key = parse((await sharedSecrets(config.postgresUrl!)).masterKey)!;
+  return { master: { key, id: fingerprint(key) }, created: null };
+}
+
+/** The configured backend, opened for a tool (`pdl rebuild`, `pdl forget`, …): the embedded store of a stopped ledger, or PostgreSQL. */
+export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean } = {}): Promise<LedgerStorage> {
+  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, options.rebuild ? { rebuild: options.rebuild } : {});
+  if (config.store === 'eventstoredb') throw new Error('PDL_STORE=eventstoredb is not available in this version; use sqlite or postgres');
+  if (options.tool && !existsSync(join(config.dataDir, 'ledger.db'))) throw new NoLedger(`${config.dataDir} holds no ledger (no ledger.db)`);
+  return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...(options.rebuild ? { rebuild: options.rebuild } : {}) });
+}
+
+/** A tool pointed at a data directory that holds no ledger. */
+export class NoLedger extends Error {}
