@@ -4,6 +4,8 @@ import type { PdlConfig } from '../config/config.js';
 import { loadMasterKey, parse, fingerprint, type MasterKey } from '../keys/master-key.js';
 import { openEmbeddedStorage, type EmbeddedOptions } from './embedded-storage.js';
 import { openPostgresStorage } from './postgres-storage.js';
+import { openEventStoreDbStorage } from './eventstoredb-storage.js';
+import type { Logger } from 'pino';
 import { sharedSecrets } from './postgres/pg-secrets.js';
 import type { LedgerStorage } from './storage.js';
 
@@ -15,9 +17,10 @@ export async function configuredMasterKey(config: PdlConfig): Promise<{ master: 
 }
 
 /** The configured backend, opened for a tool (`pdl rebuild`, `pdl forget`, …): the embedded store of a stopped ledger, or PostgreSQL. */
-export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean } = {}): Promise<LedgerStorage> {
-  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, options.rebuild ? { rebuild: options.rebuild } : {});
-  if (config.store === 'eventstoredb') throw new Error('PDL_STORE=eventstoredb is not available in this version; use sqlite or postgres');
+export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
+  const rebuild = options.rebuild ? { rebuild: options.rebuild } : {};
+  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, rebuild);
+  if (config.store === 'eventstoredb') return openEventStoreDbStorage(config.esdbUrl!, config.postgresUrl!, master, { ...rebuild, ...(options.log ? { log: options.log } : {}) });
   if (options.tool && !existsSync(join(config.dataDir, 'ledger.db'))) throw new NoLedger(`${config.dataDir} holds no ledger (no ledger.db)`);
   return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...(options.rebuild ? { rebuild: options.rebuild } : {}) });
 }

@@ -61,12 +61,57 @@ async function rebuild(store: PgEventStore, projections: readonly PgProjection[]
   });
 }
 
+/** The read models' ports on PostgreSQL (every one complete at each commit: nothing deferred). */
+export function postgresReadModels(pool: pg.Pool) {
+  const compliance = new PgComplianceState(pool);
+  return {
+    merkle: new PgMerkleTree(pool),
+    findings: new PgFindings(pool),
+    retention: compliance,
+    requests: new PgRequestsReadModel(pool),
+    decisions: compliance,
+    flushDeferred: () => Promise.resolve(),
+    checkpoints: new PgCheckpointStore(pool),
+    tenants: new PgTenantDirectory(pool),
+    declarations: new PgDeclarationsReadModel(pool),
+    auditTrail: new PgAuditTrailReadModel(pool),
+    answers: new PgAnswersReadModel(pool),
+  };
+}
+
 /**
  * Everything in PostgreSQL: the tenant logs and their read models in `schema` (folded inside each append,
  * so they never lag and are updated once per event whichever process appended it), the keys in
  * `keysSchema`. Several ledger processes can share the database.
  */
 export async function openPostgresStorage(url: string, master: MasterKey, options: PostgresOptions = {}): Promise<LedgerStorage> {
+  const { pool, eventStore, rebuilt } = await openPostgresLog(url, options);
+  try {
+    const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
+    return {
+      eventStore,
+      keyStore: keys.store,
+      ...postgresReadModels(pool),
+      rebuilt,
+      workerHeap: () => Promise.resolve(null),
+      healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
+      async close() {
+        await eventStore.close();
+        await keys.storage.end();
+        await pool.end();
+      },
+    };
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The tenant logs in PostgreSQL with their read models folded into each append: migrated, and rebuilt
+ * from the log when their version changed (or when asked). The caller ends the pool.
+ */
+export async function openPostgresLog(url: string, options: PostgresOptions = {}): Promise<{ pool: pg.Pool; eventStore: PgEventStore; rebuilt: RebuildReport | null }> {
   const schema = options.schema ?? 'pdl';
   const pool = schemaPool(url, schema, options.connections ?? 10);
   try {
@@ -79,32 +124,7 @@ export async function openPostgresStorage(url: string, master: MasterKey, option
     let rebuilt: RebuildReport | null = null;
     if (options.rebuild || (state ? state.version !== PG_READ_MODELS_VERSION : !empty)) rebuilt = await rebuild(eventStore, projections, options.rebuild?.onProgress);
     else if (!state) await pool.query('insert into read_models (id, version, rebuilt_through) values (1, $1, null) on conflict do nothing', [PG_READ_MODELS_VERSION]);
-    const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
-    const compliance = new PgComplianceState(pool);
-    return {
-      eventStore,
-      keyStore: keys.store,
-      merkle: new PgMerkleTree(pool),
-      findings: new PgFindings(pool),
-      retention: compliance,
-      requests: new PgRequestsReadModel(pool),
-      decisions: compliance,
-      // Nothing is deferred: every read model is complete at each commit.
-      flushDeferred: () => Promise.resolve(),
-      checkpoints: new PgCheckpointStore(pool),
-      tenants: new PgTenantDirectory(pool),
-      declarations: new PgDeclarationsReadModel(pool),
-      auditTrail: new PgAuditTrailReadModel(pool),
-      answers: new PgAnswersReadModel(pool),
-      rebuilt,
-      workerHeap: () => Promise.resolve(null),
-      healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
-      async close() {
-        await eventStore.close();
-        await keys.storage.end();
-        await pool.end();
-      },
-    };
+    return { pool, eventStore, rebuilt };
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw e;

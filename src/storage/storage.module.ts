@@ -39,7 +39,7 @@ export type Storage = LedgerStorage;
       provide: STORAGE,
       inject: [CONFIG, MASTER_KEY, LOGGER, LedgerMetrics],
       useFactory: async (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Promise<Storage> => {
-        const storage = await openConfiguredStorage(config, master);
+        const storage = await openConfiguredStorage(config, master, { log });
         metrics.watchWorkerHeap(storage.workerHeap);
         if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
         return storage;

@@ -31,7 +31,8 @@ export interface LedgerProcess {
 }
 
 /** Starts the built ledger as a user does (`pdl serve`), on free ports and a data directory of its own. */
-export async function startLedger(options: { dataDir?: string; adminToken?: string; env?: Record<string, string> } = {}): Promise<LedgerProcess> {
+export async function startLedger(options: { dataDir?: string; adminToken?: string; env?: Record<string, string>; upWhen?: (healthStatus: number) => boolean } = {}): Promise<LedgerProcess> {
+  const up = options.upWhen ?? ((status) => status === 200);
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const dataDir = options.dataDir ?? tempDir();
   const adminToken = options.adminToken ?? `root-${Math.random().toString(36).slice(2)}`;
@@ -47,9 +48,12 @@ export async function startLedger(options: { dataDir?: string; adminToken?: stri
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`ledger exited: ${out.slice(-500)}`);
     try {
-      if ((await request(base, 'GET', '/health')).status === 200) break;
+      if (up((await request(base, 'GET', '/health')).status)) break;
     } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`ledger did not start: ${out.slice(-500)}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`ledger did not start: ${out.slice(-500)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

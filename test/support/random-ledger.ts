@@ -32,10 +32,11 @@ export const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).pad
 
 export type Action = typeof anAction extends fc.Arbitrary<infer A> ? A : never;
 
-/** Declares tenant `acme` with the reference story's systems, recipients and purposes, then plays `actions` through `writer`. */
-export async function playActions(writer: LedgerWriter, actions: readonly Action[], id: () => string, options: { identifiers?: boolean } = {}): Promise<void> {
+/** Declares tenant `acme` (or `options.tenant`) with the reference story's systems, recipients and purposes, then plays `actions` through `writer`. */
+export async function playActions(writer: LedgerWriter, actions: readonly Action[], id: () => string, options: { identifiers?: boolean; tenant?: string } = {}): Promise<void> {
+  const tenant = options.tenant ?? 'acme';
   const admin = async (drafts: DraftEntry[]) => {
-    const r = await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts, answer: () => null } }) as never);
+    const r = await writer.append(tenant, async () => ({ _tag: 'Right', right: { drafts, answer: () => null } }) as never);
     if (r._tag !== 'Right') throw new Error(`an administrative entry was refused: ${JSON.stringify(r.left)}`);
   };
   await admin([{ type: 'tenant-declared', eventId: id(), actor, settings: { name: 'Acme', residency: ['EEA'] } } as DraftEntry]);
@@ -58,7 +59,7 @@ export async function playActions(writer: LedgerWriter, actions: readonly Action
         ...(e.type === 'erased' ? { details: { reason: 'other' } } : {}),
       })) });
       if (decoded._tag === 'Left') throw new Error(JSON.stringify(decoded.left));
-      const recorded = await writer.record('acme', decoded.right);
+      const recorded = await writer.record(tenant, decoded.right);
       if (recorded._tag !== 'Right') throw new Error(`events were refused: ${JSON.stringify(recorded.left)}`);
     } else if (a.kind === 'subject-request') {
       const rid = id();

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { MemoryTree } from '../../src/integrity/domain/merkle.js';
+import { leafHash } from '../../src/ledger/domain/canonical.js';
+import { aTenant, anEvent } from '../support/builders.js';
+import { client, freePort, startLedger } from '../support/ledger-process.js';
+import { storeEnv } from '../support/postgres.js';
+
+describe('two ledger processes on one PostgreSQL', () => {
+  it('append concurrently into one gap-free, verifiable log; duplicates are known to both; each event is folded once', async () => {
+    const db = await storeEnv('postgres');
+    const a = await startLedger({ env: db.env });
+    const b = await startLedger({ env: db.env });
+    try {
+      const t = await aTenant(a);
+      const emitters = [client(a.base, t.tokens.emitter!), client(b.base, t.tokens.emitter!)];
+      const acked: Array<ReturnType<typeof anEvent>> = [];
+      let refused = 0;
+      let stop = false;
+      // Four clients, two on each process; subjects shared across processes, so their keys are raced for too.
+      const worker = async (w: number) => {
+        for (let k = 0; !stop; k++) {
+          const batch = Array.from({ length: 10 }, (_, i) => anEvent({ subject: { id: `visitor:shared-${(k + i) % 7}`, identifiers: { ip: `198.51.100.${w}` } } }));
+          const r = await emitters[w % 2]!('POST', `${t.P}/events`, { events: batch });
+          if (r.status === 200) acked.push(...batch);
+          else refused++;
+        }
+      };
+      const workers = [0, 1, 2, 3].map(worker);
+      await new Promise((r) => setTimeout(r, 3000));
+      stop = true;
+      await Promise.all(workers);
+      expect(refused).toBe(0);
+      expect(acked.length).toBeGreaterThan(100);
+
+      // One violation, sent to a, repeated through b: recognised as a duplicate there, with the same findings, raised once.
+      const bad = anEvent({ purpose: 'never-declared' });
+      const first = await emitters[0]!('POST', `${t.P}/events`, { events: [bad] });
+      const again = await emitters[1]!('POST', `${t.P}/events`, { events: [bad] });
+      expect(again.json.results[0]).toMatchObject({ status: 'duplicate', position: first.json.results[0].position, findings: first.json.results[0].findings });
+      const findings = (await t.dpo('GET', `${t.P}/findings?code=purpose-undeclared&limit=1000`)).json.items.filter((f: any) => f.eventId === bad.eventId);
+      expect(findings).toHaveLength(1);
+
+      // Every acknowledged event is a duplicate for the other process.
+      for (let i = 0; i < acked.length; i += 500) {
+        const r = await emitters[1]!('POST', `${t.P}/events`, { events: acked.slice(i, i + 500) });
+        expect(r.json.results.every((x: any) => x.status === 'duplicate')).toBe(true);
+      }
+      // One log: gap-free positions, every event once, the root of a checkpoint signed by either process.
+      const exported = (await client(b.base, t.tokens.auditor!)('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean);
+      const entries = exported.map((l) => JSON.parse(l));
+      expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
+      const ids = entries.map((e) => e.eventId);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const e of acked) expect(ids).toContain(e.eventId);
+      const cp = (await t.auditor('GET', `${t.P}/checkpoints/latest`)).json;
+      const tree = new MemoryTree();
+      for (const l of exported.slice(0, cp.treeSize)) tree.push(leafHash(Buffer.from(l)));
+      expect(tree.root().toString('hex')).toBe(cp.rootHash);
+      // Both publish the same signing key, so either's checkpoint verifies with the keys of the other.
+      expect((await client(a.base)('GET', '/v1/keys')).json).toEqual((await client(b.base)('GET', '/v1/keys')).json);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await db.drop();
+    }
+  }, 120_000);
+});
+
+describe('the EventStoreDB backend without its cluster', () => {
+  it('starts, says it is unhealthy, and refuses appends with 503 problem+json, recording nothing', async () => {
+    const db = await storeEnv('postgres');
+    const closed = await freePort();
+    const ledger = await startLedger({ env: { PDL_STORE: 'eventstoredb', PDL_ESDB_URL: `esdb://127.0.0.1:${closed}?tls=false`, PDL_POSTGRES_URL: db.env.PDL_POSTGRES_URL! }, upWhen: (status) => status === 503 });
+    try {
+      const health = await client(ledger.base)('GET', '/health');
+      expect(health.status).toBe(503);
+      const admin = client(ledger.base, ledger.adminToken);
+      const put = await admin('PUT', `/v1/tenants/t-${randomUUID().slice(0, 8)}`, { name: 'Acme' });
+      expect(put.status).toBe(503);
+      expect(put.type).toContain('application/problem+json');
+      expect(put.json.detail).toMatch(/Nothing of this request was recorded/);
+      expect(ledger.output()).not.toMatch(/"level":50/);
+      // It stops promptly though the cluster never answered.
+      const stopping = Date.now();
+      await ledger.stop();
+      expect(Date.now() - stopping).toBeLessThan(15_000);
+    } finally {
+      await ledger.stop();
+      await db.drop();
+    }
+  }, 60_000);
+});
