@@ -17,7 +17,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'pdl.js');
 const VISITORS = Number(process.env.BENCH_VISITORS || 180_000);
 const dir = process.env.BENCH_ANSWERS_DIR || mkdtempSync(join(tmpdir(), 'pdl-answers-'));
-const results = { date: new Date().toISOString(), node: process.version, visitors: VISITORS };
+// On the store the environment names (PDL_STORE=postgres with PDL_POSTGRES_URL: the ledger on PostgreSQL).
+const STORE = process.env.PDL_STORE || 'sqlite';
+const results = { date: new Date().toISOString(), node: process.version, visitors: VISITORS, store: STORE };
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 const round = (x) => Math.round(x * 10) / 10;
 
@@ -113,7 +115,7 @@ const targets = [
   ['full rebuild', `${results.rebuild.entries_per_s} entries/s`, '≥ 50,000/s', results.rebuild.entries_per_s >= 50_000],
 ];
 results.targets = targets.map(([what, got, target, met]) => ({ what, got, target, met }));
-const md = [`# pdl answers benchmark, ${results.date}`, '', `${results.events} events told by \`pdl demo --visitors ${VISITORS}\`; Node ${results.node}.`, '',
+const md = [`# pdl answers benchmark (${STORE}), ${results.date}`, '', `${results.events} events told by \`pdl demo --visitors ${VISITORS}\` into the ${STORE} store; Node ${results.node}.`, '',
   '| target | measured | goal | met |', '|---|---|---|---|', ...targets.map(([w, g, t, m]) => `| ${w} | ${g} | ${t} | ${m ? 'yes' : 'NO'} |`), '',
   '| answer | p50 ms | p99 ms | bytes |', '|---|---|---|---|',
   ...Object.entries(results).filter(([, v]) => v && typeof v === 'object' && 'p50_ms' in v).map(([k, v]) => `| ${k} | ${v.p50_ms} | ${v.p99_ms} | ${v.bytes} |`), '',
@@ -121,6 +123,6 @@ const md = [`# pdl answers benchmark, ${results.date}`, '', `${results.events} e
 const out = join(ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
-writeFileSync(join(out, `answers-${stamp}.json`), JSON.stringify(results, null, 2));
-writeFileSync(join(out, `answers-${stamp}.md`), md);
+writeFileSync(join(out, `answers-${STORE === 'sqlite' ? '' : `${STORE}-`}${stamp}.json`), JSON.stringify(results, null, 2));
+writeFileSync(join(out, `answers-${STORE === 'sqlite' ? '' : `${STORE}-`}${stamp}.md`), md);
 console.log(md);

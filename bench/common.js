@@ -14,7 +14,7 @@ export const SECONDS = Number(process.env.BENCH_SECONDS || 6);
 export const tmp = (p) => mkdtempSync(join(tmpdir(), p));
 export const ev = (i) => ({ eventId: randomUUID(), type: 'collected', subject: { id: `perf-${i % 5000}`, identifiers: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } },
   categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-03-01T10:00:00Z', details: { source: 'observed' } });
-export const timed = async (fn) => { let n = 0; const t0 = performance.now(); const end = t0 + SECONDS * 1000; n = await fn(end); return n / ((performance.now() - t0) / 1000); };
+export const timed = async (fn, seconds = SECONDS) => { let n = 0; const t0 = performance.now(); const end = t0 + seconds * 1000; n = await fn(end); return n / ((performance.now() - t0) / 1000); };
 
 // The tenant of every pdl contender declares what the events do, so that the rules judge lawful processing.
 export const PURPOSE = { title: 'Keep the chat session', legalBasis: 'legitimate-interests', categories: ['user.device.ip_address'], retention: { period: 'PT30M', from: 'last-activity' } };
@@ -33,29 +33,31 @@ export function post(port, path, token, body) {
 export const put = (port, path, token, body) => new Promise((resolve, reject) => { const p = Buffer.from(JSON.stringify(body));
   const r = http.request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': p.length } }, (res) => { res.resume(); res.on('end', resolve); }); r.on('error', reject); r.end(p); });
 
-export async function server(env = {}) {
+/** A ledger process; with `join`, one more process on the same backend, serving the tenant `join` declared (with its token). */
+export async function server(env = {}, { join: joined } = {}) {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const root = `bench-${randomUUID()}`;
   // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step.
   const startFlags = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
   const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
+  const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
+  if (joined) return { httpPort, grpcPort, token: joined.token, proc, peakRss };
   await put(httpPort, '/v1/tenants/acme', root, { name: 'Bench' });
   await put(httpPort, '/v1/tenants/acme/purposes/visitor-session', root, PURPOSE);
   await put(httpPort, '/v1/tenants/acme/systems/core', root, SYSTEM);
   const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
-  const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
   return { httpPort, grpcPort, token, proc, peakRss };
 }
 
-export async function overHttp(srv, clients, size) {
+export async function overHttp(srv, clients, size, seconds = SECONDS) {
   let i = 0, errors = 0;
   const rate = await timed(async (end) => { let done = 0;
     await Promise.all(Array.from({ length: clients }, async () => { while (performance.now() < end) {
       const r = await post(srv.httpPort, '/v1/tenants/acme/events', srv.token, { events: Array.from({ length: size }, () => ev(i++)) });
       if (r.status === 200) done += size; else errors++;
     } }));
-    return done; });
+    return done; }, seconds);
   return { rate, errors };
 }
 

@@ -103,8 +103,9 @@ export interface WrappedIndexKeyRow {
 /** What a key store's storage is asked to read. */
 export interface KeyReads {
   live(tenant: string, subject: string, category: string): Promise<{ generation: number; wrapped: Buffer } | undefined>;
+  /** `live` of many keys at once (by `keyRefId`): those that exist. */
+  liveMany(tenant: string, refs: readonly KeyRef[]): Promise<Map<string, { generation: number; wrapped: Buffer }>>;
   generation(tenant: string, subject: string, category: string, generation: number): Promise<Buffer | undefined>;
-  lastGeneration(tenant: string, subject: string, category: string): Promise<number | null>;
   indexKey(tenant: string): Promise<Buffer | undefined>;
   lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;
   checkpoint(tenant: string): Promise<number | undefined>;

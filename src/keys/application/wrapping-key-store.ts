@@ -37,21 +37,28 @@ export class WrappingKeyStore implements KeyStore {
 
   async dataKeys(tenant: string, refs: readonly KeyRef[], create: boolean): Promise<Map<string, DataKey>> {
     const out = new Map<string, DataKey>();
+    const missing = new Map<string, KeyRef>();
     for (const ref of refs) {
       const id = keyRefId(ref);
-      if (out.has(id)) continue;
+      if (out.has(id) || missing.has(id)) continue;
       const ck = this.cacheKey(tenant, ref);
-      let key = this.cache.get(ck) ?? this.stagedByRef.get(ck);
-      if (!key) {
-        const row = await this.reads.live(tenant, ref.subject, ref.category);
-        if (row) {
-          key = { generation: row.generation, key: this.unwrap(tenant, ref, row.generation, row.wrapped) };
-          this.remember(ck, key);
-        }
-      }
-      if (!key && create) {
-        const last = await this.reads.lastGeneration(tenant, ref.subject, ref.category);
-        key = { generation: (last ?? 0) + 1, key: newKey() };
+      const key = this.cache.get(ck) ?? this.stagedByRef.get(ck);
+      if (key) out.set(id, key);
+      else missing.set(id, ref);
+    }
+    if (missing.size === 0) return out;
+    // The keys not in memory, read in one go.
+    const stored = await this.reads.liveMany(tenant, [...missing.values()]);
+    for (const [id, ref] of missing) {
+      const ck = this.cacheKey(tenant, ref);
+      const row = stored.get(id);
+      let key: DataKey | undefined;
+      if (row) {
+        key = { generation: row.generation, key: this.unwrap(tenant, ref, row.generation, row.wrapped) };
+        this.remember(ck, key);
+      } else if (create) {
+        // No key (never one, or all destroyed): a new one, generation 1.
+        key = { generation: 1, key: newKey() };
         this.staged.push({ tenant, ref, key });
         this.stagedByRef.set(ck, key);
       }

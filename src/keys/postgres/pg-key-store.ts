@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import type { MasterKey } from '../master-key.js';
-import { KeyRace, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
+import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
@@ -59,12 +59,19 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     return this.one<{ generation: number; wrapped: Buffer }>('select generation, wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 order by generation desc limit 1', [tenant, subject, category]);
   }
 
-  async generation(tenant: string, subject: string, category: string, generation: number) {
-    return (await this.one<{ wrapped: Buffer }>('select wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 and generation = $4', [tenant, subject, category, generation]))?.wrapped;
+  async liveMany(tenant: string, refs: readonly KeyRef[]) {
+    const out = new Map<string, { generation: number; wrapped: Buffer }>();
+    if (refs.length === 0) return out;
+    const { rows } = await this.pool.query<{ subject: string; category: string; generation: number; wrapped: Buffer }>(
+      `select distinct on (k.subject, k.category) k.subject, k.category, k.generation, k.wrapped from data_keys k
+       join unnest($2::text[], $3::text[]) as w(s, c) on k.subject = w.s and k.category = w.c where k.tenant = $1 order by k.subject, k.category, k.generation desc`,
+      [tenant, refs.map((r) => r.subject), refs.map((r) => r.category)]);
+    for (const r of rows) out.set(keyRefId(r), { generation: r.generation, wrapped: r.wrapped });
+    return out;
   }
 
-  async lastGeneration(tenant: string, subject: string, category: string) {
-    return (await this.one<{ g: number | null }>('select max(generation) as g from data_keys where tenant = $1 and subject = $2 and category = $3', [tenant, subject, category]))?.g ?? null;
+  async generation(tenant: string, subject: string, category: string, generation: number) {
+    return (await this.one<{ wrapped: Buffer }>('select wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 and generation = $4', [tenant, subject, category, generation]))?.wrapped;
   }
 
   async indexKey(tenant: string) {

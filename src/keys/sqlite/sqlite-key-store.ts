@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
-import type { KeyHold, KeyReads, KeyWrites } from '../key-store.port.js';
+import { keyRefId, type KeyHold, type KeyReads, type KeyWrites } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
@@ -10,7 +10,6 @@ function sqliteKeyReads(db: Db): KeyReads {
   const s = {
     live: db.prepare('select generation, wrapped from data_keys where tenant = ? and subject = ? and category = ? order by generation desc limit 1'),
     generation: db.prepare('select wrapped from data_keys where tenant = ? and subject = ? and category = ? and generation = ?').pluck(),
-    lastGeneration: db.prepare('select max(generation) from data_keys where tenant = ? and subject = ? and category = ?').pluck(),
     indexKey: db.prepare('select wrapped from index_keys where tenant = ?').pluck(),
     lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
     checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?').pluck(),
@@ -19,8 +18,15 @@ function sqliteKeyReads(db: Db): KeyReads {
   };
   return {
     live: async (t, subject, category) => s.live.get(t, subject, category) as { generation: number; wrapped: Buffer } | undefined,
+    liveMany: async (t, refs) => {
+      const out = new Map<string, { generation: number; wrapped: Buffer }>();
+      for (const r of refs) {
+        const row = s.live.get(t, r.subject, r.category) as { generation: number; wrapped: Buffer } | undefined;
+        if (row) out.set(keyRefId(r), row);
+      }
+      return out;
+    },
     generation: async (t, subject, category, g) => s.generation.get(t, subject, category, g) as Buffer | undefined,
-    lastGeneration: async (t, subject, category) => (s.lastGeneration.get(t, subject, category) as number | null) ?? null,
     indexKey: async (t) => s.indexKey.get(t) as Buffer | undefined,
     lookup: async (t, hmac) => s.lookup.all(t, hmac) as Array<{ subject: string; category: string }>,
     checkpoint: async (t) => s.checkpoint.get(t) as number | undefined,

@@ -1,0 +1,129 @@
+// pdl on PostgreSQL: one run, same events. `node bench/postgres.js` (after `npm run build`), against the
+// PostgreSQL of BENCH_POSTGRES_URL (default the machine's: postgres://postgres@127.0.0.1:5432/test); each
+// contender gets a database of its own, dropped afterwards. Results: printed, and written to
+// bench/results/postgres-<time>.{json,md}.
+//  (a) the limit: raw batched inserts of the same rows (the canonical entries, 100 per transaction, with the
+//      stream's revision row), 1 and 4 connections;
+//  (b) pdl over HTTP, 4 clients x 100 events, one process (target b/a >= 0.35);
+//  (c) @event-driven-io/emmett-postgresql, appends of 100 events, 4 in flight;
+//  (d) two pdl processes on the same database and tenant, 4 clients each (target d/b >= 1.5).
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import pg from 'pg';
+import { canonicalBytes } from '../dist/ledger/domain/canonical.js';
+import { ev, overHttp, ROOT, SECONDS, server, timed } from './common.js';
+
+const BASE = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dbUrl = (name) => { const u = new URL(BASE); u.pathname = `/${name}`; return u.toString(); };
+async function withDatabase(work) {
+  const name = `pdl_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const admin = new pg.Client({ connectionString: BASE });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  try {
+    return await work(dbUrl(name));
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+// (a) raw inserts: what PostgreSQL itself takes, the same rows, 100 per transaction (synchronous_commit on).
+function raw(connections) {
+  return withDatabase(async (url) => {
+    const pool = new pg.Pool({ connectionString: url, max: connections });
+    await pool.query(`create table events (global_position bigserial primary key, stream text not null, revision integer not null, event_id text not null, type text not null, data bytea not null,
+      hash bytea not null, unique (stream, revision), unique (stream, event_id)); create table streams (stream text primary key, revision integer not null)`);
+    let i = 0;
+    const rate = await timed(async (end) => { let done = 0;
+      await Promise.all(Array.from({ length: connections }, async (_, c) => { let revision = -1; const stream = `ledger-raw-${c}`;
+        while (performance.now() < end) {
+          const rows = Array.from({ length: 100 }, () => canonicalBytes(ev(i++)));
+          const client = await pool.connect();
+          try {
+            await client.query('begin');
+            await client.query(`insert into events (stream, revision, event_id, type, data, hash) select $1, $2::int + n, id, 'collected', d, h from unnest($3::text[], $4::bytea[], $5::bytea[]) with ordinality as x(id, d, h, n)`,
+              [stream, revision, rows.map(() => randomUUID()), rows, rows.map((b) => createHash('sha256').update(Buffer.from([0])).update(b).digest())]);
+            revision += 100;
+            await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [stream, revision]);
+            await client.query('commit');
+          } finally { client.release(); }
+          done += 100;
+        } }));
+      return done; });
+    await pool.end();
+    return rate;
+  });
+}
+
+// (c) emmett-postgresql, from its own package in bench/
+async function emmett(inFlight) {
+  const req = createRequire(join(ROOT, 'bench', 'package.json'));
+  let mod;
+  try { mod = await import(req.resolve('@event-driven-io/emmett-postgresql')); } catch (e) { return { skipped: `emmett-postgresql not installed in bench/ (cd bench && npm install --legacy-peer-deps): ${e.message.split('\n')[0]}` }; }
+  const { default: peerPg } = await import(req.resolve('pg'));
+  return withDatabase(async (url) => {
+    // On a pool of ours, ended before the database is dropped.
+    const pool = new peerPg.Pool({ connectionString: url, max: 8 });
+    pool.on('error', () => undefined);
+    const store = mod.getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
+    let errors = 0, firstError = null, i = 0;
+    await store.appendToStream('warm-up', [{ type: 'collected', data: ev(i++) }]);
+    const rate = await timed(async (end) => { let done = 0;
+      await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) {
+        const events = Array.from({ length: 100 }, () => ({ type: 'collected', data: ev(i++) }));
+        try { await store.appendToStream(`subject-${i % 5000}`, events); done += 100; } catch (e) { errors++; firstError ??= e.code ?? e.message; }
+      } }));
+      return done; });
+    await store.close();
+    await pool.end();
+    return { rate, errors, firstError };
+  });
+}
+
+// (b), (d): pdl processes on one database
+async function pdl(processes, clientsEach) {
+  return withDatabase(async (url) => {
+    const env = { PDL_STORE: 'postgres', PDL_POSTGRES_URL: url };
+    const first = await server(env);
+    // The others join the same database and tenant (declared by the first) with the first's token.
+    const others = [];
+    for (let k = 1; k < processes; k++) others.push(await server(env, { join: first }));
+    const all = [first, ...others];
+    await Promise.all(all.map((s) => overHttp(s, clientsEach, 100, 1)));
+    const runs = await Promise.all(all.map((s) => overHttp(s, clientsEach, 100)));
+    const peakRss = Math.max(...all.map((s) => s.peakRss()));
+    for (const s of all) s.proc.kill('SIGTERM');
+    return { rate: runs.reduce((n, r) => n + r.rate, 0), errors: runs.reduce((n, r) => n + r.errors, 0), peakRss };
+  });
+}
+
+const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version };
+try {
+  const c = new pg.Client({ connectionString: BASE }); await c.connect(); results.postgres = (await c.query('show server_version')).rows[0].server_version; await c.end();
+} catch (e) {
+  console.log(`PostgreSQL is not reachable at ${BASE} (${e.message}): nothing measured`);
+  process.exit(0);
+}
+console.log(`pdl on PostgreSQL ${results.postgres}, ${SECONDS} s per contender`);
+results.a_raw_1 = await raw(1); console.log(`(a) raw inserts, 100/tx, 1 connection:   ${Math.round(results.a_raw_1)} ev/s`);
+results.a_raw_4 = await raw(4); console.log(`(a) raw inserts, 100/tx, 4 connections:  ${Math.round(results.a_raw_4)} ev/s`);
+const b = await pdl(1, 4); results.b_pdl_http_4x100 = b.rate; results.b_errors = b.errors; results.b_peak_rss_mb = b.peakRss;
+console.log(`(b) pdl HTTP, one process, 4 x 100:       ${Math.round(b.rate)} ev/s (${b.errors} errors), peak RSS ${Math.round(b.peakRss)} MB`);
+const e = await emmett(4);
+if (e.skipped) console.log(`(c) emmett-postgresql: skipped (${e.skipped})`);
+else { results.c_emmett_4x100 = e.rate; results.c_emmett_errors = e.errors; console.log(`(c) emmett-postgresql, 100/append, 4 in flight: ${Math.round(e.rate)} ev/s (${e.errors} failed${e.firstError ? `: ${e.firstError}` : ''})`); }
+const d = await pdl(2, 4); results.d_pdl_two_processes = d.rate; results.d_errors = d.errors;
+console.log(`(d) pdl HTTP, two processes, 4 x 100 each: ${Math.round(d.rate)} ev/s aggregate (${d.errors} errors)`);
+const ratio = (x, y) => (x && y ? x / y : null);
+results.ratios = { 'b/a': ratio(b.rate, results.a_raw_4), 'b/c': ratio(b.rate, results.c_emmett_4x100), 'd/b': ratio(d.rate, b.rate) };
+const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
+const targets = { 'b/a': 0.35, 'd/b': 1.5 };
+console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fmt(v)}${targets[k] ? (v !== null && v >= targets[k] ? ' (target met)' : ` (target ${targets[k]}: missed)`) : ''}`).join(', ')}`);
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+const stamp = results.date.replace(/[:.]/g, '-');
+writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n`);
+process.exit(0);
