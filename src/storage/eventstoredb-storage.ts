@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Finding } from '../compliance/domain/finding.js';
+import { Leadership } from '../common/postgres/leadership.js';
 import { PgFindings } from '../compliance/postgres/pg-compliance.js';
 import type { MasterKey } from '../keys/master-key.js';
 import { openPgKeyStore } from '../keys/postgres/pg-key-store.js';
@@ -11,8 +12,6 @@ import type { PgEventStore } from '../ledger/postgres/pg-event-store.js';
 import { openPostgresLog, postgresReadModels, type PostgresOptions } from './postgres-storage.js';
 import type { LedgerStorage } from './storage.js';
 
-/** Held (session-level) by the one process that folds EventStoreDB's log into PostgreSQL. */
-const PROJECTOR_LOCK = 0x70646c07;
 const STREAM_PREFIX = tenantStream('');
 /** How long an append waits for its events to be folded (its findings) before answering without them. */
 const FOLD_WAIT_MS = 30_000;
@@ -29,10 +28,9 @@ class Projector {
   private stopped = false;
   private progressed = false;
   private running: Promise<void> | null = null;
-  private leader: pg.PoolClient | null = null;
   private subscription: { unsubscribe(): Promise<void> } | null = null;
 
-  constructor(private readonly esdb: EsdbEventStore, private readonly replica: PgEventStore, private readonly pool: pg.Pool, private readonly log?: Logger) {}
+  constructor(private readonly esdb: EsdbEventStore, private readonly replica: PgEventStore, private readonly pool: pg.Pool, private readonly leads: () => Promise<boolean>, private readonly log?: Logger) {}
 
   start(): void {
     this.running = this.loop();
@@ -41,36 +39,16 @@ class Projector {
   private async loop(): Promise<void> {
     for (let backoff = 500; !this.stopped;) {
       try {
-        if (await this.lead()) await this.follow();
+        if (await this.leads()) await this.follow();
         else await sleep(2000);
       } catch (e) {
         // Back-off doubles while nothing gets folded, and starts again after progress.
         if (this.progressed) backoff = 500;
         this.progressed = false;
         this.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'eventstoredb: folding the log into PostgreSQL stopped; retrying');
-        await this.resign();
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 30_000);
       }
-    }
-    await this.resign();
-  }
-
-  private async lead(): Promise<boolean> {
-    if (this.leader) return true;
-    const c = await this.pool.connect();
-    const won = (await c.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [PROJECTOR_LOCK])).rows[0]!.ok;
-    if (!won) { c.release(); return false; }
-    this.leader = c;
-    return true;
-  }
-
-  private async resign(): Promise<void> {
-    const c = this.leader;
-    this.leader = null;
-    if (c) {
-      await c.query('select pg_advisory_unlock($1)', [PROJECTOR_LOCK]).catch(() => undefined);
-      c.release();
     }
   }
 
@@ -174,7 +152,9 @@ export async function openEventStoreDbStorage(esdbUrl: string, postgresUrl: stri
   try {
     const esdb = await EsdbEventStore.open(esdbUrl, pool, options.schema ?? 'pdl');
     const keys = await openPgKeyStore(postgresUrl, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
-    const projector = new Projector(esdb, replica, pool, options.log);
+    const leadership = new Leadership(pool);
+    // One process folds the logs into PostgreSQL: the one that leads the job.
+    const projector = new Projector(esdb, replica, pool, () => leadership.leads('eventstoredb-projector'), options.log);
     projector.start();
     const readModels = postgresReadModels(pool);
     return {
@@ -184,8 +164,10 @@ export async function openEventStoreDbStorage(esdbUrl: string, postgresUrl: stri
       rebuilt,
       workerHeap: () => Promise.resolve(null),
       healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()) && (await esdb.streamRevision('pdl-health').then(() => true, () => false)),
+      leads: (job) => leadership.leads(job),
       async close() {
         await projector.stop();
+        await leadership.release();
         await esdb.close();
         await keys.storage.end();
         await pool.end();

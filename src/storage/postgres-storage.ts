@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { migrate, schemaPool } from '../common/postgres/migrations.js';
+import { Leadership } from '../common/postgres/leadership.js';
 import { PgAnswersReadModel, pgAnswersProjection } from '../answers/postgres/pg-answers.js';
 import { PgAuditTrailReadModel, pgAuditTrailProjection } from '../audit-trail/postgres/pg-audit-trail.js';
 import { PgComplianceState, PgFindings, pgComplianceProjection } from '../compliance/postgres/pg-compliance.js';
@@ -88,6 +89,7 @@ export async function openPostgresStorage(url: string, master: MasterKey, option
   const { pool, eventStore, rebuilt } = await openPostgresLog(url, options);
   try {
     const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
+    const leadership = new Leadership(pool);
     return {
       eventStore,
       keyStore: keys.store,
@@ -95,7 +97,9 @@ export async function openPostgresStorage(url: string, master: MasterKey, option
       rebuilt,
       workerHeap: () => Promise.resolve(null),
       healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
+      leads: (job) => leadership.leads(job),
       async close() {
+        await leadership.release();
         await eventStore.close();
         await keys.storage.end();
         await pool.end();

@@ -7,7 +7,7 @@ import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import type { MasterKey } from '../keys/master-key.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
 import { LedgerMetrics } from '../operability/metrics.js';
-import { CLOCK, ID_GENERATOR } from '../common/application/tokens.js';
+import { CLOCK, ID_GENERATOR, JOB_LEADERSHIP, type JobLeadership } from '../common/application/tokens.js';
 import { randomIds } from '../common/kernel/ids.js';
 import { systemClock, type Clock } from '../common/kernel/time.js';
 import { TENANT_DIRECTORY } from '../tenancy/tenant-directory.port.js';
@@ -46,6 +46,7 @@ export type Storage = LedgerStorage;
       },
     },
     { provide: EVENT_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.eventStore },
+    { provide: JOB_LEADERSHIP, inject: [STORAGE], useFactory: (s: Storage): JobLeadership => (job) => s.leads(job) },
     { provide: KEY_STORE, inject: [STORAGE], useFactory: (s: Storage) => s.keyStore },
     { provide: MERKLE_TREE, inject: [STORAGE], useFactory: (s: Storage) => s.merkle },
     { provide: FINDINGS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.findings },
@@ -76,7 +77,7 @@ export type Storage = LedgerStorage;
         new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids), (reason) => log.warn({ reason }, 'requests refused: the store is unavailable')),
     },
   ],
-  exports: [CLOCK, ID_GENERATOR, LedgerMetrics, STORAGE, EVENT_STORE, KEY_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
+  exports: [CLOCK, ID_GENERATOR, JOB_LEADERSHIP, LedgerMetrics, STORAGE, EVENT_STORE, KEY_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
 })
 export class StorageModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(STORAGE) private readonly storage: Storage, private readonly writer: LedgerWriter, private readonly vault: IdentifierVault) {}

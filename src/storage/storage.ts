@@ -35,5 +35,7 @@ export interface LedgerStorage {
   /** The storage worker's heap, when writes run on one. */
   workerHeap(): Promise<{ used: number; total: number } | null>;
   healthy(): boolean | Promise<boolean>;
+  /** Whether this process runs the background job `job` among the processes sharing the store (embedded: always). */
+  leads(job: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import type { Logger } from 'pino';
 import { CONFIG, type PdlConfig } from '../../config/config.js';
 import { LOGGER } from '../../operability/logger.js';
+import { JOB_LEADERSHIP, type JobLeadership } from '../../common/application/tokens.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../../tenancy/tenant-directory.port.js';
 import { Shredder } from './shredder.js';
 
@@ -10,7 +11,9 @@ import { Shredder } from './shredder.js';
  * every erasure in the logs (so one whose shredding did not happen when it was recorded — a crash, a
  * store failure — is shredded now); and every `PDL_RETENTION_ENFORCE_INTERVAL_MS` sweeps the erasures
  * recorded since and destroys the keys whose legal hold has ended. (`pdl retention enforce [--at]` does
- * the same by hand.) Idempotent: a run that finds nothing due changes nothing.
+ * the same by hand.) Idempotent: a run that finds nothing due changes nothing. Of several processes on
+ * one database, the one that leads the `retention` job runs the sweeps (erasures recorded through the
+ * others are shredded by them when recorded, as everywhere).
  */
 @Injectable()
 export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -25,6 +28,7 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(TENANT_DIRECTORY) private readonly tenants: TenantDirectory,
     @Inject(CONFIG) private readonly config: PdlConfig,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(JOB_LEADERSHIP) private readonly leads: JobLeadership,
   ) {}
 
   async onApplicationBootstrap() {
@@ -44,6 +48,8 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
 
   private async run() {
     try {
+      // Among ledger processes sharing a database, one sweeps and enforces (each would record the same destructions).
+      if (!(await this.leads('retention'))) return;
       const stop = () => this.stopping;
       for (const tenant of await this.tenants.tenantIds()) this.swept.set(tenant, await this.shredder.sweep(tenant, this.swept.get(tenant) ?? -1, stop));
       const { destroyed } = await this.shredder.enforce(undefined, stop);
