@@ -43,6 +43,8 @@ export const postgresProjections = (): PgProjection[] => [
  */
 async function rebuild(store: PgEventStore, projections: readonly PgProjection[], onProgress?: (through: bigint, head: bigint) => void): Promise<RebuildReport> {
   const started = Date.now();
+  // What projections keep in memory is of the folded state: dropped before (the tables are emptied) and after a failure.
+  for (const p of projections) p.reset?.();
   return store.exclusively(async (tx: pg.ClientBase) => {
     await tx.query(`truncate ${READ_MODEL_TABLES.join(', ')} restart identity`);
     const head = BigInt((await tx.query<{ last: number }>('select last from global_position where id = 1')).rows[0]?.last ?? -1);
@@ -59,6 +61,9 @@ async function rebuild(store: PgEventStore, projections: readonly PgProjection[]
     }
     await tx.query('insert into read_models (id, version, rebuilt_through) values (1, $1, null) on conflict (id) do update set version = excluded.version, rebuilt_through = null', [PG_READ_MODELS_VERSION]);
     return { events, ms: Date.now() - started, resumed: false };
+  }).catch((e: unknown) => {
+    for (const p of projections) p.reset?.();
+    throw e;
   });
 }
 

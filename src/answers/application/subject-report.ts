@@ -7,7 +7,7 @@ import { formatInstant, sortableInstant, type Clock } from '../../common/kernel/
 import { AUDIT_TRAIL_READ_MODEL, type AuditTrailReadModel } from '../../audit-trail/audit-trail-read-model.port.js';
 import { DECLARATIONS_READ_MODEL, type DeclarationsReadModel } from '../../declarations/declarations-read-model.port.js';
 import type { Declared, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
-import { IdentifierVault } from '../../keys/application/identifier-vault.js';
+import { IdentifierVault, type KeyMemo } from '../../keys/application/identifier-vault.js';
 import { submittedForm } from '../../ledger/domain/submission.js';
 import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requests-read-model.port.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../../tenancy/tenant-directory.port.js';
@@ -65,11 +65,12 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     const refs = new Set(rows.flatMap(({ entry }) => (typeof entry.details?.authorityRequestId === 'string' ? [entry.details.authorityRequestId] : [])));
     for (const ref of refs) if (!sealed.has(ref) && (await this.requests.authorityRequest(tenant, ref, through))?.sealed) sealed.add(ref);
     const history: HistoryItem[] = [];
+    const keys: KeyMemo = new Map();
     for (const { position, hash, entry } of rows) {
       const ref = entry.details?.authorityRequestId;
       if (typeof ref === 'string' && sealed.has(ref)) continue;
       const ids = entry.subject.identifiers;
-      const event = ids?.length ? submittedForm(entry, await this.vault.openAll(tenant, subject, entry.eventId, ids)) : submittedForm(entry);
+      const event = ids?.length ? submittedForm(entry, await this.vault.openAll(tenant, subject, entry.eventId, ids, keys)) : submittedForm(entry);
       history.push({ position, hash, recordedAt: entry.recordedAt, event });
     }
     const settings = (await this.tenants.tenant(tenant))!;

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { right, type Either } from 'fp-ts/lib/Either.js';
-import { IdentifierVault } from '../../keys/application/identifier-vault.js';
+import { IdentifierVault, type KeyMemo } from '../../keys/application/identifier-vault.js';
 import { submittedForm } from '../../ledger/domain/submission.js';
 import type { ProcessingEvent } from '../../ledger/domain/processing-event.js';
 import { encodeCursor, type Page } from '../../common/kernel/paging.js';
@@ -41,13 +41,14 @@ abstract class AuditReader {
   protected async items(tenant: string, rows: readonly AuditRow[], by: Principal, format: 'json' | 'ndjson'): Promise<Either<DomainError, AuditItem[]>> {
     const withIdentifiers = canReadIdentifiers(by);
     const opened = new Set<string>();
+    const keys: KeyMemo = new Map();
     const items: AuditItem[] = [];
     for (const { position, hash, entry } of rows) {
       const sealed = entry.subject.identifiers;
       let event: AuditItem['event'];
       if (!sealed?.length) event = submittedForm(entry);
       else if (withIdentifiers) {
-        event = submittedForm(entry, await this.vault.openAll(tenant, entry.subject.id, entry.eventId, sealed));
+        event = submittedForm(entry, await this.vault.openAll(tenant, entry.subject.id, entry.eventId, sealed, keys));
         opened.add(entry.subject.id);
       } else {
         const plain = submittedForm(entry);

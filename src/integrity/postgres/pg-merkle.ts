@@ -34,18 +34,30 @@ async function withNodes<T>(db: pg.ClientBase | pg.Pool, stream: string, use: (s
 const treeSize = async (db: pg.ClientBase | pg.Pool, stream: string) =>
   Number((await db.query<{ n: string | null }>('select max(idx) as n from merkle_nodes where stream = $1 and level = 0', [stream])).rows[0]?.n ?? -1) + 1;
 
-/** Every complete subtree of each tenant's tree, stored as it forms (as on SQLite), inside the append. */
+/**
+ * Every complete subtree of each tenant's tree, stored as it forms (as on SQLite), inside the append.
+ * The right edge of each tree this process extended is kept in memory: it is still the tree's when the
+ * next append starts where it ended (trees only grow, so another process's appends would have moved it),
+ * and forgotten when a transaction fails.
+ */
 export function pgMerkleProjection(): PgProjection {
+  const frontiers = new Map<string, Frontier>();
   return {
     name: 'merkle',
     tables: ['merkle_nodes'],
+    reset() {
+      frontiers.clear();
+    },
     async apply(tx, events) {
       const byStream = new Map<string, typeof events[number][]>();
       for (const e of events) byStream.set(e.recorded.stream, [...(byStream.get(e.recorded.stream) ?? []), e]);
       const rows: Array<[string, number, number, Buffer]> = [];
       for (const [stream, list] of byStream) {
-        const size = await treeSize(tx, stream);
-        const frontier = await withNodes(tx, stream, (src) => Frontier.at(src, size));
+        const kept = frontiers.get(stream);
+        const size = kept && kept.size === list[0]!.recorded.revision ? kept.size : await treeSize(tx, stream);
+        const frontier = kept && kept.size === size ? kept : await withNodes(tx, stream, (src) => Frontier.at(src, size));
+        if (frontiers.size >= 10_000 && !frontiers.has(stream)) frontiers.delete(frontiers.keys().next().value as string);
+        frontiers.set(stream, frontier);
         for (const { recorded } of list) {
           if (recorded.revision !== frontier.size) throw new Error(`the Merkle tree of ${stream} has ${frontier.size} leaves; entry ${recorded.revision} cannot be its next`);
           frontier.push(recorded.leafHash ?? leafHash(recorded.data), (level, index, hash) => rows.push([stream, level, index, hash]));

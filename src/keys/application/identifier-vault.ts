@@ -3,6 +3,9 @@ import type { SealedIdentifier } from '../../ledger/domain/log-entry.js';
 import { aad, blindIndex, generationOf, open, seal } from '../domain/sealing.js';
 import { keyRefId, type IndexEntry, type KeyRef, type KeyStore } from '../key-store.port.js';
 
+/** Data keys read for one answer (subject, category, generation → key, or null when gone). */
+export type KeyMemo = Map<string, Buffer | null>;
+
 /** What a reader sees in place of a value whose key was destroyed. */
 export const ERASED = '[erased]';
 
@@ -59,20 +62,28 @@ export class IdentifierVault {
   }
 
   /** The blind-index entries of an already sealed subject, for rebuilding the index from the log. */
-  async indexEntriesOf(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[]): Promise<IndexEntry[]> {
-    const opened = await this.openAll(tenant, subject, eventId, sealed);
+  async indexEntriesOf(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[], memo?: KeyMemo): Promise<IndexEntry[]> {
+    const opened = await this.openAll(tenant, subject, eventId, sealed, memo);
     const indexKey = await this.keys.indexKey(tenant);
     return sealed
       .filter((s) => opened[s.kind] !== ERASED)
       .map((s) => ({ hmac: blindIndex(indexKey, s.kind, normaliseIdentifier(s.kind, opened[s.kind]!)), subject, category: s.category }));
   }
 
-  /** Opens sealed identifiers; a value whose key is gone reads `[erased]`. */
-  async openAll(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[]): Promise<Record<string, string>> {
+  /**
+   * Opens sealed identifiers; a value whose key is gone reads `[erased]`. `memo`: the keys already read
+   * by the same answer (a report opens a subject's few keys for each of its events), kept for it alone.
+   */
+  async openAll(tenant: string, subject: string, eventId: string, sealed: readonly SealedIdentifier[], memo?: KeyMemo): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const s of sealed) {
       const generation = generationOf(s.ciphertext);
-      const key = generation === null ? null : await this.keys.dataKeyGeneration(tenant, { subject, category: s.category }, generation);
+      const k = `${subject}\u0000${s.category}\u0000${generation}`;
+      let key = memo?.get(k);
+      if (key === undefined) {
+        key = generation === null ? null : await this.keys.dataKeyGeneration(tenant, { subject, category: s.category }, generation);
+        memo?.set(k, key);
+      }
       const plain = key ? open(key, s.ciphertext, aad.identifier(tenant, subject, s.category, eventId, s.kind)) : null;
       out[s.kind] = plain ? plain.toString('utf8') : ERASED;
     }

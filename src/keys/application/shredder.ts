@@ -12,7 +12,7 @@ import { REQUESTS_READ_MODEL, type RequestsReadModel } from '../../requests/requ
 import { KEY_STORE } from '../../storage/storage.tokens.js';
 import type { IndexEntry, KeyStore, SubjectKeys } from '../key-store.port.js';
 import type { ShredStep } from '../domain/shredding.js';
-import { IdentifierVault } from './identifier-vault.js';
+import { IdentifierVault, type KeyMemo } from './identifier-vault.js';
 
 const LEDGER = { type: 'ledger', id: 'retention' } as const;
 const PAGE = 1000;
@@ -150,11 +150,12 @@ export class Shredder {
   /** The blind-index entries of the subject's values in `categories`, opened with the keys still there. */
   private async indexEntries(tenant: string, subject: string, categories: readonly string[]): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
+    const keys: KeyMemo = new Map();
     for (let after = -1; ;) {
       const rows = await this.trail.page(tenant, { subject }, after, PAGE);
       for (const { entry } of rows) {
         const sealed = (entry.subject.identifiers ?? []).filter((s) => categories.includes(s.category));
-        if (sealed.length) out.push(...await this.vault.indexEntriesOf(tenant, subject, entry.eventId, sealed));
+        if (sealed.length) out.push(...await this.vault.indexEntriesOf(tenant, subject, entry.eventId, sealed, keys));
       }
       if (rows.length < PAGE) break;
       after = rows[rows.length - 1]!.position;

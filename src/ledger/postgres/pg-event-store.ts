@@ -146,6 +146,7 @@ export class PgEventStore implements EventStore {
       return annotated(outcomes, applied, notes);
     } catch (e) {
       await client.query('rollback').catch(() => undefined);
+      for (const p of this.projections) p.reset?.();
       throw e;
     }
   }

@@ -13,4 +13,6 @@ export interface PgProjection {
   /** Its tables, emptied when the read models are rebuilt from the log. */
   readonly tables: readonly string[];
   apply(tx: pg.ClientBase, events: readonly AppliedEvent[]): Promise<void | ReadonlyMap<string, unknown>>;
+  /** The transaction failed: forget what was kept in memory of it. */
+  reset?(): void;
 }
