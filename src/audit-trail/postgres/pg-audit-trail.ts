@@ -22,11 +22,11 @@ export function pgAuditTrailProjection(): PgProjection {
         const e = entryOf(recorded, context);
         if (!('subject' in e)) continue;
         const recipient = typeof e.details?.recipient === 'string' ? e.details.recipient : null;
-        rows.push([e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient, e.categories,
+        rows.push([e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient, `\u0001${e.categories.join('\u0001')}\u0001`,
           sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), recorded.leafHash ?? leafHash(recorded.data)]);
       }
       await insertRows(tx, 'audit_events', [['tenant', 'text'], ['position', 'bigint'], ['stream', 'text'], ['type', 'text'], ['subject', 'text'], ['purpose', 'text'],
-        ['system', 'text'], ['recipient', 'text'], ['categories', 'text[]'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing');
+        ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing');
     },
   };
 }
@@ -48,7 +48,7 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
     const where = ['a.tenant = $1', 'a.position > $2'];
     const arg = (v: unknown) => `$${args.push(v)}`;
     for (const [k, column] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) if (filter[k] !== undefined) where.push(`${column} = ${arg(filter[k])}`);
-    if (filter.category !== undefined) where.push(`${arg(filter.category)} = any(a.categories)`);
+    if (filter.category !== undefined) where.push(`strpos(a.categories, ${arg(`\u0001${filter.category}\u0001`)}) > 0`);
     if (filter.from !== undefined) where.push(`a.occurred_at >= ${arg(filter.from)}`);
     if (filter.to !== undefined) where.push(`a.occurred_at < ${arg(filter.to)}`);
     if (filter.through !== undefined) where.push(`a.position <= ${arg(filter.through)}`);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** A column of a bulk insert: its name and PostgreSQL type (`jsonb` columns are sent as text). */
-export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb' | 'text[]'];
+export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb'];
 
 /**
  * Inserts `rows` (one array of values per row, in `columns` order) in one statement, whatever their
@@ -10,12 +10,9 @@ export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer'
  */
 export async function insertRows(tx: pg.ClientBase, table: string, columns: readonly Column[], rows: ReadonlyArray<readonly unknown[]>, tail = ''): Promise<pg.QueryResult> {
   if (rows.length === 0) return { rows: [], rowCount: 0, command: 'INSERT', oid: 0, fields: [] };
-  const arrays = columns.map((_, i) => rows.map((r) => {
-    const v = r[i];
-    return columns[i]![1] === 'text[]' && v !== null ? JSON.stringify(v) : v;
-  }));
-  const unnested = columns.map(([, type], i) => `$${i + 1}::${type === 'jsonb' || type === 'text[]' ? 'text' : type}[]`).join(', ');
-  const selected = columns.map(([, type], i) => (type === 'jsonb' ? `c${i}::jsonb` : type === 'text[]' ? `array(select jsonb_array_elements_text(c${i}::jsonb))` : `c${i}`)).join(', ');
+  const arrays = columns.map((_, i) => rows.map((r) => r[i]));
+  const unnested = columns.map(([, type], i) => `$${i + 1}::${type === 'jsonb' ? 'text' : type}[]`).join(', ');
+  const selected = columns.map(([, type], i) => (type === 'jsonb' ? `c${i}::jsonb` : `c${i}`)).join(', ');
   const aliases = columns.map((_, i) => `c${i}`).join(', ');
   return tx.query(`insert into ${table} (${columns.map(([n]) => n).join(', ')}) select ${selected} from unnest(${unnested}) as t(${aliases}) ${tail}`, arrays);
 }

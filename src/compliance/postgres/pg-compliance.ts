@@ -57,10 +57,10 @@ class Policies {
 async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, string]>): Promise<Map<string, MemorySubjectRecords>> {
   const out = new Map<string, MemorySubjectRecords>();
   if (pairs.length === 0) return out;
-  const { rows } = await db.query<{ tenant: string; subject: string; state: SubjectSnapshot }>(
+  const { rows } = await db.query<{ tenant: string; subject: string; state: string }>(
     'select c.tenant, c.subject, c.state from cmp_subjects c join unnest($1::text[], $2::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s',
     [pairs.map(([t]) => t), pairs.map(([, s]) => s)]);
-  for (const r of rows) out.set(key(r.tenant, r.subject), MemorySubjectRecords.restore(r.state));
+  for (const r of rows) out.set(key(r.tenant, r.subject), MemorySubjectRecords.restore(JSON.parse(r.state) as SubjectSnapshot));
   return out;
 }
 
@@ -123,7 +123,7 @@ export function pgComplianceProjection(): PgProjection {
       // Findings in log order (ids are the order they were raised).
       findings.sort((a, b) => (a[1] as number) - (b[1] as number));
       await insertRows(tx, 'findings', FINDING_COLUMNS, findings);
-      await insertRows(tx, 'cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'jsonb']],
+      await insertRows(tx, 'cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'text']],
         pairs.map(([t, s]) => [t, s, JSON.stringify(subjects.get(key(t, s))!.snapshot())]), 'on conflict (tenant, subject) do update set state = excluded.state');
       return said;
     },
@@ -195,11 +195,11 @@ export class PgComplianceState implements RetentionReadModel, ComplianceStateRea
     const policies = await Policies.load(this.pool, [tenant]);
     const out: Array<RetentionItem & { id: number }> = [];
     for (let fromSeq = Math.floor(afterId / HOLDINGS_PER_SUBJECT); out.length < limit;) {
-      const { rows } = await this.pool.query<{ seq: number; subject: string; state: SubjectSnapshot }>(
+      const { rows } = await this.pool.query<{ seq: number; subject: string; state: string }>(
         `select seq, subject, state from cmp_subjects where tenant = $1 and seq >= $2 and ($3::text is null or subject = $3) order by seq limit ${SUBJECTS_PER_READ}`,
         [tenant, fromSeq, filter.subject ?? null]);
       for (const { seq, subject, state } of rows) {
-        const records = MemorySubjectRecords.restore(state);
+        const records = MemorySubjectRecords.restore(JSON.parse(state) as SubjectSnapshot);
         for (const [i, h] of records.allHoldings().entries()) {
           const id = seq * HOLDINGS_PER_SUBJECT + i;
           if (id <= afterId || !(h.from <= at && (h.to === null || h.to > at))) continue;

@@ -59,6 +59,19 @@ create index findings_by_subject on findings (tenant, subject, id);
 create index findings_by_event on findings (tenant, event_id);
 create table read_models (id integer primary key check (id = 1), version integer not null, rebuilt_through bigint);`,
   },
+  {
+    // Categories as one text (U+0001 around each, as on SQLite): no per-row array building on insert;
+    // the trail's type filter walks positions, like on SQLite, instead of keeping one more index per event.
+    version: 2,
+    sql: `
+alter table audit_events alter column categories type text using chr(1) || array_to_string(categories, chr(1)) || chr(1);
+drop index if exists audit_events_type;`,
+  },
+  {
+    // Subjects' compliance documents are read and written whole, never queried inside: kept as text, not parsed by PostgreSQL.
+    version: 3,
+    sql: 'alter table cmp_subjects alter column state type text using state::text;',
+  },
 ];
 
 /** Every read-model table (emptied before a rebuild from the log). */
