@@ -24,6 +24,9 @@ async function withDatabase(work) {
   await admin.query(`create database ${name}`);
   try {
     return await work(dbUrl(name));
+  } catch (e) {
+    console.error(`failed: ${e.message}`);
+    throw e;
   } finally {
     await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
     await admin.end();
@@ -34,6 +37,7 @@ async function withDatabase(work) {
 function raw(connections) {
   return withDatabase(async (url) => {
     const pool = new pg.Pool({ connectionString: url, max: connections });
+    pool.on('error', () => undefined);
     await pool.query(`create table events (global_position bigserial primary key, stream text not null, revision integer not null, event_id text not null, type text not null, data bytea not null,
       hash bytea not null, unique (stream, revision), unique (stream, event_id)); create table streams (stream text primary key, revision integer not null)`);
     let i = 0;
