@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
 import { MemoryTree } from '../../src/integrity/domain/merkle.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { aTenant, anEvent } from '../support/builders.js';
-import { client, freePort, startLedger } from '../support/ledger-process.js';
+import { client, freePort, ROOT, startLedger } from '../support/ledger-process.js';
 import { storeEnv } from '../support/postgres.js';
 
 describe('two ledger processes on one PostgreSQL', () => {
@@ -89,3 +92,38 @@ describe('the EventStoreDB backend without its cluster', () => {
     }
   }, 60_000);
 });
+
+describe('a PostgreSQL log altered behind the ledger\'s back', () => {
+  it('is exported only up to the altered entry, and no checkpoint is signed over a tree rebuilt from it', async () => {
+    const db = await storeEnv('postgres');
+    const ledger = await startLedger({ env: { ...db.env, PDL_CHECKPOINT_INTERVAL_MS: '0' } });
+    const sql = new pg.Client({ connectionString: db.env.PDL_POSTGRES_URL });
+    await sql.connect();
+    try {
+      const t = await aTenant(ledger);
+      const r = await t.emitter('POST', `${t.P}/events`, { events: Array.from({ length: 12 }, () => anEvent()) });
+      expect(r.status).toBe(200);
+      const cp = (await t.auditor('GET', `${t.P}/checkpoints/latest`)).json;
+      const target = r.json.results[5];
+      const edited = await sql.query(`update pdl.events set data = convert_to(replace(convert_from(data, 'UTF8'), '"occurredAt":"2026', '"occurredAt":"2024'), 'UTF8')
+        where event_id = $1`, [target.eventId]);
+      expect(edited.rowCount).toBe(1);
+      // The export checks every entry against its leaf hash and stops before the altered one.
+      const exported = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean);
+      expect(exported).toHaveLength(target.position);
+      expect(ledger.output()).toMatch(/a stored entry differs from its leaf hash/);
+      // History rewritten, tree included (the read models refolded from the edited log): refused.
+      const rebuilt = spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'rebuild'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...db.env } });
+      expect(rebuilt.status).toBe(0);
+      expect((await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] })).status).toBe(200);
+      const refused = await t.auditor('GET', `${t.P}/checkpoints/latest`);
+      expect([refused.status, refused.json.type]).toEqual([409, expect.stringContaining('integrity-violation')]);
+      expect(cp.treeSize).toBeGreaterThan(target.position);
+    } finally {
+      await sql.end();
+      await ledger.stop();
+      await db.drop();
+    }
+  }, 60_000);
+});
+
