@@ -39,8 +39,10 @@ class Projector {
   private async loop(): Promise<void> {
     for (let backoff = 500; !this.stopped;) {
       try {
-        if (await this.leads()) await this.follow();
-        else await sleep(2000);
+        // A subscription the server ended is taken up again after a pause; a follower asks again later.
+        const leading = await this.leads();
+        if (leading) await this.follow();
+        if (!this.stopped) await sleep(leading ? 500 : 2000);
       } catch (e) {
         // Back-off doubles while nothing gets folded, and starts again after progress.
         if (this.progressed) backoff = 500;

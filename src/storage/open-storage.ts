@@ -16,7 +16,11 @@ export async function configuredMasterKey(config: PdlConfig): Promise<{ master: 
   return { master: { key, id: fingerprint(key) }, created: null };
 }
 
-/** The configured backend, opened for a tool (`pdl rebuild`, `pdl forget`, …): the embedded store of a stopped ledger, or PostgreSQL. */
+/**
+ * The configured backend, for the server or, with `tool`, for a command (`pdl rebuild`, `pdl forget`, …):
+ * then the embedded store must be a stopped ledger's (written on the calling thread); PostgreSQL and
+ * EventStoreDB are shared with running ledgers.
+ */
 export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
   const rebuild = options.rebuild ? { rebuild: options.rebuild } : {};
   if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, rebuild);
