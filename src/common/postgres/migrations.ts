@@ -20,7 +20,13 @@ export function schemaPool(connectionString: string, schema: string, max: number
  * `pdl_migrations` yet), under an advisory lock so that ledgers starting together apply each one once.
  */
 export async function migrate(pool: pg.Pool, schema: string, component: string, lock: number, migrations: readonly Migration[]): Promise<void> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((e: unknown) => {
+    // Where it tried, never with the password.
+    const o = pool.options as { host?: string; port?: number; database?: string; connectionString?: string };
+    const url = o.connectionString ? new URL(o.connectionString) : null;
+    const where = url ? `${url.hostname}:${url.port || 5432}${url.pathname}` : `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
+    throw new Error(`PostgreSQL at ${where} (PDL_POSTGRES_URL) cannot be reached: ${e instanceof Error ? e.message : String(e)}`);
+  });
   try {
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1)', [lock]);
