@@ -30,7 +30,15 @@ const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLengt
  * them in its write-ahead log and in freed pages until those are reused (the README says so): keep this
  * schema's backups and WAL archives under the same bounded retention as the embedded `keys.db`.
  */
+const INDEX_GROUP = 5000;
+const INDEX_FLUSH_MS = 250;
+
 export class PgKeyStorage implements KeyReads, KeyWrites {
+  private pendingIndex = new Map<string, { entries: IndexEntry[]; position: number }>();
+  private pendingCount = 0;
+  private indexTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
   private constructor(private readonly pool: pg.Pool, readonly schema: string) {}
 
   static async open(connectionString: string, schema = 'pdl_keys'): Promise<PgKeyStorage> {
@@ -112,21 +120,48 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     }
   }
 
+  /**
+   * Blind-index entries are written in groups (every 250 ms, or 5,000 entries), without waiting for the
+   * write-ahead log's flush: what a crash loses is completed from the log at the next start, as on the
+   * embedded store. Lookups, checkpoints and destructions write what is pending first.
+   */
   addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void> {
-    return this.tx(async (c) => {
-      if (entries.length) {
-        await c.query(`insert into blind_index (tenant, hmac, subject, category) select $1, h, s, k from unnest($2::bytea[], $3::text[], $4::text[]) as x(h, s, k) on conflict do nothing`,
-          [tenant, entries.map((e) => bytes(e.hmac)), entries.map((e) => e.subject), entries.map((e) => e.category)]);
-      }
-      await c.query('insert into blind_index_checkpoint (tenant, position) values ($1, $2) on conflict (tenant) do update set position = greatest(blind_index_checkpoint.position, excluded.position)', [tenant, position]);
-    });
+    const p = this.pendingIndex.get(tenant) ?? { entries: [], position: -1 };
+    p.entries.push(...entries);
+    p.position = Math.max(p.position, position);
+    this.pendingIndex.set(tenant, p);
+    this.pendingCount += entries.length;
+    if (this.pendingCount >= INDEX_GROUP) return this.flushIndex();
+    this.indexTimer ??= setTimeout(() => void this.flushIndex().catch(() => undefined), INDEX_FLUSH_MS).unref();
+    return Promise.resolve();
   }
 
-  async flushIndex(): Promise<void> {
-    // Written at once: nothing is buffered.
+  /** Writes the pending blind-index entries (one transaction for every tenant's). */
+  flushIndex(): Promise<void> {
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = null;
+    // Nothing pending: wait for a group being written (its failure is its writer's to report).
+    if (this.pendingIndex.size === 0) return this.flushing.catch(() => undefined);
+    const groups = [...this.pendingIndex];
+    this.pendingIndex = new Map();
+    this.pendingCount = 0;
+    // One flush at a time, in order: a later group never overtakes an earlier one.
+    this.flushing = this.flushing.catch(() => undefined).then(() => this.tx(async (c) => {
+      await c.query('set local synchronous_commit = off');
+      for (const [tenant, { entries, position }] of groups) {
+        if (entries.length) {
+          await c.query(`insert into blind_index (tenant, hmac, subject, category) select $1, h, s, k from unnest($2::bytea[], $3::text[], $4::text[]) as x(h, s, k) on conflict do nothing`,
+            [tenant, entries.map((e) => bytes(e.hmac)), entries.map((e) => e.subject), entries.map((e) => e.category)]);
+        }
+        await c.query('insert into blind_index_checkpoint (tenant, position) values ($1, $2) on conflict (tenant) do update set position = greatest(blind_index_checkpoint.position, excluded.position)', [tenant, position]);
+      }
+    }));
+    return this.flushing;
   }
 
   async destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void> {
+    // Pending entries first, or they would be written after their values' keys are gone.
+    await this.flushIndex();
     const doomed = new Set(keys.flatMap((k) => k.categories.map((c) => `${k.subject}\u0000${c}`)));
     await this.tx(async (c) => {
       for (const { subject, categories } of keys) {
@@ -159,7 +194,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
 
   /** Ends the pool (once) and waits for it. */
   end(): Promise<void> {
-    this.ended ??= this.pool.end();
+    this.ended ??= this.flushIndex().catch(() => undefined).then(() => this.pool.end());
     return this.ended;
   }
 }
