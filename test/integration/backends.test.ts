@@ -111,6 +111,8 @@ describe('a PostgreSQL log altered behind the ledger\'s back', () => {
       // The export checks every entry against its leaf hash and stops before the altered one.
       const exported = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean);
       expect(exported).toHaveLength(target.position);
+      // Said in the ledger's log (read from its stdout, which may arrive after the answer).
+      for (let i = 0; i < 50 && !/a stored entry differs from its leaf hash/.test(ledger.output()); i++) await new Promise((r) => setTimeout(r, 100));
       expect(ledger.output()).toMatch(/a stored entry differs from its leaf hash/);
       // History rewritten, tree included (the read models refolded from the edited log): refused.
       const rebuilt = spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'rebuild'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...db.env } });
