@@ -52,6 +52,15 @@ export class ListSubjectRequests extends Query<Page<SubjectRequestView>> {
   constructor(readonly tenant: string, readonly at: string, readonly status: SubjectRequestStatus | undefined, readonly after: number, readonly limit: number) { super(); }
 }
 
+/** Records the one entry `decide` answers (decided against the read models, one request at a time), then answers with `view()`. */
+async function recordThen<V>(writer: LedgerWriter, tenant: string, decide: () => Promise<Either<DomainError, DraftEntry>>, view: () => Promise<V>): Promise<Answer<V>> {
+  const done = await writer.append<DomainError, null>(tenant, async () => {
+    const draft = await decide();
+    return draft._tag === 'Left' ? draft : right({ drafts: [draft.right], answer: () => null });
+  });
+  return done._tag === 'Left' ? done : right(await view());
+}
+
 /** What the subject request handlers share: their ports, and the view of one request. */
 @Injectable()
 abstract class SubjectRequestHandler {
@@ -99,12 +108,8 @@ abstract class SubjectRequestHandler {
   }
 
   /** Records what `decide` answers for the request `id`, then answers with the request as it now stands. */
-  protected async record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<SubjectRequestAnswer>> {
-    const done = await this.writer.append<DomainError, null>(tenant, async () => {
-      const draft = await decide();
-      return draft._tag === 'Left' ? draft : right({ drafts: [draft.right], answer: () => null });
-    });
-    return done._tag === 'Left' ? done : right((await this.view(tenant, id, this.now()))!);
+  protected record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<SubjectRequestAnswer>> {
+    return recordThen(this.writer, tenant, decide, async () => (await this.view(tenant, id, this.now()))!);
   }
 }
 
@@ -195,12 +200,8 @@ abstract class AuthorityRequestHandler {
   ) {}
 
   /** Records what `decide` answers, then answers with the request `id` as it now stands. */
-  protected async record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<AuthorityRequestView>> {
-    const done = await this.writer.append<DomainError, null>(tenant, async () => {
-      const draft = await decide();
-      return draft._tag === 'Left' ? draft : right({ drafts: [draft.right], answer: () => null });
-    });
-    return done._tag === 'Left' ? done : right(without((await this.requests.authorityRequest(tenant, id))!));
+  protected record(tenant: string, id: string, decide: () => Promise<Either<DomainError, DraftEntry>>): Promise<Answer<AuthorityRequestView>> {
+    return recordThen(this.writer, tenant, decide, async () => without((await this.requests.authorityRequest(tenant, id))!));
   }
 }
 
