@@ -42,6 +42,7 @@ const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.rev
  * order with no gap and no fork whatever the number of ledger processes writing to the same database.
  */
 export class PgEventStore implements EventStore {
+
   private constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly projections: readonly PgProjection[], private readonly owned: boolean) {}
 
   /** Connects, creates the schema if needed, and applies the migrations not applied yet. */
@@ -118,10 +119,9 @@ export class PgEventStore implements EventStore {
       let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
       const outcomes: AppendOutcome[] = [];
       const applied: AppliedEvent[][] = [];
-      const written = new Map<string, Map<string, number>>();
       for (const [i, a] of appends.entries()) {
         await client.query(`savepoint s${i}`);
-        const outcome = await this.appendOne(client, a, last, written);
+        const outcome = await this.appendOne(client, a, last, `s${i}`);
         const mine: AppliedEvent[] = [];
         if (outcome._tag === 'Appended' && !outcome.idempotent) {
           a.events.forEach((e, k) => {
@@ -151,32 +151,54 @@ export class PgEventStore implements EventStore {
     }
   }
 
-  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, written: Map<string, Map<string, number>>): Promise<AppendOutcome> {
+  /**
+   * One stream's append, inside its savepoint `savepoint`. The common case — the stream is where the
+   * writer expects it — inserts straight away and lets the unique (stream, event_id) key find a reused
+   * id; only then, or when the stream has moved, are the ids looked up (an idempotent repeat, a
+   * duplicate, or a stale expected revision).
+   */
+  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, savepoint: string): Promise<AppendOutcome> {
     const actual = (await client.query<{ revision: number }>('select revision from streams where stream = $1', [a.stream])).rows[0]?.revision ?? null;
     const ids = a.events.map((e) => e.eventId);
-    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2)', [a.stream, ids])).rows.map((r) => [r.event_id, r.revision]));
-    for (const [id, revision] of written.get(a.stream) ?? []) if (ids.includes(id)) found.set(id, revision);
-    const existing = ids.map((id) => found.get(id));
     const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
-    if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
-      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
+    const inBatchDups = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
+      const first = start + 1;
+      try {
+        await client.query(
+          `insert into events (global_position, stream, revision, event_id, type, data)
+           select $1::bigint + n, $2, $3::int + n - 1, id, t, d from unnest($4::text[], $5::text[], $6::bytea[]) with ordinality as x(id, t, d, n)`,
+          [last.toString(), a.stream, first, ids, a.events.map((e) => e.type), a.events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
+        );
+      } catch (e) {
+        if ((e as { code?: string }).code !== '23505') throw e;
+        // An id already in the stream: back to the savepoint, and find which.
+        await client.query(`rollback to savepoint ${savepoint}`);
+        const why = await this.classify(client, a, actual, start, ids);
+        if (why._tag === 'Appended' && !why.idempotent) throw e;
+        return why;
+      }
+      const lastRevision = first + ids.length - 1;
+      await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
+      return { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false };
+    }
+    return this.classify(client, a, actual, start, ids);
+  }
+
+  /** Why an append cannot go in as asked: an idempotent repeat, a stale expected revision, or reused ids. */
+  private async classify(client: pg.PoolClient, a: StreamAppend, actual: number | null, start: number, ids: readonly string[]): Promise<AppendOutcome> {
+    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2)', [a.stream, ids])).rows.map((r) => [r.event_id, r.revision]));
+    const existing = ids.map((id) => found.get(id));
+    if (ids.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
+      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + ids.length, idempotent: true };
     }
     if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
     const dups = [...new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i))];
     if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
-    const first = (actual ?? -1) + 1;
-    await client.query(
-      `insert into events (global_position, stream, revision, event_id, type, data)
-       select $1::bigint + n, $2, $3::int + n - 1, id, t, d from unnest($4::text[], $5::text[], $6::bytea[]) with ordinality as x(id, t, d, n)`,
-      [last.toString(), a.stream, first, ids, a.events.map((e) => e.type), a.events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
-    );
-    const lastRevision = first + a.events.length - 1;
-    await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
-    const mine = written.get(a.stream) ?? new Map<string, number>();
-    a.events.forEach((e, k) => mine.set(e.eventId, first + k));
-    written.set(a.stream, mine);
-    return { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false };
+    // Nothing to append (an empty append at the expected revision).
+    return { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: actual ?? -1, idempotent: false };
   }
+
 
   async streamRevision(stream: string): Promise<number | null> {
     return (await this.pool.query<{ revision: number }>('select revision from streams where stream = $1', [stream])).rows[0]?.revision ?? null;
