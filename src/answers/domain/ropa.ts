@@ -3,6 +3,12 @@ import type { Declared, PurposeBody, RecipientBody, SystemBody } from '../../dec
 import type { ObservedProcessing } from '../answers-read-model.port.js';
 import { SAFEGUARDS } from './subject-report.js';
 
+/** The kind of a subject: its id's prefix before `:` (`visitor:8f3a` is a visitor), or none. */
+export const subjectKind = (subject: string): string => {
+  const colon = subject.indexOf(':');
+  return colon > 0 ? subject.slice(0, colon) : '';
+};
+
 export interface RopaInput {
   readonly tenant: { readonly id: string; readonly name: string; readonly residency: readonly string[] };
   readonly generatedAt: string;

@@ -7,7 +7,7 @@ import { tenantStream } from '../../ledger/domain/streams.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { AccessLogRow, AnswersReadModel, ObservedProcessing } from '../answers-read-model.port.js';
-import { subjectKind } from '../sqlite/answers-projection.js';
+import { subjectKind } from '../domain/ropa.js';
 
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
 /** `subjectKind` of the column `subject`, in PostgreSQL. */

@@ -7,6 +7,7 @@ import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { sortableInstant } from '../../common/kernel/time.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
+import { subjectKind } from '../domain/ropa.js';
 
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
 
@@ -27,12 +28,7 @@ create table if not exists ropa_observed (
   primary key (tenant, purpose, category, system, type, recipient, country, mechanism));
 `;
 
-/** The kind of a subject: its id's prefix before `:` (`visitor:8f3a` is a visitor), or none. */
-export const subjectKind = (subject: string): string => {
-  const colon = subject.indexOf(':');
-  return colon > 0 ? subject.slice(0, colon) : '';
-};
-/** `subjectKind` of the column `subject`, in SQL. */
+/** `subjectKind` (domain/ropa.ts) of the column `subject`, in SQL. */
 export const SUBJECT_KIND_SQL = "case when instr(subject, ':') > 1 then substr(subject, 1, instr(subject, ':') - 1) else '' end";
 
 /** Bounds the memory of combinations already written (beyond it, the table's unique key still holds). */

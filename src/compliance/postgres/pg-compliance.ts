@@ -8,13 +8,12 @@ import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { ComplianceStateReader, DecisionJudge } from '../compliance-state.port.js';
-import type { FindingsReadModel } from '../findings-read-model.port.js';
+import type { FindingFilter, FindingsReadModel, StoredFinding } from '../findings-read-model.port.js';
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
 import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
 import { factOf, judge, needs, retentionUnbounded, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, holdingStatus, MemorySubjectRecords, subjectFacts, type PurposeLookup, type RetentionStatus, type SubjectSnapshot } from '../domain/subject-state.js';
-import type { FindingFilter, StoredFinding } from '../sqlite/sqlite-findings.js';
 
 type Db = pg.ClientBase | pg.Pool;
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;

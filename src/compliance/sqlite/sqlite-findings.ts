@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
+import type { FindingFilter, StoredFinding } from '../findings-read-model.port.js';
 
 export const FINDINGS_SCHEMA = `
 create table if not exists findings (
@@ -11,24 +12,6 @@ create index if not exists findings_by_code on findings (tenant, code, id);
 create index if not exists findings_by_subject on findings (tenant, subject, id);
 create index if not exists findings_by_event on findings (tenant, event_id);
 `;
-
-export interface StoredFinding extends Finding {
-  readonly id: number;
-  readonly eventId: string;
-  readonly position: number;
-  readonly subject: string | null;
-  readonly occurredAt: string | null;
-  readonly recordedAt: string;
-}
-
-export interface FindingFilter {
-  readonly code?: FindingCode;
-  readonly severity?: Severity;
-  readonly subject?: string;
-  /** occurredAt bounds (fixed-width UTC text), inclusive from, exclusive to. */
-  readonly from?: string;
-  readonly to?: string;
-}
 
 interface Row { id: number; position: number; event_id: string; subject: string | null; code: FindingCode; severity: Severity; message: string; occurred_at: string | null; recorded_at: string }
 

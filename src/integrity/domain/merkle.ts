@@ -30,6 +30,9 @@ export function splitPoint(n: number): number {
 
 const isPowerOfTwo = (n: number) => n >= 1 && 2 ** Math.round(Math.log2(n)) === n;
 
+/** A tree's complete subtrees were expected in the store and one is not there: the store was altered. */
+export class MissingNode extends Error {}
+
 /** Where complete subtrees are kept: level L, index i covers leaves [i·2^L, (i+1)·2^L). */
 export interface NodeSource {
   node(level: number, index: number): Buffer;

@@ -2,10 +2,9 @@ import type pg from 'pg';
 import { insertRows } from '../../common/postgres/rows.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
-import { consistencyProof, Frontier, inclusionProof, rootAt, type NodeSource } from '../domain/merkle.js';
+import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
 import type { CheckpointStore, MerkleTreeReader } from '../integrity.ports.js';
 import type { SignedCheckpoint } from '../domain/checkpoint.js';
-import { MissingNode } from '../sqlite/sqlite-merkle.js';
 
 const ZERO = Buffer.alloc(32);
 

@@ -4,7 +4,7 @@ import { leafHash } from '../../ledger/domain/canonical.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
 import type { MerkleTreeReader } from '../integrity.ports.js';
-import { consistencyProof, Frontier, inclusionProof, rootAt, type NodeSource } from '../domain/merkle.js';
+import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
 
 const SCHEMA = `
 create table if not exists merkle_nodes (
@@ -12,8 +12,6 @@ create table if not exists merkle_nodes (
   primary key (stream, level, idx));
 `;
 
-/** A tree's complete subtrees were expected in the store and one is not there: the store was altered. */
-export class MissingNode extends Error {}
 
 function nodesOf(db: Db): (stream: string) => NodeSource {
   const get = db.prepare('select hash from merkle_nodes where stream = ? and level = ? and idx = ?').pluck();
