@@ -26,7 +26,7 @@ export async function openConfiguredStorage(config: PdlConfig, master: MasterKey
   if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, rebuild);
   if (config.store === 'eventstoredb') return openEventStoreDbStorage(config.esdbUrl!, config.postgresUrl!, master, { ...rebuild, ...(options.log ? { log: options.log } : {}) });
   if (options.tool && !existsSync(join(config.dataDir, 'ledger.db'))) throw new NoLedger(`${config.dataDir} holds no ledger (no ledger.db)`);
-  return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...(options.rebuild ? { rebuild: options.rebuild } : {}) });
+  return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...rebuild });
 }
 
 /** A tool pointed at a data directory that holds no ledger. */

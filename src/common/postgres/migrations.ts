@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { transaction } from './transaction.js';
 
 export interface Migration {
   readonly version: number;
@@ -28,20 +29,17 @@ export async function migrate(pool: pg.Pool, schema: string, component: string, 
     throw new Error(`PostgreSQL at ${where} (PDL_POSTGRES_URL) cannot be reached: ${e instanceof Error ? e.message : String(e)}`);
   });
   try {
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock($1)', [lock]);
-    await client.query(`create schema if not exists ${schema}`);
-    await client.query('create table if not exists pdl_migrations (component text not null, version integer not null, applied_at timestamptz not null default now(), primary key (component, version))');
-    const done = new Set((await client.query<{ version: number }>('select version from pdl_migrations where component = $1', [component])).rows.map((r) => r.version));
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('insert into pdl_migrations (component, version) values ($1, $2)', [component, m.version]);
-    }
-    await client.query('commit');
-  } catch (e) {
-    await client.query('rollback').catch(() => undefined);
-    throw e;
+    await transaction(client, async (c) => {
+      await c.query('select pg_advisory_xact_lock($1)', [lock]);
+      await c.query(`create schema if not exists ${schema}`);
+      await c.query('create table if not exists pdl_migrations (component text not null, version integer not null, applied_at timestamptz not null default now(), primary key (component, version))');
+      const done = new Set((await c.query<{ version: number }>('select version from pdl_migrations where component = $1', [component])).rows.map((r) => r.version));
+      for (const m of migrations) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('insert into pdl_migrations (component, version) values ($1, $2)', [component, m.version]);
+      }
+    });
   } finally {
     client.release();
   }

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
+import { inTransaction } from '../../common/postgres/transaction.js';
+import { insertRows } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
 import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
@@ -49,20 +51,6 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     return (await this.pool.query(sql, args)).rows[0] as T | undefined;
   }
 
-  private async tx(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('begin');
-      await work(c);
-      await c.query('commit');
-    } catch (e) {
-      await c.query('rollback').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
-  }
-
   live(tenant: string, subject: string, category: string) {
     return this.one<{ generation: number; wrapped: Buffer }>('select generation, wrapped from data_keys where tenant = $1 and subject = $2 and category = $3 order by generation desc limit 1', [tenant, subject, category]);
   }
@@ -105,13 +93,10 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
 
   async insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {
     try {
-      await this.tx(async (c) => {
+      await inTransaction(this.pool, async (c) => {
         for (const k of indexKeys) await c.query('insert into index_keys (tenant, wrapped, master_id) values ($1, $2, $3)', [k.tenant, bytes(k.wrapped), k.masterId]);
-        if (keys.length) {
-          await c.query(`insert into data_keys (tenant, subject, category, generation, wrapped, master_id, created_at)
-            select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::text[])`,
-          [keys.map((k) => k.tenant), keys.map((k) => k.subject), keys.map((k) => k.category), keys.map((k) => k.generation), keys.map((k) => bytes(k.wrapped)), keys.map((k) => k.masterId), keys.map((k) => k.createdAt)]);
-        }
+        await insertRows(c, 'data_keys', [['tenant', 'text'], ['subject', 'text'], ['category', 'text'], ['generation', 'integer'], ['wrapped', 'bytea'], ['master_id', 'text'], ['created_at', 'text']],
+          keys.map((k) => [k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt]));
       });
     } catch (e) {
       // A unique key taken meanwhile: another process created the same key (none of these was written).
@@ -146,7 +131,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     this.pendingIndex = new Map();
     this.pendingCount = 0;
     // One flush at a time, in order: a later group never overtakes an earlier one.
-    this.flushing = this.flushing.catch(() => undefined).then(() => this.tx(async (c) => {
+    this.flushing = this.flushing.catch(() => undefined).then(() => inTransaction(this.pool, async (c) => {
       await c.query('set local synchronous_commit = off');
       for (const [tenant, { entries, position }] of groups) {
         if (entries.length) {
@@ -163,7 +148,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     // Pending entries first, or they would be written after their values' keys are gone.
     await this.flushIndex();
     const doomed = new Set(keys.flatMap((k) => k.categories.map((c) => `${k.subject}\u0000${c}`)));
-    await this.tx(async (c) => {
+    await inTransaction(this.pool, async (c) => {
       for (const { subject, categories } of keys) {
         await c.query('delete from data_keys where tenant = $1 and subject = $2 and category = any($3)', [tenant, subject, categories]);
         await c.query('delete from key_holds where tenant = $1 and subject = $2 and category = any($3)', [tenant, subject, categories]);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
+import { inTransaction, transaction } from '../../common/postgres/transaction.js';
 import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
@@ -60,20 +61,11 @@ export class PgEventStore implements EventStore {
   }
 
   /** Runs `work` in a transaction holding the append lock: nothing is appended meanwhile (rebuilds). */
-  async exclusively<T>(work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      const out = await work(client);
-      await client.query('commit');
-      return out;
-    } catch (e) {
-      await client.query('rollback').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+  exclusively<T>(work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (c) => {
+      await c.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      return work(c);
+    });
   }
 
   async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
@@ -113,39 +105,39 @@ export class PgEventStore implements EventStore {
 
   private async appendOn(client: pg.PoolClient, appends: readonly StreamAppend[], waitTurn: boolean): Promise<AppendOutcome[]> {
     try {
-      await client.query('begin');
-      if (waitTurn) await client.query('select pg_advisory_xact_lock_shared($1)', [TURN_LOCK]);
-      await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
-      const outcomes: AppendOutcome[] = [];
-      const applied: AppliedEvent[][] = [];
-      for (const [i, a] of appends.entries()) {
-        await client.query(`savepoint s${i}`);
-        const outcome = await this.appendOne(client, a, last, `s${i}`);
-        const mine: AppliedEvent[] = [];
-        if (outcome._tag === 'Appended' && !outcome.idempotent) {
-          a.events.forEach((e, k) => {
-            const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-            const recorded: RecordedEvent = {
-              stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
-              ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
-            };
-            mine.push({ recorded, context: e.context });
-          });
-          last += BigInt(a.events.length);
-          await client.query(`release savepoint s${i}`);
-        } else await client.query(`rollback to savepoint s${i}`);
-        outcomes.push(outcome);
-        applied.push(mine);
-      }
-      await client.query('update global_position set last = $1 where id = 1', [last.toString()]);
-      const all = applied.flat();
-      const notes: Notes = new Map();
-      if (all.length) for (const p of this.projections) note(notes, p.name, await p.apply(client, all));
-      await client.query('commit');
-      return annotated(outcomes, applied, notes);
+      return await transaction(client, async () => {
+        if (waitTurn) await client.query('select pg_advisory_xact_lock_shared($1)', [TURN_LOCK]);
+        await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+        let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
+        const outcomes: AppendOutcome[] = [];
+        const applied: AppliedEvent[][] = [];
+        for (const [i, a] of appends.entries()) {
+          await client.query(`savepoint s${i}`);
+          const outcome = await this.appendOne(client, a, last, `s${i}`);
+          const mine: AppliedEvent[] = [];
+          if (outcome._tag === 'Appended' && !outcome.idempotent) {
+            a.events.forEach((e, k) => {
+              const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+              const recorded: RecordedEvent = {
+                stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
+                ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
+              };
+              mine.push({ recorded, context: e.context });
+            });
+            last += BigInt(a.events.length);
+            await client.query(`release savepoint s${i}`);
+          } else await client.query(`rollback to savepoint s${i}`);
+          outcomes.push(outcome);
+          applied.push(mine);
+        }
+        await client.query('update global_position set last = $1 where id = 1', [last.toString()]);
+        const all = applied.flat();
+        const notes: Notes = new Map();
+        if (all.length) for (const p of this.projections) note(notes, p.name, await p.apply(client, all));
+        return annotated(outcomes, applied, notes);
+      });
     } catch (e) {
-      await client.query('rollback').catch(() => undefined);
+      // Rolled back: what projections keep in memory of it goes too.
       for (const p of this.projections) p.reset?.();
       throw e;
     }
