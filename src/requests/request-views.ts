@@ -1,5 +1,5 @@
 import { formatInstant } from '../common/kernel/time.js';
-import { dueAtOf, subjectRequestStatus } from './domain/requests.js';
+import { dueAtOf, subjectRequestStatus, type SubjectRequestStatus } from './domain/requests.js';
 import type { AuthorityRequestView, SubjectRequestView } from './requests-read-model.port.js';
 
 /** The rows of `subject_requests` and `authority_requests` (SQLite and PostgreSQL alike, positions as numbers) and the views made of them. */
@@ -43,3 +43,20 @@ export const authorityView = (r: ArRow, asOf = Infinity): AuthorityRequestView &
   };
 };
 
+
+/** Rows of `subject_requests` read at a time when listing them by status. */
+export const SUBJECT_REQUESTS_PAGE = 500;
+
+/**
+ * Adds to `out`, up to `limit`, the requests of `rows` (a page in log order) received by `at` and with
+ * `status` there (any, when none is given); answers the position to read on from, or null when done.
+ */
+export function collectSubjectRequests(rows: readonly SrRow[], at: string, status: SubjectRequestStatus | undefined, limit: number, out: Array<SubjectRequestView & { position: number }>): number | null {
+  for (const r of rows) {
+    if (r.received_at > at) continue;
+    const v = subjectView(r, at);
+    if (!status || v.status === status) out.push(v);
+    if (out.length === limit) return null;
+  }
+  return rows.length < SUBJECT_REQUESTS_PAGE ? null : rows[rows.length - 1]!.position;
+}

@@ -4,7 +4,7 @@ import { entryOf } from '../../ledger/entry-of.js';
 import type { LogEntry } from '../../ledger/domain/log-entry.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { SubjectRequestStatus } from '../domain/requests.js';
-import { authorityView, show, subjectView, type ArRow, type SrRow } from '../request-views.js';
+import { authorityView, collectSubjectRequests, show, SUBJECT_REQUESTS_PAGE, subjectView, type ArRow, type SrRow } from '../request-views.js';
 import type { AuthorityRequestView, DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 
 type RequestEntry = Extract<LogEntry, { type: `${'subject' | 'authority'}-request-${string}` }>;
@@ -86,15 +86,9 @@ export class PgRequestsReadModel implements RequestsReadModel {
 
   async subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number) {
     const out: Array<SubjectRequestView & { position: number }> = [];
-    for (let after = afterPosition; out.length < limit;) {
-      const rows = await this.all<SrRow>('select * from subject_requests where tenant = $1 and position > $2 and received_at <= $3 order by position limit 500', [tenant, after, at]);
-      for (const r of rows) {
-        const v = subjectView(r, at);
-        if (!status || v.status === status) out.push(v);
-        if (out.length === limit) break;
-      }
-      if (rows.length < 500) break;
-      after = rows[rows.length - 1]!.position;
+    for (let after: number | null = afterPosition; after !== null && out.length < limit;) {
+      const rows = await this.all<SrRow>('select * from subject_requests where tenant = $1 and position > $2 and received_at <= $3 order by position limit $4', [tenant, after, at, SUBJECT_REQUESTS_PAGE]);
+      after = collectSubjectRequests(rows, at, status, limit, out);
     }
     return out;
   }

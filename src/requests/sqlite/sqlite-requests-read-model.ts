@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { SubjectRequestStatus } from '../domain/requests.js';
-import { authorityView, show, subjectView, type ArRow, type SrRow } from '../request-views.js';
+import { authorityView, collectSubjectRequests, show, SUBJECT_REQUESTS_PAGE, subjectView, type ArRow, type SrRow } from '../request-views.js';
 import type { DestroyedKey, RequestsReadModel, SubjectRequestView } from '../requests-read-model.port.js';
 import { REQUESTS_SCHEMA } from './requests-projection.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
@@ -34,16 +34,8 @@ export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
 
   subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number) {
     const out: Array<SubjectRequestView & { position: number }> = [];
-    for (let after = afterPosition; out.length < limit;) {
-      const rows = this.s.after.all(tenant, after, 500) as SrRow[];
-      for (const r of rows) {
-        if (r.received_at > at) continue;
-        const v = subjectView(r, at);
-        if (!status || v.status === status) out.push(v);
-        if (out.length === limit) break;
-      }
-      if (rows.length < 500) break;
-      after = rows[rows.length - 1]!.position;
+    for (let after: number | null = afterPosition; after !== null && out.length < limit;) {
+      after = collectSubjectRequests(this.s.after.all(tenant, after, SUBJECT_REQUESTS_PAGE) as SrRow[], at, status, limit, out);
     }
     return out;
   }
