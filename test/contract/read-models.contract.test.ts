@@ -77,50 +77,43 @@ async function play(s: LedgerStorage, actions: readonly Action[], run: number, t
   await writer.drain();
 }
 
+/**
+ * Plays `actions` into SQLite and into the store `open` makes (on schemas of its own, dropped afterwards)
+ * and expects every answer to be the same; `ownTenant`: under a tenant named for this run (a shared server).
+ */
+async function sameAnswers(open: (schema: string, keysSchema: string) => Promise<LedgerStorage>, actions: readonly Action[], run: number, ownTenant = false) {
+  const sqlite = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
+  const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
+  const other = await open(`pdl_rm_${suffix}`, `pdl_rmk_${suffix}`);
+  try {
+    const tenant = ownTenant ? `t-${suffix}` : 'acme';
+    await play(sqlite, actions, run, tenant);
+    await play(other, actions, run, tenant);
+    expect(await answers(other, tenant)).toEqual(await answers(sqlite, tenant));
+  } finally {
+    await sqlite.close();
+    await other.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`drop schema if exists pdl_rm_${suffix} cascade; drop schema if exists pdl_rmk_${suffix} cascade`);
+    await c.end();
+  }
+}
+
 describe('the read models, on every backend', () => {
   it('give the same answers on SQLite and on PostgreSQL for any sequence of entries', async () => {
     let run = 0;
     await fc.assert(fc.asyncProperty(fc.array(anAction, { minLength: 1, maxLength: 20 }), async (actions) => {
-      run++;
-      const sqlite = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
-      const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
-      const postgres = await openPostgresStorage(PG_URL, master, { schema: `pdl_rm_${suffix}`, keysSchema: `pdl_rmk_${suffix}`, connections: 4 });
-      try {
-        await play(sqlite, actions, run);
-        await play(postgres, actions, run);
-        expect(await answers(postgres)).toEqual(await answers(sqlite));
-      } finally {
-        await sqlite.close();
-        await postgres.close();
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`drop schema if exists pdl_rm_${suffix} cascade; drop schema if exists pdl_rmk_${suffix} cascade`);
-        await c.end();
-      }
+      await sameAnswers((schema, keysSchema) => openPostgresStorage(PG_URL, master, { schema, keysSchema, connections: 4 }), actions, ++run);
     }), { numRuns: 12 });
   }, 300_000);
 
   // EventStoreDB for the log, PostgreSQL for the rest: only where a server is given (none on this machine).
   (process.env.PDL_ESDB_URL ? it : it.skip)('give the same answers with the log in EventStoreDB (PDL_ESDB_URL)', async () => {
     await fc.assert(fc.asyncProperty(fc.array(anAction, { minLength: 1, maxLength: 15 }), async (actions) => {
-      const run = 100 + Math.floor(Math.random() * 1_000_000);
-      const sqlite = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
-      const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
-      const esdb = await openEventStoreDbStorage(process.env.PDL_ESDB_URL!, PG_URL, master, { schema: `pdl_rm_${suffix}`, keysSchema: `pdl_rmk_${suffix}`, connections: 4 });
-      try {
-        // A tenant of its own in the shared server: the same name would meet the logs of earlier runs.
-        const tenant = `t-${suffix}`;
-        await play(sqlite, actions, run, tenant);
-        await play(esdb, actions, run, tenant);
-        expect(await answers(esdb, tenant)).toEqual(await answers(sqlite, tenant));
-      } finally {
-        await sqlite.close();
-        await esdb.close();
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`drop schema if exists pdl_rm_${suffix} cascade; drop schema if exists pdl_rmk_${suffix} cascade`);
-        await c.end();
-      }
+      // A tenant of its own in the shared server: the same name would meet the logs of earlier runs.
+      await sameAnswers((schema, keysSchema) => openEventStoreDbStorage(process.env.PDL_ESDB_URL!, PG_URL, master, { schema, keysSchema, connections: 4 }),
+        actions, 100 + Math.floor(Math.random() * 1_000_000), true);
     }), { numRuns: 3 });
   }, 300_000);
 });
