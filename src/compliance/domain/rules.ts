@@ -24,6 +24,15 @@ export const factOf = (e: ProcessingEntry): Fact => ({
   ...(e.details ? { details: e.details } : {}),
 });
 
+/**
+ * The authority request a fact refers to, as it stood just before log position `at` (Infinity: now): a
+ * request recorded later does not exist yet for it, and a decision recorded later is not made yet.
+ */
+export function authorityRequestAt(row: { authority: string; decision: 'comply' | 'refuse' | null; position: number; decided_position: number | null } | undefined, at: number): SubjectFacts['authorityRequest'] {
+  if (!row || row.position >= at) return null;
+  return { authority: row.authority, decision: row.decided_position !== null && row.decided_position < at ? row.decision : null };
+}
+
 /** The declarations in force when the event is recorded. */
 export interface Policy {
   readonly residency: readonly string[];

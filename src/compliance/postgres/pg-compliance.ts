@@ -12,7 +12,7 @@ import type { FindingFilter, FindingsReadModel, StoredFinding } from '../finding
 import type { RetentionItem, RetentionReadModel } from '../retention-read-model.port.js';
 import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
-import { factOf, judge, needs, retentionUnbounded, type Fact, type Policy } from '../domain/rules.js';
+import { authorityRequestAt, factOf, judge, needs, retentionUnbounded, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, holdingStatus, MemorySubjectRecords, subjectFacts, type PurposeLookup, type RetentionStatus, type SubjectSnapshot } from '../domain/subject-state.js';
 
 type Db = pg.ClientBase | pg.Pool;
@@ -64,12 +64,13 @@ async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, strin
 }
 
 async function authorityRequests(db: Db, refs: ReadonlyArray<readonly [string, string]>) {
-  const out = new Map<string, { authority: string; decision: 'comply' | 'refuse' | null }>();
+  type Row = { tenant: string; id: string; authority: string; decision: 'comply' | 'refuse' | null; position: number; decided_position: number | null };
+  const out = new Map<string, Row>();
   if (refs.length === 0) return out;
-  const { rows } = await db.query<{ tenant: string; id: string; authority: string; decision: 'comply' | 'refuse' | null }>(
-    'select a.tenant, a.id, a.authority, a.decision from authority_requests a join unnest($1::text[], $2::text[]) as w(t, i) on a.tenant = w.t and a.id = w.i',
+  const { rows } = await db.query<Row>(
+    'select a.tenant, a.id, a.authority, a.decision, a.position, a.decided_position from authority_requests a join unnest($1::text[], $2::text[]) as w(t, i) on a.tenant = w.t and a.id = w.i',
     [refs.map(([t]) => t), refs.map(([, i]) => i)]);
-  for (const r of rows) out.set(key(r.tenant, r.id), { authority: r.authority, decision: r.decision });
+  for (const r of rows) out.set(key(r.tenant, r.id), r);
   return out;
 }
 
@@ -113,7 +114,7 @@ export function pgComplianceProjection(): PgProjection {
         if (!records) subjects.set(k, (records = new MemorySubjectRecords()));
         const policy = policies.policy(e.tenant, fact);
         const ref = authorityRef(fact);
-        const found = judge(fact, policy, subjectFacts(records, fact, policies.purposes(e.tenant), ref ? (requests.get(key(e.tenant, ref)) ?? null) : null, needs(fact, policy)));
+        const found = judge(fact, policy, subjectFacts(records, fact, policies.purposes(e.tenant), ref ? authorityRequestAt(requests.get(key(e.tenant, ref)), e.position) : null, needs(fact, policy)));
         applyFact(records, fact);
         if (found.length === 0) continue;
         said.set(e.eventId, found);
@@ -187,7 +188,7 @@ export class PgComplianceState implements RetentionReadModel, ComplianceStateRea
     const ref = authorityRef(fact);
     const [records, policies, requests] = await Promise.all([this.subject(tenant, fact.subject), Policies.load(this.pool, [tenant]), authorityRequests(this.pool, ref ? [[tenant, ref]] : [])]);
     const policy = policies.policy(tenant, fact);
-    return judge(fact, policy, subjectFacts(records, fact, policies.purposes(tenant), ref ? (requests.get(key(tenant, ref)) ?? null) : null, needs(fact, policy)));
+    return judge(fact, policy, subjectFacts(records, fact, policies.purposes(tenant), ref ? authorityRequestAt(requests.get(key(tenant, ref)), Infinity) : null, needs(fact, policy)));
   }
 
   async page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Promise<Array<RetentionItem & { id: number }>> {

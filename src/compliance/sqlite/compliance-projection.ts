@@ -43,7 +43,7 @@ export function complianceProjection(db: Db): SqliteProjection {
         }
         if (!isProcessingEntry(e)) continue;
         const fact = factOf(e);
-        const found = judge.judge(e.tenant, fact, true);
+        const found = judge.judge(e.tenant, fact, true, e.position);
         if (found.length) {
           findings.add(e.tenant, { position: e.position, eventId: e.eventId, subject: e.subject.id, occurredAt: sortableInstant(e.occurredAt), recordedAt: sortableInstant(e.recordedAt) }, found);
           said.set(e.eventId, found);

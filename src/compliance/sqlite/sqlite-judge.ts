@@ -2,7 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { REQUESTS_SCHEMA } from '../../requests/sqlite/requests-projection.js';
 import type { Finding } from '../domain/finding.js';
-import { judge, needs, type Fact, type Policy } from '../domain/rules.js';
+import { authorityRequestAt, judge, needs, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
 import type { ActivityIndex } from './activity-index.js';
@@ -22,7 +22,7 @@ export class SqliteJudge {
     this.s = {
       declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? order by version desc limit 1').pluck(),
       residency: db.prepare('select residency from tenants where id = ?').pluck(),
-      authorityRequest: db.prepare('select authority, decision from authority_requests where tenant = ? and id = ?'),
+      authorityRequest: db.prepare('select authority, decision, position, decided_position from authority_requests where tenant = ? and id = ?'),
     };
   }
 
@@ -52,8 +52,11 @@ export class SqliteJudge {
     return this.memo(SqliteJudge.key(tenant, 'tenant', ''), () => JSON.parse((this.s.residency.get(tenant) as string | undefined) ?? '["EEA"]') as string[]);
   }
 
-  /** The findings `fact` raises now; with `fold`, the fact is then folded into the subject's state. */
-  judge(tenant: string, fact: Fact, fold: boolean): Finding[] {
+  /**
+   * The findings `fact` raises now (recorded at log position `position`: what was recorded after it, a
+   * decision on its authority request, does not count); with `fold`, the fact is then folded into the subject's state.
+   */
+  judge(tenant: string, fact: Fact, fold: boolean, position = Infinity): Finding[] {
     const recipientId = typeof fact.details?.recipient === 'string' ? fact.details.recipient : null;
     const policy: Policy = {
       residency: this.residency(tenant),
@@ -62,7 +65,7 @@ export class SqliteJudge {
       recipient: recipientId ? this.declared<RecipientBody>(tenant, 'recipients', recipientId) : null,
     };
     const arId = fact.type === 'disclosed' && typeof fact.details?.authorityRequestId === 'string' ? fact.details.authorityRequestId : null;
-    const ar = arId ? ((this.s.authorityRequest.get(tenant, arId) as { authority: string; decision: 'comply' | 'refuse' | null } | undefined) ?? null) : null;
+    const ar = arId ? authorityRequestAt(this.s.authorityRequest.get(tenant, arId) as Parameters<typeof authorityRequestAt>[0], position) : null;
     const records = this.subjects.records(tenant, fact.subject);
     const found = judge(fact, policy, subjectFacts(records, fact, (p) => this.declared<PurposeBody>(tenant, 'purposes', p), ar, needs(fact, policy)));
     if (fold) applyFact(records, fact);
