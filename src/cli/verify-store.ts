@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { verifyNote } from '../integrity/domain/checkpoint.js';
 import { digestLine, LogVerifier, type ExpectedRoot } from '../integrity/domain/log-verifier.js';
-import { Frontier, type NodeSource } from '../integrity/domain/merkle.js';
+import { Frontier } from '../integrity/domain/merkle.js';
+import { MerkleNodes } from '../integrity/sqlite/sqlite-merkle.js';
 import { UsageError } from './verify.js';
 
 const PAGE = 2000;
@@ -23,6 +24,10 @@ export async function verifyStore(dataDir: string, tenant: string | undefined, o
   const keysFile = join(dataDir, 'signing-keys.json');
   const keys = existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: Array<{ name: string; publicKey: string }> }).keys : [];
   try {
+    if (!db.prepare("select 1 from sqlite_schema where name = 'merkle_tree'").get()) {
+      err('this ledger.db keeps its Merkle trees in an earlier layout: start the ledger once (it rebuilds them), then verify');
+      return 2;
+    }
     const streams = tenant ? [`ledger-${tenant}`] : (db.prepare("select distinct stream from events where stream like 'ledger-%' order by stream").pluck().all() as string[]);
     let failed = 0;
     for (const stream of streams) {
@@ -47,14 +52,14 @@ function checkStream(db: Database.Database, cps: Database.Database | null, keys:
     expected.push({ treeSize: c.tree_size, rootHash: c.root, label });
   }
   const verifier = new LogVerifier(expected);
-  const node = db.prepare('select hash from merkle_nodes where stream = ? and level = ? and idx = ?').pluck();
+  const tree = new MerkleNodes(db);
   const page = db.prepare('select revision, data from events where stream = ? and revision >= ? order by revision limit ?');
   for (let from = 0; ;) {
     const batch = page.all(stream, from, PAGE) as Array<{ revision: number; data: Buffer }>;
     if (batch.length === 0) break;
     for (const e of batch) {
       const d = digestLine(e.data);
-      const kept = node.get(stream, 0, e.revision) as Buffer | undefined;
+      const kept = tree.node(stream, 0, e.revision);
       if (kept && !kept.equals(d.leaf)) return { position: e.revision, problem: 'the stored entry differs from the leaf hash kept since it was appended: it was changed in the store' };
       const p = verifier.entry(d);
       if (p) return p;
@@ -63,11 +68,7 @@ function checkStream(db: Database.Database, cps: Database.Database | null, keys:
   }
   const end = verifier.end();
   if (end) return end;
-  const src: NodeSource = { node: (level, index) => {
-    const h = node.get(stream, level, index) as Buffer | undefined;
-    if (!h) throw new Error(`missing node ${level}/${index}`);
-    return h;
-  } };
+  const src = tree.source(stream);
   try {
     if (!Frontier.at(src, verifier.size).root().equals(verifier.root())) return { position: verifier.size - 1, problem: 'the stored Merkle tree does not match the entries' };
   } catch (e) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { consistencyProof, Frontier, inclusionProof, MemoryTree, nodeHash, verifyConsistency, verifyInclusion } from '../../src/integrity/domain/merkle.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
+import { leavesOf, nodePosition } from '../../src/integrity/sqlite/sqlite-merkle.js';
 
 const VECTORS = join(import.meta.dirname, '..', 'fixtures', 'rfc9162');
 const b64 = (s: string) => Buffer.from(s, 'base64');
@@ -129,5 +130,24 @@ describe('RFC 9162 Merkle tree', () => {
       expect(verifyConsistency(first, size, consistencyProof(src, first, size), Frontier.at(src, first).root(), root)).toBe(true);
       expect(verifyConsistency(first + 1, size, consistencyProof(src, first, size), Frontier.at(src, first).root(), root)).toBe(false);
     }
+  });
+});
+
+describe('the embedded store\'s node keys', () => {
+  it('number the nodes in the order a growing tree creates them, and count the leaves back from the nodes', () => {
+    const created: number[] = [];
+    const f = new Frontier();
+    for (let i = 0; i < 1000; i++) {
+      f.push(leafHash(Buffer.from([i & 255])), (level, index) => created.push(nodePosition(level, index)));
+      expect(leavesOf(created.length)).toBe(i + 1);
+    }
+    expect(created).toEqual(created.map((_, i) => i));
+  });
+  it('stay exact past 2^32 leaves', () => {
+    const n = 2 ** 33 + 5;
+    // The last leaf of a tree of n leaves is its last node unless it completes subtrees.
+    expect(leavesOf(nodePosition(0, n - 1) + 1)).toBe(n);
+    expect(nodePosition(1, (n - 3) / 2)).toBe(nodePosition(0, n - 2) + 1);
+    expect(() => leavesOf(2)).toThrow(/cannot have 2 nodes/);
   });
 });

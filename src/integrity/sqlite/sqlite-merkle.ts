@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
@@ -6,25 +5,105 @@ import type { Synchronous } from '../../common/kernel/promised.js';
 import type { MerkleTreeReader } from '../integrity.ports.js';
 import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
 
+/**
+ * Every complete subtree of every stream's tree in one table keyed by one integer: the stream's number
+ * (`merkle_streams`) times 2^40 plus the node's position in the order the tree creates its nodes (each
+ * leaf, then the subtrees it completes). A commit's nodes are then neighbours at the end of the table:
+ * a few pages written per commit, where a key of (stream, level, index) touched a page per level.
+ * (`merkle_nodes`, that earlier layout, is dropped; the trees are completed again from the log.)
+ */
 const SCHEMA = `
-create table if not exists merkle_nodes (
-  stream text not null, level integer not null, idx integer not null, hash blob not null,
-  primary key (stream, level, idx));
+create table if not exists merkle_streams (id integer primary key, stream text not null unique);
+create table if not exists merkle_tree (node integer primary key, hash blob not null);
+drop table if exists merkle_nodes;
 `;
 
+const POSITION_BITS = 40n;
+const popcount32 = (n: number) => {
+  let c = 0;
+  for (let v = n >>> 0; v; v &= v - 1) c++;
+  return c;
+};
+/** Ones in the binary form of a non-negative safe integer. */
+const popcount = (n: number) => popcount32(Math.floor(n / 2 ** 32)) + popcount32(n % 2 ** 32);
 
-function nodesOf(db: Db): (stream: string) => NodeSource {
-  const get = db.prepare('select hash from merkle_nodes where stream = ? and level = ? and idx = ?').pluck();
-  return (stream) => ({
-    node(level, index) {
-      const h = get.get(stream, level, index) as Buffer | undefined;
-      if (!h) throw new MissingNode(`the Merkle tree of ${stream} has no node at level ${level}, index ${index}`);
-      return h;
-    },
-  });
+/** Position of the subtree (level, index) among the nodes of its tree, in creation order. */
+export function nodePosition(level: number, index: number): number {
+  const last = (index + 1) * 2 ** level - 1; // the leaf that completes it
+  return 2 * last - popcount(last) + level;
 }
 
-const sizeOf = (stmt: Statement<unknown[]>, stream: string) => ((stmt.get(stream) as number | null) ?? -1) + 1;
+/** Leaves of a tree made of `nodes` nodes (a tree of n leaves has 2n − popcount(n) of them). */
+export function leavesOf(nodes: number): number {
+  for (let n = Math.floor(nodes / 2); ; n++) {
+    const total = 2 * n - popcount(n);
+    if (total === nodes) return n;
+    if (total > nodes) throw new Error(`a Merkle tree cannot have ${nodes} nodes: the stored tree is incomplete`);
+  }
+}
+
+/** The stored trees as one stream's reader sees them; `null` stream number: no tree yet. */
+export class MerkleNodes {
+  private readonly streamNo;
+  private readonly get;
+  private readonly last;
+  private readonly range;
+  private readonly numbers = new Map<string, bigint>();
+
+  constructor(db: Db) {
+    this.streamNo = db.prepare('select id from merkle_streams where stream = ?').pluck().safeIntegers(true);
+    this.get = db.prepare('select hash from merkle_tree where node = ?').pluck();
+    this.last = db.prepare('select max(node) from merkle_tree where node >= ? and node < ?').pluck().safeIntegers(true);
+    this.range = db.prepare('select node, hash from merkle_tree where node >= ? and node <= ? order by node').safeIntegers(true);
+  }
+
+  /** The stream's number, once it has a tree. */
+  number(stream: string): bigint | null {
+    const known = this.numbers.get(stream);
+    if (known !== undefined) return known;
+    const n = (this.streamNo.get(stream) as bigint | undefined) ?? null;
+    if (n !== null) this.numbers.set(stream, n);
+    return n;
+  }
+
+  static key(no: bigint, level: number, index: number): bigint {
+    return (no << POSITION_BITS) + BigInt(nodePosition(level, index));
+  }
+
+  node(stream: string, level: number, index: number): Buffer | undefined {
+    const no = this.number(stream);
+    return no === null ? undefined : (this.get.get(MerkleNodes.key(no, level, index)) as Buffer | undefined);
+  }
+
+  /** Leaves in the stream's tree. */
+  size(stream: string): number {
+    const no = this.number(stream);
+    if (no === null) return 0;
+    const base = no << POSITION_BITS;
+    const last = this.last.get(base, base + (1n << POSITION_BITS)) as bigint | null;
+    return last === null ? 0 : leavesOf(Number(last - base) + 1);
+  }
+
+  /** The leaf hashes of `from` … `from + count − 1` (as many as are stored). */
+  leaves(stream: string, from: number, count: number): Buffer[] {
+    const no = this.number(stream);
+    if (no === null || count <= 0) return [];
+    const wanted = new Set<bigint>();
+    for (let i = from; i < from + count; i++) wanted.add(MerkleNodes.key(no, 0, i));
+    const rows = this.range.all(MerkleNodes.key(no, 0, from), MerkleNodes.key(no, 0, from + count - 1)) as Array<{ node: bigint; hash: Buffer }>;
+    return rows.filter((r) => wanted.has(r.node)).map((r) => r.hash);
+  }
+
+  source(stream: string): NodeSource {
+    return {
+      node: (level, index) => {
+        const h = this.node(stream, level, index);
+        if (!h) throw new MissingNode(`the Merkle tree of ${stream} has no node at level ${level}, index ${index}`);
+        return h;
+      },
+    };
+  }
+}
 
 /**
  * The per-stream Merkle tree, folded inline into each commit: every complete subtree (level, index)
@@ -33,19 +112,22 @@ const sizeOf = (stmt: Statement<unknown[]>, stream: string) => ((stmt.get(stream
  */
 export function merkleProjection(db: Db): SqliteProjection {
   db.exec(SCHEMA);
-  const insert = db.prepare('insert into merkle_nodes (stream, level, idx, hash) values (?, ?, ?, ?)');
-  const size = db.prepare('select max(idx) from merkle_nodes where stream = ? and level = 0').pluck();
-  const nodes = nodesOf(db);
-  const frontiers = new Map<string, Frontier>();
+  const insert = db.prepare('insert into merkle_tree (node, hash) values (?, ?)');
+  const addStream = db.prepare('insert into merkle_streams (stream) values (?) returning id').pluck().safeIntegers(true);
+  const nodes = new MerkleNodes(db);
+  const frontiers = new Map<string, { no: bigint; f: Frontier }>();
   const frontier = (stream: string) => {
-    let f = frontiers.get(stream);
-    if (!f) frontiers.set(stream, (f = Frontier.at(nodes(stream), sizeOf(size, stream))));
-    return f;
+    let t = frontiers.get(stream);
+    if (!t) {
+      const no = nodes.number(stream) ?? (addStream.get(stream) as bigint);
+      frontiers.set(stream, (t = { no, f: Frontier.at(nodes.source(stream), nodes.size(stream)) }));
+    }
+    return t;
   };
   const push = (stream: string, revision: number, data: Uint8Array, leaf?: Buffer) => {
-    const f = frontier(stream);
+    const { no, f } = frontier(stream);
     if (revision !== f.size) throw new Error(`the Merkle tree of ${stream} has ${f.size} leaves; entry ${revision} cannot be its next`);
-    f.push(leaf ?? leafHash(data), (level, index, hash) => insert.run(stream, level, index, hash));
+    f.push(leaf ?? leafHash(data), (level, index, hash) => insert.run(MerkleNodes.key(no, level, index), hash));
   };
   return {
     name: 'merkle',
@@ -61,7 +143,7 @@ export function merkleProjection(db: Db): SqliteProjection {
       const page = tx.prepare('select revision, data from events where stream = ? and revision >= ? order by revision limit 1000');
       for (const { stream, n } of streams) {
         tx.transaction(() => {
-          for (let from = sizeOf(size, stream); from < n;) {
+          for (let from = nodes.size(stream); from < n;) {
             const rows = page.all(stream, from) as Array<{ revision: number; data: Buffer }>;
             for (const r of rows) push(stream, r.revision, r.data);
             from = rows.length ? rows[rows.length - 1]!.revision + 1 : n;
@@ -74,41 +156,35 @@ export function merkleProjection(db: Db): SqliteProjection {
 
 /** Roots and proofs of a stream's tree at any size it has had, read from the stored subtrees. */
 export class SqliteMerkleTree implements Synchronous<MerkleTreeReader> {
-  private readonly nodes: (stream: string) => NodeSource;
-  private readonly size;
-  private readonly leaf;
-  private readonly leaves;
+  private readonly nodes: MerkleNodes;
 
   constructor(db: Db) {
     db.exec(SCHEMA);
-    this.nodes = nodesOf(db);
-    this.size = db.prepare('select max(idx) from merkle_nodes where stream = ? and level = 0').pluck();
-    this.leaf = db.prepare('select hash from merkle_nodes where stream = ? and level = 0 and idx = ?').pluck();
-    this.leaves = db.prepare('select hash from merkle_nodes where stream = ? and level = 0 and idx >= ? and idx < ? order by idx').pluck();
+    this.nodes = new MerkleNodes(db);
   }
 
   /** Leaves in the stream's tree now. */
   treeSize(stream: string): number {
-    return sizeOf(this.size, stream);
+    return this.nodes.size(stream);
   }
 
   leafHash(stream: string, index: number): Buffer | null {
-    return (this.leaf.get(stream, index) as Buffer | undefined) ?? null;
+    return this.nodes.node(stream, 0, index) ?? null;
   }
 
   leafHashes(stream: string, from: number, count: number): Buffer[] {
-    return this.leaves.all(stream, from, from + count) as Buffer[];
+    return this.nodes.leaves(stream, from, count);
   }
 
   root(stream: string, size: number): Buffer {
-    return rootAt(this.nodes(stream), size);
+    return rootAt(this.nodes.source(stream), size);
   }
 
   inclusion(stream: string, index: number, size: number): Buffer[] {
-    return inclusionProof(this.nodes(stream), index, size);
+    return inclusionProof(this.nodes.source(stream), index, size);
   }
 
   consistency(stream: string, from: number, to: number): Buffer[] {
-    return consistencyProof(this.nodes(stream), from, to);
+    return consistencyProof(this.nodes.source(stream), from, to);
   }
 }
