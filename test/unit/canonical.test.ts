@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { canonicalBytes, leafHash } from '../../src/ledger/domain/canonical.js';
 import { sameSubmission } from '../../src/ledger/domain/submission.js';
@@ -36,5 +37,34 @@ describe('a re-sent event', () => {
   it('matches a recorded event whose identifier was forgotten', () => {
     const recorded = { ...(sent as { subject: object }), subject: { id: (sent as { subject: { id: string } }).subject.id, identifiers: { ip: '[erased]' } } };
     expect(sameSubmission(sent, recorded as never)).toBe(true);
+  });
+});
+
+describe('the fast canonical writer', () => {
+  const reference = (v: unknown): string | { threw: true } => {
+    // canonicalBytes refuses what canonicalize cannot write (it answers undefined) as well as what it throws on.
+    try { return canonicalize(v) ?? { threw: true }; } catch { return { threw: true }; }
+  };
+  const ours = (v: unknown): string | { threw: true } => {
+    try { return canonicalBytes(v).toString('utf8'); } catch { return { threw: true }; }
+  };
+  const strings = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('1', '10', '9', '-1', '01', '4294967295', '\ud800', 'é', '\u2028'));
+  const values = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' },
+      strings, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+      fc.array(tie('value')), fc.dictionary(strings, tie('value'))),
+  })).value;
+  it('writes what the canonicalize package writes, and refuses what it refuses', () => {
+    fc.assert(fc.property(values, (v) => {
+      const expected = reference(v);
+      if (typeof expected === 'string') expect(ours(v)).toBe(expected);
+      else expect(ours(v)).toEqual(expected);
+    }), { numRuns: 2000 });
+  });
+  it('writes array-index keys, surrogate pairs and numbers as RFC 8785 does', () => {
+    expect(canonicalBytes({ 10: 1, 9: 2, b: 3, '-x': 4, 'é': 5 }).toString()).toBe('{"-x":4,"10":1,"9":2,"b":3,"é":5}');
+    expect(canonicalBytes({ s: '😀', n: [1e21, 1e-7, -0, 0.1] }).toString()).toBe('{"n":[1e+21,1e-7,0,0.1],"s":"😀"}');
+    expect(() => canonicalBytes({ s: '\ud800' })).toThrow();
+    expect(() => canonicalBytes([Number.NaN])).toThrow();
   });
 });

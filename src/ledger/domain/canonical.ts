@@ -5,38 +5,60 @@ import canonicalize from 'canonicalize';
 class NotFast extends Error {}
 const NOT_FAST = new NotFast();
 const SURROGATE = /[\uD800-\uDFFF]/;
-const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 /**
- * RFC 8785 for JSON.stringify: keys in UTF-16 code-unit order (Array.prototype.sort's order) at every
- * level; strings and numbers are already written as RFC 8785 writes them (ECMAScript's JSON.stringify).
- * What JSON.stringify would order or write otherwise goes to the reference implementation: an object
- * with an array-index key (V8 enumerates those first, in numeric order), a string with a surrogate
- * (canonicalize refuses lone ones), a number that is not finite (refused).
+ * RFC 8785 canonical JSON, written directly for the values entries are made of: object keys in UTF-16
+ * code-unit order (Array.prototype.sort's order), strings and numbers as ECMAScript's JSON.stringify
+ * writes them (which is what RFC 8785 prescribes). Anything else — a string or key with a surrogate
+ * (canonicalize refuses lone ones), a number that is not finite (refused), an object with `toJSON`, a
+ * bigint, a function or symbol at the top — goes to the reference implementation, which then answers or
+ * throws exactly as it would have. Equal to `canonicalize` by a property test; about twice as fast.
  */
-function sortedKeys(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === 'string') {
-    if (SURROGATE.test(value)) throw NOT_FAST;
-    return value;
+function write(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      if (SURROGATE.test(v)) throw NOT_FAST;
+      return JSON.stringify(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw NOT_FAST;
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') throw NOT_FAST;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          if (i > 0) out += ',';
+          out += x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 'null' : write(x);
+        }
+        return out + ']';
+      }
+      let out = '{';
+      let first = true;
+      for (const k of Object.keys(v).sort()) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'symbol') continue;
+        if (typeof x === 'function' || SURROGATE.test(k)) throw NOT_FAST;
+        out += `${first ? '' : ','}${JSON.stringify(k)}:${write(x)}`;
+        first = false;
+      }
+      return out + '}';
+    }
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      throw NOT_FAST;
   }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw NOT_FAST;
-    return value;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const keys = Object.keys(value).sort();
-  const out: Record<string, unknown> = {};
-  for (const k of keys) {
-    if (ARRAY_INDEX.test(k) || SURROGATE.test(k)) throw NOT_FAST;
-    out[k] = (value as Record<string, unknown>)[k];
-  }
-  return out;
 }
 
-/** RFC 8785 canonical JSON text; the same text as the `canonicalize` package, several times faster on our entries. */
+/** RFC 8785 canonical JSON text: the same text as the `canonicalize` package (undefined where it gives none). */
 function canonicalText(value: unknown): string | undefined {
   try {
-    return JSON.stringify(value, sortedKeys);
+    return write(value);
   } catch (e) {
     if (e !== NOT_FAST) throw e;
     return canonicalize(value);
