@@ -93,6 +93,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     rebuilt,
     /** The storage worker's heap, when writes run on one. */
     workerHeap: (): Promise<{ used: number; total: number } | null> => (worker ? worker.heap() : Promise.resolve(null)),
+    exclusive: true,
     /** One process owns a data directory: it runs every job. */
     leads: (_job: string) => Promise.resolve(true),
     healthy: () => ledgerDb.open && keysDb.open && (worker?.healthy ?? true) && (ledgerDb.prepare('select 1 as ok').get() as { ok: number }).ok === 1,

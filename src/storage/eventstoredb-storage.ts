@@ -165,6 +165,8 @@ export async function openEventStoreDbStorage(esdbUrl: string, postgresUrl: stri
       ...readModels,
       rebuilt,
       workerHeap: () => Promise.resolve(null),
+      // Other ledger processes may share the database.
+      exclusive: false,
       healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()) && (await esdb.streamRevision('pdl-health').then(() => true, () => false)),
       leads: (job) => leadership.leads(job),
       async close() {

@@ -101,6 +101,8 @@ export async function openPostgresStorage(url: string, master: MasterKey, option
       ...postgresReadModels(pool),
       rebuilt,
       workerHeap: () => Promise.resolve(null),
+      // Other ledger processes may share the database.
+      exclusive: false,
       healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
       leads: (job) => leadership.leads(job),
       async close() {

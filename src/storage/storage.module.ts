@@ -6,6 +6,7 @@ import { DECLARATIONS_READ_MODEL } from '../declarations/declarations-read-model
 import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import type { MasterKey } from '../keys/master-key.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
+import { CachedTenantDirectory } from '../tenancy/application/cached-tenant-directory.js';
 import { LedgerMetrics } from '../operability/metrics.js';
 import { CLOCK, ID_GENERATOR, JOB_LEADERSHIP, type JobLeadership } from '../common/application/tokens.js';
 import { randomIds } from '../common/kernel/ids.js';
@@ -66,7 +67,17 @@ export type Storage = LedgerStorage;
         return keyring;
       },
     },
-    { provide: TENANT_DIRECTORY, inject: [STORAGE], useFactory: (s: Storage) => s.tenants },
+    {
+      // Read on every request; cached when no other process can change it behind this one's back.
+      provide: TENANT_DIRECTORY,
+      inject: [STORAGE, LedgerWriter],
+      useFactory: (s: Storage, writer: LedgerWriter) => {
+        if (!s.exclusive) return s.tenants;
+        const cached = new CachedTenantDirectory(s.tenants);
+        writer.onCommit((_tenant, administrative) => { if (administrative) cached.invalidate(); });
+        return cached;
+      },
+    },
     { provide: DECLARATIONS_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.declarations },
     { provide: AUDIT_TRAIL_READ_MODEL, inject: [STORAGE], useFactory: (s: Storage) => s.auditTrail },
     { provide: IdentifierVault, inject: [STORAGE], useFactory: (s: Storage) => new IdentifierVault(s.keyStore) },

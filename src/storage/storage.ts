@@ -35,6 +35,8 @@ export interface LedgerStorage {
   /** The storage worker's heap, when writes run on one. */
   workerHeap(): Promise<{ used: number; total: number } | null>;
   healthy(): boolean | Promise<boolean>;
+  /** Only this process writes the store (embedded): what it caches of the read models stays true until its own next commit. */
+  readonly exclusive: boolean;
   /** Whether this process runs the background job `job` among the processes sharing the store (embedded: always). */
   leads(job: string): Promise<boolean>;
   close(): Promise<void>;

@@ -89,7 +89,7 @@ export class LedgerWriter {
   /** Events of the cycle being committed, so that a request repeating one waits for its outcome. */
   private readonly uncommitted = new Set<string>();
   private committing: Promise<boolean> | null = null;
-  private readonly listeners: Array<(tenant: string) => void> = [];
+  private readonly listeners: Array<(tenant: string, administrative: boolean) => void> = [];
   /** Commits lost in a row to another process appending to the same log: the next cycle waits a little, at random, so they stop colliding. */
   private contended = 0;
 
@@ -135,14 +135,18 @@ export class LedgerWriter {
     );
   }
 
-  /** Calls `listener` with each tenant whose log has just grown by a commit. */
-  onCommit(listener: (tenant: string) => void): void {
+  /**
+   * Calls `listener` with each tenant whose log has just grown by a commit, before the commit's requests
+   * are answered; `administrative`: the commit holds administrative entries (tenancy, declarations,
+   * requests…), not only processing events.
+   */
+  onCommit(listener: (tenant: string, administrative: boolean) => void): void {
     this.listeners.push(listener);
   }
 
-  private committed(tenant: string) {
+  private committed(tenant: string, administrative: boolean) {
     for (const l of this.listeners) {
-      try { l(tenant); } catch { /* a listener's failure is its own business */ }
+      try { l(tenant, administrative); } catch { /* a listener's failure is its own business */ }
     }
   }
 
@@ -336,7 +340,7 @@ export class LedgerWriter {
         this.contended = 0;
         this.revisions.set(plan.tenant, outcome.lastRevision);
         this.hashes.set(plan.tenant, plan.hashes[plan.hashes.length - 1]!);
-        this.committed(plan.tenant);
+        this.committed(plan.tenant, true);
         // One commit of the tenant's entries, timed from the earliest request it answers.
         this.metrics?.committed(plan.hashes.length, (performance.now() - Math.min(...plan.parts.map((p) => p.job.started))) / 1000);
         for (const { decision, job, entries } of plan.parts) job.done(right(decision.answer(entries)));
@@ -398,7 +402,7 @@ export class LedgerWriter {
         if (o._tag === 'Appended') {
           this.revisions.set(p.tenant, o.lastRevision);
           this.hashes.set(p.tenant, p.lastHash!);
-          this.committed(p.tenant);
+          this.committed(p.tenant, false);
           if (this.planned.get(p.tenant) === o.lastRevision) {
             this.planned.delete(p.tenant);
             this.plannedHashes.delete(p.tenant);
