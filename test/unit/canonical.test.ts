@@ -48,7 +48,7 @@ describe('the fast canonical writer', () => {
   const ours = (v: unknown): string | { threw: true } => {
     try { return canonicalBytes(v).toString('utf8'); } catch { return { threw: true }; }
   };
-  const strings = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('1', '10', '9', '-1', '01', '4294967295', '\ud800', 'é', '\u2028'));
+  const strings = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('1', '10', '9', '-1', '01', '4294967295', '\ud800', 'é', '\u2028', '\\ud800', 'a\\udc00b'));
   const values = fc.letrec((tie) => ({
     value: fc.oneof({ depthSize: 'small' },
       strings, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined),
