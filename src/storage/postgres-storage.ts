@@ -19,7 +19,7 @@ import type { LedgerStorage, RebuildReport } from './storage.js';
  * The version of the PostgreSQL read models' logic (their tables are migrated, their contents folded):
  * a database holding another is rebuilt from the log at start-up. Raise it whenever a projection's logic changes.
  */
-export const PG_READ_MODELS_VERSION = 2;
+export const PG_READ_MODELS_VERSION = 3;
 const READ_MODELS_LOCK = 0x70646c04;
 const REBUILD_BATCH = 2000;
 

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
 import { insertRows } from '../../common/postgres/rows.js';
-import { declaredAsOf } from '../../declarations/postgres/pg-declarations.js';
 import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
+import { tenantStream } from '../../ledger/domain/streams.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { ComplianceStateReader, DecisionJudge } from '../compliance-state.port.js';
@@ -17,20 +17,39 @@ import { applyFact, holdingStatus, MemorySubjectRecords, subjectFacts, type Purp
 
 type Db = pg.ClientBase | pg.Pool;
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
+const KIND_OF = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' } as const;
 
-/** The declarations of some tenants as they stand (latest versions), and their residencies: what facts are judged against. */
+/**
+ * The declarations and residencies of some tenants, as they stood just before a given log position of
+ * each (the first entry of a commit, or of a rebuild's batch); the commit's own declarations are then
+ * applied in log order (`declare`, `reside`), so each event is judged against what was in force before it.
+ */
 class Policies {
   private constructor(private readonly declared: Map<string, unknown>, private readonly residencies: Map<string, readonly string[]>) {}
 
-  static async load(db: Db, tenants: Iterable<string>): Promise<Policies> {
+  static async before(db: Db, firsts: ReadonlyMap<string, number>): Promise<Policies> {
     const declared = new Map<string, unknown>();
     const residencies = new Map<string, readonly string[]>();
-    for (const tenant of new Set(tenants)) {
-      for (const d of await declaredAsOf(db, tenant, null)) declared.set(`${tenant}\u0000${d.kind}\u0000${d.id}`, d.body);
-      const r = (await db.query<{ residency: string[] }>('select residency from tenants where id = $1', [tenant])).rows[0];
-      residencies.set(tenant, r?.residency ?? ['EEA']);
+    for (const [tenant, first] of firsts) {
+      const { rows } = await db.query<{ kind: DeclarationKind; id: string; body: unknown }>(
+        'select distinct on (kind, id) kind, id, body from declarations where tenant = $1 and position < $2 order by kind, id, version desc', [tenant, first]);
+      for (const d of rows) declared.set(`${tenant}\u0000${d.kind}\u0000${d.id}`, d.body);
+      residencies.set(tenant, await residencyBefore(db, tenant, first));
     }
     return new Policies(declared, residencies);
+  }
+
+  /** As they stand now (a decision asked by a request). */
+  static now(db: Db, tenant: string): Promise<Policies> {
+    return Policies.before(db, new Map([[tenant, Number.MAX_SAFE_INTEGER]]));
+  }
+
+  declare(tenant: string, kind: DeclarationKind, id: string, body: unknown): void {
+    this.declared.set(`${tenant}\u0000${kind}\u0000${id}`, body);
+  }
+
+  reside(tenant: string, residency: readonly string[]): void {
+    this.residencies.set(tenant, residency);
   }
 
   body<B>(tenant: string, kind: DeclarationKind, id: string): B | null {
@@ -50,6 +69,16 @@ class Policies {
       recipient: recipient ? this.body<RecipientBody>(tenant, 'recipients', recipient) : null,
     };
   }
+}
+
+/** The tenant's residency just before log position `before`: its tenants row, or the declaration before that one. */
+async function residencyBefore(db: Db, tenant: string, before: number): Promise<readonly string[]> {
+  const row = (await db.query<{ residency: string[]; position: number }>('select residency, position from tenants where id = $1', [tenant])).rows[0];
+  if (!row) return ['EEA'];
+  if (row.position < before) return row.residency;
+  const { rows } = await db.query<{ data: Buffer }>("select data from events where stream = $1 and type = 'tenant-declared' and revision < $2 order by revision desc limit 1", [tenantStream(tenant), before]);
+  const earlier = rows[0] ? (JSON.parse(rows[0].data.toString('utf8')) as { settings?: { residency?: string[] } }) : undefined;
+  return earlier?.settings?.residency ?? ['EEA'];
 }
 
 /** The compliance state of some subjects (one document each), as `MemorySubjectRecords`. */
@@ -92,23 +121,27 @@ export function pgComplianceProjection(): PgProjection {
     async apply(tx, events) {
       const entries = events.map(({ recorded, context }) => entryOf(recorded, context));
       const processing = entries.filter(isProcessingEntry);
-      const declared = entries.filter((e) => e.type === 'purpose-declared');
-      if (processing.length === 0 && declared.length === 0) return;
-      const facts = processing.map((e) => ({ e, fact: factOf(e) }));
-      const pairs = [...new Map(facts.map(({ e }) => [key(e.tenant, e.subject.id), [e.tenant, e.subject.id] as const])).values()];
-      const refs = facts.flatMap(({ e, fact }) => { const r = authorityRef(fact); return r ? [[e.tenant, r] as const] : []; });
+      if (processing.length === 0 && !entries.some((e) => e.type === 'purpose-declared')) return;
+      const facts = new Map(processing.map((e) => [e, factOf(e)] as const));
+      const pairs = [...new Map(processing.map((e) => [key(e.tenant, e.subject.id), [e.tenant, e.subject.id] as const])).values()];
+      const refs = [...facts].flatMap(([e, fact]) => { const r = authorityRef(fact); return r ? [[e.tenant, r] as const] : []; });
+      const firsts = new Map<string, number>();
+      for (const e of entries) if (!firsts.has(e.tenant)) firsts.set(e.tenant, e.position);
       // One after the other: one connection (the append's transaction) answers one query at a time.
-      const policies = await Policies.load(tx, facts.map(({ e }) => e.tenant));
+      const policies = await Policies.before(tx, firsts);
       const subjects = await loadSubjects(tx, pairs);
       const requests = await authorityRequests(tx, refs);
       const findings: unknown[][] = [];
       const said = new Map<string, Finding[]>();
-      for (const e of declared) {
-        if (e.type !== 'purpose-declared') continue;
-        const f = retentionUnbounded(e.declaration.id, e.declaration.body);
-        if (f) findings.push([e.tenant, e.position, e.eventId, null, f.code, f.severity, f.message, null, sortableInstant(e.recordedAt)]);
-      }
-      for (const { e, fact } of facts) {
+      for (const e of entries) {
+        if (e.type === 'tenant-declared') policies.reside(e.tenant, e.settings.residency ?? ['EEA']);
+        if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
+          policies.declare(e.tenant, KIND_OF[e.type], e.declaration.id, e.declaration.body);
+          const f = e.type === 'purpose-declared' ? retentionUnbounded(e.declaration.id, e.declaration.body) : null;
+          if (f) findings.push([e.tenant, e.position, e.eventId, null, f.code, f.severity, f.message, null, sortableInstant(e.recordedAt)]);
+        }
+        if (!isProcessingEntry(e)) continue;
+        const fact = facts.get(e)!;
         const k = key(e.tenant, e.subject.id);
         let records = subjects.get(k);
         if (!records) subjects.set(k, (records = new MemorySubjectRecords()));
@@ -173,26 +206,26 @@ export class PgComplianceState implements RetentionReadModel, ComplianceStateRea
   }
 
   async erasureStatus(tenant: string, subject: string, at: string): Promise<SystemErasure[]> {
-    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.load(this.pool, [tenant])]);
+    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.now(this.pool, tenant)]);
     return erasureStatus(records.allHoldings(), at, policies.purposes(tenant), (t) => records.lastActivity(t))
       .map((s) => (s.status === 'held' ? { ...s, until: formatInstant(new Date(s.until)) } : s));
   }
 
   async shredPlan(tenant: string, subject: string, categories: readonly string[], at: string, whole: 'erasure-request' | 'subject-forgotten' | null, heldBefore: ReadonlySet<string>): Promise<ShredStep[]> {
-    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.load(this.pool, [tenant])]);
+    const [records, policies] = await Promise.all([this.subject(tenant, subject), Policies.now(this.pool, tenant)]);
     return shredPlan(categories, records.allHoldings(), at, policies.purposes(tenant), (t) => records.lastActivity(t), whole, heldBefore)
       .map((s) => (s.action === 'hold' ? { ...s, until: sortableInstant(s.until) } : s));
   }
 
   async judge(tenant: string, fact: Fact): Promise<Finding[]> {
     const ref = authorityRef(fact);
-    const [records, policies, requests] = await Promise.all([this.subject(tenant, fact.subject), Policies.load(this.pool, [tenant]), authorityRequests(this.pool, ref ? [[tenant, ref]] : [])]);
+    const [records, policies, requests] = await Promise.all([this.subject(tenant, fact.subject), Policies.now(this.pool, tenant), authorityRequests(this.pool, ref ? [[tenant, ref]] : [])]);
     const policy = policies.policy(tenant, fact);
     return judge(fact, policy, subjectFacts(records, fact, policies.purposes(tenant), ref ? authorityRequestAt(requests.get(key(tenant, ref)), Infinity) : null, needs(fact, policy)));
   }
 
   async page(tenant: string, at: string, filter: { status?: RetentionStatus; subject?: string }, afterId: number, limit: number, dueSoonDays: number): Promise<Array<RetentionItem & { id: number }>> {
-    const policies = await Policies.load(this.pool, [tenant]);
+    const policies = await Policies.now(this.pool, tenant);
     const out: Array<RetentionItem & { id: number }> = [];
     for (let fromSeq = Math.floor(afterId / HOLDINGS_PER_SUBJECT); out.length < limit;) {
       const { rows } = await this.pool.query<{ seq: number; subject: string; state: string }>(

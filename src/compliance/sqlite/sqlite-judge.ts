@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { REQUESTS_SCHEMA } from '../../requests/sqlite/requests-projection.js';
@@ -5,6 +6,7 @@ import type { Finding } from '../domain/finding.js';
 import { authorityRequestAt, judge, needs, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
+import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ActivityIndex } from './activity-index.js';
 
 /**
@@ -16,12 +18,15 @@ export class SqliteJudge {
   private readonly s;
   private readonly cache = new Map<string, unknown>();
 
-  constructor(db: Db, private readonly cached: boolean, activity?: ActivityIndex) {
+  /** Prepared when first needed: the projections are also made on a scratch database without the log. */
+  private tenantDeclared: Statement<unknown[]> | null = null;
+
+  constructor(private readonly db: Db, private readonly cached: boolean, activity?: ActivityIndex) {
     this.subjects = new SqliteSubjectStore(db, activity, cached);
     db.exec(REQUESTS_SCHEMA);
     this.s = {
-      declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? order by version desc limit 1').pluck(),
-      residency: db.prepare('select residency from tenants where id = ?').pluck(),
+      declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? and position < ? order by version desc limit 1').pluck(),
+      residency: db.prepare('select residency, position from tenants where id = ?'),
       authorityRequest: db.prepare('select authority, decision, position, decided_position from authority_requests where tenant = ? and id = ?'),
     };
   }
@@ -35,39 +40,55 @@ export class SqliteJudge {
 
   static key = (tenant: string, kind: string, id: string) => `${tenant}\u0000${kind}\u0000${id}`;
 
+  /**
+   * Kept in memory when `cached`: a value read for an event stays the one in force for the events after
+   * it until a commit re-declares it (which calls `forget`, in log order, also within a rebuild's batch).
+   */
   private memo<T>(key: string, load: () => T): T {
     if (!this.cached) return load();
     if (!this.cache.has(key)) this.cache.set(key, load());
     return this.cache.get(key) as T;
   }
 
-  declared<B>(tenant: string, kind: 'purposes' | 'systems' | 'recipients', id: string): B | null {
+  /** The declaration in force just before log position `before` (the latest version recorded before it). */
+  declared<B>(tenant: string, kind: 'purposes' | 'systems' | 'recipients', id: string, before = Number.MAX_SAFE_INTEGER): B | null {
     return this.memo(SqliteJudge.key(tenant, kind, id), () => {
-      const body = this.s.declaration.get(tenant, kind, id) as string | undefined;
+      const body = this.s.declaration.get(tenant, kind, id, before) as string | undefined;
       return body === undefined ? null : (JSON.parse(body) as B);
     });
   }
 
-  residency(tenant: string): string[] {
-    return this.memo(SqliteJudge.key(tenant, 'tenant', ''), () => JSON.parse((this.s.residency.get(tenant) as string | undefined) ?? '["EEA"]') as string[]);
+  /** The tenant's residency just before log position `before`. */
+  residency(tenant: string, before = Number.MAX_SAFE_INTEGER): string[] {
+    return this.memo(SqliteJudge.key(tenant, 'tenant', ''), () => {
+      const row = this.s.residency.get(tenant) as { residency: string; position: number } | undefined;
+      if (!row) return ['EEA'];
+      if (row.position < before) return JSON.parse(row.residency) as string[];
+      // Declared again after `before` (a rebuild folds a batch whose later entries are already in the
+      // tenants table): the settings in force then are those of the tenant's previous declaration.
+      this.tenantDeclared ??= this.db.prepare("select data from events where stream = ? and type = 'tenant-declared' and revision < ? order by revision desc limit 1").pluck();
+      const data = this.tenantDeclared.get(tenantStream(tenant), before) as Buffer | undefined;
+      const earlier = data ? (JSON.parse(data.toString('utf8')) as { settings?: { residency?: string[] } }) : undefined;
+      return earlier?.settings?.residency ?? ['EEA'];
+    });
   }
 
   /**
    * The findings `fact` raises now (recorded at log position `position`: what was recorded after it, a
    * decision on its authority request, does not count); with `fold`, the fact is then folded into the subject's state.
    */
-  judge(tenant: string, fact: Fact, fold: boolean, position = Infinity): Finding[] {
+  judge(tenant: string, fact: Fact, fold: boolean, position = Number.MAX_SAFE_INTEGER): Finding[] {
     const recipientId = typeof fact.details?.recipient === 'string' ? fact.details.recipient : null;
     const policy: Policy = {
-      residency: this.residency(tenant),
-      purpose: this.declared<PurposeBody>(tenant, 'purposes', fact.purpose),
-      system: this.declared<SystemBody>(tenant, 'systems', fact.system),
-      recipient: recipientId ? this.declared<RecipientBody>(tenant, 'recipients', recipientId) : null,
+      residency: this.residency(tenant, position),
+      purpose: this.declared<PurposeBody>(tenant, 'purposes', fact.purpose, position),
+      system: this.declared<SystemBody>(tenant, 'systems', fact.system, position),
+      recipient: recipientId ? this.declared<RecipientBody>(tenant, 'recipients', recipientId, position) : null,
     };
     const arId = fact.type === 'disclosed' && typeof fact.details?.authorityRequestId === 'string' ? fact.details.authorityRequestId : null;
     const ar = arId ? authorityRequestAt(this.s.authorityRequest.get(tenant, arId) as Parameters<typeof authorityRequestAt>[0], position) : null;
     const records = this.subjects.records(tenant, fact.subject);
-    const found = judge(fact, policy, subjectFacts(records, fact, (p) => this.declared<PurposeBody>(tenant, 'purposes', p), ar, needs(fact, policy)));
+    const found = judge(fact, policy, subjectFacts(records, fact, (p) => this.declared<PurposeBody>(tenant, 'purposes', p, position), ar, needs(fact, policy)));
     if (fold) applyFact(records, fact);
     return found;
   }
