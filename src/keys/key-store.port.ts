@@ -81,7 +81,19 @@ export interface KeyStore {
   holds(tenant?: string, dueBy?: string): Promise<KeyHold[]>;
   /** Records (or clears, with `until` null) the hold of a subject's category. */
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
+  /** How far the tenant's erasures have been swept and shredded (see `SweptMark`), if ever. */
+  sweptThrough(tenant: string): Promise<SweptMark | null>;
+  markSwept(tenant: string, mark: SweptMark): Promise<void>;
   close(): void;
+}
+
+/**
+ * Every erasure of the tenant's log up to `position` has been shredded; `hash` is the leaf hash of the
+ * entry there, so that a mark that no longer matches its log (restored from another backup) is ignored.
+ */
+export interface SweptMark {
+  readonly position: number;
+  readonly hash: string;
 }
 
 /** A data key as stored: wrapped by the master key, never in clear. */
@@ -111,6 +123,7 @@ export interface KeyReads {
   checkpoint(tenant: string): Promise<number | undefined>;
   liveCategories(tenant: string, subject: string): Promise<string[]>;
   holds(tenant: string | null, dueBy: string): Promise<KeyHold[]>;
+  swept(tenant: string): Promise<SweptMark | undefined>;
   close(): void;
 }
 
@@ -125,4 +138,5 @@ export interface KeyWrites {
   /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
   destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
+  setSwept(tenant: string, mark: SweptMark): Promise<void>;
 }

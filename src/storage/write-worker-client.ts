@@ -60,6 +60,7 @@ export class WriteWorkerClient {
     flushIndex: () => this.call({ op: 'flushIndex' }),
     destroyKeys: (tenant, keys, index) => this.call({ op: 'destroyKeys', tenant, keys, index }),
     setHold: (tenant, subject, category, hold) => this.call({ op: 'setHold', tenant, subject, category, hold }),
+    setSwept: (tenant, mark) => this.call({ op: 'setSwept', tenant, mark }),
   };
 
   /** The storage worker's heap (it has its own, apart from the main thread's). */

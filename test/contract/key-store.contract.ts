@@ -32,6 +32,19 @@ export function keyStoreContract(name: string, backend: () => Promise<KeyStoreBa
       await again.shutdown();
     });
 
+    it('keeps how far each tenant\'s erasures were swept, across a restart', async () => {
+      const store = await b.open(master);
+      expect(await store.sweptThrough('acme')).toBeNull();
+      await store.markSwept('acme', { position: 41, hash: 'ab'.repeat(32) });
+      await store.markSwept('acme', { position: 97, hash: 'cd'.repeat(32) });
+      await store.markSwept('other', { position: 3, hash: 'ef'.repeat(32) });
+      await store.shutdown();
+      const again = await b.open(master);
+      expect(await again.sweptThrough('acme')).toEqual({ position: 97, hash: 'cd'.repeat(32) });
+      expect(await again.sweptThrough('other')).toEqual({ position: 3, hash: 'ef'.repeat(32) });
+      await again.shutdown();
+    });
+
     it('finds a tenant\'s blind-index key without ever creating one', async () => {
       const store = await b.open(master);
       expect(await store.existingIndexKey('acme')).toBeNull();

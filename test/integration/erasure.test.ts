@@ -12,6 +12,7 @@ import { IdentifierVault } from '../../src/keys/application/identifier-vault.js'
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { leafHash } from '../../src/ledger/domain/canonical.js';
 
 /** Forgetting inside an immutable log, on the reference story, against the started ledger. */
 const pdl = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
@@ -164,6 +165,31 @@ describe('forgetting', () => {
     for (let i = 0; i < 50 && keysOf('visitor:x', 'user.device.ip_address').length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(keysOf('visitor:x', 'user.device.ip_address')).toEqual([]);
     expect(await look('ip:10.9.9.9')).toEqual([]);
+  });
+
+  it('keeps how far it swept the erasures (with the entry\'s hash there), and sweeps from the start when that mark does not match the log', async () => {
+    const tenant = t.P.split('/').pop()!;
+    const mark = () => {
+      const db = new Database(join(dataDir, 'keys.db'), { readonly: true });
+      try { return db.prepare('select position, hash from erasure_sweeps where tenant = ?').get(tenant) as { position: number; hash: string } | undefined; } finally { db.close(); }
+    };
+    const leafAt = (position: number) => {
+      const db = new Database(join(dataDir, 'ledger.db'), { readonly: true });
+      try { return leafHash(db.prepare('select data from events where stream = ? and revision = ?').pluck().get(`ledger-${tenant}`, position) as Buffer).toString('hex'); } finally { db.close(); }
+    };
+    const lastErasure = (await t.auditor('GET', `${t.P}/events?type=erased&limit=1000`)).json.items.at(-1).position as number;
+    for (let i = 0; i < 50 && (mark()?.position ?? -1) < lastErasure; i++) await new Promise((r) => setTimeout(r, 100));
+    const kept = mark()!;
+    expect(kept.position).toBeGreaterThanOrEqual(lastErasure);
+    expect(kept.hash).toBe(leafAt(kept.position));
+    await ledger.stop();
+    const db = new Database(join(dataDir, 'keys.db'));
+    db.prepare('update erasure_sweeps set hash = ? where tenant = ?').run('00'.repeat(32), tenant);
+    db.close();
+    await restart();
+    for (let i = 0; i < 50 && mark()?.hash !== kept.hash; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(mark()).toEqual(kept);
+    expect(ledger.output()).toContain('the stored erasure sweep mark does not match the log');
   });
 
   it('forgets a subject as a whole with pdl forget, except what a legal hold keeps', async () => {

@@ -5,11 +5,17 @@ import { LOGGER } from '../../operability/logger.js';
 import { JOB_LEADERSHIP, type JobLeadership } from '../../common/application/tokens.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../../tenancy/tenant-directory.port.js';
 import { Shredder } from './shredder.js';
+import { KEY_STORE } from '../../storage/storage.tokens.js';
+import type { KeyStore } from '../key-store.port.js';
+import { MERKLE_TREE, type MerkleTreeReader } from '../../integrity/integrity.ports.js';
+import { tenantStream } from '../../ledger/domain/streams.js';
 
 /**
  * In the server: finishes at start-up what a crash left half-shredded; then, in the background, sweeps
- * every erasure in the logs (so one whose shredding did not happen when it was recorded — a crash, a
- * store failure — is shredded now); and every `PDL_RETENTION_ENFORCE_INTERVAL_MS` sweeps the erasures
+ * the erasures in the logs since the last complete sweep (so one whose shredding did not happen when it
+ * was recorded — a crash, a store failure — is shredded now; the key store keeps how far each tenant's
+ * sweep got, with the leaf hash there, and a mark that does not match the log means a sweep from the
+ * start); and every `PDL_RETENTION_ENFORCE_INTERVAL_MS` sweeps the erasures
  * recorded since and destroys the keys whose legal hold has ended. (`pdl retention enforce [--at]` does
  * the same by hand.) Idempotent: a run that finds nothing due changes nothing. Of several processes on
  * one database, the one that leads the `retention` job runs the sweeps (erasures recorded through the
@@ -20,7 +26,7 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopping = false;
-  /** Per tenant, the log position up to which erasures were swept (in memory: every start sweeps all once). */
+  /** Per tenant, the log position up to which erasures were swept. */
   private readonly swept = new Map<string, number>();
 
   constructor(
@@ -29,7 +35,34 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(CONFIG) private readonly config: PdlConfig,
     @Inject(LOGGER) private readonly log: Logger,
     @Inject(JOB_LEADERSHIP) private readonly leads: JobLeadership,
+    @Inject(KEY_STORE) private readonly keys: KeyStore,
+    @Inject(MERKLE_TREE) private readonly tree: MerkleTreeReader,
   ) {}
+
+  /** The leaf hash of the tenant's entry at `position`, as the mark stores it. */
+  private async hashAt(tenant: string, position: number): Promise<string | null> {
+    return (await this.tree.leafHash(tenantStream(tenant), position))?.toString('hex') ?? null;
+  }
+
+  /** Where the tenant's sweep starts: after its stored mark, if the mark still matches the log. */
+  private async sweptThrough(tenant: string): Promise<number> {
+    const known = this.swept.get(tenant);
+    if (known !== undefined) return known;
+    const mark = await this.keys.sweptThrough(tenant);
+    const from = mark && (await this.hashAt(tenant, mark.position)) === mark.hash ? mark.position : -1;
+    if (mark && from === -1) this.log.warn({ tenant }, 'retention: the stored erasure sweep mark does not match the log; sweeping it from the start');
+    this.swept.set(tenant, from);
+    return from;
+  }
+
+  private async sweep(tenant: string, stop: () => boolean) {
+    const from = await this.sweptThrough(tenant);
+    const to = await this.shredder.sweep(tenant, from, stop);
+    if (to <= from) return;
+    const hash = await this.hashAt(tenant, to);
+    if (hash) await this.keys.markSwept(tenant, { position: to, hash });
+    this.swept.set(tenant, to);
+  }
 
   async onApplicationBootstrap() {
     const finished = await this.shredder.reconcile();
@@ -51,7 +84,7 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
       // Among ledger processes sharing a database, one sweeps and enforces (each would record the same destructions).
       if (!(await this.leads('retention'))) return;
       const stop = () => this.stopping;
-      for (const tenant of await this.tenants.tenantIds()) this.swept.set(tenant, await this.shredder.sweep(tenant, this.swept.get(tenant) ?? -1, stop));
+      for (const tenant of await this.tenants.tenantIds()) await this.sweep(tenant, stop);
       const { destroyed } = await this.shredder.enforce(undefined, stop);
       if (destroyed) this.log.info({ keys: destroyed }, 'destroyed keys whose legal hold ended');
     } catch (e) {

@@ -1,6 +1,6 @@
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys } from '../key-store.port.js';
+import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys, type SweptMark } from '../key-store.port.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
 
@@ -164,6 +164,14 @@ export class WrappingKeyStore implements KeyStore {
 
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void> {
     return this.writes.setHold(tenant, subject, category, hold);
+  }
+
+  async sweptThrough(tenant: string): Promise<SweptMark | null> {
+    return (await this.reads.swept(tenant)) ?? null;
+  }
+
+  markSwept(tenant: string, mark: SweptMark): Promise<void> {
+    return this.writes.setSwept(tenant, mark);
   }
 
   close(): void {

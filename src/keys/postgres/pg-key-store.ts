@@ -3,7 +3,7 @@ import { migratedPool, type Migration } from '../../common/postgres/migrations.j
 import { inTransaction } from '../../common/postgres/transaction.js';
 import { insertRows } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
-import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
+import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type SweptMark, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
@@ -22,6 +22,7 @@ create table if not exists key_holds (
   tenant text not null, subject text not null, category text not null, until text not null, purpose text not null, legal_basis text not null,
   primary key (tenant, subject, category));`,
   },
+  { version: 2, sql: 'create table erasure_sweeps (tenant text primary key, position bigint not null, hash text not null);' },
 ];
 const MIGRATION_LOCK = 0x70646c02;
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -89,6 +90,15 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
 
   async holds(tenant: string | null, dueBy: string) {
     return (await this.pool.query<KeyHold>('select tenant, subject, category, until, purpose, legal_basis as "legalBasis" from key_holds where ($1::text is null or tenant = $1) and until <= $2 order by until', [tenant, dueBy])).rows;
+  }
+
+  async swept(tenant: string) {
+    const r = await this.one<{ position: string; hash: string }>('select position, hash from erasure_sweeps where tenant = $1', [tenant]);
+    return r && { position: Number(r.position), hash: r.hash };
+  }
+
+  async setSwept(tenant: string, mark: SweptMark): Promise<void> {
+    await this.pool.query('insert into erasure_sweeps (tenant, position, hash) values ($1, $2, $3) on conflict (tenant) do update set position = excluded.position, hash = excluded.hash', [tenant, mark.position, mark.hash]);
   }
 
   async insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
-import { keyRefId, type KeyHold, type KeyReads, type KeyWrites } from '../key-store.port.js';
+import { keyRefId, type KeyHold, type KeyReads, type KeyWrites, type SweptMark } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
@@ -15,6 +15,7 @@ function sqliteKeyReads(db: Db): KeyReads {
     checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?').pluck(),
     liveCategories: db.prepare('select distinct category from data_keys where tenant = ? and subject = ? order by category').pluck(),
     holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
+    swept: db.prepare('select position, hash from erasure_sweeps where tenant = ?'),
   };
   return {
     live: async (t, subject, category) => s.live.get(t, subject, category) as { generation: number; wrapped: Buffer } | undefined,
@@ -32,6 +33,7 @@ function sqliteKeyReads(db: Db): KeyReads {
     checkpoint: async (t) => s.checkpoint.get(t) as number | undefined,
     liveCategories: async (t, subject) => s.liveCategories.all(t, subject) as string[],
     holds: async (t, dueBy) => s.holds.all(t, t, dueBy) as KeyHold[],
+    swept: async (t) => s.swept.get(t) as SweptMark | undefined,
     close: () => { if (db.open) db.close(); },
   };
 }
