@@ -53,6 +53,9 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     // The read is recorded (its commit runs on the storage thread) while the report is put together;
     // nothing is answered unless it was recorded.
     const recording = this.access.record(tenant, by, { what: 'report', subjects: [subject], format, ...(asOf ? { asOf } : {}), ...(request ? { request } : {}) });
+    // One turn of the event loop, so that the writer hands the record to the storage thread now: on the
+    // embedded store the reads below answer without yielding, and the commit would wait for the whole report.
+    await new Promise((r) => setImmediate(r));
     const rows = [];
     for (let after = -1; ;) {
       const page = await this.trail.page(tenant, { subject, through }, after, PAGE);
