@@ -11,6 +11,8 @@ export class EventIdIndex implements DeferredIndex {
   readonly schema = `create table if not exists event_ids (stream text not null, event_id text not null, revision integer not null, primary key (stream, event_id));`;
   private recent = new Map<string, Map<string, number>>();
   private stmt: { insert: Statement<unknown[]> } | null = null;
+  /** The lookup, prepared once per connection (it runs in every commit). */
+  private readonly lookups = new WeakMap<Db, Statement<unknown[]>>();
 
   /** Revisions of the given event ids of `stream`: recent ones, then those on disk. */
   find(db: Db, stream: string, eventIds: readonly string[]): Map<string, number> {
@@ -23,7 +25,9 @@ export class EventIdIndex implements DeferredIndex {
       else rest.push(id);
     }
     if (rest.length) {
-      const rows = db.prepare('select event_id, revision from event_ids where stream = ? and event_id in (select value from json_each(?))').all(stream, JSON.stringify(rest)) as Array<{ event_id: string; revision: number }>;
+      let lookup = this.lookups.get(db);
+      if (!lookup) this.lookups.set(db, (lookup = db.prepare('select event_id, revision from event_ids where stream = ? and event_id in (select value from json_each(?))')));
+      const rows = lookup.all(stream, JSON.stringify(rest)) as Array<{ event_id: string; revision: number }>;
       for (const r of rows) out.set(r.event_id, r.revision);
     }
     return out;
