@@ -38,7 +38,7 @@ export function leavesOf(nodes: number): number {
   for (let n = Math.floor(nodes / 2); ; n++) {
     const total = 2 * n - popcount(n);
     if (total === nodes) return n;
-    if (total > nodes) throw new Error(`a Merkle tree cannot have ${nodes} nodes: the stored tree is incomplete`);
+    if (total > nodes) throw new MissingNode(`a Merkle tree cannot have ${nodes} nodes: the stored tree is incomplete`);
   }
 }
 
