@@ -7,6 +7,9 @@ import { Shredder } from '../keys/application/shredder.js';
 import { fingerprint, loadMasterKey, parse } from '../keys/master-key.js';
 import { newKey } from '../keys/domain/sealing.js';
 import { rotateMaster } from '../keys/sqlite/rotate-master.js';
+import { LedgersRunning, rotatePgMaster } from '../keys/postgres/rotate-master.js';
+import { KEYS_SCHEMA } from '../keys/postgres/pg-key-store.js';
+import { SECRETS_SCHEMA } from '../storage/postgres/pg-secrets.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { LedgerWriter } from '../ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../ledger/domain/log-entry.js';
@@ -68,6 +71,32 @@ export function forget(config: PdlConfig, tenant: string, subject: string, reaso
  * `pdl keys rotate-master`: re-wraps every key of a stopped ledger under a new master key
  * (`PDL_NEW_MASTER_KEY`, or a new one written to `master.key` when the key lives in that file).
  */
+/**
+ * `pdl keys rotate-master` on PostgreSQL (also the keys of an EventStoreDB ledger): every key re-wrapped
+ * under the new master in one transaction, every ledger process stopped. The master key kept in the
+ * database (no `PDL_MASTER_KEY`) is replaced in the same transaction; one given by the environment is
+ * the operator's to replace before the next start.
+ */
+export async function rotateMasterKeyOnPostgres(config: PdlConfig, nextFromEnv: string | undefined, out: (s: string) => void): Promise<number> {
+  const { master: current } = await configuredMasterKey(config);
+  const nextKey = nextFromEnv ? parse(nextFromEnv) : newKey();
+  if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
+  const next = { key: nextKey, id: fingerprint(nextKey) };
+  if (next.id === current.id) throw new UsageError('the new master key is the current one');
+  const kept = !config.masterKey;
+  let n: number;
+  try {
+    n = await rotatePgMaster(config.postgresUrl!, KEYS_SCHEMA, current, next, kept ? SECRETS_SCHEMA : null);
+  } catch (e) {
+    if (e instanceof LedgersRunning) throw new UsageError(e.message);
+    throw e;
+  }
+  out(`re-wrapped ${n} keys under master key ${next.id} (was ${current.id})`);
+  if (kept) out(`the new master key is the one kept in the database (schema ${SECRETS_SCHEMA}); the old one is gone`);
+  else out(nextFromEnv ? 'start the ledgers with PDL_MASTER_KEY set to the new key (PDL_NEW_MASTER_KEY)' : `set PDL_MASTER_KEY to ${next.key.toString('base64')} before the next start`);
+  return 0;
+}
+
 export function rotateMasterKey(dataDir: string, masterFromEnv: string | undefined, nextFromEnv: string | undefined, out: (s: string) => void): number {
   if (!existsSync(join(dataDir, 'keys.db'))) throw new UsageError(`${dataDir} holds no key store (no keys.db)`);
   const current = loadMasterKey(masterFromEnv, dataDir).master;

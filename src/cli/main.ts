@@ -22,7 +22,8 @@ commands:
             forget a subject as a whole (recorded in the log): destroy every key of it no legal hold keeps
   keys rotate-master [--data-dir <dir>]
             re-wrap every data key of a stopped ledger under a new master key: PDL_NEW_MASTER_KEY, or a new
-            key written to <data dir>/master.key (then set PDL_MASTER_KEY to the new key, if you use it)
+            key written to <data dir>/master.key (then set PDL_MASTER_KEY to the new key, if you use it);
+            with PDL_STORE=postgres or eventstoredb, the keys in PostgreSQL, every ledger process stopped
   rebuild [--data-dir <dir>]
             drop the read models of a stopped ledger and fold them again from the log
             (resumable; the log, its proofs and the keys are not touched)
@@ -109,8 +110,8 @@ async function main(argv: string[]): Promise<number> {
       const { values, positional } = options(rest, ['data-dir']);
       if (positional.length) throw new UsageError('keys rotate-master takes no argument besides --data-dir');
       const config = loadConfig();
-      if (config.store !== 'sqlite') throw new UsageError('pdl keys rotate-master re-wraps the embedded key store; on PostgreSQL it is not available in this version');
-      const { rotateMasterKey } = await import('./erasure.js');
+      const { rotateMasterKey, rotateMasterKeyOnPostgres } = await import('./erasure.js');
+      if (config.store !== 'sqlite') return rotateMasterKeyOnPostgres(config, process.env.PDL_NEW_MASTER_KEY, (s) => process.stdout.write(`${s}\n`));
       return rotateMasterKey(values.get('data-dir')?.[0] ?? config.dataDir, config.masterKey, process.env.PDL_NEW_MASTER_KEY, (s) => process.stdout.write(`${s}\n`));
     }
     case 'forget': {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newKey } from './domain/sealing.js';
+import { newKey, open, seal } from './domain/sealing.js';
 import { finishMasterRotation } from './sqlite/rotate-master.js';
 
 export interface MasterKey {
@@ -15,6 +15,13 @@ export function parse(text: string): Buffer | null {
   if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
   const b = Buffer.from(s, 'base64');
   return b.length === 32 ? b : null;
+}
+
+/** A wrapped key (data key or index key, bound to `context`) wrapped again under `next`; throws when `current` does not open it. */
+export function rewrapped(current: MasterKey, next: MasterKey, wrapped: Buffer, context: string): Buffer {
+  const plain = open(current.key, wrapped.toString('base64url'), context);
+  if (!plain) throw new Error('a key does not open with the current master key: nothing was changed');
+  return Buffer.from(seal(next.key, 0, plain, context), 'base64url');
 }
 
 export const fingerprint = (key: Buffer) => createHash('sha256').update('pdl/v1/master-key-id').update(key).digest('hex').slice(0, 16);

@@ -1,4 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fingerprint } from '../../src/keys/master-key.js';
+import { rotatePgMaster } from '../../src/keys/postgres/rotate-master.js';
+import { freshDatabase } from '../support/postgres.js';
 import { openPgKeyStore, PgKeyStorage } from '../../src/keys/postgres/pg-key-store.js';
 import { keyStoreContract } from './key-store.contract.js';
 
@@ -21,4 +24,33 @@ keyStoreContract('PostgreSQL', async () => {
       await Promise.all(opened.map((s) => s.end()));
     },
   };
+});
+
+describe('the PostgreSQL key store re-wrapped under a new master key', () => {
+  it('opens every key with the new master, none with the old, and changes nothing when a key does not open', async () => {
+    const db = await freshDatabase();
+    const now = () => new Date().toISOString();
+    const masterOf = () => { const key = randomBytes(32); return { key, id: fingerprint(key) }; };
+    const [a, b, c] = [masterOf(), masterOf(), masterOf()];
+    const ref = { subject: 'visitor:a', category: 'user.device.ip_address' };
+    try {
+      const first = await openPgKeyStore(db.url, a, now);
+      const created = (await first.store.dataKeys('acme', [ref], true)).values().next().value!;
+      const index = await first.store.indexKey('acme');
+      await first.store.commit();
+      await first.storage.end();
+      // From a master that did not wrap them: refused, nothing changed.
+      await expect(rotatePgMaster(db.url, 'pdl_keys', c, b, null)).rejects.toThrow(/does not open with the current master key/);
+      expect(await rotatePgMaster(db.url, 'pdl_keys', a, b, null)).toBe(2);
+      const withB = await openPgKeyStore(db.url, b, now);
+      expect((await withB.store.dataKeys('acme', [ref], false)).values().next().value!.key).toEqual(created.key);
+      expect(await withB.store.existingIndexKey('acme')).toEqual(index);
+      await withB.storage.end();
+      const withA = await openPgKeyStore(db.url, a, now);
+      await expect(withA.store.dataKeys('acme', [ref], false)).rejects.toThrow(/does not open with the master key/);
+      await withA.storage.end();
+    } finally {
+      await db.drop();
+    }
+  });
 });

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { aTenant } from '../support/builders.js';
+import pg from 'pg';
+import { anEvent, aTenant } from '../support/builders.js';
+import { freshDatabase } from '../support/postgres.js';
 import { client, ROOT, startLedger, tempDir } from '../support/ledger-process.js';
 import { playScenario } from '../support/scenario-player.js';
 
@@ -42,4 +44,49 @@ describe('pdl keys rotate-master', () => {
     }, () => 'refused to start');
     expect(stale).not.toBe(200);
   }, 60_000);
+});
+
+describe('pdl keys rotate-master on PostgreSQL', () => {
+  it('re-wraps every key and the master kept in the database at once, refuses while a ledger runs, and the ledgers read with the new master', async () => {
+    const db = await freshDatabase();
+    const env = { PDL_STORE: 'postgres', PDL_POSTGRES_URL: db.url, PDL_MASTER_KEY: '' };
+    const secret = async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try { return (await c.query<{ value: string }>("select value from pdl_secrets.secrets where name = 'master-key'")).rows[0]!.value; } finally { await c.end(); }
+    };
+    try {
+      let ledger = await startLedger({ env });
+      const t = await aTenant(ledger);
+      const ev = anEvent({ subject: { id: 'visitor:rot', identifiers: { ip: '198.51.100.77' } } });
+      expect((await t.emitter('POST', `${t.P}/events`, { events: [ev] })).status).toBe(200);
+      const opened = async (base: string) => (await client(base, t.tokens.dpo!)('GET', `${t.P}/events?subject=visitor:rot`)).json.items[0].event.subject.identifiers;
+      expect(await opened(ledger.base)).toEqual({ ip: '198.51.100.77' });
+      const before = await secret();
+
+      const refused = pdl(['keys', 'rotate-master'], env);
+      expect([refused.status, refused.stderr]).toEqual([2, expect.stringContaining('stop every ledger process first')]);
+      await ledger.stop();
+
+      const r = pdl(['keys', 'rotate-master'], env);
+      expect([r.status, r.stdout]).toEqual([0, expect.stringMatching(/re-wrapped [1-9]\d* keys under master key [0-9a-f]{16} \(was [0-9a-f]{16}\)/)]);
+      expect(await secret()).not.toBe(before);
+
+      ledger = await startLedger({ env, adminToken: ledger.adminToken });
+      try {
+        expect(await opened(ledger.base)).toEqual({ ip: '198.51.100.77' });
+      } finally {
+        await ledger.stop();
+      }
+      // The old master opens none of them any more.
+      const stale = await startLedger({ env: { ...env, PDL_MASTER_KEY: before } }).then(async (l) => {
+        const answer = await opened(l.base).catch(() => null);
+        await l.stop();
+        return answer;
+      }, () => 'refused to start');
+      expect(stale).not.toEqual({ ip: '198.51.100.77' });
+    } finally {
+      await db.drop();
+    }
+  }, 90_000);
 });

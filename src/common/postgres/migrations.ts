@@ -10,10 +10,13 @@ export interface Migration {
 const INT8 = 20;
 const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
 
+/** What every ledger connection calls itself (`pg_stat_activity.application_name`): tools that need the ledgers stopped look for it. */
+export const APPLICATION_NAME = 'pdl';
+
 /** A pool whose connections work in `schema` (created by `migrate`). */
 export function schemaPool(connectionString: string, schema: string, max: number): pg.Pool {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-  return new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types });
+  return new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME });
 }
 
 /**

@@ -25,6 +25,11 @@ create table if not exists key_holds (
   { version: 2, sql: 'create table erasure_sweeps (tenant text primary key, position bigint not null, hash text not null);' },
 ];
 const MIGRATION_LOCK = 0x70646c02;
+export const KEYS_SCHEMA = 'pdl_keys';
+
+/** A pool on the key store's schema, migrated. */
+export const keysPool = (connectionString: string, schema: string, max: number): Promise<pg.Pool> =>
+  migratedPool(connectionString, schema, 'keys', MIGRATION_LOCK, MIGRATIONS, max);
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**
@@ -44,8 +49,8 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string) {}
 
-  static async open(connectionString: string, schema = 'pdl_keys'): Promise<PgKeyStorage> {
-    return new PgKeyStorage(await migratedPool(connectionString, schema, 'keys', MIGRATION_LOCK, MIGRATIONS, 4), schema);
+  static async open(connectionString: string, schema = KEYS_SCHEMA): Promise<PgKeyStorage> {
+    return new PgKeyStorage(await keysPool(connectionString, schema, 4), schema);
   }
 
   private async one<T>(sql: string, args: unknown[]): Promise<T | undefined> {

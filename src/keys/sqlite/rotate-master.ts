@@ -1,8 +1,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openDatabase } from '../../common/sqlite/open-database.js';
-import { aad, open, seal } from '../domain/sealing.js';
-import { fingerprint, parse, type MasterKey } from '../master-key.js';
+import { aad } from '../domain/sealing.js';
+import { fingerprint, parse, rewrapped, type MasterKey } from '../master-key.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
 /** Flushes a file, or a directory's entries, to disk. */
@@ -36,11 +36,7 @@ export function rotateMaster(dataDir: string, current: MasterKey, next: MasterKe
     const indexRows = db.prepare('select tenant, wrapped from index_keys').all() as Array<{ tenant: string; wrapped: Buffer }>;
     const setKey = db.prepare('update data_keys set wrapped = ?, master_id = ? where tenant = ? and subject = ? and category = ? and generation = ?');
     const setIndex = db.prepare('update index_keys set wrapped = ?, master_id = ? where tenant = ?');
-    const rewrap = (wrapped: Buffer, context: string) => {
-      const plain = open(current.key, wrapped.toString('base64url'), context);
-      if (!plain) throw new Error('a key does not open with the current master key: nothing was changed');
-      return Buffer.from(seal(next.key, 0, plain, context), 'base64url');
-    };
+    const rewrap = (wrapped: Buffer, context: string) => rewrapped(current, next, wrapped, context);
     db.transaction(() => {
       for (const r of rows) setKey.run(rewrap(r.wrapped, aad.dataKey(r.tenant, r.subject, r.category, r.generation)), next.id, r.tenant, r.subject, r.category, r.generation);
       for (const r of indexRows) setIndex.run(rewrap(r.wrapped, aad.indexKey(r.tenant)), next.id, r.tenant);

@@ -10,7 +10,9 @@ const LOCK = 0x70646c03;
  * own. Like the embedded store's key files beside its data, convenient and no safer than the database's
  * backups: in production give both through the environment (a secret manager), and these are not used.
  */
-export async function sharedSecrets(connectionString: string, schema = 'pdl_secrets'): Promise<{ masterKey: string; signingSeed: string }> {
+export const SECRETS_SCHEMA = 'pdl_secrets';
+
+export async function sharedSecrets(connectionString: string, schema = SECRETS_SCHEMA): Promise<{ masterKey: string; signingSeed: string }> {
   const pool = await migratedPool(connectionString, schema, 'secrets', LOCK, MIGRATIONS, 1);
   try {
     const get = async (name: string) => {
