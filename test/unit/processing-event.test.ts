@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { formatInstant, Instant, parseInstant } from '../../src/common/kernel/time.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { anEvent } from '../support/builders.js';
 
@@ -52,5 +54,19 @@ describe('an append request', () => {
     };
     const events = Object.entries(details).map(([type, d]) => anEvent({ type, details: d }));
     expect(decodeAppendBody({ events })._tag).toBe('Right');
+  });
+});
+
+describe('an instant', () => {
+  // What the codec did before its shortcut for text already in normal form: parse, then write again.
+  const slow = (s: string) => { const d = s.length <= 40 ? parseInstant(s) : null; return d ? formatInstant(d) : null; };
+  const decoded = (s: string) => { const r = Instant.decode(s); return r._tag === 'Right' ? r.right : null; };
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamps = fc.tuple(fc.integer({ min: 1960, max: 10000 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 24 }),
+    fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 61 }), fc.constantFrom('', '.000', '.5', '.123', '.120', '.999999', '.0001'), fc.constantFrom('Z', 'z', '+00:00', '+01:30', '-05:00'), fc.constantFrom('T', 't'))
+    .map(([y, mo, d, h, mi, s, frac, zone, sep]) => `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}${sep}${two(h)}:${two(mi)}:${two(s)}${frac}${zone}`);
+  it('is normalised (or refused) exactly as parsing and writing it again would', () => {
+    fc.assert(fc.property(stamps, (s) => { expect(decoded(s)).toBe(slow(s)); }), { numRuns: 5000 });
+    for (const s of ['2024-02-29T10:00:00Z', '2023-02-29T10:00:00Z', '2026-04-31T00:00:00Z', '2026-03-01T10:00:00.000Z', '1969-12-31T23:59:59Z', '2026-03-01T10:00:60Z']) expect(decoded(s)).toBe(slow(s));
   });
 });

@@ -34,6 +34,8 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
   type A = t.TypeOfProps<R> & Partial<t.TypeOfProps<O>>;
   type Out = t.OutputOfProps<R> & Partial<t.OutputOfProps<O>>;
   const all: t.Props = { ...required, ...optional };
+  // Worked out once: every event of every request goes through here.
+  const fields = Object.entries(all).map(([k, codec]) => ({ k, codec, required: k in required }));
   const schema = () => ({
     type: 'object', description: name, additionalProperties: false, required: Object.keys(required),
     properties: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, jsonSchemaOf(c)])),
@@ -48,10 +50,10 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
       for (const k of Object.keys(u)) {
         if (!(k in all)) errors.push({ value: u[k], context: [...c, { key: k, type: t.unknown, actual: u[k] }], message: 'is not a known field' });
       }
-      for (const [k, codec] of Object.entries(all)) {
+      for (const { k, codec, required: needed } of fields) {
         const v = u[k];
         if (v === undefined) {
-          if (k in required) errors.push({ value: undefined, context: [...c, { key: k, type: codec, actual: undefined }], message: 'is required' });
+          if (needed) errors.push({ value: undefined, context: [...c, { key: k, type: codec, actual: undefined }], message: 'is required' });
           continue;
         }
         const r = codec.validate(v, [...c, { key: k, type: codec, actual: v }]);
@@ -62,7 +64,7 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
     },
     (a) => {
       const out: Record<string, unknown> = {};
-      for (const [k, codec] of Object.entries(all)) {
+      for (const { k, codec } of fields) {
         const v = (a as Record<string, unknown>)[k];
         if (v !== undefined) out[k] = codec.encode(v);
       }

@@ -27,12 +27,27 @@ export function parseInstant(s: string): Date | null {
   return date;
 }
 
+/** Already in the normalised form (UTC, `Z`, whole seconds or non-zero milliseconds): kept as it is once checked. */
+const NORMALISED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z$/;
+const daysIn = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+
+/** `s` if it is a valid instant already written as `formatInstant` writes it; otherwise null (then parse it). */
+function normalisedAlready(s: string): string | null {
+  const m = NORMALISED.exec(s);
+  if (!m || m[7] === '000') return null;
+  const y = +m[1]!, mo = +m[2]!, d = +m[3]!;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || +m[4]! > 23 || +m[5]! > 59 || +m[6]! > 59) return null;
+  return d <= daysIn(y, mo) ? s : null;
+}
+
 /** An RFC 3339 time, normalised to UTC (`2026-01-10T09:00:00Z`) so equal instants have equal text. */
 export const Instant = withSchema(new t.Type<string, string, unknown>(
   'an RFC 3339 time such as 2026-01-10T09:00:00Z',
   (u): u is string => typeof u === 'string' && parseInstant(u) !== null,
   (u, c) => {
     if (typeof u !== 'string') return t.failure(u, c, 'must be an RFC 3339 time such as 2026-01-10T09:00:00Z');
+    const kept = normalisedAlready(u);
+    if (kept) return t.success(kept);
     const d = u.length <= 40 ? parseInstant(u) : null;
     return d ? t.success(formatInstant(d)) : t.failure(u, c, 'must be an RFC 3339 time such as 2026-01-10T09:00:00Z');
   },
