@@ -5,6 +5,7 @@ import {
 import type pg from 'pg';
 import { migrate, type Migration } from '../../common/postgres/migrations.js';
 import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import { appendObstacle } from '../append-decision.js';
 
 /**
  * The idempotency index beside EventStoreDB (which recognises a repeated append only at the same expected
@@ -55,15 +56,8 @@ export class EsdbEventStore implements EventStore {
     const ids = a.events.map((e) => e.eventId);
     for (let attempt = 1; ; attempt++) {
       const actual = await this.streamRevision(a.stream);
-      const found = await this.revisionsOf(a.stream, ids, actual);
-      const existing = ids.map((id) => found.get(id));
-      const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
-      if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
-        return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
-      }
-      if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
-      const dups = [...new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i))];
-      if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
+      const obstacle = appendObstacle(a, actual, await this.revisionsOf(a.stream, ids, actual));
+      if (obstacle) return obstacle;
       try {
         // Always at the revision just checked (also for `any`): no event id can slip in between.
         await this.client.appendToStream(a.stream, a.events.map((e) => binaryEvent({ id: e.eventId, type: e.type, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength) })),

@@ -3,6 +3,7 @@ import { migrate, migratedPool, type Migration } from '../../common/postgres/mig
 import { annotated, note, type Notes } from '../annotations.js';
 import { inTransaction, transaction } from '../../common/postgres/transaction.js';
 import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import { appendObstacle, expectedStart } from '../append-decision.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
 /**
@@ -152,7 +153,7 @@ export class PgEventStore implements EventStore {
   private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, savepoint: string): Promise<AppendOutcome> {
     const actual = (await client.query<{ revision: number }>('select revision from streams where stream = $1', [a.stream])).rows[0]?.revision ?? null;
     const ids = a.events.map((e) => e.eventId);
-    const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
+    const start = expectedStart(a, actual);
     const inBatchDups = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
     if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
       const first = start + 1;
@@ -166,7 +167,7 @@ export class PgEventStore implements EventStore {
         if ((e as { code?: string }).code !== '23505') throw e;
         // An id already in the stream: back to the savepoint, and find which.
         await client.query(`rollback to savepoint ${savepoint}`);
-        const why = await this.classify(client, a, actual, start, ids);
+        const why = await this.classify(client, a, actual, ids);
         if (why._tag === 'Appended' && !why.idempotent) throw e;
         return why;
       }
@@ -174,21 +175,14 @@ export class PgEventStore implements EventStore {
       await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
       return { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false };
     }
-    return this.classify(client, a, actual, start, ids);
+    return this.classify(client, a, actual, ids);
   }
 
   /** Why an append cannot go in as asked: an idempotent repeat, a stale expected revision, or reused ids. */
-  private async classify(client: pg.PoolClient, a: StreamAppend, actual: number | null, start: number, ids: readonly string[]): Promise<AppendOutcome> {
+  private async classify(client: pg.PoolClient, a: StreamAppend, actual: number | null, ids: readonly string[]): Promise<AppendOutcome> {
     const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2)', [a.stream, ids])).rows.map((r) => [r.event_id, r.revision]));
-    const existing = ids.map((id) => found.get(id));
-    if (ids.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
-      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + ids.length, idempotent: true };
-    }
-    if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
-    const dups = [...new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i))];
-    if (dups.length) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: dups };
-    // Nothing to append (an empty append at the expected revision).
-    return { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: actual ?? -1, idempotent: false };
+    // Nothing in the way: nothing to append (an empty append at the expected revision).
+    return appendObstacle(a, actual, found) ?? { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: actual ?? -1, idempotent: false };
   }
 
 

@@ -3,6 +3,7 @@ import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-sto
 import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash } from '../domain/canonical.js';
+import { appendObstacle } from '../append-decision.js';
 import { storedEntryOf } from '../entry-of.js';
 import { annotated, note, type Notes } from '../annotations.js';
 
@@ -318,16 +319,8 @@ export class SqliteLogAppender {
     const found = this.ids.find(this.db, a.stream, ids);
     // Appends earlier in this same transaction are not in the index yet.
     for (const prior of earlier) for (const { recorded } of prior) if (recorded.stream === a.stream && ids.includes(recorded.eventId)) found.set(recorded.eventId, recorded.revision);
-    const existing = ids.map((id) => found.get(id));
-    const start = a.expectedRevision === 'any' ? (actual ?? -1) : a.expectedRevision === 'no_stream' ? -1 : a.expectedRevision;
-    if (a.events.length > 0 && existing.every((r, i) => r !== undefined && r === start + 1 + i)) {
-      return { _tag: 'Appended', stream: a.stream, firstRevision: start + 1, lastRevision: start + a.events.length, idempotent: true };
-    }
-    if (a.expectedRevision !== 'any' && (actual ?? -1) !== start) {
-      return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
-    }
-    const dups = new Set(ids.filter((id, i) => existing[i] !== undefined || ids.indexOf(id) !== i));
-    if (dups.size) return { _tag: 'DuplicateEventIds', stream: a.stream, eventIds: [...dups] };
+    const obstacle = appendObstacle(a, actual, found);
+    if (obstacle) return obstacle;
     let revision = actual ?? -1;
     for (const e of a.events) {
       revision++;
