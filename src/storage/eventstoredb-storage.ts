@@ -4,12 +4,12 @@ import type { Finding } from '../compliance/domain/finding.js';
 import { Leadership } from '../common/postgres/leadership.js';
 import { PgFindings } from '../compliance/postgres/pg-compliance.js';
 import type { MasterKey } from '../keys/master-key.js';
-import { openPgKeyStore } from '../keys/postgres/pg-key-store.js';
+import { KEYS_SCHEMA, openPgKeyStore } from '../keys/postgres/pg-key-store.js';
 import { tenantStream } from '../ledger/domain/streams.js';
 import type { AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../ledger/event-store.port.js';
 import { EsdbEventStore, toRecorded } from '../ledger/eventstoredb/esdb-event-store.js';
 import type { PgEventStore } from '../ledger/postgres/pg-event-store.js';
-import { openPostgresLog, postgresReadModels, type PostgresOptions } from './postgres-storage.js';
+import { openPostgresLog, postgresReadModels, sharedPostgresStorage, type PostgresOptions } from './postgres-storage.js';
 import type { LedgerStorage } from './storage.js';
 
 const STREAM_PREFIX = tenantStream('');
@@ -153,30 +153,18 @@ export async function openEventStoreDbStorage(esdbUrl: string, postgresUrl: stri
   const { pool, eventStore: replica, rebuilt } = await openPostgresLog(postgresUrl, options);
   try {
     const esdb = await EsdbEventStore.open(esdbUrl, pool, options.schema ?? 'pdl');
-    const keys = await openPgKeyStore(postgresUrl, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
+    const keys = await openPgKeyStore(postgresUrl, master, () => new Date().toISOString(), options.keysSchema ?? KEYS_SCHEMA);
     const leadership = new Leadership(pool);
     // One process folds the logs into PostgreSQL: the one that leads the job.
     const projector = new Projector(esdb, replica, pool, () => leadership.leads('eventstoredb-projector'), options.log);
     projector.start();
     const readModels = postgresReadModels(pool);
-    return {
-      eventStore: new FoldedEsdbStore(esdb, pool, readModels.findings, options.log),
-      keyStore: keys.store,
-      ...readModels,
-      rebuilt,
-      workerHeap: () => Promise.resolve(null),
-      // Other ledger processes may share the database.
-      exclusive: false,
-      healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()) && (await esdb.streamRevision('pdl-health').then(() => true, () => false)),
-      leads: (job) => leadership.leads(job),
-      async close() {
-        await projector.stop();
-        await leadership.release();
-        await esdb.close();
-        await keys.storage.end();
-        await pool.end();
-      },
-    };
+    // Closing the folded store closes the EventStoreDB client; the projector stops before.
+    return sharedPostgresStorage({
+      pool, keys, leadership, eventStore: new FoldedEsdbStore(esdb, pool, readModels.findings, options.log), readModels, rebuilt,
+      alsoHealthy: () => esdb.streamRevision('pdl-health').then(() => true, () => false),
+      stopFirst: () => projector.stop(),
+    });
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw e;

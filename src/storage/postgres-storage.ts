@@ -7,7 +7,10 @@ import { PgComplianceState, PgFindings, pgComplianceProjection } from '../compli
 import { PgDeclarationsReadModel, pgDeclarationsProjection } from '../declarations/postgres/pg-declarations.js';
 import { PgCheckpointStore, PgMerkleTree, pgMerkleProjection } from '../integrity/postgres/pg-merkle.js';
 import type { MasterKey } from '../keys/master-key.js';
-import { openPgKeyStore } from '../keys/postgres/pg-key-store.js';
+import { KEYS_SCHEMA, openPgKeyStore } from '../keys/postgres/pg-key-store.js';
+import type { EventStore } from '../ledger/event-store.port.js';
+
+type PgKeys = Awaited<ReturnType<typeof openPgKeyStore>>;
 import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
 import type { PgProjection } from '../ledger/postgres/pg-projection.js';
 import { PgRequestsReadModel, pgRequestsProjection } from '../requests/postgres/pg-requests.js';
@@ -86,6 +89,34 @@ export function postgresReadModels(pool: pg.Pool) {
 }
 
 /**
+ * A store whose read models and keys are in PostgreSQL, shared with other ledger processes: what the
+ * PostgreSQL and EventStoreDB backends answer alike. `alsoHealthy`: what else must answer for the store
+ * to be healthy; `stopFirst`: what to stop before anything is closed. Closing ends the pool.
+ */
+export function sharedPostgresStorage(s: {
+  pool: pg.Pool; keys: PgKeys; leadership: Leadership; eventStore: EventStore; readModels: ReturnType<typeof postgresReadModels>; rebuilt: RebuildReport | null;
+  alsoHealthy?: () => Promise<boolean>; stopFirst?: () => Promise<void>;
+}): LedgerStorage {
+  return {
+    eventStore: s.eventStore,
+    keyStore: s.keys.store,
+    ...s.readModels,
+    rebuilt: s.rebuilt,
+    workerHeap: () => Promise.resolve(null),
+    exclusive: false,
+    healthy: async () => (await s.pool.query('select 1')).rowCount === 1 && (await s.keys.storage.healthy()) && (await (s.alsoHealthy?.() ?? true)),
+    leads: (job) => s.leadership.leads(job),
+    async close() {
+      await s.stopFirst?.();
+      await s.leadership.release();
+      await s.eventStore.close();
+      await s.keys.storage.end();
+      await s.pool.end();
+    },
+  };
+}
+
+/**
  * Everything in PostgreSQL: the tenant logs and their read models in `schema` (folded inside each append,
  * so they never lag and are updated once per event whichever process appended it), the keys in
  * `keysSchema`. Several ledger processes can share the database.
@@ -93,25 +124,8 @@ export function postgresReadModels(pool: pg.Pool) {
 export async function openPostgresStorage(url: string, master: MasterKey, options: PostgresOptions = {}): Promise<LedgerStorage> {
   const { pool, eventStore, rebuilt } = await openPostgresLog(url, options);
   try {
-    const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? 'pdl_keys');
-    const leadership = new Leadership(pool);
-    return {
-      eventStore,
-      keyStore: keys.store,
-      ...postgresReadModels(pool),
-      rebuilt,
-      workerHeap: () => Promise.resolve(null),
-      // Other ledger processes may share the database.
-      exclusive: false,
-      healthy: async () => (await pool.query('select 1')).rowCount === 1 && (await keys.storage.healthy()),
-      leads: (job) => leadership.leads(job),
-      async close() {
-        await leadership.release();
-        await eventStore.close();
-        await keys.storage.end();
-        await pool.end();
-      },
-    };
+    const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? KEYS_SCHEMA);
+    return sharedPostgresStorage({ pool, keys, leadership: new Leadership(pool), eventStore, readModels: postgresReadModels(pool), rebuilt });
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw e;
