@@ -5,7 +5,8 @@ import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '..
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
-import { entryOf } from '../../ledger/entry-of.js';
+import { DEFAULT_RESIDENCY, residencyOf } from '../../tenancy/domain/tenant.js';
+import { entryOf, storedEntryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { ComplianceStateReader, DecisionJudge } from '../compliance-state.port.js';
 import type { FindingFilter, FindingsReadModel, StoredFinding } from '../findings-read-model.port.js';
@@ -63,7 +64,7 @@ class Policies {
   policy(tenant: string, fact: Fact): Policy {
     const recipient = typeof fact.details?.recipient === 'string' ? fact.details.recipient : null;
     return {
-      residency: this.residencies.get(tenant) ?? ['EEA'],
+      residency: this.residencies.get(tenant) ?? DEFAULT_RESIDENCY,
       purpose: this.body<PurposeBody>(tenant, 'purposes', fact.purpose),
       system: this.body<SystemBody>(tenant, 'systems', fact.system),
       recipient: recipient ? this.body<RecipientBody>(tenant, 'recipients', recipient) : null,
@@ -74,11 +75,11 @@ class Policies {
 /** The tenant's residency just before log position `before`: its tenants row, or the declaration before that one. */
 async function residencyBefore(db: Db, tenant: string, before: number): Promise<readonly string[]> {
   const row = (await db.query<{ residency: string[]; position: number }>('select residency, position from tenants where id = $1', [tenant])).rows[0];
-  if (!row) return ['EEA'];
+  if (!row) return DEFAULT_RESIDENCY;
   if (row.position < before) return row.residency;
   const { rows } = await db.query<{ data: Buffer }>("select data from events where stream = $1 and type = 'tenant-declared' and revision < $2 order by revision desc limit 1", [tenantStream(tenant), before]);
-  const earlier = rows[0] ? (JSON.parse(rows[0].data.toString('utf8')) as { settings?: { residency?: string[] } }) : undefined;
-  return earlier?.settings?.residency ?? ['EEA'];
+  const earlier = rows[0] ? storedEntryOf(rows[0].data) : undefined;
+  return residencyOf(earlier?.type === 'tenant-declared' ? earlier.settings : undefined);
 }
 
 /** The compliance state of some subjects (one document each), as `MemorySubjectRecords`. */
@@ -134,7 +135,7 @@ export function pgComplianceProjection(): PgProjection {
       const findings: unknown[][] = [];
       const said = new Map<string, Finding[]>();
       for (const e of entries) {
-        if (e.type === 'tenant-declared') policies.reside(e.tenant, e.settings.residency ?? ['EEA']);
+        if (e.type === 'tenant-declared') policies.reside(e.tenant, residencyOf(e.settings));
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
           policies.declare(e.tenant, KIND_OF[e.type], e.declaration.id, e.declaration.body);
           const f = e.type === 'purpose-declared' ? retentionUnbounded(e.declaration.id, e.declaration.body) : null;

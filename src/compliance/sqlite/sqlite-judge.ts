@@ -7,6 +7,8 @@ import { authorityRequestAt, judge, needs, type Fact, type Policy } from '../dom
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
+import { storedEntryOf } from '../../ledger/entry-of.js';
+import { DEFAULT_RESIDENCY, residencyOf } from '../../tenancy/domain/tenant.js';
 import type { ActivityIndex } from './activity-index.js';
 
 /**
@@ -59,17 +61,17 @@ export class SqliteJudge {
   }
 
   /** The tenant's residency just before log position `before`. */
-  residency(tenant: string, before = Number.MAX_SAFE_INTEGER): string[] {
+  residency(tenant: string, before = Number.MAX_SAFE_INTEGER): readonly string[] {
     return this.memo(SqliteJudge.key(tenant, 'tenant', ''), () => {
       const row = this.s.residency.get(tenant) as { residency: string; position: number } | undefined;
-      if (!row) return ['EEA'];
+      if (!row) return DEFAULT_RESIDENCY;
       if (row.position < before) return JSON.parse(row.residency) as string[];
       // Declared again after `before` (a rebuild folds a batch whose later entries are already in the
       // tenants table): the settings in force then are those of the tenant's previous declaration.
       this.tenantDeclared ??= this.db.prepare("select data from events where stream = ? and type = 'tenant-declared' and revision < ? order by revision desc limit 1").pluck();
       const data = this.tenantDeclared.get(tenantStream(tenant), before) as Buffer | undefined;
-      const earlier = data ? (JSON.parse(data.toString('utf8')) as { settings?: { residency?: string[] } }) : undefined;
-      return earlier?.settings?.residency ?? ['EEA'];
+      const earlier = data ? storedEntryOf(data) : undefined;
+      return residencyOf(earlier?.type === 'tenant-declared' ? earlier.settings : undefined);
     });
   }
 

@@ -7,7 +7,7 @@ import type { DomainError } from '../../common/kernel/domain-error.js';
 import type { IdGenerator } from '../../common/kernel/ids.js';
 import { ID_GENERATOR } from '../../common/application/tokens.js';
 import type { Principal } from '../domain/roles.js';
-import type { TenantBody, TenantSettings } from '../domain/tenant.js';
+import { residencyOf, type TenantBody, type TenantSettings } from '../domain/tenant.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../tenant-directory.port.js';
 
 export interface PutTenantAnswer { readonly created: boolean; readonly tenant: TenantSettings }
@@ -25,7 +25,7 @@ export class PutTenantHandler implements ICommandHandler<PutTenant> {
   ) {}
 
   execute({ tenant, body, by }: PutTenant) {
-    const settings: TenantSettings = { id: tenant, name: body.name, residency: body.residency ?? ['EEA'] };
+    const settings: TenantSettings = { id: tenant, name: body.name, residency: residencyOf(body) };
     return this.writer.append<DomainError, PutTenantAnswer>(tenant, async () => {
       const current = await this.directory.tenant(tenant);
       const unchanged = current && current.name === settings.name && JSON.stringify(current.residency) === JSON.stringify(settings.residency);

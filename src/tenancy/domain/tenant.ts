@@ -9,6 +9,12 @@ export type TenantBody = t.TypeOf<typeof TenantBody>;
 /** Tenant ids appear in paths and stream names: keep them to a plain slug. */
 export const TenantId = boundedString('a tenant id', 64, /^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-"');
 
+/** Where a tenant's personal data may be kept when it declares nothing: the EEA. */
+export const DEFAULT_RESIDENCY: readonly string[] = ['EEA'];
+
+/** The residency a tenant's declared settings give (also those read back from a `tenant-declared` entry). */
+export const residencyOf = (settings: { readonly residency?: readonly string[] } | undefined): readonly string[] => settings?.residency ?? DEFAULT_RESIDENCY;
+
 export interface TenantSettings {
   readonly id: string;
   readonly name: string;

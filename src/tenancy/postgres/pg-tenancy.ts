@@ -1,3 +1,4 @@
+import { residencyOf } from '../domain/tenant.js';
 import type pg from 'pg';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
@@ -18,7 +19,7 @@ export function pgTenancyProjection(): PgProjection {
         const e = entryOf(recorded, context);
         if (e.type === 'tenant-declared') {
           await tx.query('insert into tenants (id, name, residency, position) values ($1, $2, $3, $4) on conflict (id) do update set name = excluded.name, residency = excluded.residency, position = excluded.position',
-            [e.tenant, e.settings.name, JSON.stringify(e.settings.residency ?? ['EEA']), e.position]);
+            [e.tenant, e.settings.name, JSON.stringify(residencyOf(e.settings)), e.position]);
         } else if (e.type === 'token-issued') {
           await tx.query('insert into tokens (id, tenant, hash, role, systems, label, issued_at) values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing',
             [e.token.id, e.tenant, e.token.hash, e.token.role, e.token.systems ? JSON.stringify(e.token.systems) : null, e.token.label ?? null, e.recordedAt]);

@@ -1,3 +1,4 @@
+import { residencyOf } from '../domain/tenant.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { Db } from '../../common/sqlite/open-database.js';
@@ -24,7 +25,7 @@ export function tenancyProjection(db: Db): SqliteProjection {
       for (const { recorded, context } of events) {
         if (!TYPES.has(recorded.type)) continue;
         const e = entryOf(recorded, context);
-        if (e.type === 'tenant-declared') upsertTenant.run(e.tenant, e.settings.name, JSON.stringify(e.settings.residency ?? ['EEA']), e.position);
+        if (e.type === 'tenant-declared') upsertTenant.run(e.tenant, e.settings.name, JSON.stringify(residencyOf(e.settings)), e.position);
         else if (e.type === 'token-issued') issue.run(e.token.id, e.tenant, e.token.hash, e.token.role, e.token.systems ? JSON.stringify(e.token.systems) : null, e.token.label ?? null, e.recordedAt);
         else if (e.type === 'token-revoked') revoke.run(e.recordedAt, e.token.id, e.tenant);
       }
