@@ -68,6 +68,28 @@ const LEASE_AFTER = 2;
 const pendingKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`;
 
 /**
+ * Folds `more`, prepared after `into` and chained to it (positions and hashes planned on top of it),
+ * into `into`: one append per tenant still, its entries in the order they were planned.
+ */
+function merge(into: Cycle, more: Cycle): void {
+  for (const p of more.plans) {
+    const same = into.plans.find((q) => q.tenant === p.tenant);
+    if (!same) {
+      into.plans.push(p);
+      continue;
+    }
+    if (p.events.length) {
+      if (p.expected !== same.expected + same.events.length) throw new Error('a cycle was planned on another than the one it joins');
+      same.events.push(...p.events);
+      same.index.push(...p.index);
+      same.lastHash = p.lastHash;
+    }
+    same.jobs.push(...p.jobs);
+  }
+  into.pending.push(...more.pending);
+}
+
+/**
  * The one append path. Requests queue here; each cycle takes the waiting requests (group commit),
  * checks idempotency, seals personal values, canonicalises and hashes, makes new keys durable, then
  * commits all log entries and their inline projections in one transaction before answering anyone.
@@ -89,6 +111,8 @@ export class LedgerWriter {
   /** Events of the cycle being committed, so that a request repeating one waits for its outcome. */
   private readonly uncommitted = new Set<string>();
   private committing: Promise<boolean> | null = null;
+  /** Called when a request arrives while a prepared cycle waits for the one being committed. */
+  private wake: (() => void) | null = null;
   private readonly listeners: Array<(tenant: string, administrative: boolean) => void> = [];
   /** Commits lost in a row to another process appending to the same log: the next cycle waits a little, at random, so they stop colliding. */
   private contended = 0;
@@ -159,6 +183,7 @@ export class LedgerWriter {
 
   private enqueue(job: Job) {
     this.queue.push(job);
+    this.wake?.();
     if (!this.running) {
       this.running = true;
       setImmediate(() => void this.loop());
@@ -167,9 +192,10 @@ export class LedgerWriter {
 
   /**
    * The next cycle's requests: an administrative request alone, or processing requests up to the commit
-   * size. When nothing is committing, about half of what waits, so that the rest is prepared meanwhile.
+   * size (`room`). When nothing is committing, about half of what waits, so that the rest is prepared
+   * meanwhile.
    */
-  private take(): Job[] {
+  private take(room = MAX_EVENTS_PER_COMMIT): Job[] {
     const first = this.queue[0]!;
     if (first.kind === 'admin' && first.independent) {
       const out: Job[] = [];
@@ -177,7 +203,7 @@ export class LedgerWriter {
       return out;
     }
     if (first.kind === 'admin') return [this.queue.shift()!];
-    let limit = MAX_EVENTS_PER_COMMIT;
+    let limit = room;
     if (!this.committing) {
       let waiting = 0;
       for (const j of this.queue) { if (j.kind !== 'processing') break; waiting += j.events.length; }
@@ -211,7 +237,9 @@ export class LedgerWriter {
             if (failed) continue;
           }
           let cycle: Cycle | null = null;
-          await this.guard(jobs, async () => { cycle = await this.prepare(jobs as ProcessingJob[]); });
+          let deferred = false;
+          await this.guard(jobs, async () => { ({ cycle, deferred } = await this.prepare(jobs as ProcessingJob[])); });
+          if (cycle !== null && !deferred && !turn.lease) await this.gather(cycle);
           const previousCommitted = await this.settle();
           const lease = turn.lease;
           if (cycle === null || !previousCommitted) {
@@ -224,11 +252,50 @@ export class LedgerWriter {
         // Let the event loop read more requests, so that the next cycle groups them.
         if (this.queue.length) await new Promise((r) => setImmediate(r));
       }
+      // Nothing more to prepare for now: wait for the commit, or for requests to prepare meanwhile.
+      if (this.committing) {
+        await Promise.race([this.committing, new Promise<void>((r) => { this.wake = r; })]);
+        this.wake = null;
+        if (this.queue.length) continue;
+      }
       await this.settle();
       if (this.queue.length === 0) break;
     }
     this.running = false;
     for (const r of this.idle.splice(0)) r();
+  }
+
+  /**
+   * While the previous cycle commits, folds the processing requests that arrive meanwhile into `cycle`,
+   * the one waiting to commit next: each commit then holds what arrived during the one before, and many
+   * clients sending one event each share one fsync between twice as many of them. Stops when the commit
+   * is done, the cycle is full, an administrative request is next, or a request must wait for the
+   * outcome of an event it repeats.
+   */
+  private async gather(cycle: Cycle): Promise<void> {
+    const committing = this.committing;
+    if (!committing) return;
+    let done = false;
+    void committing.then(() => { done = true; });
+    const size = () => cycle.plans.reduce((n, p) => n + p.events.length, 0);
+    for (;;) {
+      if (!this.queue.length) {
+        await Promise.race([committing, new Promise<void>((r) => { this.wake = r; })]);
+        this.wake = null;
+      }
+      const room = MAX_EVENTS_PER_COMMIT - size();
+      if (done || room <= 0 || !this.queue.length || this.queue[0]!.kind !== 'processing') return;
+      const jobs = this.take(room);
+      let deferred = false;
+      let failed = true;
+      await this.guard(jobs, async () => {
+        const prepared = await this.prepare(jobs as ProcessingJob[]);
+        if (prepared.cycle !== null) merge(cycle, prepared.cycle);
+        deferred = prepared.deferred;
+        failed = false;
+      });
+      if (deferred || failed) return;
+    }
   }
 
   /** Waits for the cycle being committed; false when it did not commit whole. */
@@ -352,8 +419,11 @@ export class LedgerWriter {
     });
   }
 
-  /** Decides every request of the cycle and builds its entries; nothing is written yet. */
-  private async prepare(jobs: ProcessingJob[]): Promise<Cycle | null> {
+  /**
+   * Decides every request of the cycle and builds its entries; nothing is written yet. `deferred`: some
+   * requests repeat an event of a cycle not committed yet, and went back to the queue to wait for it.
+   */
+  private async prepare(jobs: ProcessingJob[]): Promise<{ cycle: Cycle | null; deferred: boolean }> {
     const started = performance.now();
     const recordedAt = this.clock.now().toISOString();
     const byTenant = new Map<string, ProcessingJob[]>();
@@ -380,9 +450,10 @@ export class LedgerWriter {
       for (const e of plan.events) pending.push(pendingKey(tenant, e.eventId));
     }
     if (waiting.length) this.queue.unshift(...waiting);
-    if (plans.length === 0) return null;
+    const deferred = waiting.length > 0;
+    if (plans.length === 0) return { cycle: null, deferred };
     for (const k of pending) this.uncommitted.add(k);
-    return { started, plans, pending };
+    return { cycle: { started, plans, pending }, deferred };
   }
 
   /** Makes the cycle's keys durable, then its entries, then answers its requests. */

@@ -1,0 +1,119 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
+import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
+import type { EventStore } from '../../src/ledger/event-store.port.js';
+import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { tempDir } from '../support/ledger-process.js';
+import { anEvent } from '../support/builders.js';
+
+const master = { key: randomBytes(32), id: 'test' };
+const actor = { type: 'admin', id: 'test' } as const;
+const events = (...raw: Array<Record<string, unknown>>): ProcessingEvent[] => {
+  const d = decodeAppendBody({ events: raw });
+  if (d._tag === 'Left') throw new Error('bad test event');
+  return [...d.right];
+};
+const turn = () => new Promise((r) => setImmediate(r));
+const leaf = (data: Buffer) => createHash('sha256').update(Buffer.from([0])).update(data).digest('hex');
+
+/**
+ * The real embedded store, its appends held at a gate the test opens: what arrives while one commit is
+ * under way must join the one group waiting to commit next, not queue up behind it in groups of its own.
+ */
+async function gatedWriter() {
+  const s = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
+  const appends: number[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  let open = () => undefined as void;
+  const gated: EventStore = new Proxy(s.eventStore, {
+    get: (target, p, r) => (p === 'append'
+      ? async (...a: Parameters<EventStore['append']>) => { appends.push(a[0].reduce((n, x) => n + x.events.length, 0)); await gate; return target.append(...a); }
+      : Reflect.get(target, p, r)),
+  });
+  const writer = new LedgerWriter(gated, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  for (const tenant of ['acme', 'globex']) {
+    const r = await writer.append(tenant, async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: tenant, residency: ['EEA'] } }], answer: () => null } }) as never);
+    expect(r._tag).toBe('Right');
+  }
+  appends.length = 0;
+  const close = () => { gate = new Promise((r) => { open = () => r(); }); };
+  return { s, writer, appends, close, open: () => open() };
+}
+
+describe('group commit while a commit is under way', () => {
+  it('folds requests arriving during a commit into the next one, chained and gap-free per tenant', async () => {
+    const { s, writer, appends, close, open } = await gatedWriter();
+    close();
+    const first = writer.record('acme', events(anEvent()));
+    while (appends.length === 0) await turn();
+    // Arriving one by one, each after the writer had a turn to prepare what came before.
+    const later: Array<ReturnType<LedgerWriter['record']>> = [];
+    for (let i = 0; i < 12; i++) {
+      later.push(writer.record(i % 3 === 0 ? 'globex' : 'acme', events(anEvent(), anEvent())));
+      await turn();
+      await turn();
+    }
+    expect(appends).toEqual([1]);
+    open();
+    const results = await Promise.all([first, ...later]);
+    expect(results.every((r) => r._tag === 'Right')).toBe(true);
+    // One commit for the first request, one for all twelve that came while it was under way.
+    expect(appends).toEqual([1, 24]);
+    for (const tenant of ['acme', 'globex']) {
+      const log = await s.eventStore.readStream(`ledger-${tenant}`, 0, 100);
+      expect(log.map((e) => e.revision)).toEqual(log.map((_, i) => i));
+      const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
+      expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
+    }
+    expect((await s.eventStore.readStream('ledger-acme', 0, 100)).length).toBe(1 + 1 + 16);
+    expect((await s.eventStore.readStream('ledger-globex', 0, 100)).length).toBe(1 + 8);
+    await writer.drain();
+    await s.close();
+  });
+
+  it('answers a repeat of an event being committed once that commit is done, as a duplicate at its position', async () => {
+    const { s, writer, appends, close, open } = await gatedWriter();
+    close();
+    const event = anEvent();
+    const first = writer.record('acme', events(event));
+    while (appends.length === 0) await turn();
+    const other = writer.record('acme', events(anEvent()));
+    await turn();
+    const repeat = writer.record('acme', events(event));
+    const changed = writer.record('acme', events({ ...event, purpose: 'marketing' }));
+    for (let i = 0; i < 5; i++) await turn();
+    open();
+    const [a, b, c, d] = await Promise.all([first, other, repeat, changed]);
+    expect(a._tag === 'Right' && a.right[0]!.status).toBe('recorded');
+    expect(b._tag === 'Right' && b.right[0]!.status).toBe('recorded');
+    expect(c._tag === 'Right' && c.right[0]).toMatchObject({ status: 'duplicate', position: a._tag === 'Right' ? a.right[0]!.position : -1 });
+    expect(d._tag === 'Left' && d.left._tag).toBe('ConflictingDuplicate');
+    expect((await s.eventStore.readStream('ledger-acme', 0, 100)).map((e) => e.revision)).toEqual([0, 1, 2]);
+    await writer.drain();
+    await s.close();
+  });
+
+  it('commits the waiting group after a failed commit only once it is prepared again', async () => {
+    const { s, writer, appends, close, open } = await gatedWriter();
+    // Another process appends to acme's log behind this writer's back while its first commit waits.
+    close();
+    const first = writer.record('acme', events(anEvent()));
+    while (appends.length === 0) await turn();
+    const later = [writer.record('acme', events(anEvent())), writer.record('acme', events(anEvent()))];
+    await turn();
+    await turn();
+    const rival = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    expect((await rival.record('acme', events(anEvent())))._tag).toBe('Right');
+    open();
+    const results = await Promise.all([first, ...later]);
+    expect(results.every((r) => r._tag === 'Right')).toBe(true);
+    const log = await s.eventStore.readStream('ledger-acme', 0, 100);
+    expect(log.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
+    const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
+    expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
+    await rival.drain();
+    await writer.drain();
+    await s.close();
+  });
+});
