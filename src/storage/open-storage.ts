@@ -23,7 +23,7 @@ export async function configuredMasterKey(config: PdlConfig): Promise<{ master: 
  */
 export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
   const rebuild = options.rebuild ? { rebuild: options.rebuild } : {};
-  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, rebuild);
+  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, { ...rebuild, ...(options.tool ? { writes: 'in-thread' as const } : {}) });
   if (config.store === 'eventstoredb') return openEventStoreDbStorage(config.esdbUrl!, config.postgresUrl!, master, { ...rebuild, ...(options.log ? { log: options.log } : {}) });
   if (options.tool && !existsSync(join(config.dataDir, 'ledger.db'))) throw new NoLedger(`${config.dataDir} holds no ledger (no ledger.db)`);
   return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...rebuild });

@@ -12,6 +12,7 @@ import type { EventStore } from '../ledger/event-store.port.js';
 
 type PgKeys = Awaited<ReturnType<typeof openPgKeyStore>>;
 import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
+import { PgWorkerEventStore } from './postgres/pg-append-worker-client.js';
 import type { PgProjection } from '../ledger/postgres/pg-projection.js';
 import { PgRequestsReadModel, pgRequestsProjection } from '../requests/postgres/pg-requests.js';
 import { PgTenantDirectory, pgTenancyProjection } from '../tenancy/postgres/pg-tenancy.js';
@@ -34,6 +35,11 @@ export interface PostgresOptions {
   readonly rebuild?: { readonly onProgress?: (through: bigint, head: bigint) => void };
   /** Connections to PostgreSQL (default 10). */
   readonly connections?: number;
+  /**
+   * `worker` (the server's choice): appends, with the read models folded into them, run on a worker
+   * thread of their own. `in-thread`: on the calling thread (tools, and tests that run from TypeScript sources).
+   */
+  readonly writes?: 'worker' | 'in-thread';
 }
 
 export const postgresProjections = (): PgProjection[] => [
@@ -95,14 +101,14 @@ export function postgresReadModels(pool: pg.Pool) {
  */
 export function sharedPostgresStorage(s: {
   pool: pg.Pool; keys: PgKeys; leadership: Leadership; eventStore: EventStore; readModels: ReturnType<typeof postgresReadModels>; rebuilt: RebuildReport | null;
-  alsoHealthy?: () => Promise<boolean>; stopFirst?: () => Promise<void>;
+  alsoHealthy?: () => Promise<boolean>; stopFirst?: () => Promise<void>; workerHeap?: () => Promise<{ used: number; total: number }>;
 }): LedgerStorage {
   return {
     eventStore: s.eventStore,
     keyStore: s.keys.store,
     ...s.readModels,
     rebuilt: s.rebuilt,
-    workerHeap: () => Promise.resolve(null),
+    workerHeap: () => s.workerHeap?.() ?? Promise.resolve(null),
     exclusive: false,
     healthy: async () => (await s.pool.query('select 1')).rowCount === 1 && (await s.keys.storage.healthy()) && (await (s.alsoHealthy?.() ?? true)),
     leads: (job) => s.leadership.leads(job),
@@ -122,11 +128,16 @@ export function sharedPostgresStorage(s: {
  * `keysSchema`. Several ledger processes can share the database.
  */
 export async function openPostgresStorage(url: string, master: MasterKey, options: PostgresOptions = {}): Promise<LedgerStorage> {
-  const { pool, eventStore, rebuilt } = await openPostgresLog(url, options);
+  const { pool, eventStore: log, rebuilt } = await openPostgresLog(url, options);
+  const worker = options.writes === 'in-thread' ? null : new PgWorkerEventStore(log, url, options.schema ?? 'pdl');
   try {
     const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? KEYS_SCHEMA);
-    return sharedPostgresStorage({ pool, keys, leadership: new Leadership(pool), eventStore, readModels: postgresReadModels(pool), rebuilt });
+    return sharedPostgresStorage({
+      pool, keys, leadership: new Leadership(pool), eventStore: worker ?? log, readModels: postgresReadModels(pool), rebuilt,
+      ...(worker ? { alsoHealthy: async () => worker.healthy, workerHeap: () => worker.heap() } : {}),
+    });
   } catch (e) {
+    await worker?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     throw e;
   }

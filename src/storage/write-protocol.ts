@@ -17,6 +17,3 @@ export type WriteOperation =
 
 export type WriteRequest = WriteOperation & { readonly id: number };
 
-export type WriteResponse =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: string };

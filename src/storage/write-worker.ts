@@ -5,7 +5,8 @@ import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
-import type { WriteRequest, WriteResponse } from './write-protocol.js';
+import { answering, withContexts } from './worker-calls.js';
+import type { WriteRequest } from './write-protocol.js';
 
 /**
  * The storage worker: owns the write connections of `ledger.db` and `keys.db`, so that commits and
@@ -20,8 +21,7 @@ const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secure
 
 function serve(r: WriteRequest): unknown {
   switch (r.op) {
-    // The bytes were canonicalised by this process's writer a moment ago: parsed, not validated again.
-    case 'append': return appender.append(r.appends.map((a) => ({ ...a, events: a.events.map((e) => ({ ...e, context: JSON.parse(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('utf8')) })) })));
+    case 'append': return appender.append(withContexts(r.appends));
     case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
     case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
     case 'flushIndex': return keys.flushIndex();
@@ -37,13 +37,4 @@ function serve(r: WriteRequest): unknown {
   }
 }
 
-port.on('message', (r: WriteRequest) => {
-  let answer: WriteResponse;
-  try {
-    answer = { id: r.id, ok: true, value: serve(r) };
-  } catch (e) {
-    answer = { id: r.id, ok: false, error: e instanceof Error ? e.message : String(e) };
-  }
-  port.postMessage(answer);
-  if (r.op === 'close') port.close();
-});
+answering<WriteRequest>(port, serve);

@@ -63,12 +63,12 @@ describe('a rebuild judges each event against what was declared before it', () =
   it('on PostgreSQL', async () => {
     const db = await freshDatabase();
     try {
-      const s = await openPostgresStorage(db.url, master);
+      const s = await openPostgresStorage(db.url, master, { writes: 'in-thread' });
       await play(s);
       const incremental = await codes(s);
       await s.close();
       expect(incremental.map((c) => c.split(' ')[1])).toEqual(['category-not-declared', 'location-outside-residency']);
-      const again = await openPostgresStorage(db.url, master, { rebuild: {} });
+      const again = await openPostgresStorage(db.url, master, { writes: 'in-thread', rebuild: {} });
       expect(await codes(again)).toEqual(incremental);
       await again.close();
     } finally {

@@ -61,6 +61,11 @@ export class PgEventStore implements EventStore {
     return new PgEventStore(pool, schema, projections, false);
   }
 
+  /** The store on a pool of the caller's whose schema is migrated already (a storage worker's). */
+  static attached(pool: pg.Pool, schema: string, projections: readonly PgProjection[]): PgEventStore {
+    return new PgEventStore(pool, schema, projections, false);
+  }
+
   /** Runs `work` in a transaction holding the append lock: nothing is appended meanwhile (rebuilds). */
   exclusively<T>(work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, async (c) => {
