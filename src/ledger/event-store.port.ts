@@ -34,6 +34,14 @@ export interface StreamAppend {
   readonly stream: string;
   readonly expectedRevision: ExpectedRevision;
   readonly events: readonly NewEvent[];
+  /**
+   * The events are ledger entries (their objects in `context`) whose content does not depend on what
+   * precedes them: when other processes appended after `expectedRevision` (and none of these ids is in
+   * the stream), a store that can (PostgreSQL, under its append lock) places them after those and links
+   * them again (positions, `prev`, bytes, hashes: `Appended.relinked`) instead of answering
+   * `WrongExpectedRevision`. Stores written by one process only may ignore it.
+   */
+  readonly relink?: boolean;
 }
 
 export type AppendOutcome =
@@ -41,6 +49,8 @@ export type AppendOutcome =
     readonly _tag: 'Appended'; readonly stream: string; readonly firstRevision: number; readonly lastRevision: number; readonly idempotent: boolean;
     /** What inline projections said of the new events: event id → projection name → value (e.g. findings). */
     readonly annotations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+    /** The events were linked again after other processes' appends (see `StreamAppend.relink`): their leaf hashes (hex), in order. */
+    readonly relinked?: readonly string[];
   }
   | { readonly _tag: 'WrongExpectedRevision'; readonly stream: string; readonly expected: ExpectedRevision; readonly actual: number | null }
   | { readonly _tag: 'DuplicateEventIds'; readonly stream: string; readonly eventIds: readonly string[] };

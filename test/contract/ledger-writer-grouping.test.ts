@@ -4,6 +4,9 @@ import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
 import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
+import type { LedgerStorage } from '../../src/storage/storage.js';
+import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from '../support/ledger-process.js';
 import { anEvent } from '../support/builders.js';
 
@@ -116,4 +119,57 @@ describe('group commit while a commit is under way', () => {
     await writer.drain();
     await s.close();
   });
+});
+
+describe('two ledger processes on one PostgreSQL log', () => {
+  it('place each other\'s groups one after the other without sending them back, in one chained, gap-free log whose answers say where each event is', async () => {
+    const db = await freshDatabase();
+    const [one, two] = [await openPostgresStorage(db.url, master, { writes: 'in-thread' }), await openPostgresStorage(db.url, master, { writes: 'in-thread' })];
+    try {
+      const outcomes: string[] = [];
+      let gate: Promise<void> = Promise.resolve();
+      const writerOn = (s: LedgerStorage, gated: boolean) => {
+        const watched: EventStore = new Proxy(s.eventStore, {
+          get: (target, p, r) => (p === 'append'
+            ? async (...a: Parameters<EventStore['append']>) => {
+              if (gated) await gate;
+              const o = await target.append(...a);
+              outcomes.push(...o.map((x) => (x._tag === 'Appended' && x.relinked ? 'relinked' : x._tag)));
+              return o;
+            }
+            : Reflect.get(target, p, r)),
+        });
+        return new LedgerWriter(watched, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+      };
+      const [a, b] = [writerOn(one, true), writerOn(two, false)];
+      expect((await a.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never))._tag).toBe('Right');
+      expect((await a.record('acme', events(anEvent())))._tag).toBe('Right');
+      // a prepares on the log as it stands, and is held before appending while b appends.
+      let open = () => undefined as void;
+      gate = new Promise((r) => { open = () => r(); });
+      const overtaken = a.record('acme', events(anEvent(), anEvent()));
+      expect((await b.record('acme', events(anEvent(), anEvent(), anEvent())))._tag).toBe('Right');
+      open();
+      const placed = await overtaken;
+      expect(placed._tag === 'Right' && placed.right.map((r) => r.position)).toEqual([5, 6]);
+      expect(outcomes.slice(-2)).toEqual(['Appended', 'relinked']);
+      // Then both at once, many requests each.
+      const burst = (w: LedgerWriter) => Promise.all(Array.from({ length: 40 }, () => w.record('acme', events(anEvent(), anEvent(), anEvent()))));
+      const results = [placed, ...(await Promise.all([burst(a), burst(b)])).flat()];
+      expect(results.every((r) => r._tag === 'Right')).toBe(true);
+      const log = await one.eventStore.readStream('ledger-acme', 0, 1000);
+      expect(log.map((e) => e.revision)).toEqual(Array.from({ length: 1 + 1 + 5 + 240 }, (_, i) => i));
+      const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
+      expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
+      // Every answer names the position and hash the event has in the log.
+      const at = new Map(log.map((e) => [e.eventId, { position: e.revision, hash: leaf(e.data) }]));
+      for (const r of results) if (r._tag === 'Right') for (const x of r.right) expect({ position: x.position, hash: x.hash }).toEqual(at.get(x.eventId));
+      // Overtaken groups were placed after the other's, never refused and prepared again.
+      expect(outcomes).not.toContain('WrongExpectedRevision');
+      await Promise.all([a.drain(), b.drain()]);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+      await db.drop();
+    }
+  }, 60_000);
 });

@@ -16,7 +16,11 @@ export const APPLICATION_NAME = 'pdl';
 /** A pool whose connections work in `schema` (created by `migrate`). */
 export function schemaPool(connectionString: string, schema: string, max: number): pg.Pool {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-  return new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME });
+  const pool = new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME });
+  // A connection that breaks while idle (the server restarted, or ended it) is dropped by the pool, which
+  // opens another when next needed; unheard, the pool's 'error' would stop the process.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /**

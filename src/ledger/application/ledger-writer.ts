@@ -3,7 +3,8 @@ import type { Clock } from '../../common/kernel/time.js';
 import type { IdentifierVault } from '../../keys/application/identifier-vault.js';
 import { KeyRace, type IndexEntry, type KeyStore } from '../../keys/key-store.port.js';
 import type { AppendLease, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
-import { canonicalBytes, leafHash } from '../domain/canonical.js';
+import { leafHash } from '../domain/canonical.js';
+import { linkOne } from '../domain/chain.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
 import type { AppendRefusal, RecordResult } from '../domain/record-outcome.js';
@@ -359,11 +360,9 @@ export class LedgerWriter {
     const events: NewEvent[] = [];
     const hashes: string[] = [];
     for (const e of entries) {
-      const entry = prev ? { ...e, prev } : e;
-      const data = canonicalBytes(entry);
-      const leaf = leafHash(data);
-      prev = leaf.toString('hex');
-      events.push({ eventId: e.eventId, type: e.type, data, leafHash: leaf, context: entry });
+      const l = linkOne(e, prev);
+      prev = l.hash;
+      events.push({ eventId: e.eventId, type: e.type, data: l.data, leafHash: l.leaf, context: l.entry });
       hashes.push(prev);
     }
     return { events, hashes };
@@ -464,17 +463,24 @@ export class LedgerWriter {
       await this.keys.commit();
       const live = plans.filter((p) => p.events.length > 0);
       const outcomes = live.length
-        ? await (lease ?? this.store).append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events })))
+        // Processing entries depend on nothing before them: where the store can, another process's appends meanwhile do not send them back.
+        ? await (lease ?? this.store).append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events, relink: true })))
         : [];
       let whole = true;
       const committed = new Set<TenantPlan>();
+      const relinked = new Map<TenantPlan, Map<string, { position: number; hash: string }>>();
       live.forEach((p, i) => {
         const o = outcomes[i]!;
         if (o._tag === 'Appended') {
+          // Placed after other processes' entries (relinked): its own positions and hashes, for the answers and what follows.
+          if (o.relinked) relinked.set(p, new Map(p.events.map((e, k) => [e.eventId, { position: o.firstRevision + k, hash: o.relinked![k]! }])));
           this.revisions.set(p.tenant, o.lastRevision);
-          this.hashes.set(p.tenant, p.lastHash!);
+          this.hashes.set(p.tenant, o.relinked ? o.relinked[o.relinked.length - 1]! : p.lastHash!);
           this.committed(p.tenant, false);
-          if (this.planned.get(p.tenant) === o.lastRevision) {
+          // Nothing prepared on top of this cycle: what was planned is now what is. (A cycle prepared on top of a
+          // relinked one expects a revision the log has passed, so it is relinked in turn, never appended as planned.)
+          const planned = this.planned.get(p.tenant);
+          if (planned === o.lastRevision || (o.relinked && planned === p.expected + p.events.length)) {
             this.planned.delete(p.tenant);
             this.plannedHashes.delete(p.tenant);
           }
@@ -494,10 +500,12 @@ export class LedgerWriter {
       for (const p of plans) {
         if (p.events.length > 0 && !committed.has(p)) continue;
         const said = p.events.length ? (outcomes[live.indexOf(p)] as { annotations?: Record<string, Record<string, unknown>> }).annotations : undefined;
+        const moved = relinked.get(p);
         for (const { job, results } of p.jobs) {
           this.metrics?.answered((performance.now() - job.started) / 1000);
-          // A repeat of an event of this same cycle ('duplicate') gets the findings of its first copy too.
-          job.done(right(said ? results.map((r) => (said[r.eventId]?.compliance ? { ...r, findings: said[r.eventId]!.compliance as Finding[] } : r)) : results));
+          // A repeat of an event of this same cycle ('duplicate') gets the findings, position and hash of its first copy too.
+          const placed = moved ? results.map((r) => (moved.has(r.eventId) ? { ...r, ...moved.get(r.eventId)! } : r)) : results;
+          job.done(right(said ? placed.map((r) => (said[r.eventId]?.compliance ? { ...r, findings: said[r.eventId]!.compliance as Finding[] } : r)) : placed));
         }
       }
       return whole;
@@ -554,14 +562,12 @@ export class LedgerWriter {
           categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
           ...(ev.actor ? { actor: ev.actor } : {}),
           ...(ev.details ? { details: ev.details } : {}),
-          ...(prev ? { prev } : {}),
         };
-        const data = canonicalBytes(entry);
-        const leaf = leafHash(data);
-        prev = leaf.toString('hex');
+        const l = linkOne(entry, prev);
+        prev = l.hash;
         plan.lastHash = prev;
         const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] };
-        plan.events.push({ eventId: ev.eventId, type: ev.type, data, leafHash: leaf, context: entry });
+        plan.events.push({ eventId: ev.eventId, type: ev.type, data: l.data, leafHash: l.leaf, context: l.entry });
         inCycle.set(ev.eventId, { event: ev, result });
         byId.set(ev.eventId, result);
       });

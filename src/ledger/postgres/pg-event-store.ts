@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
 import { inTransaction, transaction } from '../../common/postgres/transaction.js';
-import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
+import { leafHash } from '../domain/canonical.js';
+import { link, type Linkable } from '../domain/chain.js';
 import { appendObstacle, expectedStart } from '../append-decision.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
@@ -119,10 +121,10 @@ export class PgEventStore implements EventStore {
         const applied: AppliedEvent[][] = [];
         for (const [i, a] of appends.entries()) {
           await client.query(`savepoint s${i}`);
-          const outcome = await this.appendOne(client, a, last, `s${i}`);
+          const { outcome, events } = await this.appendOne(client, a, last, `s${i}`);
           const mine: AppliedEvent[] = [];
           if (outcome._tag === 'Appended' && !outcome.idempotent) {
-            a.events.forEach((e, k) => {
+            events.forEach((e, k) => {
               const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
               const recorded: RecordedEvent = {
                 stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
@@ -155,18 +157,30 @@ export class PgEventStore implements EventStore {
    * id; only then, or when the stream has moved, are the ids looked up (an idempotent repeat, a
    * duplicate, or a stale expected revision).
    */
-  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, savepoint: string): Promise<AppendOutcome> {
+  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, savepoint: string): Promise<{ outcome: AppendOutcome; events: readonly NewEvent[] }> {
     const actual = (await client.query<{ revision: number }>('select revision from streams where stream = $1', [a.stream])).rows[0]?.revision ?? null;
     const ids = a.events.map((e) => e.eventId);
-    const start = expectedStart(a, actual);
+    let start = expectedStart(a, actual);
+    let events = a.events;
+    let relinked: string[] | undefined;
     const inBatchDups = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    if (a.relink && actual !== null && actual > start && inBatchDups.length === 0 && ids.length > 0 && a.events.every((e) => e.context !== undefined)) {
+      // Other processes appended since these entries were linked: they go after those, linked again.
+      const before = (await client.query<{ data: Buffer }>('select data from events where stream = $1 and revision = $2', [a.stream, actual])).rows[0];
+      if (before) {
+        const linked = link(a.events.map((e) => e.context as Linkable), actual + 1, leafHash(before.data).toString('hex'));
+        events = linked.map((l, k) => ({ eventId: ids[k]!, type: a.events[k]!.type, data: l.data, leafHash: l.leaf, context: l.entry }));
+        relinked = linked.map((l) => l.hash);
+        start = actual;
+      }
+    }
     if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
       const first = start + 1;
       try {
         await client.query(
           `insert into events (global_position, stream, revision, event_id, type, data)
            select $1::bigint + n, $2, $3::int + n - 1, id, t, d from unnest($4::text[], $5::text[], $6::bytea[]) with ordinality as x(id, t, d, n)`,
-          [last.toString(), a.stream, first, ids, a.events.map((e) => e.type), a.events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
+          [last.toString(), a.stream, first, ids, events.map((e) => e.type), events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
         );
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
@@ -174,13 +188,13 @@ export class PgEventStore implements EventStore {
         await client.query(`rollback to savepoint ${savepoint}`);
         const why = await this.classify(client, a, actual, ids);
         if (why._tag === 'Appended' && !why.idempotent) throw e;
-        return why;
+        return { outcome: why, events: [] };
       }
       const lastRevision = first + ids.length - 1;
       await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
-      return { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false };
+      return { outcome: { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false, ...(relinked ? { relinked } : {}) }, events };
     }
-    return this.classify(client, a, actual, ids);
+    return { outcome: await this.classify(client, a, actual, ids), events: [] };
   }
 
   /** Why an append cannot go in as asked: an idempotent repeat, a stale expected revision, or reused ids. */

@@ -15,8 +15,6 @@ import type { PgAppendRequest } from './pg-append-protocol.js';
 const port = parentPort!;
 const { url, schema, connections } = workerData as { url: string; schema: string; connections: number };
 const pool = schemaPool(url, schema, connections);
-// A connection that breaks while idle is dropped by the pool; the next append gets a fresh one or fails (503).
-pool.on('error', () => undefined);
 const store = PgEventStore.attached(pool, schema, postgresProjections());
 const leases = new Map<number, AppendLease>();
 let nextLease = 0;
