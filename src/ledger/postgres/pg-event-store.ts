@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
 import { inTransaction, transaction } from '../../common/postgres/transaction.js';
+import { insertRows } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
 import { link, type Linkable } from '../domain/chain.js';
@@ -30,6 +31,8 @@ create table if not exists global_position (id integer primary key check (id = 1
 insert into global_position (id, last) values (1, -1) on conflict do nothing;`,
   },
 ];
+
+const EVENT_COLUMNS = [['global_position', 'bigint'], ['stream', 'text'], ['revision', 'integer'], ['event_id', 'text'], ['type', 'text'], ['data', 'bytea']] as const;
 
 /** Every append takes this transaction-scoped advisory lock: one committer at a time keeps the global order the commit order. */
 const APPEND_LOCK = 0x70646c01;
@@ -177,11 +180,7 @@ export class PgEventStore implements EventStore {
     if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
       const first = start + 1;
       try {
-        await client.query(
-          `insert into events (global_position, stream, revision, event_id, type, data)
-           select $1::bigint + n, $2, $3::int + n - 1, id, t, d from unnest($4::text[], $5::text[], $6::bytea[]) with ordinality as x(id, t, d, n)`,
-          [last.toString(), a.stream, first, ids, events.map((e) => e.type), events.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))],
-        );
+        await insertRows(client, 'events', EVENT_COLUMNS, events.map((e, k) => [(last + 1n + BigInt(k)).toString(), a.stream, first + k, e.eventId, e.type, e.data]));
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
         // An id already in the stream: back to the savepoint, and find which.
