@@ -4,6 +4,7 @@ import { randomIds } from '../common/kernel/ids.js';
 import { sortableInstant, systemClock } from '../common/kernel/time.js';
 import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import { Shredder } from '../keys/application/shredder.js';
+import { LogMarks } from '../keys/application/log-marks.js';
 import { fingerprint, loadMasterKey, parse } from '../keys/master-key.js';
 import { newKey } from '../keys/domain/sealing.js';
 import { rotateMaster } from '../keys/sqlite/rotate-master.js';
@@ -26,7 +27,7 @@ async function withShredder<T>(config: PdlConfig, work: (s: Shredder, writer: Le
   const writer = new LedgerWriter(storage.eventStore, storage.keyStore, vault, systemClock);
   const shredder = new Shredder(storage.keyStore, storage.retention, storage.requests, storage.auditTrail, storage.flushDeferred, systemClock, randomIds, vault, writer);
   try {
-    await shredder.reconcile();
+    await shredder.reconcile(await storage.tenants.tenantIds(), new LogMarks(storage.keyStore, storage.merkle));
     return await work(shredder, writer, storage);
   } finally {
     await writer.drain();

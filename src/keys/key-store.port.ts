@@ -69,8 +69,8 @@ export interface KeyStore {
   discard(): void;
   /** Subjects whose identifiers hash to `hmac`. */
   lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;
-  /** The categories of the subject that still have a data key. */
-  liveCategories(tenant: string, subject: string): Promise<string[]>;
+  /** The categories of the subject that still have a data key, with when their newest key was made. */
+  liveKeys(tenant: string, subject: string): Promise<LiveKey[]>;
   /**
    * Crypto-shredding: destroys every generation of the subject's keys for `categories` and the given
    * blind-index entries, leaving no recoverable bytes (secure delete, write-ahead log checkpointed and
@@ -81,17 +81,29 @@ export interface KeyStore {
   holds(tenant?: string, dueBy?: string): Promise<KeyHold[]>;
   /** Records (or clears, with `until` null) the hold of a subject's category. */
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
-  /** How far the tenant's erasures have been swept and shredded (see `SweptMark`), if ever. */
-  sweptThrough(tenant: string): Promise<SweptMark | null>;
-  markSwept(tenant: string, mark: SweptMark): Promise<void>;
+  /** How far in the tenant's log the work `kind` has been done (see `LogMark`), if ever. */
+  logMark(tenant: string, kind: LogMarkKind): Promise<LogMark | null>;
+  setLogMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void>;
   close(): void;
 }
 
 /**
- * Every erasure of the tenant's log up to `position` has been shredded; `hash` is the leaf hash of the
- * entry there, so that a mark that no longer matches its log (restored from another backup) is ignored.
+ * What the key store keeps track of in each tenant's log: `erasure-sweep`, every erasure up to the mark
+ * has been shredded; `key-reconcile`, every key destruction recorded up to the mark has been carried out.
  */
-export interface SweptMark {
+/** A category of a subject that has a data key: when its newest key was made (ISO 8601). */
+export interface LiveKey {
+  readonly category: string;
+  readonly createdAt: string;
+}
+
+export type LogMarkKind = 'erasure-sweep' | 'key-reconcile';
+
+/**
+ * A work done through the tenant's log up to `position`; `hash` is the leaf hash of the entry there, so
+ * that a mark that no longer matches its log (restored from another backup) is ignored.
+ */
+export interface LogMark {
   readonly position: number;
   readonly hash: string;
 }
@@ -121,9 +133,9 @@ export interface KeyReads {
   indexKey(tenant: string): Promise<Buffer | undefined>;
   lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;
   checkpoint(tenant: string): Promise<number | undefined>;
-  liveCategories(tenant: string, subject: string): Promise<string[]>;
+  liveKeys(tenant: string, subject: string): Promise<LiveKey[]>;
   holds(tenant: string | null, dueBy: string): Promise<KeyHold[]>;
-  swept(tenant: string): Promise<SweptMark | undefined>;
+  mark(tenant: string, kind: LogMarkKind): Promise<LogMark | undefined>;
   close(): void;
 }
 
@@ -138,5 +150,5 @@ export interface KeyWrites {
   /** Destroys keys and blind-index entries for good (see `KeyStore.destroy`). */
   destroyKeys(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void>;
   setHold(tenant: string, subject: string, category: string, hold: { until: string; purpose: string; legalBasis: string } | null): Promise<void>;
-  setSwept(tenant: string, mark: SweptMark): Promise<void>;
+  setMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void>;
 }

@@ -49,6 +49,8 @@ export interface RequestsReadModel {
   forgotten(tenant: string, subject: string): Promise<boolean>;
   /** The keys destroyed (of the subject, or of every subject), in log order. */
   destroyedKeys(tenant?: string, subject?: string): Promise<DestroyedKey[]>;
+  /** The keys whose destruction the tenant's log recorded after `position`, in log order. */
+  destroyedKeysAfter(tenant: string, position: number): Promise<Array<{ subject: string; category: string; position: number; recordedAt: string }>>;
 }
 
 export interface DestroyedKey {

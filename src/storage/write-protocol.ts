@@ -1,4 +1,4 @@
-import type { IndexEntry, SubjectKeys, SweptMark } from '../keys/key-store.port.js';
+import type { IndexEntry, LogMark, LogMarkKind, SubjectKeys } from '../keys/key-store.port.js';
 import type { WrappedIndexKeyRow, WrappedKeyRow } from '../keys/sqlite/sqlite-key-writer.js';
 import type { StreamAppend } from '../ledger/event-store.port.js';
 
@@ -10,7 +10,7 @@ export type WriteOperation =
   | { readonly op: 'flushIndex' }
   | { readonly op: 'destroyKeys'; readonly tenant: string; readonly keys: readonly SubjectKeys[]; readonly index: readonly IndexEntry[] }
   | { readonly op: 'setHold'; readonly tenant: string; readonly subject: string; readonly category: string; readonly hold: { until: string; purpose: string; legalBasis: string } | null }
-  | { readonly op: 'setSwept'; readonly tenant: string; readonly mark: SweptMark }
+  | { readonly op: 'setMark'; readonly tenant: string; readonly kind: LogMarkKind; readonly mark: LogMark }
   | { readonly op: 'flushLog' }
   | { readonly op: 'heapStats' }
   | { readonly op: 'close' };

@@ -19,7 +19,7 @@ export class WriteWorkerClient extends WorkerCalls<WriteOperation> {
     flushIndex: () => this.call({ op: 'flushIndex' }),
     destroyKeys: (tenant, keys, index) => this.call({ op: 'destroyKeys', tenant, keys, index }),
     setHold: (tenant, subject, category, hold) => this.call({ op: 'setHold', tenant, subject, category, hold }),
-    setSwept: (tenant, mark) => this.call({ op: 'setSwept', tenant, mark }),
+    setMark: (tenant, kind, mark) => this.call({ op: 'setMark', tenant, kind, mark }),
   };
 
   /** The storage worker's heap (it has its own, apart from the main thread's). */

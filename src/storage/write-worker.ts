@@ -27,7 +27,7 @@ function serve(r: WriteRequest): unknown {
     case 'flushIndex': return keys.flushIndex();
     case 'destroyKeys': return keys.destroyKeys(r.tenant, r.keys, r.index.map((e) => ({ ...e, hmac: Buffer.from(e.hmac) })));
     case 'setHold': return keys.setHold(r.tenant, r.subject, r.category, r.hold);
-    case 'setSwept': return keys.setSwept(r.tenant, r.mark);
+    case 'setMark': return keys.setMark(r.tenant, r.kind, r.mark);
     case 'flushLog': return appender.flush();
     case 'heapStats': { const h = getHeapStatistics(); return { used: h.used_heap_size, total: h.total_heap_size }; }
     case 'close':

@@ -32,16 +32,19 @@ export function keyStoreContract(name: string, backend: () => Promise<KeyStoreBa
       await again.shutdown();
     });
 
-    it('keeps how far each tenant\'s erasures were swept, across a restart', async () => {
+    it('keeps how far each kind of work went in each tenant\'s log, across a restart', async () => {
       const store = await b.open(master);
-      expect(await store.sweptThrough('acme')).toBeNull();
-      await store.markSwept('acme', { position: 41, hash: 'ab'.repeat(32) });
-      await store.markSwept('acme', { position: 97, hash: 'cd'.repeat(32) });
-      await store.markSwept('other', { position: 3, hash: 'ef'.repeat(32) });
+      expect(await store.logMark('acme', 'erasure-sweep')).toBeNull();
+      await store.setLogMark('acme', 'erasure-sweep', { position: 41, hash: 'ab'.repeat(32) });
+      await store.setLogMark('acme', 'erasure-sweep', { position: 97, hash: 'cd'.repeat(32) });
+      await store.setLogMark('acme', 'key-reconcile', { position: 12, hash: '12'.repeat(32) });
+      await store.setLogMark('other', 'erasure-sweep', { position: 3, hash: 'ef'.repeat(32) });
       await store.shutdown();
       const again = await b.open(master);
-      expect(await again.sweptThrough('acme')).toEqual({ position: 97, hash: 'cd'.repeat(32) });
-      expect(await again.sweptThrough('other')).toEqual({ position: 3, hash: 'ef'.repeat(32) });
+      expect(await again.logMark('acme', 'erasure-sweep')).toEqual({ position: 97, hash: 'cd'.repeat(32) });
+      expect(await again.logMark('acme', 'key-reconcile')).toEqual({ position: 12, hash: '12'.repeat(32) });
+      expect(await again.logMark('other', 'erasure-sweep')).toEqual({ position: 3, hash: 'ef'.repeat(32) });
+      expect(await again.logMark('other', 'key-reconcile')).toBeNull();
       await again.shutdown();
     });
 
@@ -93,11 +96,11 @@ export function keyStoreContract(name: string, backend: () => Promise<KeyStoreBa
       const [ipHmac, emailHmac] = [randomBytes(32), randomBytes(32)];
       await store.addIndexEntries('acme', [{ hmac: ipHmac, ...IP }, { hmac: emailHmac, ...EMAIL }], 3);
       await store.setHold('acme', IP.subject, IP.category, { until: '2027-01-10T10:05:00.000Z', purpose: 'law', legalBasis: 'LCEN' });
-      expect(await store.liveCategories('acme', 'visitor:a')).toEqual([EMAIL.category, IP.category]);
+      expect((await store.liveKeys('acme', 'visitor:a')).map((k) => k.category)).toEqual([EMAIL.category, IP.category]);
       expect((await store.holds('acme')).map((h) => h.category)).toEqual([IP.category]);
       expect(await store.holds('acme', '2026-12-31T00:00:00.000Z')).toEqual([]);
       await store.destroy('acme', [{ subject: 'visitor:a', categories: [IP.category] }], [{ hmac: ipHmac, ...IP }, { hmac: emailHmac, ...EMAIL }]);
-      expect(await store.liveCategories('acme', 'visitor:a')).toEqual([EMAIL.category]);
+      expect((await store.liveKeys('acme', 'visitor:a')).map((k) => k.category)).toEqual([EMAIL.category]);
       expect((await store.dataKeys('acme', [IP], false)).size).toBe(0);
       expect(await store.dataKeyGeneration('acme', IP, 1)).toBeNull();
       expect(await store.lookup('acme', ipHmac)).toEqual([]);

@@ -29,4 +29,16 @@ describe('the embedded key store\'s file', () => {
     await store.shutdown();
     for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).includes(key.key)).toBe(false);
   });
+
+  it('keeps the erasure sweep marks of a file of the earlier layout (erasure_sweeps) as log marks', async () => {
+    const dir = tempDir();
+    const old = openDatabase(join(dir, 'keys.db'));
+    old.exec('create table erasure_sweeps (tenant text primary key, position integer not null, hash text not null)');
+    old.prepare('insert into erasure_sweeps values (?, ?, ?)').run('acme', 41, 'ab'.repeat(32));
+    old.close();
+    const store = openStore(dir, { key: randomBytes(32), id: 'test' });
+    expect(await store.logMark('acme', 'erasure-sweep')).toEqual({ position: 41, hash: 'ab'.repeat(32) });
+    expect(await store.logMark('acme', 'key-reconcile')).toBeNull();
+    await store.shutdown();
+  });
 });

@@ -171,7 +171,7 @@ describe('forgetting', () => {
     const tenant = t.P.split('/').pop()!;
     const mark = () => {
       const db = new Database(join(dataDir, 'keys.db'), { readonly: true });
-      try { return db.prepare('select position, hash from erasure_sweeps where tenant = ?').get(tenant) as { position: number; hash: string } | undefined; } finally { db.close(); }
+      try { return db.prepare("select position, hash from log_marks where tenant = ? and kind = 'erasure-sweep'").get(tenant) as { position: number; hash: string } | undefined; } finally { db.close(); }
     };
     const leafAt = (position: number) => {
       const db = new Database(join(dataDir, 'ledger.db'), { readonly: true });
@@ -184,7 +184,7 @@ describe('forgetting', () => {
     expect(kept.hash).toBe(leafAt(kept.position));
     await ledger.stop();
     const db = new Database(join(dataDir, 'keys.db'));
-    db.prepare('update erasure_sweeps set hash = ? where tenant = ?').run('00'.repeat(32), tenant);
+    db.prepare("update log_marks set hash = ? where tenant = ? and kind = 'erasure-sweep'").run('00'.repeat(32), tenant);
     db.close();
     await restart();
     for (let i = 0; i < 50 && mark()?.hash !== kept.hash; i++) await new Promise((r) => setTimeout(r, 100));

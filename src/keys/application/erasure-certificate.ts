@@ -43,7 +43,7 @@ export class GetErasureCertificateHandler implements IQueryHandler<GetErasureCer
     const now = this.clock.now();
     const destroyed = await this.requests.destroyedKeys(tenant, subject);
     const holds = (await this.keys.holds(tenant)).filter((h) => h.subject === subject);
-    const live = await this.keys.liveCategories(tenant, subject);
+    const live = (await this.keys.liveKeys(tenant, subject)).map((k) => k.category);
     const systems = await this.state.erasureStatus(tenant, subject, sortableInstant(now));
     if (!destroyed.length && !live.length && !systems.length) return left({ _tag: 'SubjectNotFound', subject });
     const heldCategories = new Set(holds.map((h) => h.category));

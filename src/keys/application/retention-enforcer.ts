@@ -8,7 +8,7 @@ import { Shredder } from './shredder.js';
 import { KEY_STORE } from '../../storage/storage.tokens.js';
 import type { KeyStore } from '../key-store.port.js';
 import { MERKLE_TREE, type MerkleTreeReader } from '../../integrity/integrity.ports.js';
-import { tenantStream } from '../../ledger/domain/streams.js';
+import { LogMarks } from './log-marks.js';
 
 /**
  * In the server: finishes at start-up what a crash left half-shredded; then, in the background, sweeps
@@ -35,22 +35,19 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(CONFIG) private readonly config: PdlConfig,
     @Inject(LOGGER) private readonly log: Logger,
     @Inject(JOB_LEADERSHIP) private readonly leads: JobLeadership,
-    @Inject(KEY_STORE) private readonly keys: KeyStore,
-    @Inject(MERKLE_TREE) private readonly tree: MerkleTreeReader,
-  ) {}
-
-  /** The leaf hash of the tenant's entry at `position`, as the mark stores it. */
-  private async hashAt(tenant: string, position: number): Promise<string | null> {
-    return (await this.tree.leafHash(tenantStream(tenant), position))?.toString('hex') ?? null;
+    @Inject(KEY_STORE) keys: KeyStore,
+    @Inject(MERKLE_TREE) tree: MerkleTreeReader,
+  ) {
+    this.marks = new LogMarks(keys, tree);
   }
+
+  private readonly marks: LogMarks;
 
   /** Where the tenant's sweep starts: after its stored mark, if the mark still matches the log. */
   private async sweptThrough(tenant: string): Promise<number> {
     const known = this.swept.get(tenant);
     if (known !== undefined) return known;
-    const mark = await this.keys.sweptThrough(tenant);
-    const from = mark && (await this.hashAt(tenant, mark.position)) === mark.hash ? mark.position : -1;
-    if (mark && from === -1) this.log.warn({ tenant }, 'retention: the stored erasure sweep mark does not match the log; sweeping it from the start');
+    const from = await this.marks.through(tenant, 'erasure-sweep', () => this.log.warn({ tenant }, 'retention: the stored erasure sweep mark does not match the log; sweeping it from the start'));
     this.swept.set(tenant, from);
     return from;
   }
@@ -59,13 +56,12 @@ export class RetentionEnforcer implements OnApplicationBootstrap, BeforeApplicat
     const from = await this.sweptThrough(tenant);
     const to = await this.shredder.sweep(tenant, from, stop);
     if (to <= from) return;
-    const hash = await this.hashAt(tenant, to);
-    if (hash) await this.keys.markSwept(tenant, { position: to, hash });
+    await this.marks.set(tenant, 'erasure-sweep', to);
     this.swept.set(tenant, to);
   }
 
   async onApplicationBootstrap() {
-    const finished = await this.shredder.reconcile();
+    const finished = await this.shredder.reconcile(await this.tenants.tenantIds(), this.marks);
     if (finished) this.log.warn({ keys: finished }, 'finished destroying keys whose destruction was recorded before a stop');
     this.schedule();
     if (this.config.retentionEnforceIntervalMs > 0) {

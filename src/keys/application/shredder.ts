@@ -13,6 +13,7 @@ import { KEY_STORE } from '../../storage/storage.tokens.js';
 import type { IndexEntry, KeyStore, SubjectKeys } from '../key-store.port.js';
 import type { ShredStep } from '../domain/shredding.js';
 import { IdentifierVault, type KeyMemo } from './identifier-vault.js';
+import type { LogMarks } from './log-marks.js';
 
 const LEDGER = { type: 'ledger', id: 'retention' } as const;
 const PAGE = 1000;
@@ -59,7 +60,7 @@ export class Shredder {
     const plans = new Map<string, ShredStep[]>();
     const live = new Map<string, string[]>();
     for (const subject of new Set(subjects)) {
-      const categories = await this.keys.liveCategories(tenant, subject);
+      const categories = (await this.keys.liveKeys(tenant, subject)).map((k) => k.category);
       if (categories.length) live.set(subject, categories);
     }
     if (live.size === 0) return right(plans);
@@ -128,21 +129,32 @@ export class Shredder {
     return (await this.inGroups(tenant, [...subjects], sortableInstant(this.clock.now()), stop)).complete ? last : after;
   }
 
-  /** Finishes shreddings a crash interrupted: keys whose destruction is in the log but which still exist. */
-  async reconcile(): Promise<number> {
+  /**
+   * Finishes shreddings a stop interrupted: keys whose destruction is in the log but which still exist.
+   * Only what the tenants' logs recorded after their `key-reconcile` mark is looked at (everything, for
+   * a log without a mark that matches it); the mark then moves to where each log stood when looked at.
+   */
+  async reconcile(tenants: readonly string[], marks: LogMarks): Promise<number> {
     let finished = 0;
-    const bySubject = new Map<string, { tenant: string; subject: string; categories: Set<string> }>();
-    for (const d of await this.requests.destroyedKeys()) {
-      const k = `${d.tenant}\u0000${d.subject}`;
-      const entry = bySubject.get(k) ?? { tenant: d.tenant, subject: d.subject, categories: new Set<string>() };
-      entry.categories.add(d.category);
-      bySubject.set(k, entry);
-    }
-    for (const { tenant, subject, categories } of bySubject.values()) {
-      const live = (await this.keys.liveCategories(tenant, subject)).filter((c) => categories.has(c));
-      if (live.length === 0) continue;
-      await this.keys.destroy(tenant, [{ subject, categories: live }], await this.indexEntries(tenant, subject, live));
-      finished += live.length;
+    for (const tenant of tenants) {
+      const head = await marks.head(tenant);
+      const from = await marks.through(tenant, 'key-reconcile');
+      if (head < 0 || from >= head) continue;
+      // Per subject and category, when its key's destruction was last recorded.
+      const bySubject = new Map<string, Map<string, number>>();
+      for (const d of await this.requests.destroyedKeysAfter(tenant, from)) {
+        const recorded = bySubject.get(d.subject) ?? new Map<string, number>();
+        recorded.set(d.category, Math.max(recorded.get(d.category) ?? 0, Date.parse(d.recordedAt)));
+        bySubject.set(d.subject, recorded);
+      }
+      for (const [subject, recorded] of bySubject) {
+        // A key made after its category's destruction was recorded is a new one (the subject came back): it stays.
+        const live = (await this.keys.liveKeys(tenant, subject)).filter((k) => recorded.has(k.category) && Date.parse(k.createdAt) <= recorded.get(k.category)!).map((k) => k.category);
+        if (live.length === 0) continue;
+        await this.keys.destroy(tenant, [{ subject, categories: live }], await this.indexEntries(tenant, subject, live));
+        finished += live.length;
+      }
+      await marks.set(tenant, 'key-reconcile', head);
     }
     return finished;
   }

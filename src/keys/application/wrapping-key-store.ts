@@ -1,6 +1,6 @@
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys, type SweptMark } from '../key-store.port.js';
+import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind } from '../key-store.port.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
 
@@ -143,8 +143,8 @@ export class WrappingKeyStore implements KeyStore {
     return this.reads.lookup(tenant, hmac);
   }
 
-  async liveCategories(tenant: string, subject: string): Promise<string[]> {
-    return this.reads.liveCategories(tenant, subject);
+  async liveKeys(tenant: string, subject: string): Promise<LiveKey[]> {
+    return this.reads.liveKeys(tenant, subject);
   }
 
   async destroy(tenant: string, keys: readonly SubjectKeys[], index: readonly IndexEntry[]): Promise<void> {
@@ -166,12 +166,12 @@ export class WrappingKeyStore implements KeyStore {
     return this.writes.setHold(tenant, subject, category, hold);
   }
 
-  async sweptThrough(tenant: string): Promise<SweptMark | null> {
-    return (await this.reads.swept(tenant)) ?? null;
+  async logMark(tenant: string, kind: LogMarkKind): Promise<LogMark | null> {
+    return (await this.reads.mark(tenant, kind)) ?? null;
   }
 
-  markSwept(tenant: string, mark: SweptMark): Promise<void> {
-    return this.writes.setSwept(tenant, mark);
+  setLogMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void> {
+    return this.writes.setMark(tenant, kind, mark);
   }
 
   close(): void {

@@ -3,7 +3,7 @@ import { migratedPool, type Migration } from '../../common/postgres/migrations.j
 import { inTransaction } from '../../common/postgres/transaction.js';
 import { insertRows } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
-import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type SweptMark, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
+import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
@@ -23,6 +23,12 @@ create table if not exists key_holds (
   primary key (tenant, subject, category));`,
   },
   { version: 2, sql: 'create table erasure_sweeps (tenant text primary key, position bigint not null, hash text not null);' },
+  {
+    version: 3,
+    sql: `create table log_marks (tenant text not null, kind text not null, position bigint not null, hash text not null, primary key (tenant, kind));
+insert into log_marks (tenant, kind, position, hash) select tenant, 'erasure-sweep', position, hash from erasure_sweeps;
+drop table erasure_sweeps;`,
+  },
 ];
 const MIGRATION_LOCK = 0x70646c02;
 export const KEYS_SCHEMA = 'pdl_keys';
@@ -89,21 +95,21 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     return p === undefined ? undefined : Number(p);
   }
 
-  async liveCategories(tenant: string, subject: string) {
-    return (await this.pool.query<{ category: string }>('select distinct category from data_keys where tenant = $1 and subject = $2 order by category', [tenant, subject])).rows.map((r) => r.category);
+  async liveKeys(tenant: string, subject: string): Promise<LiveKey[]> {
+    return (await this.pool.query<LiveKey>('select category, max(created_at) as "createdAt" from data_keys where tenant = $1 and subject = $2 group by category order by category', [tenant, subject])).rows;
   }
 
   async holds(tenant: string | null, dueBy: string) {
     return (await this.pool.query<KeyHold>('select tenant, subject, category, until, purpose, legal_basis as "legalBasis" from key_holds where ($1::text is null or tenant = $1) and until <= $2 order by until', [tenant, dueBy])).rows;
   }
 
-  async swept(tenant: string) {
-    const r = await this.one<{ position: string; hash: string }>('select position, hash from erasure_sweeps where tenant = $1', [tenant]);
+  async mark(tenant: string, kind: LogMarkKind) {
+    const r = await this.one<{ position: string; hash: string }>('select position, hash from log_marks where tenant = $1 and kind = $2', [tenant, kind]);
     return r && { position: Number(r.position), hash: r.hash };
   }
 
-  async setSwept(tenant: string, mark: SweptMark): Promise<void> {
-    await this.pool.query('insert into erasure_sweeps (tenant, position, hash) values ($1, $2, $3) on conflict (tenant) do update set position = excluded.position, hash = excluded.hash', [tenant, mark.position, mark.hash]);
+  async setMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void> {
+    await this.pool.query('insert into log_marks (tenant, kind, position, hash) values ($1, $2, $3, $4) on conflict (tenant, kind) do update set position = excluded.position, hash = excluded.hash', [tenant, kind, mark.position, mark.hash]);
   }
 
   async insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {

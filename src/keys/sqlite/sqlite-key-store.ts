@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
-import { keyRefId, type KeyHold, type KeyReads, type KeyWrites, type SweptMark } from '../key-store.port.js';
+import { keyRefId, type KeyHold, type KeyReads, type KeyWrites, type LiveKey, type LogMark } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
@@ -13,9 +13,9 @@ function sqliteKeyReads(db: Db): KeyReads {
     indexKey: db.prepare('select wrapped from index_keys where tenant = ?').pluck(),
     lookup: db.prepare('select subject, category from blind_index where tenant = ? and hmac = ? order by subject, category'),
     checkpoint: db.prepare('select position from blind_index_checkpoint where tenant = ?').pluck(),
-    liveCategories: db.prepare('select distinct category from data_keys where tenant = ? and subject = ? order by category').pluck(),
+    liveKeys: db.prepare('select category, max(created_at) as createdAt from data_keys where tenant = ? and subject = ? group by category order by category'),
     holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
-    swept: db.prepare('select position, hash from erasure_sweeps where tenant = ?'),
+    mark: db.prepare('select position, hash from log_marks where tenant = ? and kind = ?'),
   };
   return {
     live: async (t, subject, category) => s.live.get(t, subject, category) as { generation: number; wrapped: Buffer } | undefined,
@@ -31,9 +31,9 @@ function sqliteKeyReads(db: Db): KeyReads {
     indexKey: async (t) => s.indexKey.get(t) as Buffer | undefined,
     lookup: async (t, hmac) => s.lookup.all(t, hmac) as Array<{ subject: string; category: string }>,
     checkpoint: async (t) => s.checkpoint.get(t) as number | undefined,
-    liveCategories: async (t, subject) => s.liveCategories.all(t, subject) as string[],
+    liveKeys: async (t, subject) => s.liveKeys.all(t, subject) as LiveKey[],
     holds: async (t, dueBy) => s.holds.all(t, t, dueBy) as KeyHold[],
-    swept: async (t) => s.swept.get(t) as SweptMark | undefined,
+    mark: async (t, kind) => s.mark.get(t, kind) as LogMark | undefined,
     close: () => { if (db.open) db.close(); },
   };
 }

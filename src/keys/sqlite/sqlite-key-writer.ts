@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { IndexEntry, KeyWrites, SubjectKeys, SweptMark, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
+import type { IndexEntry, KeyWrites, SubjectKeys, LogMark, LogMarkKind, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const SCHEMA = `
 create table if not exists data_keys (
@@ -15,10 +15,18 @@ create table if not exists key_holds (
   tenant text not null, subject text not null, category text not null, until text not null, purpose text not null, legal_basis text not null,
   primary key (tenant, subject, category));
 create index if not exists key_holds_until on key_holds (until);
-create table if not exists erasure_sweeps (tenant text primary key, position integer not null, hash text not null);
+create table if not exists log_marks (tenant text not null, kind text not null, position integer not null, hash text not null, primary key (tenant, kind));
 `;
 
-export const ensureKeySchema = (db: Db): void => void db.exec(SCHEMA);
+/** The key store's tables; erasure sweep marks of an earlier layout become log marks. */
+export function ensureKeySchema(db: Db): void {
+  db.exec(SCHEMA);
+  if (db.prepare("select 1 from sqlite_master where type = 'table' and name = 'erasure_sweeps'").get()) {
+    db.transaction(() => {
+      db.exec("insert or ignore into log_marks (tenant, kind, position, hash) select tenant, 'erasure-sweep', position, hash from erasure_sweeps; drop table erasure_sweeps;");
+    })();
+  }
+}
 
 export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
@@ -47,7 +55,7 @@ export class SqliteKeyWriter {
       deleteKeys: db.prepare('delete from data_keys where tenant = ? and subject = ? and category = ?'),
       deleteEntry: db.prepare('delete from blind_index where tenant = ? and hmac = ? and subject = ? and category = ?'),
       deleteHold: db.prepare('delete from key_holds where tenant = ? and subject = ? and category = ?'),
-      setSwept: db.prepare('insert into erasure_sweeps (tenant, position, hash) values (?, ?, ?) on conflict (tenant) do update set position = excluded.position, hash = excluded.hash'),
+      setMark: db.prepare('insert into log_marks (tenant, kind, position, hash) values (?, ?, ?, ?) on conflict (tenant, kind) do update set position = excluded.position, hash = excluded.hash'),
       setHold: db.prepare('insert into key_holds (tenant, subject, category, until, purpose, legal_basis) values (?, ?, ?, ?, ?, ?) on conflict (tenant, subject, category) do update set until = excluded.until, purpose = excluded.purpose, legal_basis = excluded.legal_basis'),
     };
   }
@@ -77,8 +85,8 @@ export class SqliteKeyWriter {
     else this.stmt.deleteHold.run(tenant, subject, category);
   }
 
-  setSwept(tenant: string, mark: SweptMark): void {
-    this.stmt.setSwept.run(tenant, mark.position, mark.hash);
+  setMark(tenant: string, kind: LogMarkKind, mark: LogMark): void {
+    this.stmt.setMark.run(tenant, kind, mark.position, mark.hash);
   }
 
   insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): void {
@@ -125,7 +133,7 @@ export class SqliteKeyWriter {
       flushIndex: async () => this.flushIndex(),
       destroyKeys: async (t, k, i) => this.destroyKeys(t, k, i),
       setHold: async (t, s, c, h) => this.setHold(t, s, c, h),
-      setSwept: async (t, m) => this.setSwept(t, m),
+      setMark: async (t, k, m) => this.setMark(t, k, m),
     };
   }
 }

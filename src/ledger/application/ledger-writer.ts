@@ -73,6 +73,11 @@ const pendingKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventI
  * into `into`: one append per tenant still, its entries in the order they were planned.
  */
 function merge(into: Cycle, more: Cycle): void {
+  // Checked whole first: a cycle that cannot join is refused before any of it is folded in.
+  for (const p of more.plans) {
+    const same = into.plans.find((q) => q.tenant === p.tenant);
+    if (same && p.events.length && p.expected !== same.expected + same.events.length) throw new Error('a cycle was planned on another than the one it joins');
+  }
   for (const p of more.plans) {
     const same = into.plans.find((q) => q.tenant === p.tenant);
     if (!same) {
@@ -80,7 +85,6 @@ function merge(into: Cycle, more: Cycle): void {
       continue;
     }
     if (p.events.length) {
-      if (p.expected !== same.expected + same.events.length) throw new Error('a cycle was planned on another than the one it joins');
       same.events.push(...p.events);
       same.index.push(...p.index);
       same.lastHash = p.lastHash;

@@ -124,6 +124,11 @@ export class PgRequestsReadModel implements RequestsReadModel {
     return (await this.all('select 1 from forgotten_subjects where tenant = $1 and subject = $2', [tenant, subject])).length > 0;
   }
 
+  async destroyedKeysAfter(tenant: string, position: number): Promise<Array<{ subject: string; category: string; position: number; recordedAt: string }>> {
+    const rows = await this.all<{ subject: string; category: string; position: number; recordedAt: string }>('select subject, category, position, recorded_at as "recordedAt" from destroyed_keys where tenant = $1 and position > $2 order by position', [tenant, position]);
+    return rows.map((d) => ({ ...d, recordedAt: show(d.recordedAt) }));
+  }
+
   async destroyedKeys(tenant?: string, subject?: string): Promise<DestroyedKey[]> {
     const rows = await this.all<DestroyedKey>(`select tenant, subject, category, position, recorded_at as "recordedAt", reason, request, event_id as "eventId" from destroyed_keys
       where ($1::text is null or tenant = $1) and ($2::text is null or subject = $2) order by tenant, position`, [tenant ?? null, subject ?? null]);

@@ -22,6 +22,7 @@ export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
       forgotten: db.prepare('select 1 from forgotten_subjects where tenant = ? and subject = ?').pluck(),
       erasuresAfter: db.prepare(`select subject, completed_position as position from subject_requests where tenant = ? and type = 'erasure' and outcome = 'fulfilled' and completed_position > ?
         union all select subject, position from forgotten_subjects where tenant = ? and position > ? order by position`),
+      destroyedAfter: db.prepare('select subject, category, position, recorded_at as recordedAt from destroyed_keys where tenant = ? and position > ? order by position'),
       destroyed: db.prepare(`select tenant, subject, category, position, recorded_at as recordedAt, reason, request, event_id as eventId from destroyed_keys
         where (? is null or tenant = ?) and (? is null or subject = ?) order by tenant, position`),
     };
@@ -67,6 +68,10 @@ export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
 
   forgotten(tenant: string, subject: string): boolean {
     return this.s.forgotten.get(tenant, subject) !== undefined;
+  }
+
+  destroyedKeysAfter(tenant: string, position: number): Array<{ subject: string; category: string; position: number; recordedAt: string }> {
+    return (this.s.destroyedAfter.all(tenant, position) as Array<{ subject: string; category: string; position: number; recordedAt: string }>).map((d) => ({ ...d, recordedAt: show(d.recordedAt) }));
   }
 
   destroyedKeys(tenant?: string, subject?: string): DestroyedKey[] {
