@@ -45,7 +45,7 @@ async function gatedWriter() {
 }
 
 describe('group commit while a commit is under way', () => {
-  it('folds requests arriving during a commit into the next one, chained and gap-free per tenant', async () => {
+  it('folds requests arriving during a commit into the next one in groups, chained and gap-free per tenant', async () => {
     const { s, writer, appends, close, open } = await gatedWriter();
     close();
     const first = writer.record('acme', events(anEvent()));
@@ -61,8 +61,12 @@ describe('group commit while a commit is under way', () => {
     open();
     const results = await Promise.all([first, ...later]);
     expect(results.every((r) => r._tag === 'Right')).toBe(true);
-    // One commit for the first request, one for all twelve that came while it was under way.
-    expect(appends).toEqual([1, 24]);
+    // One commit for the first request; the twelve that came while it was under way joined the next one
+    // in groups of at least 16 events (what was still fewer when it ended goes in the one after).
+    expect(appends[0]).toBe(1);
+    expect(appends[1]).toBeGreaterThanOrEqual(16);
+    expect(appends.slice(1).reduce((n, x) => n + x, 0)).toBe(24);
+    expect(appends.length).toBeLessThanOrEqual(3);
     for (const tenant of ['acme', 'globex']) {
       const log = await s.eventStore.readStream(`ledger-${tenant}`, 0, 100);
       expect(log.map((e) => e.revision)).toEqual(log.map((_, i) => i));

@@ -62,6 +62,8 @@ interface Cycle {
 }
 
 const MAX_EVENTS_PER_COMMIT = 5000;
+/** While a commit is under way, requests arriving meanwhile join the next cycle once this many events wait. */
+const GATHER_AT_LEAST = 16;
 /** Tries of a request whose commit lost a race with another ledger process on the same log (see `contended`). */
 const MAX_ATTEMPTS = 25;
 /** Races lost in a row after which a cycle takes a turn alone (`EventStore.lease`). */
@@ -209,11 +211,7 @@ export class LedgerWriter {
     }
     if (first.kind === 'admin') return [this.queue.shift()!];
     let limit = room;
-    if (!this.committing) {
-      let waiting = 0;
-      for (const j of this.queue) { if (j.kind !== 'processing') break; waiting += j.events.length; }
-      limit = Math.min(limit, Math.ceil(waiting / 2));
-    }
+    if (!this.committing) limit = Math.min(limit, Math.ceil(this.waitingEvents() / 2));
     const out: Job[] = [];
     let n = 0;
     while (this.queue.length && this.queue[0]!.kind === 'processing' && (n === 0 || n + (this.queue[0] as ProcessingJob).events.length <= limit)) {
@@ -284,9 +282,11 @@ export class LedgerWriter {
     void committing.then(() => { done = true; });
     const size = () => cycle.plans.reduce((n, p) => n + p.events.length, 0);
     for (;;) {
-      if (!this.queue.length) {
+      // Prepared in groups, not one request at a time: each preparation has its fixed cost (a lookup of ids…).
+      if (this.waitingEvents() < GATHER_AT_LEAST) {
         await Promise.race([committing, new Promise<void>((r) => { this.wake = r; })]);
         this.wake = null;
+        if (!done && this.waitingEvents() < GATHER_AT_LEAST && this.queue[0]?.kind !== 'admin') continue;
       }
       const room = MAX_EVENTS_PER_COMMIT - size();
       if (done || room <= 0 || !this.queue.length || this.queue[0]!.kind !== 'processing') return;
@@ -301,6 +301,16 @@ export class LedgerWriter {
       });
       if (deferred || failed) return;
     }
+  }
+
+  /** Events of the processing requests at the head of the queue. */
+  private waitingEvents(): number {
+    let n = 0;
+    for (const j of this.queue) {
+      if (j.kind !== 'processing') break;
+      n += j.events.length;
+    }
+    return n;
   }
 
   /** Waits for the cycle being committed; false when it did not commit whole. */
