@@ -87,16 +87,16 @@ export interface KeyStore {
   close(): void;
 }
 
-/**
- * What the key store keeps track of in each tenant's log: `erasure-sweep`, every erasure up to the mark
- * has been shredded; `key-reconcile`, every key destruction recorded up to the mark has been carried out.
- */
 /** A category of a subject that has a data key: when its newest key was made (ISO 8601). */
 export interface LiveKey {
   readonly category: string;
   readonly createdAt: string;
 }
 
+/**
+ * What the key store keeps track of in each tenant's log: `erasure-sweep`, every erasure up to the mark
+ * has been shredded; `key-reconcile`, every key destruction recorded up to the mark has been carried out.
+ */
 export type LogMarkKind = 'erasure-sweep' | 'key-reconcile';
 
 /**
