@@ -283,10 +283,10 @@ export class LedgerWriter {
     const size = () => cycle.plans.reduce((n, p) => n + p.events.length, 0);
     for (;;) {
       // Prepared in groups, not one request at a time: each preparation has its fixed cost (a lookup of ids…).
-      if (this.waitingEvents() < GATHER_AT_LEAST) {
+      if (this.waitingEvents(GATHER_AT_LEAST) < GATHER_AT_LEAST) {
         await Promise.race([committing, new Promise<void>((r) => { this.wake = r; })]);
         this.wake = null;
-        if (!done && this.waitingEvents() < GATHER_AT_LEAST && this.queue[0]?.kind !== 'admin') continue;
+        if (!done && this.waitingEvents(GATHER_AT_LEAST) < GATHER_AT_LEAST && this.queue[0]?.kind !== 'admin') continue;
       }
       const room = MAX_EVENTS_PER_COMMIT - size();
       if (done || room <= 0 || !this.queue.length || this.queue[0]!.kind !== 'processing') return;
@@ -303,11 +303,11 @@ export class LedgerWriter {
     }
   }
 
-  /** Events of the processing requests at the head of the queue. */
-  private waitingEvents(): number {
+  /** Events of the processing requests at the head of the queue (counted up to `enough`). */
+  private waitingEvents(enough = Infinity): number {
     let n = 0;
     for (const j of this.queue) {
-      if (j.kind !== 'processing') break;
+      if (j.kind !== 'processing' || n >= enough) break;
       n += j.events.length;
     }
     return n;
