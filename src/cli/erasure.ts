@@ -5,7 +5,7 @@ import { sortableInstant, systemClock } from '../common/kernel/time.js';
 import { IdentifierVault } from '../keys/application/identifier-vault.js';
 import { Shredder } from '../keys/application/shredder.js';
 import { LogMarks } from '../keys/application/log-marks.js';
-import { fingerprint, loadMasterKey, parse } from '../keys/master-key.js';
+import { fingerprint, loadMasterKey, parse, type MasterKey } from '../keys/master-key.js';
 import { newKey } from '../keys/domain/sealing.js';
 import { rotateMaster } from '../keys/sqlite/rotate-master.js';
 import { LedgersRunning, rotatePgMaster } from '../keys/postgres/rotate-master.js';
@@ -68,10 +68,15 @@ export function forget(config: PdlConfig, tenant: string, subject: string, reaso
   });
 }
 
-/**
- * `pdl keys rotate-master`: re-wraps every key of a stopped ledger under a new master key
- * (`PDL_NEW_MASTER_KEY`, or a new one written to `master.key` when the key lives in that file).
- */
+/** The master key to rotate to: `PDL_NEW_MASTER_KEY`, or a new one; never the current one. */
+function nextMaster(current: MasterKey, nextFromEnv: string | undefined): MasterKey {
+  const key = nextFromEnv ? parse(nextFromEnv) : newKey();
+  if (!key) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
+  const next = { key, id: fingerprint(key) };
+  if (next.id === current.id) throw new UsageError('the new master key is the current one');
+  return next;
+}
+
 /**
  * `pdl keys rotate-master` on PostgreSQL (also the keys of an EventStoreDB ledger): every key re-wrapped
  * under the new master in one transaction, every ledger process stopped. The master key kept in the
@@ -80,10 +85,7 @@ export function forget(config: PdlConfig, tenant: string, subject: string, reaso
  */
 export async function rotateMasterKeyOnPostgres(config: PdlConfig, nextFromEnv: string | undefined, out: (s: string) => void): Promise<number> {
   const { master: current } = await configuredMasterKey(config);
-  const nextKey = nextFromEnv ? parse(nextFromEnv) : newKey();
-  if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
-  const next = { key: nextKey, id: fingerprint(nextKey) };
-  if (next.id === current.id) throw new UsageError('the new master key is the current one');
+  const next = nextMaster(current, nextFromEnv);
   const kept = !config.masterKey;
   let n: number;
   try {
@@ -98,13 +100,14 @@ export async function rotateMasterKeyOnPostgres(config: PdlConfig, nextFromEnv: 
   return 0;
 }
 
+/**
+ * `pdl keys rotate-master`: re-wraps every key of a stopped ledger under a new master key
+ * (`PDL_NEW_MASTER_KEY`, or a new one written to `master.key` when the key lives in that file).
+ */
 export function rotateMasterKey(dataDir: string, masterFromEnv: string | undefined, nextFromEnv: string | undefined, out: (s: string) => void): number {
   if (!existsSync(join(dataDir, 'keys.db'))) throw new UsageError(`${dataDir} holds no key store (no keys.db)`);
   const current = loadMasterKey(masterFromEnv, dataDir).master;
-  const nextKey = nextFromEnv ? parse(nextFromEnv) : newKey();
-  if (!nextKey) throw new UsageError('PDL_NEW_MASTER_KEY must be 32 bytes, as 64 hex digits or base64');
-  const next = { key: nextKey, id: fingerprint(nextKey) };
-  if (next.id === current.id) throw new UsageError('the new master key is the current one');
+  const next = nextMaster(current, nextFromEnv);
   const lock = lockDataDir(dataDir);
   try {
     const n = rotateMaster(dataDir, current, next, !masterFromEnv);

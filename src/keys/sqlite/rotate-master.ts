@@ -36,10 +36,9 @@ export function rotateMaster(dataDir: string, current: MasterKey, next: MasterKe
     const indexRows = db.prepare('select tenant, wrapped from index_keys').all() as Array<{ tenant: string; wrapped: Buffer }>;
     const setKey = db.prepare('update data_keys set wrapped = ?, master_id = ? where tenant = ? and subject = ? and category = ? and generation = ?');
     const setIndex = db.prepare('update index_keys set wrapped = ?, master_id = ? where tenant = ?');
-    const rewrap = (wrapped: Buffer, context: string) => rewrapped(current, next, wrapped, context);
     db.transaction(() => {
-      for (const r of rows) setKey.run(rewrap(r.wrapped, aad.dataKey(r.tenant, r.subject, r.category, r.generation)), next.id, r.tenant, r.subject, r.category, r.generation);
-      for (const r of indexRows) setIndex.run(rewrap(r.wrapped, aad.indexKey(r.tenant)), next.id, r.tenant);
+      for (const r of rows) setKey.run(rewrapped(current, next, r.wrapped, aad.dataKey(r.tenant, r.subject, r.category, r.generation)), next.id, r.tenant, r.subject, r.category, r.generation);
+      for (const r of indexRows) setIndex.run(rewrapped(current, next, r.wrapped, aad.indexKey(r.tenant)), next.id, r.tenant);
     })();
     n = rows.length + indexRows.length;
     db.pragma('wal_checkpoint(TRUNCATE)');
