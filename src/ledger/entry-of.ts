@@ -1,6 +1,7 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { RecordedEvent } from './event-store.port.js';
 import { decodeLogEntry, type LogEntry } from './domain/log-entry.js';
+import { residencyOf } from '../tenancy/domain/tenant.js';
 
 /** The log entry of a recorded event: the one the writer built, or decoded back from its stored bytes. */
 export function entryOf(recorded: RecordedEvent, context?: unknown): LogEntry {
@@ -19,4 +20,10 @@ export function storedEntryOf(data: Buffer): LogEntry {
   const parsed = JSON.parse(data.toString('utf8')) as LogEntry;
   if (typeof parsed !== 'object' || parsed === null || typeof parsed.type !== 'string' || parsed.v !== 1) throw new Error('a stored entry is not a log entry');
   return parsed;
+}
+
+/** The residency a stored `tenant-declared` entry declared (the default, for no entry). */
+export function residencyDeclaredIn(data: Buffer | undefined): readonly string[] {
+  const entry = data ? storedEntryOf(data) : undefined;
+  return residencyOf(entry?.type === 'tenant-declared' ? entry.settings : undefined);
 }

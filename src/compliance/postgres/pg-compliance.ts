@@ -6,7 +6,7 @@ import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import { DEFAULT_RESIDENCY, residencyOf } from '../../tenancy/domain/tenant.js';
-import { entryOf, storedEntryOf } from '../../ledger/entry-of.js';
+import { entryOf, residencyDeclaredIn } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { ComplianceStateReader, DecisionJudge } from '../compliance-state.port.js';
 import type { FindingFilter, FindingsReadModel, StoredFinding } from '../findings-read-model.port.js';
@@ -78,8 +78,7 @@ async function residencyBefore(db: Db, tenant: string, before: number): Promise<
   if (!row) return DEFAULT_RESIDENCY;
   if (row.position < before) return row.residency;
   const { rows } = await db.query<{ data: Buffer }>("select data from events where stream = $1 and type = 'tenant-declared' and revision < $2 order by revision desc limit 1", [tenantStream(tenant), before]);
-  const earlier = rows[0] ? storedEntryOf(rows[0].data) : undefined;
-  return residencyOf(earlier?.type === 'tenant-declared' ? earlier.settings : undefined);
+  return residencyDeclaredIn(rows[0]?.data);
 }
 
 /** The compliance state of some subjects (one document each), as `MemorySubjectRecords`. */

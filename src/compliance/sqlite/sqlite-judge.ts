@@ -7,8 +7,8 @@ import { authorityRequestAt, judge, needs, type Fact, type Policy } from '../dom
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
 import { SqliteSubjectStore } from './sqlite-subject-records.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
-import { storedEntryOf } from '../../ledger/entry-of.js';
-import { DEFAULT_RESIDENCY, residencyOf } from '../../tenancy/domain/tenant.js';
+import { residencyDeclaredIn } from '../../ledger/entry-of.js';
+import { DEFAULT_RESIDENCY } from '../../tenancy/domain/tenant.js';
 import type { ActivityIndex } from './activity-index.js';
 
 /**
@@ -69,9 +69,7 @@ export class SqliteJudge {
       // Declared again after `before` (a rebuild folds a batch whose later entries are already in the
       // tenants table): the settings in force then are those of the tenant's previous declaration.
       this.tenantDeclared ??= this.db.prepare("select data from events where stream = ? and type = 'tenant-declared' and revision < ? order by revision desc limit 1").pluck();
-      const data = this.tenantDeclared.get(tenantStream(tenant), before) as Buffer | undefined;
-      const earlier = data ? storedEntryOf(data) : undefined;
-      return residencyOf(earlier?.type === 'tenant-declared' ? earlier.settings : undefined);
+      return residencyDeclaredIn(this.tenantDeclared.get(tenantStream(tenant), before) as Buffer | undefined);
     });
   }
 
