@@ -47,7 +47,7 @@ export async function server(env = {}, { join: joined } = {}) {
   await put(httpPort, '/v1/tenants/acme/purposes/visitor-session', root, PURPOSE);
   await put(httpPort, '/v1/tenants/acme/systems/core', root, SYSTEM);
   const token = JSON.parse((await post(httpPort, '/v1/tenants/acme/tokens', root, { role: 'emitter' })).text).token;
-  return { httpPort, grpcPort, token, proc, peakRss };
+  return { httpPort, grpcPort, token, proc, peakRss, adminToken: root };
 }
 
 export async function overHttp(srv, clients, size, seconds = SECONDS) {

@@ -42,6 +42,12 @@ export interface StreamAppend {
    * `WrongExpectedRevision`. Stores written by one process only may ignore it.
    */
   readonly relink?: boolean;
+  /**
+   * The leaf hash (hex) of the entry at `expectedRevision` as the appender knows it (the `prev` of its
+   * first event): a store that checks it answers `WrongExpectedRevision` when another entry stands
+   * there, so an append planned on an entry that never committed is never chained to another.
+   */
+  readonly expectedHead?: string;
 }
 
 export type AppendOutcome =

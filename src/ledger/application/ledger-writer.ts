@@ -50,6 +50,8 @@ interface TenantPlan {
   readonly events: NewEvent[];
   readonly index: IndexEntry[];
   readonly jobs: Array<{ job: ProcessingJob; results: RecordResult[] }>;
+  /** Leaf hash of the entry at `expected`, the one the plan's first new entry chains to (none for an empty log). */
+  readonly head: string | undefined;
   /** Leaf hash of the plan's last new entry. */
   lastHash?: string;
 }
@@ -408,10 +410,11 @@ export class LedgerWriter {
       const last = await this.lastRevision(tenant);
       let position = (last ?? -1) + 1;
       const parts = decided.map(({ job, decision }) => ({ job, decision, drafts: decision.drafts.map((d) => ({ ...d, v: 1, tenant, position: position++, recordedAt }) as LogEntry) }));
-      const { events, hashes } = this.chain(parts.flatMap((p) => p.drafts), await this.lastHash(tenant, last));
+      const head = await this.lastHash(tenant, last);
+      const { events, hashes } = this.chain(parts.flatMap((p) => p.drafts), head);
       let at = 0;
       plans.push({ tenant, last, hashes, parts: parts.map((p) => ({ job: p.job, decision: p.decision, entries: events.slice(at, (at += p.drafts.length)).map((e) => e.context as LogEntry) })) });
-      appends.push({ stream: tenantStream(tenant), expectedRevision: last ?? 'no_stream', events });
+      appends.push({ stream: tenantStream(tenant), expectedRevision: last ?? 'no_stream', events, ...(head ? { expectedHead: head } : {}) });
     }
     const outcomes = await this.store.append(appends);
     plans.forEach((plan, i) => {
@@ -478,7 +481,9 @@ export class LedgerWriter {
       const live = plans.filter((p) => p.events.length > 0);
       const outcomes = live.length
         // Processing entries depend on nothing before them: where the store can, another process's appends meanwhile do not send them back.
-        ? await (lease ?? this.store).append(live.map((p) => ({ stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events, relink: true })))
+        ? await (lease ?? this.store).append(live.map((p) => ({
+          stream: tenantStream(p.tenant), expectedRevision: p.expected, events: p.events, relink: true, ...(p.head ? { expectedHead: p.head } : {}),
+        })))
         : [];
       let whole = true;
       const committed = new Set<TenantPlan>();
@@ -544,7 +549,7 @@ export class LedgerWriter {
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
     const storedFindings = stored.size ? await this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
     const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
-    const plan: TenantPlan = { tenant, expected: last, events: [], index: [], jobs: [] };
+    const plan: TenantPlan = { tenant, expected: last, head: prev, events: [], index: [], jobs: [] };
     let next = last + 1;
     for (const job of jobs) {
       const results: Array<RecordResult | ProcessingEvent> = [];

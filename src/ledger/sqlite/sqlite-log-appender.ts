@@ -112,6 +112,8 @@ export class SqliteLogAppender {
   private last = -1n;
   private indexedThrough = -1n;
   private timer: NodeJS.Timeout | null = null;
+  /** The last committed entry of each stream appended to: its revision and leaf hash (hex), for `expectedHead`. */
+  private readonly heads = new Map<string, { revision: number; hash: string }>();
 
   /** What the start-up rebuild did, if one ran. */
   readonly rebuilt: RebuildReport | null = null;
@@ -122,6 +124,7 @@ export class SqliteLogAppender {
     indexDb.pragma('synchronous = NORMAL');
     this.stmt = {
       revision: db.prepare('select max(revision) as r from events where stream = ?'),
+      entryAt: db.prepare('select data from events where stream = ? and revision = ?').pluck(),
       insert: db.prepare('insert into events (stream, revision, event_id, type, data) values (?, ?, ?, ?, ?)'),
       setCheckpoint: indexDb.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position'),
     };
@@ -242,9 +245,14 @@ export class SqliteLogAppender {
       done = this.tx(appends);
     } catch (e) {
       for (const p of this.projections) p.reset?.();
+      this.heads.clear();
       throw e;
     }
     const { outcomes, applied } = done;
+    for (const mine of applied) {
+      const last = mine[mine.length - 1]?.recorded;
+      if (last?.leafHash) this.heads.set(last.stream, { revision: last.revision, hash: last.leafHash.toString('hex') });
+    }
     const all = applied.flat();
     if (all.length) {
       for (const d of this.deferred) d.add(all);
@@ -313,6 +321,16 @@ export class SqliteLogAppender {
     this.indexedThrough = head;
   }
 
+  /** Leaf hash (hex) of the entry at `revision` of `stream`. */
+  private headAt(stream: string, revision: number): string {
+    const known = this.heads.get(stream);
+    if (known?.revision === revision) return known.hash;
+    const data = this.stmt.entryAt.get(stream, revision) as Buffer | undefined;
+    const hash = data ? leafHash(data).toString('hex') : '';
+    this.heads.set(stream, { revision, hash });
+    return hash;
+  }
+
   private appendOne(a: StreamAppend, mine: Applied[], earlier: readonly Applied[][]): AppendOutcome {
     const actual = (this.stmt.revision.get(a.stream) as { r: number | null }).r;
     const ids = a.events.map((e) => e.eventId);
@@ -321,6 +339,9 @@ export class SqliteLogAppender {
     for (const prior of earlier) for (const { recorded } of prior) if (recorded.stream === a.stream && ids.includes(recorded.eventId)) found.set(recorded.eventId, recorded.revision);
     const obstacle = appendObstacle(a, actual, found);
     if (obstacle) return obstacle;
+    if (a.expectedHead !== undefined && actual !== null && this.headAt(a.stream, actual) !== a.expectedHead) {
+      return { _tag: 'WrongExpectedRevision', stream: a.stream, expected: a.expectedRevision, actual };
+    }
     let revision = actual ?? -1;
     for (const e of a.events) {
       revision++;
