@@ -36,14 +36,18 @@ describe('the PostgreSQL key store re-wrapped under a new master key', () => {
     try {
       const first = await openPgKeyStore(db.url, a, now);
       const created = (await first.store.dataKeys('acme', [ref], true)).values().next().value!;
+      // More keys than one batch of the bulk re-wrap.
+      const more = Array.from({ length: 5002 }, (_, i) => ({ subject: `visitor:${i}`, category: 'user.contact.email' }));
+      const createdMore = [...(await first.store.dataKeys('acme', more, true)).values()].map((k) => k.key);
       const index = await first.store.indexKey('acme');
       await first.store.commit();
       await first.storage.end();
       // From a master that did not wrap them: refused, nothing changed.
       await expect(rotatePgMaster(db.url, 'pdl_keys', c, b, null)).rejects.toThrow(/does not open with the current master key/);
-      expect(await rotatePgMaster(db.url, 'pdl_keys', a, b, null)).toBe(2);
+      expect(await rotatePgMaster(db.url, 'pdl_keys', a, b, null)).toBe(2 + more.length);
       const withB = await openPgKeyStore(db.url, b, now);
       expect((await withB.store.dataKeys('acme', [ref], false)).values().next().value!.key).toEqual(created.key);
+      expect([...(await withB.store.dataKeys('acme', more, false)).values()].map((k) => k.key)).toEqual(createdMore);
       expect(await withB.store.existingIndexKey('acme')).toEqual(index);
       await withB.storage.end();
       const withA = await openPgKeyStore(db.url, a, now);

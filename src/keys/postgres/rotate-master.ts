@@ -1,8 +1,12 @@
 import { APPLICATION_NAME } from '../../common/postgres/migrations.js';
+import { insertRows, type Column } from '../../common/postgres/rows.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
 import { aad } from '../domain/sealing.js';
 import { rewrapped, type MasterKey } from '../master-key.js';
 import { keysPool } from './pg-key-store.js';
+
+const REWRAP_BATCH = 5000;
+const REWRAPPED_COLUMNS: readonly Column[] = [['tenant', 'text'], ['subject', 'text'], ['category', 'text'], ['generation', 'integer'], ['wrapped', 'bytea']];
 
 export class LedgersRunning extends Error {
   constructor(readonly connections: number) {
@@ -26,10 +30,15 @@ export async function rotatePgMaster(url: string, keysSchema: string, current: M
       await c.query('lock table data_keys, index_keys in exclusive mode');
       const keys = (await c.query<{ tenant: string; subject: string; category: string; generation: number; wrapped: Buffer }>('select tenant, subject, category, generation, wrapped from data_keys')).rows;
       const indexKeys = (await c.query<{ tenant: string; wrapped: Buffer }>('select tenant, wrapped from index_keys')).rows;
-      for (const k of keys) {
-        await c.query('update data_keys set wrapped = $1, master_id = $2 where tenant = $3 and subject = $4 and category = $5 and generation = $6',
-          [rewrapped(current, next, k.wrapped, aad.dataKey(k.tenant, k.subject, k.category, k.generation)), next.id, k.tenant, k.subject, k.category, k.generation]);
+      // The new wrappings go to a temporary table in bulk, then one update sets them all (not a round trip per key).
+      await c.query('create temporary table rewrapped_keys (tenant text, subject text, category text, generation integer, wrapped bytea) on commit drop');
+      for (let at = 0; at < keys.length; at += REWRAP_BATCH) {
+        await insertRows(c, 'rewrapped_keys', REWRAPPED_COLUMNS, keys.slice(at, at + REWRAP_BATCH).map((k) =>
+          [k.tenant, k.subject, k.category, k.generation, rewrapped(current, next, k.wrapped, aad.dataKey(k.tenant, k.subject, k.category, k.generation))]));
       }
+      const updated = await c.query(`update data_keys d set wrapped = r.wrapped, master_id = $1 from rewrapped_keys r
+        where d.tenant = r.tenant and d.subject = r.subject and d.category = r.category and d.generation = r.generation`, [next.id]);
+      if (updated.rowCount !== keys.length) throw new Error('the data keys changed while they were re-wrapped: nothing was changed');
       for (const k of indexKeys) {
         await c.query('update index_keys set wrapped = $1, master_id = $2 where tenant = $3', [rewrapped(current, next, k.wrapped, aad.indexKey(k.tenant)), next.id, k.tenant]);
       }
