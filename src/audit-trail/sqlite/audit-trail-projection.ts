@@ -28,10 +28,9 @@ export class AuditSubjectIndex implements DeferredIndex {
   readonly name = 'audit-subjects';
   readonly tables = ['audit_subjects', 'audit_subjects_through'];
   readonly schema = `
-create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, hash blob not null,
-  primary key (tenant, subject, position)) without rowid;
+create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position));
 create table if not exists audit_subjects_through (tenant text primary key, position integer not null);`;
-  private rows: Array<readonly [string, string, number, Buffer]> = [];
+  private rows: Array<readonly [string, string, number]> = [];
   private through = new Map<string, number>();
   private stmt: { insert: Statement<unknown[]>; through: Statement<unknown[]> } | null = null;
 
@@ -40,15 +39,14 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
       if (!PROCESSING.has(recorded.type)) continue;
       const e = entryOf(recorded, context);
       if (!('subject' in e)) continue;
-      // The leaf hash beside the position: a subject's report reads both from one scan of this index.
-      this.rows.push([e.tenant, e.subject.id, e.position, recorded.leafHash ? Buffer.from(recorded.leafHash) : leafHash(recorded.data)]);
+      this.rows.push([e.tenant, e.subject.id, e.position]);
       this.through.set(e.tenant, e.position);
     }
   }
 
   fillInBulk(db: Db): void {
     db.exec(`delete from audit_subjects;
-      insert into audit_subjects (tenant, subject, position, hash) select tenant, subject, position, hash from audit_events order by tenant, subject, position;
+      insert into audit_subjects (tenant, subject, position) select tenant, subject, position from audit_events order by tenant, subject, position;
       delete from audit_subjects_through;
       insert into audit_subjects_through (tenant, position) select tenant, max(position) from audit_events group by tenant;`);
     this.rows = [];
@@ -57,12 +55,12 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
 
   write(db: Db): void {
     this.stmt ??= {
-      insert: db.prepare('insert or ignore into audit_subjects (tenant, subject, position, hash) values (?, ?, ?, ?)'),
+      insert: db.prepare('insert or ignore into audit_subjects (tenant, subject, position) values (?, ?, ?)'),
       through: db.prepare('insert into audit_subjects_through (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)'),
     };
     // In key order: each B-tree page is visited once per group instead of once per row.
     this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
-    for (const r of this.rows) this.stmt.insert.run(r[0], r[1], r[2], r[3]);
+    for (const r of this.rows) this.stmt.insert.run(r[0], r[1], r[2]);
     for (const [tenant, position] of this.through) this.stmt.through.run(tenant, position);
     this.rows = [];
     this.through = new Map();

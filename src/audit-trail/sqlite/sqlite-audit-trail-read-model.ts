@@ -9,9 +9,9 @@ import type { Synchronous } from '../../common/kernel/promised.js';
 
 interface Row { position: number; hash: Buffer | null; data: Buffer }
 
-/** A subject's positions and leaf hashes: from its deferred index up to where that is complete, then from the trail's rows after. */
-const SUBJECT_POSITIONS = `with p(position, hash) as materialized (select s.position, s.hash from audit_subjects s where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ?
-  union all select t.position, t.hash from audit_events t where t.tenant = ? and t.position > ? and t.subject = ?) `;
+/** A subject's positions: from its deferred index up to where that is complete, then from the trail's rows after. */
+const SUBJECT_POSITIONS = `with p(position) as materialized (select s.position from audit_subjects s where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ?
+  union all select t.position from audit_events t where t.tenant = ? and t.position > ? and t.subject = ?) `;
 
 const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from' | 'to' | 'disclosures' | 'recipients' | 'through'>, string> = {
   purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
@@ -63,13 +63,13 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
   }
 
   /**
-   * A subject's history (what its report reads): its positions and leaf hashes, then the entries straight
-   * from the log (not through the trail's own rows).
+   * A subject's history (what its report reads): its positions, then the entries straight from the log,
+   * without the trail's own rows (their leaf hashes are computed from the bytes instead).
    */
   private subjectPage(tenant: string, subject: string, through: number | undefined, afterPosition: number, limit: number): AuditRow[] {
     const indexed = (this.through.get(tenant) as { position: number } | undefined)?.position ?? -1;
     const last = through ?? Number.MAX_SAFE_INTEGER;
-    return this.rows(`${SUBJECT_POSITIONS} select p.position, p.hash, e.data from p cross join events e on e.stream = ? and e.revision = p.position
+    return this.rows(`${SUBJECT_POSITIONS} select p.position, null as hash, e.data from p cross join events e on e.stream = ? and e.revision = p.position
       where p.position <= ? order by p.position limit ?`,
     [tenant, subject, afterPosition, indexed, tenant, Math.max(afterPosition, indexed), subject, tenantStream(tenant), last, limit]);
   }
