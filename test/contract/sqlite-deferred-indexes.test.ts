@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
 import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
@@ -78,11 +79,17 @@ describe('the embedded store\'s deferred indexes', () => {
     expect(await positions('visitor:bob')).toEqual([2, 4]);
     expect(await positions('visitor:alice', 1, 1)).toEqual([3]);
     expect(await positions('visitor:alice', 3)).toEqual([5]);
+    // Each with its entry's leaf hash, whether read from the index (1, 3) or from the rows after it (5).
+    const leaves = async (store: typeof s) => new Map((await store.eventStore.readStream('ledger-acme', 0, 100)).map((e) => [e.revision, leafHash(e.data).toString('hex')]));
+    const known = await leaves(s);
+    expect((await s.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10)).map((r) => r.hash)).toEqual([1, 3, 5].map((p) => known.get(p)));
     await writer.drain();
     await s.close();
     // And after a restart, from the index alone.
     const reopened = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
-    expect((await reopened.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10)).map((r) => r.position)).toEqual([1, 3, 5]);
+    const rows = await reopened.auditTrail.page('acme', { subject: 'visitor:alice' }, -1, 10);
+    expect(rows.map((r) => r.position)).toEqual([1, 3, 5]);
+    expect(rows.map((r) => r.hash)).toEqual([1, 3, 5].map((p) => known.get(p)));
     await reopened.close();
   });
 });
