@@ -20,7 +20,7 @@ describe('embedded (SQLite): the head an append expects', () => {
     const store = SqliteEventStore.inThread(openDatabase(join(tempDir(), 'ledger.db')));
     const [a, b] = [entry({ n: 1 }), entry({ n: 2 })];
     await store.append([{ stream: 'log', expectedRevision: 'no_stream', events: [a, b] }]);
-    // Known from the append (cached), then from the file (a new store on the same file).
+    // The head as this store left it (kept in memory since its append).
     const [ok] = await store.append([{ stream: 'log', expectedRevision: 1, expectedHead: hex(b), events: [entry({ n: 3 })] }]);
     expect(ok).toMatchObject({ _tag: 'Appended', firstRevision: 2 });
     const [stale] = await store.append([{ stream: 'log', expectedRevision: 2, expectedHead: hex(b), events: [entry({ n: 4 })] }]);
