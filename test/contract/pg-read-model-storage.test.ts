@@ -33,8 +33,9 @@ describe('the PostgreSQL read models as stored', () => {
         const { rows: [stats] } = await c.query<{ upd: string; hot: string }>(
           "select n_tup_upd as upd, n_tup_hot_upd as hot from pg_stat_user_tables where schemaname = 'pdl' and relname = 'cmp_subjects'");
         expect(Number(stats!.upd)).toBeGreaterThanOrEqual(300 * 4);
-        // Without room on its pages (fillfactor 100), most updates were not heap-only (measured: one in ten in the benchmark).
-        expect(Number(stats!.hot)).toBeGreaterThanOrEqual(0.8 * Number(stats!.upd));
+        // Measured: 8 of 1,200 heap-only without room on the pages (fillfactor 100); with it, 73% (the whole suite
+        // running beside it) to 94%: dead versions are pruned only once no transaction of the database may see them.
+        expect(Number(stats!.hot)).toBeGreaterThanOrEqual(0.5 * Number(stats!.upd));
       } finally {
         await c.end();
       }
