@@ -15,18 +15,21 @@ describe('the PostgreSQL read models as stored', () => {
     const db = await freshDatabase();
     try {
       const s = await openPostgresStorage(db.url, master, { writes: 'in-thread' });
-      const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
-      expect((await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never))._tag).toBe('Right');
-      // 300 subjects (their documents fill some 20 pages), 5 events each, one request of 300 per round: each
-      // event rewrites its subject's document.
-      for (let round = 0; round < 5; round++) {
-        const d = decodeAppendBody({ events: Array.from({ length: 300 }, (_, i) => anEvent({ subject: { id: `visitor:${i}` } })) });
-        if (d._tag === 'Left') throw new Error('bad test event');
-        expect((await writer.record('acme', d.right))._tag).toBe('Right');
+      try {
+        const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+        expect((await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never))._tag).toBe('Right');
+        // 300 subjects (their documents fill some 20 pages), 5 events each, one request of 300 per round: each
+        // event rewrites its subject's document.
+        for (let round = 0; round < 5; round++) {
+          const d = decodeAppendBody({ events: Array.from({ length: 300 }, (_, i) => anEvent({ subject: { id: `visitor:${i}` } })) });
+          if (d._tag === 'Left') throw new Error('bad test event');
+          expect((await writer.record('acme', d.right))._tag).toBe('Right');
+        }
+        await writer.drain();
+      } finally {
+        // Closing ends the pool's sessions, which hands their statistics over.
+        await s.close();
       }
-      await writer.drain();
-      // Closing ends the pool's sessions, which hands their statistics over.
-      await s.close();
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
