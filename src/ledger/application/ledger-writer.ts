@@ -4,7 +4,7 @@ import type { IdentifierVault } from '../../keys/application/identifier-vault.js
 import { KeyRace, type IndexEntry, type KeyStore } from '../../keys/key-store.port.js';
 import type { AppendLease, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
-import { linkOne } from '../domain/chain.js';
+import { link, linkOne } from '../domain/chain.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
 import type { AppendRefusal, RecordResult } from '../domain/record-outcome.js';
@@ -371,19 +371,6 @@ export class LedgerWriter {
     return h;
   }
 
-  /** Canonical bytes and leaf hash of each entry, chained to the one before. */
-  private chain<E extends LogEntry>(entries: E[], prev: string | undefined): { events: NewEvent[]; hashes: string[] } {
-    const events: NewEvent[] = [];
-    const hashes: string[] = [];
-    for (const e of entries) {
-      const l = linkOne(e, prev);
-      prev = l.hash;
-      events.push({ eventId: e.eventId, type: e.type, data: l.data, leafHash: l.leaf, context: l.entry });
-      hashes.push(prev);
-    }
-    return { events, hashes };
-  }
-
   private retryOrRefuse(job: Job) {
     job.attempts++;
     if (job.attempts >= MAX_ATTEMPTS) job.done(left(this.unavailable('the tenant log kept moving under concurrent writers')));
@@ -411,7 +398,9 @@ export class LedgerWriter {
       let position = (last ?? -1) + 1;
       const parts = decided.map(({ job, decision }) => ({ job, decision, drafts: decision.drafts.map((d) => ({ ...d, v: 1, tenant, position: position++, recordedAt }) as LogEntry) }));
       const head = await this.lastHash(tenant, last);
-      const { events, hashes } = this.chain(parts.flatMap((p) => p.drafts), head);
+      const linked = link(parts.flatMap((p) => p.drafts), (last ?? -1) + 1, head);
+      const events: NewEvent[] = linked.map((l) => ({ eventId: l.entry.eventId, type: l.entry.type, data: l.data, leafHash: l.leaf, context: l.entry }));
+      const hashes = linked.map((l) => l.hash);
       let at = 0;
       plans.push({ tenant, last, hashes, parts: parts.map((p) => ({ job: p.job, decision: p.decision, entries: events.slice(at, (at += p.drafts.length)).map((e) => e.context as LogEntry) })) });
       appends.push({ stream: tenantStream(tenant), expectedRevision: last ?? 'no_stream', events, ...(head ? { expectedHead: head } : {}) });
