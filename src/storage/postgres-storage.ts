@@ -9,8 +9,6 @@ import { PgCheckpointStore, PgMerkleTree, pgMerkleProjection } from '../integrit
 import type { MasterKey } from '../keys/master-key.js';
 import { KEYS_SCHEMA, openPgKeyStore } from '../keys/postgres/pg-key-store.js';
 import type { EventStore } from '../ledger/event-store.port.js';
-
-type PgKeys = Awaited<ReturnType<typeof openPgKeyStore>>;
 import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
 import { PgWorkerEventStore } from './postgres/pg-append-worker-client.js';
 import type { PgProjection } from '../ledger/postgres/pg-projection.js';
@@ -26,6 +24,8 @@ import type { LedgerStorage, RebuildReport } from './storage.js';
 export const PG_READ_MODELS_VERSION = 3;
 const READ_MODELS_LOCK = 0x70646c04;
 const REBUILD_BATCH = 2000;
+
+type PgKeys = Awaited<ReturnType<typeof openPgKeyStore>>;
 
 export interface PostgresOptions {
   /** Schemas: the log with its read models, and the keys (apart). */

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { StreamAppend } from '../ledger/event-store.port.js';
 
@@ -70,6 +71,12 @@ export const withoutContexts = (appends: readonly StreamAppend[]): StreamAppend[
 /** On the worker: each entry's object again, from bytes canonicalised by the main thread's writer a moment ago (parsed, not validated again). */
 export const withContexts = (appends: readonly StreamAppend[]): StreamAppend[] =>
   appends.map((a) => ({ ...a, events: a.events.map((e) => ({ ...e, context: JSON.parse(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('utf8')) })) }));
+
+/** On the worker: its own heap, as the main thread's `heap()` reports it. */
+export function heapStats(): { used: number; total: number } {
+  const h = getHeapStatistics();
+  return { used: h.used_heap_size, total: h.total_heap_size };
+}
 
 /** On the worker: answers each request as it is served, errors as their message only. */
 export function answering<R extends { readonly id: number; readonly op: string }>(port: import('node:worker_threads').MessagePort, serve: (r: R) => unknown): void {

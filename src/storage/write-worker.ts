@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { getHeapStatistics } from 'node:v8';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
-import { answering, withContexts } from './worker-calls.js';
+import { answering, heapStats, withContexts } from './worker-calls.js';
 import type { WriteRequest } from './write-protocol.js';
 
 /**
@@ -29,7 +28,7 @@ function serve(r: WriteRequest): unknown {
     case 'setHold': return keys.setHold(r.tenant, r.subject, r.category, r.hold);
     case 'setMark': return keys.setMark(r.tenant, r.kind, r.mark);
     case 'flushLog': return appender.flush();
-    case 'heapStats': { const h = getHeapStatistics(); return { used: h.used_heap_size, total: h.total_heap_size }; }
+    case 'heapStats': return heapStats();
     case 'close':
       keys.close();
       appender.close();

@@ -1,10 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { getHeapStatistics } from 'node:v8';
 import { schemaPool } from '../../common/postgres/migrations.js';
 import type { AppendLease } from '../../ledger/event-store.port.js';
 import { PgEventStore } from '../../ledger/postgres/pg-event-store.js';
 import { postgresProjections } from '../postgres-storage.js';
-import { answering, withContexts } from '../worker-calls.js';
+import { answering, heapStats, withContexts } from '../worker-calls.js';
 import type { PgAppendRequest } from './pg-append-protocol.js';
 
 /**
@@ -37,7 +36,7 @@ async function serve(r: PgAppendRequest): Promise<unknown> {
       leases.delete(r.lease);
       return lease?.release();
     }
-    case 'heapStats': { const h = getHeapStatistics(); return { used: h.used_heap_size, total: h.total_heap_size }; }
+    case 'heapStats': return heapStats();
     case 'close':
       for (const lease of leases.values()) await lease.release();
       leases.clear();
