@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { migrate, schemaPool } from '../common/postgres/migrations.js';
+import { Writes } from '../common/postgres/rows.js';
 import { Leadership } from '../common/postgres/leadership.js';
 import { PgAnswersReadModel, pgAnswersProjection } from '../answers/postgres/pg-answers.js';
 import { PgAuditTrailReadModel, pgAuditTrailProjection } from '../audit-trail/postgres/pg-audit-trail.js';
@@ -63,7 +64,9 @@ async function rebuild(store: PgEventStore, projections: readonly PgProjection[]
         'select * from events where global_position >= $1 order by global_position limit $2', [from.toString(), REBUILD_BATCH]);
       if (rows.length === 0) break;
       const batch = rows.map((r) => ({ recorded: { stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data }, context: undefined }));
-      for (const p of projections) await p.apply(tx, batch);
+      const writes = new Writes();
+      for (const p of projections) await p.apply(tx, batch, writes);
+      await writes.run(tx);
       events += rows.length;
       from = BigInt(rows[rows.length - 1]!.global_position) + 1n;
       onProgress?.(from - 1n, head);

@@ -4,6 +4,9 @@ import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { eventStoreContract } from './event-store.contract.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { link } from '../../src/ledger/domain/chain.js';
+import { schemaPool } from '../../src/common/postgres/migrations.js';
+import { insertStatement, Writes } from '../../src/common/postgres/rows.js';
+import type { PgProjection } from '../../src/ledger/postgres/pg-projection.js';
 
 /** The real PostgreSQL of this machine (`.ci/run` starts it when it is down); each store in a schema of its own. */
 const URL = process.env.PDL_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -92,6 +95,78 @@ describe('the PostgreSQL event store under several writers', () => {
     } finally {
       await stores[0]!.dropSchema();
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('rolls a failed append back whole and leaves its connection ready for the next (projections failing, ids reused)', async () => {
+    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
+    const pool = schemaPool(URL, schema, 1);
+    let fail = true;
+    const seen: number[] = [];
+    const failing: PgProjection = {
+      name: 'failing', tables: [],
+      async apply(_tx, events, writes) {
+        // Gathered for the statement sent after every projection ran: dropped with the failed transaction.
+        writes.add({ sql: 'insert into events_seen (position) select unnest($1::bigint[])', params: [events.map((e) => Number(e.recorded.globalPosition))] });
+        if (fail) throw new Error('projection failed');
+      },
+    };
+    try {
+      const store = await PgEventStore.on(pool, schema, [failing]);
+      await pool.query('create table events_seen (position bigint primary key)');
+      const ev = () => ({ eventId: randomUUID(), type: 't', data: Buffer.from('{}') });
+      await expect(store.append([{ stream: 's', expectedRevision: 'no_stream', events: [ev(), ev()] }])).rejects.toThrow('projection failed');
+      fail = false;
+      // One connection only: it must be out of the failed transaction for this to run at all.
+      const kept = ev();
+      const [o] = await store.append([{ stream: 's', expectedRevision: 'no_stream', events: [kept, ev()] }]);
+      expect(o).toMatchObject({ _tag: 'Appended', firstRevision: 0, lastRevision: 1 });
+      // An id already in the stream: the insert fails inside the transaction, which goes on to say why.
+      const [again] = await store.append([{ stream: 's', expectedRevision: 1, events: [ev(), kept] }]);
+      expect(again?._tag).not.toBe('Appended');
+      const [next] = await store.append([{ stream: 's', expectedRevision: 1, events: [ev()] }]);
+      expect(next).toMatchObject({ _tag: 'Appended', firstRevision: 2, lastRevision: 2 });
+      for (const r of (await pool.query<{ position: number }>('select position from events_seen order by position')).rows) seen.push(r.position);
+      expect(seen).toEqual([0, 1, 2]);
+      expect((await store.readAll(0n, 10)).map((r) => [r.revision, Number(r.globalPosition)])).toEqual([[0, 0], [1, 1], [2, 2]]);
+    } finally {
+      await pool.query(`drop schema if exists ${schema} cascade`);
+      await pool.end();
+    }
+  });
+});
+
+describe('writes sent together (Writes)', () => {
+  it('sends every gathered statement as one, numbering their parameters apart, a named one read by a later one', async () => {
+    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
+    const pool = schemaPool(URL, schema, 1);
+    try {
+      await pool.query(`create schema ${schema}; create table a (k text primary key, b bytea); create table n (k text primary key, n bigint not null)`);
+      const writes = new Writes();
+      expect(writes.empty).toBe(true);
+      writes.add(insertStatement('a', [['k', 'text'], ['b', 'bytea']], [['x', Buffer.from([1, 2])], ['y', null], ['z', Buffer.from([3])]], 'returning k'), 'added');
+      writes.add(null);
+      writes.add({ sql: 'insert into n (k, n) select $1, count(*) from added', params: ['count'] });
+      writes.add(insertStatement('n', [['k', 'text'], ['n', 'bigint']], [['two', 2]]));
+      expect(writes.empty).toBe(false);
+      const queries: string[] = [];
+      const client = await pool.connect();
+      const query = client.query.bind(client);
+      client.query = ((sql: string, ...rest: unknown[]) => { queries.push(sql); return (query as (...a: unknown[]) => unknown)(sql, ...rest); }) as typeof client.query;
+      try {
+        await writes.run(client);
+        await writes.run(client);
+      } finally {
+        client.release();
+      }
+      // One statement, once: what ran is forgotten.
+      expect(queries).toHaveLength(1);
+      expect(writes.empty).toBe(true);
+      expect((await pool.query('select k, b from a order by k')).rows).toEqual([{ k: 'x', b: Buffer.from([1, 2]) }, { k: 'y', b: null }, { k: 'z', b: Buffer.from([3]) }]);
+      expect((await pool.query('select k, n from n order by k')).rows).toEqual([{ k: 'count', n: 3 }, { k: 'two', n: 2 }]);
+    } finally {
+      await pool.query(`drop schema if exists ${schema} cascade`);
+      await pool.end();
     }
   });
 });

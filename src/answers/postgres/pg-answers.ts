@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
-import { insertRows } from '../../common/postgres/rows.js';
+import { insertStatement } from '../../common/postgres/rows.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { AccessLogRow, AnswersReadModel, ObservedProcessing } from '../answers-read-model.port.js';
-import { subjectKind } from '../domain/ropa.js';
 
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
 /** `subjectKind` of the column `subject`, in PostgreSQL. */
@@ -22,7 +21,7 @@ export function pgAnswersProjection(): PgProjection {
   return {
     name: 'answers',
     tables: ['access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects', 'ropa_subject_counts'],
-    async apply(tx, events) {
+    async apply(_tx, events, writes) {
       const access: unknown[][] = [];
       const accessSubjects: unknown[][] = [];
       const observed = new Map<string, unknown[]>();
@@ -47,23 +46,20 @@ export function pgAnswersProjection(): PgProjection {
         const k = `${e.tenant}\u0000${e.purpose}\u0000${e.subject.id}`;
         if (!purposeSubjects.has(k)) purposeSubjects.set(k, [e.tenant, e.purpose, e.subject.id, e.position]);
       }
-      await insertRows(tx, 'access_log', [['tenant', 'text'], ['position', 'bigint'], ['event_id', 'text'], ['recorded_at', 'text'], ['actor', 'jsonb'], ['what', 'text'], ['subjects', 'jsonb'], ['detail', 'jsonb']],
-        access, 'on conflict do nothing');
-      await insertRows(tx, 'access_log_subjects', [['tenant', 'text'], ['subject', 'text'], ['position', 'bigint']], accessSubjects, 'on conflict do nothing');
-      await insertRows(tx, 'ropa_observed', [['tenant', 'text'], ['purpose', 'text'], ['category', 'text'], ['system', 'text'], ['type', 'text'], ['recipient', 'text'], ['country', 'text'],
-        ['mechanism', 'text'], ['first_position', 'bigint']], [...observed.values()], 'on conflict do nothing');
-      const added = await insertRows(tx, 'ropa_subjects', [['tenant', 'text'], ['purpose', 'text'], ['subject', 'text'], ['first_position', 'bigint']], [...purposeSubjects.values()],
-        'on conflict do nothing returning tenant, purpose, subject');
-      const counts = new Map<string, [string, string, string, number]>();
-      for (const r of added.rows as Array<{ tenant: string; purpose: string; subject: string }>) {
-        const kind = subjectKind(r.subject);
-        const k = `${r.tenant}\u0000${r.purpose}\u0000${kind}`;
-        const c = counts.get(k) ?? [r.tenant, r.purpose, kind, 0];
-        c[3]++;
-        counts.set(k, c);
-      }
-      await insertRows(tx, 'ropa_subject_counts', [['tenant', 'text'], ['purpose', 'text'], ['kind', 'text'], ['subjects', 'bigint']], [...counts.values()],
-        'on conflict (tenant, purpose, kind) do update set subjects = ropa_subject_counts.subjects + excluded.subjects');
+      writes.add(insertStatement('access_log', [['tenant', 'text'], ['position', 'bigint'], ['event_id', 'text'], ['recorded_at', 'text'], ['actor', 'jsonb'], ['what', 'text'], ['subjects', 'jsonb'], ['detail', 'jsonb']],
+        access, 'on conflict do nothing'));
+      writes.add(insertStatement('access_log_subjects', [['tenant', 'text'], ['subject', 'text'], ['position', 'bigint']], accessSubjects, 'on conflict do nothing'));
+      writes.add(insertStatement('ropa_observed', [['tenant', 'text'], ['purpose', 'text'], ['category', 'text'], ['system', 'text'], ['type', 'text'], ['recipient', 'text'], ['country', 'text'],
+        ['mechanism', 'text'], ['first_position', 'bigint']], [...observed.values()], 'on conflict do nothing'));
+      if (purposeSubjects.size === 0) return;
+      // The subjects new to a purpose, then counted per kind, in the same statement.
+      writes.add(insertStatement('ropa_subjects', [['tenant', 'text'], ['purpose', 'text'], ['subject', 'text'], ['first_position', 'bigint']], [...purposeSubjects.values()],
+        'on conflict do nothing returning tenant, purpose, subject'), 'ropa_subjects_added');
+      writes.add({
+        sql: `insert into ropa_subject_counts (tenant, purpose, kind, subjects) select tenant, purpose, ${SUBJECT_KIND_PG}, count(*) from ropa_subjects_added group by 1, 2, 3
+          on conflict (tenant, purpose, kind) do update set subjects = ropa_subject_counts.subjects + excluded.subjects`,
+        params: [],
+      });
     },
   };
 }

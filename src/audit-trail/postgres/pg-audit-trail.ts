@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { sortableInstant } from '../../common/kernel/time.js';
-import { insertRows } from '../../common/postgres/rows.js';
+import { insertStatement } from '../../common/postgres/rows.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
@@ -15,7 +15,7 @@ export function pgAuditTrailProjection(): PgProjection {
   return {
     name: 'audit-trail',
     tables: ['audit_events'],
-    async apply(tx, events) {
+    async apply(_tx, events, writes) {
       const rows: unknown[][] = [];
       for (const { recorded, context } of events) {
         if (!PROCESSING.has(recorded.type)) continue;
@@ -25,8 +25,8 @@ export function pgAuditTrailProjection(): PgProjection {
         rows.push([e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient, `\u0001${e.categories.join('\u0001')}\u0001`,
           sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), recorded.leafHash ?? leafHash(recorded.data)]);
       }
-      await insertRows(tx, 'audit_events', [['tenant', 'text'], ['position', 'bigint'], ['stream', 'text'], ['type', 'text'], ['subject', 'text'], ['purpose', 'text'],
-        ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing');
+      writes.add(insertStatement('audit_events', [['tenant', 'text'], ['position', 'bigint'], ['stream', 'text'], ['type', 'text'], ['subject', 'text'], ['purpose', 'text'],
+        ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing'));
     },
   };
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
-import { insertRows } from '../../common/postgres/rows.js';
+import { insertStatement } from '../../common/postgres/rows.js';
 import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
@@ -118,7 +118,7 @@ export function pgComplianceProjection(): PgProjection {
   return {
     name: 'compliance',
     tables: ['cmp_subjects', 'findings'],
-    async apply(tx, events) {
+    async apply(tx, events, writes) {
       const entries = events.map(({ recorded, context }) => entryOf(recorded, context));
       const processing = entries.filter(isProcessingEntry);
       if (processing.length === 0 && !entries.some((e) => e.type === 'purpose-declared')) return;
@@ -155,9 +155,9 @@ export function pgComplianceProjection(): PgProjection {
       }
       // Findings in log order (ids are the order they were raised).
       findings.sort((a, b) => (a[1] as number) - (b[1] as number));
-      await insertRows(tx, 'findings', FINDING_COLUMNS, findings);
-      await insertRows(tx, 'cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'text']],
-        pairs.map(([t, s]) => [t, s, JSON.stringify(subjects.get(key(t, s))!.snapshot())]), 'on conflict (tenant, subject) do update set state = excluded.state');
+      writes.add(insertStatement('findings', FINDING_COLUMNS, findings));
+      writes.add(insertStatement('cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'text']],
+        pairs.map(([t, s]) => [t, s, JSON.stringify(subjects.get(key(t, s))!.snapshot())]), 'on conflict (tenant, subject) do update set state = excluded.state'));
       return said;
     },
   };

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { insertRows } from '../../common/postgres/rows.js';
+import { insertStatement } from '../../common/postgres/rows.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
@@ -47,7 +47,7 @@ export function pgMerkleProjection(): PgProjection {
     reset() {
       frontiers.clear();
     },
-    async apply(tx, events) {
+    async apply(tx, events, writes) {
       const byStream = new Map<string, typeof events[number][]>();
       for (const e of events) byStream.set(e.recorded.stream, [...(byStream.get(e.recorded.stream) ?? []), e]);
       const rows: Array<[string, number, number, Buffer]> = [];
@@ -62,7 +62,7 @@ export function pgMerkleProjection(): PgProjection {
           frontier.push(recorded.leafHash ?? leafHash(recorded.data), (level, index, hash) => rows.push([stream, level, index, hash]));
         }
       }
-      await insertRows(tx, 'merkle_nodes', [['stream', 'text'], ['level', 'integer'], ['idx', 'bigint'], ['hash', 'bytea']], rows);
+      writes.add(insertStatement('merkle_nodes', [['stream', 'text'], ['level', 'integer'], ['idx', 'bigint'], ['hash', 'bytea']], rows));
     },
   };
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
-import { inTransaction, transaction } from '../../common/postgres/transaction.js';
-import { insertRows } from '../../common/postgres/rows.js';
+import { inTransaction } from '../../common/postgres/transaction.js';
+import { insertStatement, Writes } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
 import { link, type Linkable } from '../domain/chain.js';
@@ -114,54 +114,70 @@ export class PgEventStore implements EventStore {
     };
   }
 
+  /**
+   * One transaction, in as few round trips as the work allows: the locks, the global head and the first
+   * stream's revision in one, each stream's rows in one, the read models' reads, then every write nothing
+   * reads before the commit (the global head, and what the projections add to `writes`) in one statement.
+   */
   private async appendOn(client: pg.PoolClient, appends: readonly StreamAppend[], waitTurn: boolean): Promise<AppendOutcome[]> {
+    const writes = new Writes();
     try {
-      return await transaction(client, async () => {
-        if (waitTurn) await client.query('select pg_advisory_xact_lock_shared($1)', [TURN_LOCK]);
-        await client.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-        let last = BigInt((await client.query<{ last: string }>('select last from global_position where id = 1')).rows[0]!.last);
-        const outcomes: AppendOutcome[] = [];
-        const applied: AppliedEvent[][] = [];
-        for (const [i, a] of appends.entries()) {
-          await client.query(`savepoint s${i}`);
-          const { outcome, events } = await this.appendOne(client, a, last, `s${i}`);
-          const mine: AppliedEvent[] = [];
-          if (outcome._tag === 'Appended' && !outcome.idempotent) {
-            events.forEach((e, k) => {
-              const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-              const recorded: RecordedEvent = {
-                stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
-                ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
-              };
-              mine.push({ recorded, context: e.context });
-            });
-            last += BigInt(a.events.length);
-            await client.query(`release savepoint s${i}`);
-          } else await client.query(`rollback to savepoint s${i}`);
-          outcomes.push(outcome);
-          applied.push(mine);
-        }
-        await client.query('update global_position set last = $1 where id = 1', [last.toString()]);
-        const all = applied.flat();
-        const notes: Notes = new Map();
-        if (all.length) for (const p of this.projections) note(notes, p.name, await p.apply(client, all));
-        return annotated(outcomes, applied, notes);
-      });
+      const started = await client.query(`begin; ${waitTurn ? `select pg_advisory_xact_lock_shared(${TURN_LOCK}); ` : ''}select pg_advisory_xact_lock(${APPEND_LOCK});
+        select last from global_position where id = 1; ${appends.length ? this.streamAt(client, appends[0]!.stream, 0) : ''}`) as unknown as pg.QueryResult[];
+      let last = BigInt((started[waitTurn ? 3 : 2]!.rows[0] as { last: string }).last);
+      let revision: pg.QueryResult | undefined = started[started.length - 1];
+      const outcomes: AppendOutcome[] = [];
+      const applied: AppliedEvent[][] = [];
+      for (const [i, a] of appends.entries()) {
+        if (i > 0) revision = (await client.query(this.streamAt(client, a.stream, i)) as unknown as pg.QueryResult[])[1];
+        const actual = (revision!.rows[0] as { revision: string | number } | undefined)?.revision;
+        const { outcome, events } = await this.appendOne(client, a, actual === undefined ? null : Number(actual), last, `s${i}`);
+        const mine: AppliedEvent[] = [];
+        if (outcome._tag === 'Appended' && !outcome.idempotent) {
+          events.forEach((e, k) => {
+            const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+            const recorded: RecordedEvent = {
+              stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
+              ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
+            };
+            mine.push({ recorded, context: e.context });
+          });
+          last += BigInt(events.length);
+        } else await client.query(`rollback to savepoint s${i}`);
+        outcomes.push(outcome);
+        applied.push(mine);
+      }
+      const all = applied.flat();
+      const notes: Notes = new Map();
+      if (all.length) {
+        writes.add({ sql: 'update global_position set last = $1 where id = 1', params: [last.toString()] });
+        for (const p of this.projections) note(notes, p.name, await p.apply(client, all, writes));
+        await writes.run(client);
+      }
+      await client.query('commit');
+      return annotated(outcomes, applied, notes);
     } catch (e) {
+      // (Also when the first query failed after its `begin`: outside a transaction, a rollback only warns.)
+      await client.query('rollback').catch(() => undefined);
       // Rolled back: what projections keep in memory of it goes too.
       for (const p of this.projections) p.reset?.();
       throw e;
     }
   }
 
+  /** A savepoint for the `i`th stream append, and that stream's revision: one simple query (no parameters). */
+  private streamAt(client: pg.PoolClient, stream: string, i: number): string {
+    return `savepoint s${i}; select revision from streams where stream = ${client.escapeLiteral(stream)}`;
+  }
+
   /**
-   * One stream's append, inside its savepoint `savepoint`. The common case — the stream is where the
-   * writer expects it — inserts straight away and lets the unique (stream, event_id) key find a reused
-   * id; only then, or when the stream has moved, are the ids looked up (an idempotent repeat, a
-   * duplicate, or a stale expected revision).
+   * One stream's append, inside its savepoint `savepoint`, the stream at revision `actual`. The common
+   * case — the stream is where the writer expects it — inserts straight away (the rows and the stream's
+   * revision in one statement) and lets the unique (stream, event_id) key find a reused id; only then, or
+   * when the stream has moved, are the ids looked up (an idempotent repeat, a duplicate, or a stale
+   * expected revision).
    */
-  private async appendOne(client: pg.PoolClient, a: StreamAppend, last: bigint, savepoint: string): Promise<{ outcome: AppendOutcome; events: readonly NewEvent[] }> {
-    const actual = (await client.query<{ revision: number }>('select revision from streams where stream = $1', [a.stream])).rows[0]?.revision ?? null;
+  private async appendOne(client: pg.PoolClient, a: StreamAppend, actual: number | null, last: bigint, savepoint: string): Promise<{ outcome: AppendOutcome; events: readonly NewEvent[] }> {
     const ids = a.events.map((e) => e.eventId);
     let start = expectedStart(a, actual);
     let events = a.events;
@@ -179,8 +195,12 @@ export class PgEventStore implements EventStore {
     }
     if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
       const first = start + 1;
+      const lastRevision = first + ids.length - 1;
+      const rows = new Writes();
+      rows.add(insertStatement('events', EVENT_COLUMNS, events.map((e, k) => [(last + 1n + BigInt(k)).toString(), a.stream, first + k, e.eventId, e.type, e.data])));
+      rows.add({ sql: 'insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', params: [a.stream, lastRevision] });
       try {
-        await insertRows(client, 'events', EVENT_COLUMNS, events.map((e, k) => [(last + 1n + BigInt(k)).toString(), a.stream, first + k, e.eventId, e.type, e.data]));
+        await rows.run(client);
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
         // An id already in the stream: back to the savepoint, and find which.
@@ -189,8 +209,6 @@ export class PgEventStore implements EventStore {
         if (why._tag === 'Appended' && !why.idempotent) throw e;
         return { outcome: why, events: [] };
       }
-      const lastRevision = first + ids.length - 1;
-      await client.query('insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', [a.stream, lastRevision]);
       return { outcome: { _tag: 'Appended', stream: a.stream, firstRevision: first, lastRevision, idempotent: false, ...(relinked ? { relinked } : {}) }, events };
     }
     return { outcome: await this.classify(client, a, actual, ids), events: [] };
