@@ -8,6 +8,7 @@ import { GetSubjectReport } from '../../answers/application/subject-report.js';
 import { GetRecordsOfProcessing, ListAccessLog, ListDisclosures } from '../../answers/application/answers.js';
 import { reportHtml } from '../../answers/domain/report-html.js';
 import { ropaCsv } from '../../answers/domain/ropa.js';
+import { jsonBytes } from '../../common/http/json-bytes.js';
 import { Access, orProblem } from './access.js';
 import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
 
@@ -19,8 +20,8 @@ const DisclosuresQuery = struct('query parameters', {}, {
 });
 const AccessLogQuery = struct('query parameters', {}, { subject: boundedString('a subject id', 256), from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam });
 
-const page = (body: string, type: string, filename?: string) =>
-  new StreamableFile(Buffer.from(body, 'utf8'), { type, ...(filename ? { disposition: `attachment; filename="${filename}"` } : {}) });
+const page = (body: string | Buffer, type: string, filename?: string) =>
+  new StreamableFile(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, { type, ...(filename ? { disposition: `attachment; filename="${filename}"` } : {}) });
 
 /** What the ledger answers auditors, legal teams and data subjects. */
 @Controller('v1/tenants/:tenant')
@@ -34,9 +35,10 @@ export class AnswersController {
     decodeQuery(SubjectParam, { subject });
     const { format, asOf, request } = decodeQuery(ReportQuery, query);
     const report = orProblem(await this.queries.execute(new GetSubjectReport(tenant, subject, asOf, format ?? 'json', request, by)));
-    // Serialised here into one buffer: for a large report (1,000 events, ~440 KB) this is measurably
-    // faster than the framework's path for objects (bench/answers.js: p50 ~22 -> ~18 ms).
-    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : page(JSON.stringify(report), 'application/json; charset=utf-8');
+    // Serialised here into one buffer, its history an item at a time: for a large report (1,000 events,
+    // ~440 KB) measurably faster than the framework's path for objects (bench/answers.js: p50 ~22 -> ~18 ms),
+    // and than encoding the text of JSON.stringify (see jsonBytes).
+    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : page(jsonBytes(report, 'history'), 'application/json; charset=utf-8');
   }
 
   /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */
