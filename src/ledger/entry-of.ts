@@ -16,8 +16,8 @@ export function entryOf(recorded: RecordedEvent, context?: unknown): LogEntry {
  * written, the store is written by the ledger alone, and its bytes are under the Merkle tree (`pdl
  * verify` and the exports check them). Folding projections and verification decode in full (`entryOf`).
  */
-export function storedEntryOf(data: Buffer): LogEntry {
-  const parsed = JSON.parse(data.toString('utf8')) as LogEntry;
+export function storedEntryOf(data: Buffer | string): LogEntry {
+  const parsed = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as LogEntry;
   if (typeof parsed !== 'object' || parsed === null || typeof parsed.type !== 'string' || parsed.v !== 1) throw new Error('a stored entry is not a log entry');
   return parsed;
 }

@@ -1,5 +1,5 @@
 import { storedEntryOf } from '../../ledger/entry-of.js';
-import { leafHash } from '../../ledger/domain/canonical.js';
+import { leafHashOfText } from '../../ledger/domain/canonical.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
@@ -7,7 +7,8 @@ import { AuditSubjectIndex } from './audit-trail-projection.js';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
 
-interface Row { position: number; hash: Buffer | null; data: Buffer }
+/** The entry as text, its leaf hash as lowercase hex: no buffer made per row (half the time of reading a report's rows). */
+interface Row { position: number; hash: string | null; data: string }
 
 /** A subject's positions: from its deferred index up to where that is complete, then from the trail's rows after. */
 const SUBJECT_POSITIONS = `with p(position) as materialized (select s.position from audit_subjects s where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ?
@@ -58,7 +59,7 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
       from = 'p cross join audit_events a on a.tenant = ? and a.position = p.position';
       head.push(tenant, filter.subject, afterPosition, through, tenant, Math.max(afterPosition, through), filter.subject, tenant);
     }
-    return this.rows(`${subject}select a.position, a.hash, e.data from ${from}
+    return this.rows(`${subject}select a.position, lower(hex(a.hash)) as hash, cast(e.data as text) as data from ${from}
       cross join events e on e.stream = a.stream and e.revision = a.position where ${where.join(' and ')} order by a.position limit ?`, [...head, ...args, limit]);
   }
 
@@ -69,7 +70,7 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
   private subjectPage(tenant: string, subject: string, through: number | undefined, afterPosition: number, limit: number): AuditRow[] {
     const indexed = (this.through.get(tenant) as { position: number } | undefined)?.position ?? -1;
     const last = through ?? Number.MAX_SAFE_INTEGER;
-    return this.rows(`${SUBJECT_POSITIONS} select p.position, null as hash, e.data from p cross join events e on e.stream = ? and e.revision = p.position
+    return this.rows(`${SUBJECT_POSITIONS} select p.position, null as hash, cast(e.data as text) as data from p cross join events e on e.stream = ? and e.revision = p.position
       where p.position <= ? order by p.position limit ?`,
     [tenant, subject, afterPosition, indexed, tenant, Math.max(afterPosition, indexed), subject, tenantStream(tenant), last, limit]);
   }
@@ -79,7 +80,7 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
     if (!stmt) { stmt = this.db.prepare(sql); this.cache.set(sql, stmt); }
     return (stmt.all(args) as Row[]).map((r) => ({
       position: r.position,
-      hash: (r.hash ?? leafHash(r.data)).toString('hex'),
+      hash: r.hash ?? leafHashOfText(r.data),
       entry: storedEntryOf(r.data) as ProcessingEntry,
     }));
   }
