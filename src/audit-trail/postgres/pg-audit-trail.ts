@@ -31,6 +31,9 @@ export function pgAuditTrailProjection(): PgProjection {
   };
 }
 
+/** A row of the trail: the hash as hex and the entry as text (bytea would come as hexadecimal text, decoded here). */
+const ROW = "a.position, encode(a.hash, 'hex') as hash, convert_from(e.data, 'UTF8') as data";
+
 const COLUMNS = { purpose: 'a.purpose', recipient: 'a.recipient', system: 'a.system', type: 'a.type', subject: 'a.subject' } as const;
 
 /** Processing events of a tenant in log order, filtered on the trail's columns, the entries read from the log. */
@@ -39,7 +42,7 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
 
   async at(tenant: string, positions: readonly number[]): Promise<AuditRow[]> {
     if (positions.length === 0) return [];
-    return this.rows(`select a.position, a.hash, e.data from audit_events a join events e on e.stream = a.stream and e.revision = a.position
+    return this.rows(`select ${ROW} from audit_events a join events e on e.stream = a.stream and e.revision = a.position
       where a.tenant = $1 and a.position = any($2::bigint[]) order by a.position`, [tenant, [...new Set(positions)]]);
   }
 
@@ -56,12 +59,12 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
       where.push("a.type in ('disclosed', 'transferred')");
       where.push(filter.recipients ? `a.recipient = any(${arg(filter.recipients)}::text[])` : 'a.recipient is not null');
     }
-    return this.rows(`select a.position, a.hash, e.data from audit_events a join events e on e.stream = a.stream and e.revision = a.position
+    return this.rows(`select ${ROW} from audit_events a join events e on e.stream = a.stream and e.revision = a.position
       where ${where.join(' and ')} order by a.position limit ${arg(limit)}`, args);
   }
 
   private async rows(sql: string, args: unknown[]): Promise<AuditRow[]> {
-    const { rows } = await this.pool.query<{ position: number; hash: Buffer; data: Buffer }>(sql, args);
-    return rows.map((r) => ({ position: r.position, hash: r.hash.toString('hex'), entry: storedEntryOf(r.data) as ProcessingEntry }));
+    const { rows } = await this.pool.query<{ position: number; hash: string; data: string }>(sql, args);
+    return rows.map((r) => ({ position: r.position, hash: r.hash, entry: storedEntryOf(r.data) as ProcessingEntry }));
   }
 }
