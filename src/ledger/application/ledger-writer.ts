@@ -4,7 +4,7 @@ import type { IdentifierVault } from '../../keys/application/identifier-vault.js
 import { KeyRace, type IndexEntry, type KeyStore } from '../../keys/key-store.port.js';
 import type { AppendLease, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
-import { link, linkOne } from '../domain/chain.js';
+import { link, linkOne, toNewEvent } from '../domain/chain.js';
 import type { DraftEntry, LogEntry, ProcessingEntry } from '../domain/log-entry.js';
 import type { ProcessingEvent } from '../domain/processing-event.js';
 import type { AppendRefusal, RecordResult } from '../domain/record-outcome.js';
@@ -399,7 +399,7 @@ export class LedgerWriter {
       const parts = decided.map(({ job, decision }) => ({ job, decision, drafts: decision.drafts.map((d) => ({ ...d, v: 1, tenant, position: position++, recordedAt }) as LogEntry) }));
       const head = await this.lastHash(tenant, last);
       const linked = link(parts.flatMap((p) => p.drafts), (last ?? -1) + 1, head);
-      const events: NewEvent[] = linked.map((l) => ({ eventId: l.entry.eventId, type: l.entry.type, data: l.data, leafHash: l.leaf, context: l.entry }));
+      const events: NewEvent[] = linked.map(toNewEvent);
       const hashes = linked.map((l) => l.hash);
       let at = 0;
       plans.push({ tenant, last, hashes, parts: parts.map((p) => ({ job: p.job, decision: p.decision, entries: events.slice(at, (at += p.drafts.length)).map((e) => e.context as LogEntry) })) });
@@ -575,7 +575,7 @@ export class LedgerWriter {
         prev = l.hash;
         plan.lastHash = prev;
         const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] };
-        plan.events.push({ eventId: ev.eventId, type: ev.type, data: l.data, leafHash: l.leaf, context: l.entry });
+        plan.events.push(toNewEvent(l));
         inCycle.set(ev.eventId, { event: ev, result });
         byId.set(ev.eventId, result);
       });

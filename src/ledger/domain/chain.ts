@@ -1,3 +1,4 @@
+import type { NewEvent } from '../event-store.port.js';
 import { canonicalBytes, leafHash } from './canonical.js';
 
 /** What linking needs of a log entry: its position, and the link to the one before. */
@@ -40,3 +41,7 @@ export function link<E extends Linkable>(entries: readonly E[], first: number, p
   }
   return out;
 }
+
+/** A linked entry as an event store takes it: its id, type, bytes and leaf hash, the entry itself for inline projections. */
+export const toNewEvent = <E extends Linkable & { readonly eventId: string; readonly type: string }>(l: Linked<E>): NewEvent =>
+  ({ eventId: l.entry.eventId, type: l.entry.type, data: l.data, leafHash: l.leaf, context: l.entry });
