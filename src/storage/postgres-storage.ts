@@ -161,7 +161,12 @@ export async function openPostgresLog(url: string, options: PostgresOptions = {}
     const state = (await pool.query<{ version: number }>('select version from read_models where id = 1')).rows[0];
     const empty = (await pool.query('select 1 from events limit 1')).rowCount === 0;
     let rebuilt: RebuildReport | null = null;
-    if (options.rebuild || (state ? state.version !== PG_READ_MODELS_VERSION : !empty)) rebuilt = await rebuild(eventStore, projections, options.rebuild?.onProgress);
+    if (options.rebuild || (state ? state.version !== PG_READ_MODELS_VERSION : !empty)) {
+      rebuilt = await rebuild(eventStore, projections, options.rebuild?.onProgress);
+      // Emptied and filled again in one go: fresh statistics at once, for the planner's choices on them
+      // (autovacuum would get there later, or never where it is off).
+      await pool.query(`analyze ${READ_MODEL_TABLES.join(', ')}`);
+    }
     else if (!state) await pool.query('insert into read_models (id, version, rebuilt_through) values (1, $1, null) on conflict do nothing', [PG_READ_MODELS_VERSION]);
     return { pool, eventStore, rebuilt };
   } catch (e) {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import pg from 'pg';
 import { aTenant, scenario } from '../support/builders.js';
 import { client, ROOT, startLedger } from '../support/ledger-process.js';
 import { playScenario } from '../support/scenario-player.js';
@@ -54,6 +55,15 @@ describe('pdl rebuild', () => {
       expect([done.status, done.stderr]).toEqual([0, expect.any(String)]);
       expect(done.stdout).toMatch(/rebuilt the read models from \d+ log entries/);
       expect(await answers(t, t.dpo)).toEqual(before);
+      // The refilled tables have statistics (the planner's), autovacuum or not.
+      const c = new pg.Client({ connectionString: db.env.PDL_POSTGRES_URL });
+      await c.connect();
+      try {
+        const { rows } = await c.query<{ relname: string }>("select relname from pg_stat_user_tables where schemaname = 'pdl' and relname in ('audit_events', 'cmp_subjects') and last_analyze is not null");
+        expect(rows.map((r) => r.relname).sort()).toEqual(['audit_events', 'cmp_subjects']);
+      } finally {
+        await c.end();
+      }
       // And the erasure tools work on it too, beside the ledger.
       const forgot = pdlWith(db.env, 'forget', 'visitor:e', '--tenant', scenario.tenant.id);
       expect([forgot.status, forgot.stderr]).toEqual([0, expect.any(String)]);

@@ -64,6 +64,9 @@ export function pgAnswersProjection(): PgProjection {
   };
 }
 
+/** The observed processing's key: in its order (of bytes, as on SQLite), every answer lists it the same on every store. */
+const OBSERVED_KEY = ['purpose', 'category', 'system', 'type', 'recipient', 'country', 'mechanism'];
+
 interface AccessRow { position: number; event_id: string; recorded_at: string; actor: AccessLogRow['actor']; what: string; subjects: string[]; detail: Record<string, unknown> }
 interface ObservedRow { purpose: string; category: string; system: string; type: string; recipient: string; country: string; mechanism: string; first_position: number }
 
@@ -101,7 +104,7 @@ export class PgAnswersReadModel implements AnswersReadModel {
   }
 
   async observed(tenant: string, through: number): Promise<ObservedProcessing[]> {
-    const { rows } = await this.pool.query<ObservedRow>('select * from ropa_observed where tenant = $1 and first_position <= $2', [tenant, through]);
+    const { rows } = await this.pool.query<ObservedRow>(`select * from ropa_observed where tenant = $1 and first_position <= $2 order by ${OBSERVED_KEY.map((c) => `${c} collate "C"`).join(', ')}`, [tenant, through]);
     return rows.map((r) => ({
       purpose: r.purpose, category: r.category, system: r.system, type: r.type, recipient: r.recipient || null, country: r.country || null, mechanism: r.mechanism || null, firstPosition: r.first_position,
     }));

@@ -18,7 +18,7 @@ export class SqliteAnswersReadModel implements Synchronous<AnswersReadModel> {
     this.s = {
       head: db.prepare('select max(revision) from events where stream = ?').pluck(),
       recordedAt: db.prepare("select json_extract(cast(data as text), '$.recordedAt') from events where stream = ? and revision = ?").pluck(),
-      observed: db.prepare('select * from ropa_observed where tenant = ? and first_position <= ?'),
+      observed: db.prepare('select * from ropa_observed where tenant = ? and first_position <= ? order by purpose, category, system, type, recipient, country, mechanism'),
       counts: db.prepare('select purpose, kind, subjects from ropa_subject_counts where tenant = ? order by purpose, kind'),
       subjects: db.prepare(`select purpose, ${SUBJECT_KIND_SQL} as kind, count(*) as subjects
         from ropa_subjects where tenant = ? and first_position <= ? group by purpose, kind order by purpose, kind`),
