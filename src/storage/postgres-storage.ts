@@ -154,6 +154,9 @@ export async function openPostgresLog(url: string, options: PostgresOptions = {}
   const schema = options.schema ?? 'pdl';
   const pool = schemaPool(url, schema, options.connections ?? 10);
   try {
+    // Entries are read back as UTF-8 text (the trail, the reports): a database of another encoding is refused now, not at the first read.
+    const encoding = (await pool.query<{ server_encoding: string }>('show server_encoding')).rows[0]?.server_encoding;
+    if (encoding !== 'UTF8') throw new Error(`the PostgreSQL database must use the UTF8 encoding (this one uses ${encoding}): create it with ENCODING 'UTF8'`);
     const projections = postgresProjections();
     const eventStore = await PgEventStore.on(pool, schema, projections);
     await migrate(pool, schema, 'read-models', READ_MODELS_LOCK, READ_MODEL_MIGRATIONS);

@@ -5,7 +5,7 @@ import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
 import { anEvent } from '../support/builders.js';
-import { freshDatabase } from '../support/postgres.js';
+import { freshDatabase, PG_URL } from '../support/postgres.js';
 
 const master = { key: randomBytes(32), id: 'test' };
 const actor = { type: 'admin', id: 'test' } as const;
@@ -44,6 +44,21 @@ describe('the PostgreSQL read models as stored', () => {
       }
     } finally {
       await db.drop();
+    }
+  });
+
+  it('refuses a database whose encoding is not UTF-8, at start', async () => {
+    const name = `pdl_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(`create database ${name} encoding 'SQL_ASCII' template template0`);
+      const url = new URL(PG_URL);
+      url.pathname = `/${name}`;
+      await expect(openPostgresStorage(url.toString(), master, { writes: 'in-thread' })).rejects.toThrow(/must use the UTF8 encoding \(this one uses SQL_ASCII\)/);
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
     }
   });
 });
