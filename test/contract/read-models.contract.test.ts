@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { tenantStream } from '../../src/ledger/domain/streams.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
@@ -26,6 +27,10 @@ async function answers(s: LedgerStorage, tenant = 'acme') {
   const stream = tenantStream(tenant);
   const size = await s.merkle.treeSize(stream);
   const everything = await s.auditTrail.page(tenant, {}, -1, 10_000);
+  // Each row's hash is its entry's leaf hash (lowercase hex), whichever query read it.
+  const leaves = new Map((await s.eventStore.readStream(stream, 0, 10_000)).map((e) => [e.revision, leafHash(e.data).toString('hex')]));
+  const filtered = await s.auditTrail.page(tenant, { purpose: 'marketing' }, -1, 10_000);
+  for (const r of [...everything, ...filtered, ...(await s.auditTrail.page(tenant, { subject: SUBJECTS[0]! }, -1, 10_000))]) expect([r.position, r.hash]).toEqual([r.position, leaves.get(r.position)]);
   const authority = await s.requests.authorityRequests(tenant, -1, 1000);
   const out: Record<string, unknown> = {
     tenant: await s.tenants.tenant(tenant), tenants: await s.tenants.tenantIds(),
