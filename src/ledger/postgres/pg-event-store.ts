@@ -5,7 +5,7 @@ import { inTransaction } from '../../common/postgres/transaction.js';
 import { insertStatement, Writes } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
-import { link, type Linkable } from '../domain/chain.js';
+import { relink, type Linkable } from '../domain/chain.js';
 import { appendObstacle, expectedStart } from '../append-decision.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
 
@@ -187,7 +187,7 @@ export class PgEventStore implements EventStore {
       // Other processes appended since these entries were linked: they go after those, linked again.
       const before = (await client.query<{ data: Buffer }>('select data from events where stream = $1 and revision = $2', [a.stream, actual])).rows[0];
       if (before) {
-        const linked = link(a.events.map((e) => e.context as Linkable), actual + 1, leafHash(before.data).toString('hex'));
+        const linked = relink(a.events.map((e) => ({ data: e.data, entry: e.context as Linkable })), actual + 1, leafHash(before.data).toString('hex'));
         events = linked.map((l, k) => ({ eventId: ids[k]!, type: a.events[k]!.type, data: l.data, leafHash: l.leaf, context: l.entry }));
         relinked = linked.map((l) => l.hash);
         start = actual;
