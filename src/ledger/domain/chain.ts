@@ -34,12 +34,17 @@ export function linkOne<E extends Linkable>(entry: E, prev: string | undefined):
 export function link<E extends Linkable>(entries: readonly E[], first: number, prev: string | undefined): Array<Linked<E>> {
   const out: Array<Linked<E>> = [];
   for (const [k, e] of entries.entries()) {
-    const { prev: _, ...unlinked } = e;
-    const l = linkOne({ ...unlinked, position: first + k } as unknown as E, prev);
+    const l = linkAt(e, first + k, prev);
     prev = l.hash;
     out.push(l);
   }
   return out;
+}
+
+/** `entry` placed at `position` (its old place and link dropped), linked to `prev`. */
+function linkAt<E extends Linkable>(entry: E, position: number, prev: string | undefined): Linked<E> {
+  const { prev: _, ...unlinked } = entry;
+  return linkOne({ ...unlinked, position } as unknown as E, prev);
 }
 
 /**
@@ -64,10 +69,7 @@ export function relink<E extends Linkable>(entries: ReadonlyArray<{ readonly dat
       const spliced = Buffer.concat([bytes.subarray(0, at), Buffer.from(`"position":${position},"prev":"${prev}"`, 'latin1'), bytes.subarray(end)]);
       const leaf = leafHash(spliced);
       l = { entry: { ...entry, position, prev }, data: spliced, leaf, hash: leaf.toString('hex') };
-    } else {
-      const { prev: _, ...unlinked } = entry;
-      l = linkOne({ ...unlinked, position } as unknown as E, prev);
-    }
+    } else l = linkAt(entry, position, prev);
     prev = l.hash;
     out.push(l);
   }
