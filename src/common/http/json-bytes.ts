@@ -10,8 +10,9 @@ export function jsonBytes<T extends object>(value: T, key: keyof T & string): Bu
   const items: unknown = value[key];
   if (!Array.isArray(items)) return Buffer.from(JSON.stringify(value), 'utf8');
   // Where the array goes: a string no value can hold (a random id after a NUL), found once serialised.
-  const marker = JSON.stringify(`\u0000${randomUUID()}`);
-  const text = JSON.stringify({ ...value, [key]: JSON.parse(marker) as string });
+  const placeholder = `\u0000${randomUUID()}`;
+  const marker = JSON.stringify(placeholder);
+  const text = JSON.stringify({ ...value, [key]: placeholder });
   const at = text.indexOf(marker);
   const head = `${text.slice(0, at)}[`;
   const tail = `]${text.slice(at + marker.length)}`;
