@@ -92,6 +92,9 @@ await measure('ropa', tokens.auditor, () => `${P}/ropa`, 50);
 await measure('ropa_csv', tokens.auditor, () => `${P}/ropa?format=csv`, 50);
 const filters = ['purpose=marketing', 'type=disclosed', 'category=user.contact.email', 'recipient=email-platform', 'system=plugins', 'purpose=statistics&type=transferred'];
 await measure('trail_page_filtered_100', tokens.auditor, (i) => `${P}/events?limit=100&${filters[i % filters.length]}`, 300);
+// Filters few events (or none) match: each walked the whole trail before the facet index.
+const rare = ['purpose=ai-training', 'system=legacy-crm', 'purpose=no-such-purpose', 'type=consent-withdrawn&purpose=marketing', 'system=plugins&type=erased', 'category=user.contact.email&type=erased'];
+await measure('trail_page_rare_filter_100', tokens.auditor, (i) => `${P}/events?limit=100&${rare[i % rare.length]}`, 300);
 await measure('trail_page_subject', tokens.auditor, (i) => `${P}/events?subject=${encodeURIComponent(sample[i % sample.length])}`, 300);
 await measure('disclosures_authorities', tokens.legal, () => `${P}/disclosures?recipientKind=public-authority`, 100);
 await measure('access_log_page', tokens.auditor, () => `${P}/access-log`, 100);

@@ -98,7 +98,7 @@ export function answersProjection(db: Db): SqliteProjection {
   let written = new Set<string>();
   return {
     name: 'answers',
-    deferred: new PurposeSubjectsIndex(),
+    deferred: [new PurposeSubjectsIndex()],
     rebuild: { tables: ['access_log', 'access_log_subjects', 'ropa_observed'], schema: ANSWERS_SCHEMA },
     reset() {
       written = new Set();

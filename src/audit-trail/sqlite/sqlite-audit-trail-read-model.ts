@@ -3,7 +3,8 @@ import { leafHashOfText } from '../../ledger/domain/canonical.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
-import { AuditSubjectIndex } from './audit-trail-projection.js';
+import { AuditFacetIndex, AuditSubjectIndex, facet } from './audit-trail-projection.js';
+import type { Statement } from 'better-sqlite3';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
 
@@ -18,12 +19,43 @@ const COLUMNS: Record<Exclude<keyof AuditFilter, 'subject' | 'category' | 'from'
   purpose: 'a.purpose = ?', recipient: 'a.recipient = ?', system: 'a.system = ?', type: 'a.type = ?',
 };
 
+/** A row of the trail: its leaf hash as hex, its entry as text. */
+const ROW = 'a.position, lower(hex(a.hash)) as hash, cast(e.data as text) as data';
+
+/** What a row of `audit_events a` must satisfy to pass the filter (its subject aside). */
+function conditions(filter: AuditFilter): { where: string[]; args: unknown[] } {
+  const where = ['1'];
+  const args: unknown[] = [];
+  for (const [k, clause] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) {
+    if (filter[k] !== undefined) { where.push(clause); args.push(filter[k]); }
+  }
+  if (filter.category !== undefined) { where.push('instr(a.categories, ?) > 0'); args.push(`\u0001${filter.category}\u0001`); }
+  if (filter.from !== undefined) { where.push('a.occurred_at >= ?'); args.push(filter.from); }
+  if (filter.to !== undefined) { where.push('a.occurred_at < ?'); args.push(filter.to); }
+  if (filter.through !== undefined) { where.push('a.position <= ?'); args.push(filter.through); }
+  if (filter.disclosures) {
+    where.push("a.type in ('disclosed', 'transferred')");
+    if (filter.recipients) { where.push(`a.recipient in (${filter.recipients.map(() => '?').join(', ')})`); args.push(...filter.recipients); }
+    else where.push('a.recipient is not null');
+  }
+  return { where, args };
+}
+
+/** The facets (see `AuditFacetIndex`) a filter names. */
+const filterFacets = (filter: AuditFilter): string[] => [
+  ...(filter.type !== undefined ? [facet('type', filter.type)] : []), ...(filter.purpose !== undefined ? [facet('purpose', filter.purpose)] : []),
+  ...(filter.system !== undefined ? [facet('system', filter.system)] : []), ...(filter.category !== undefined ? [facet('category', filter.category)] : []),
+];
+
 export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadModel> {
-  private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+  private readonly cache = new Map<string, Statement<unknown[]>>();
   private readonly through;
+  private readonly facetsThrough;
   constructor(private readonly db: Db) {
     db.exec(new AuditSubjectIndex().schema);
+    db.exec(new AuditFacetIndex().schema);
     this.through = db.prepare('select position from audit_subjects_through where tenant = ?');
+    this.facetsThrough = db.prepare('select position from audit_facets_through where tenant = ?');
   }
 
   at(tenant: string, positions: readonly number[]): AuditRow[] {
@@ -34,33 +66,45 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
 
   page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): AuditRow[] {
     if (filter.subject !== undefined && Object.keys(filter).every((k) => k === 'subject' || k === 'through')) return this.subjectPage(tenant, filter.subject, filter.through, afterPosition, limit);
-    const where = ['a.tenant = ?', 'a.position > ?'];
-    const args: unknown[] = [tenant, afterPosition];
-    for (const [k, clause] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) {
-      if (filter[k] !== undefined) { where.push(clause); args.push(filter[k]); }
-    }
-    if (filter.category !== undefined) { where.push('instr(a.categories, ?) > 0'); args.push(`\u0001${filter.category}\u0001`); }
-    if (filter.from !== undefined) { where.push('a.occurred_at >= ?'); args.push(filter.from); }
-    if (filter.to !== undefined) { where.push('a.occurred_at < ?'); args.push(filter.to); }
-    if (filter.through !== undefined) { where.push('a.position <= ?'); args.push(filter.through); }
-    if (filter.disclosures) {
-      where.push("a.type in ('disclosed', 'transferred')");
-      if (filter.recipients) { where.push(`a.recipient in (${filter.recipients.map(() => '?').join(', ')})`); args.push(...filter.recipients); }
-      else where.push('a.recipient is not null');
-    }
-    let from = 'audit_events a';
-    let subject = '';
-    const head: unknown[] = [];
+    const { where, args } = conditions(filter);
     if (filter.subject !== undefined) {
       // Materialised and joined in this order: otherwise SQLite flattens the union into the join and
       // walks the whole trail in position order, probing the subject's index at every row.
-      const through = (this.through.get(tenant) as { position: number } | undefined)?.position ?? -1;
-      subject = SUBJECT_POSITIONS;
-      from = 'p cross join audit_events a on a.tenant = ? and a.position = p.position';
-      head.push(tenant, filter.subject, afterPosition, through, tenant, Math.max(afterPosition, through), filter.subject, tenant);
+      const through = this.indexedThrough(this.through, tenant);
+      return this.rows(`${SUBJECT_POSITIONS}select ${ROW} from p cross join audit_events a on a.tenant = ? and a.position = p.position
+        cross join events e on e.stream = a.stream and e.revision = a.position where ${where.join(' and ')} order by a.position limit ?`,
+      [tenant, filter.subject, afterPosition, through, tenant, Math.max(afterPosition, through), filter.subject, tenant, ...args, limit]);
     }
-    return this.rows(`${subject}select a.position, lower(hex(a.hash)) as hash, cast(e.data as text) as data from ${from}
-      cross join events e on e.stream = a.stream and e.revision = a.position where ${where.join(' and ')} order by a.position limit ?`, [...head, ...args, limit]);
+    const facets = filterFacets(filter);
+    // A recipient's (or the disclosures') events come from the trail's recipient index.
+    if (facets.length === 0 || filter.recipient !== undefined || filter.disclosures) return this.scan(tenant, where, args, afterPosition, limit);
+    // The rarest facet's positions, each row checked against the whole filter, up to where the facet
+    // index is complete; the trail's rows after that, scanned.
+    const indexed = this.indexedThrough(this.facetsThrough, tenant);
+    const counts = new Map(this.facetCounts(facets.length).all(tenant, ...facets) as Array<[string, number]>);
+    const rarest = facets.reduce((best, f) => ((counts.get(f) ?? 0) < (counts.get(best) ?? 0) ? f : best));
+    const upto = Math.min(indexed, filter.through ?? Number.MAX_SAFE_INTEGER);
+    // `+ 0`: otherwise SQLite carries f's position range over to a and walks that range for every f.
+    const rows = afterPosition < upto ? this.rows(`select ${ROW} from audit_facets f cross join audit_events a on a.tenant = f.tenant and a.position = f.position + 0
+      cross join events e on e.stream = a.stream and e.revision = a.position
+      where f.tenant = ? and f.facet = ? and f.position > ? and f.position <= ? and ${where.join(' and ')} order by f.position limit ?`, [tenant, rarest, afterPosition, upto, ...args, limit]) : [];
+    if (rows.length < limit && upto === indexed) rows.push(...this.scan(tenant, where, args, Math.max(afterPosition, indexed), limit - rows.length));
+    return rows;
+  }
+
+  /** The trail in position order after `afterPosition`, each row checked against the filter. */
+  private scan(tenant: string, where: readonly string[], args: readonly unknown[], afterPosition: number, limit: number): AuditRow[] {
+    return this.rows(`select ${ROW} from audit_events a cross join events e on e.stream = a.stream and e.revision = a.position
+      where a.tenant = ? and a.position > ? and ${where.join(' and ')} order by a.position limit ?`, [tenant, afterPosition, ...args, limit]);
+  }
+
+  /** Up to which position a deferred index of the trail is complete for the tenant (-1: nothing yet). */
+  private indexedThrough(stmt: Statement<unknown[]>, tenant: string): number {
+    return (stmt.get(tenant) as { position: number } | undefined)?.position ?? -1;
+  }
+
+  private facetCounts(n: number) {
+    return this.statement(`select facet, n from audit_facets_counts where tenant = ? and facet in (${Array.from({ length: n }, () => '?').join(', ')})`).raw();
   }
 
   /**
@@ -68,17 +112,21 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
    * without the trail's own rows (their leaf hashes are computed from the bytes instead).
    */
   private subjectPage(tenant: string, subject: string, through: number | undefined, afterPosition: number, limit: number): AuditRow[] {
-    const indexed = (this.through.get(tenant) as { position: number } | undefined)?.position ?? -1;
+    const indexed = this.indexedThrough(this.through, tenant);
     const last = through ?? Number.MAX_SAFE_INTEGER;
     return this.rows(`${SUBJECT_POSITIONS} select p.position, null as hash, cast(e.data as text) as data from p cross join events e on e.stream = ? and e.revision = p.position
       where p.position <= ? order by p.position limit ?`,
     [tenant, subject, afterPosition, indexed, tenant, Math.max(afterPosition, indexed), subject, tenantStream(tenant), last, limit]);
   }
 
-  private rows(sql: string, args: unknown[]): AuditRow[] {
+  private statement(sql: string): Statement<unknown[]> {
     let stmt = this.cache.get(sql);
     if (!stmt) { stmt = this.db.prepare(sql); this.cache.set(sql, stmt); }
-    return (stmt.all(args) as Row[]).map((r) => ({
+    return stmt;
+  }
+
+  private rows(sql: string, args: unknown[]): AuditRow[] {
+    return (this.statement(sql).all(args) as Row[]).map((r) => ({
       position: r.position,
       hash: r.hash ?? leafHashOfText(r.data),
       entry: storedEntryOf(r.data) as ProcessingEntry,

@@ -23,7 +23,7 @@ export function complianceProjection(db: Db): SqliteProjection {
   return {
     name: 'compliance',
     rebuild: { tables: ['findings', 'cmp_consents', 'cmp_restrictions', 'cmp_objections', 'cmp_holdings', 'cmp_holding_purposes'], schema: SUBJECT_RECORDS_SCHEMA + FINDINGS_SCHEMA },
-    deferred: activity,
+    deferred: [activity],
     reset() {
       judge.forget();
       activity.drop();

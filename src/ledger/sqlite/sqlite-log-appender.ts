@@ -20,13 +20,13 @@ ${DEFERRED_SCHEMA}
 `;
 
 /**
- * A projection folded into each commit, with an optional deferred index of its own; `reset` drops any
+ * A projection folded into each commit, with optional deferred indexes of its own; `reset` drops any
  * state it keeps in memory when a commit fails; `catchUp` completes it from the log at start-up.
  * `rebuild`: a read model, rebuilt from the log (its tables dropped and created again from `schema`)
  * when the read models' version changes or on demand (`pdl rebuild`).
  */
 export type SqliteProjection = InlineProjection<Db> & {
-  readonly deferred?: DeferredIndex;
+  readonly deferred?: readonly DeferredIndex[];
   readonly rebuild?: { readonly tables: readonly string[]; readonly schema: string };
   reset?(): void;
   catchUp?(db: Db): void;
@@ -62,7 +62,7 @@ export function resetStaleReadModels(db: Db, projections: readonly SqliteProject
   if (!state && empty) db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, null)').run(version);
   if (!force && (state ? state.version === version : empty)) return false;
   const replayed = projections.filter((p) => p.rebuild);
-  const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+  const indexes = replayed.flatMap((p) => (p.deferred ?? []).filter((d) => d.tables));
   db.transaction(() => {
     for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
     for (const d of indexes) db.prepare('delete from deferred_checkpoints where name = ?').run(d.name);
@@ -119,7 +119,7 @@ export class SqliteLogAppender {
   readonly rebuilt: RebuildReport | null = null;
 
   constructor(private readonly db: Db, private readonly indexDb: Db, private readonly projections: readonly SqliteProjection[] = [], readModels?: ReadModelOptions) {
-    this.deferred = [this.ids, ...projections.flatMap((p) => (p.deferred ? [p.deferred] : []))];
+    this.deferred = [this.ids, ...projections.flatMap((p) => p.deferred ?? [])];
     ensureLogSchema(db, this.deferred);
     indexDb.pragma('synchronous = NORMAL');
     this.stmt = {
@@ -162,7 +162,7 @@ export class SqliteLogAppender {
   private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY }: ReadModelOptions): RebuildReport | null {
     const db = this.db;
     const replayed = this.projections.filter((p) => p.rebuild);
-    const indexes = replayed.flatMap((p) => (p.deferred?.tables ? [p.deferred] : []));
+    const indexes = replayed.flatMap((p) => (p.deferred ?? []).filter((d) => d.tables));
     // Usually done before the projections were made (`openEmbeddedStorage`); here, their tables come back.
     const stale = resetStaleReadModels(db, this.projections, version, force);
     if (stale) for (const s of [...replayed.map((p) => p.rebuild!.schema), ...indexes.map((d) => d.schema)]) db.exec(s);
