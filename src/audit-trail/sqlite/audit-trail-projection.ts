@@ -122,10 +122,10 @@ export class AuditFacetIndex extends TrailPositionIndex {
           select tenant, position, substr(categories, 2), null from audit_events
           union all select tenant, position, substr(rest, instr(rest, char(1)) + 1), substr(rest, 1, instr(rest, char(1)) - 1) from c where rest <> '')
         select tenant, facet, position from (
-          select tenant, 't:' || type as facet, position from audit_events
-          union all select tenant, 'p:' || purpose, position from audit_events
-          union all select tenant, 's:' || system, position from audit_events
-          union all select tenant, 'c:' || category, position from c where category is not null)
+          select tenant, '${facet('type', '')}' || type as facet, position from audit_events
+          union all select tenant, '${facet('purpose', '')}' || purpose, position from audit_events
+          union all select tenant, '${facet('system', '')}' || system, position from audit_events
+          union all select tenant, '${facet('category', '')}' || category, position from c where category is not null)
         order by tenant, facet, position;
       delete from audit_facets_counts;
       insert into audit_facets_counts (tenant, facet, n) select tenant, facet, count(*) from audit_facets group by tenant, facet;
