@@ -7,21 +7,28 @@ import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import type { DraftEntry } from '../../src/ledger/domain/log-entry.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { FACET_SPAN } from '../../src/audit-trail/sqlite/audit-trail-projection.js';
 import { anAction, playActions, uuid } from '../support/random-ledger.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const master = { key: randomBytes(32), id: 'test' };
 const actor = { type: 'admin', id: 'test' } as const;
 /** Every read model table, as rows sorted the same way (insertion-order ids left out: only their order is meaningful). */
-const READ_MODELS = ['tenants', 'tokens', 'declarations', 'audit_events', 'audit_subjects', 'audit_facets', 'audit_facets_counts', 'subject_requests', 'authority_requests', 'authority_request_subjects',
+const READ_MODELS = ['tenants', 'tokens', 'declarations', 'audit_events', 'audit_subjects', 'audit_facets', 'audit_facet_names', 'subject_requests', 'authority_requests', 'authority_request_subjects',
   'authority_disclosures', 'findings', 'cmp_consents', 'cmp_restrictions', 'cmp_objections', 'cmp_holdings', 'cmp_holding_purposes', 'cmp_activity',
   'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects', 'ropa_subject_counts'];
+
+/** Tables keyed by numbers given in insertion order: read by what the numbers stand for. */
+const QUERIES: Record<string, string> = {
+  audit_facet_names: 'select tenant, facet, n from audit_facet_names',
+  audit_facets: `select n.tenant, n.facet, f.key - n.id * ${FACET_SPAN} as position from audit_facets f join audit_facet_names n on f.key >= n.id * ${FACET_SPAN} and f.key < (n.id + 1) * ${FACET_SPAN}`,
+};
 
 function snapshot(dir: string): Record<string, string[]> {
   const db = new Database(join(dir, 'ledger.db'), { readonly: true });
   try {
     return Object.fromEntries(READ_MODELS.map((table) => {
-      const rows = db.prepare(`select * from ${table}`).all() as Array<Record<string, unknown>>;
+      const rows = db.prepare(QUERIES[table] ?? `select * from ${table}`).all() as Array<Record<string, unknown>>;
       return [table, rows.map((r) => { const { seq: _s, ...rest } = r; return JSON.stringify(rest, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : v)); }).sort()];
     }));
   } finally {

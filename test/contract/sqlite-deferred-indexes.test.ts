@@ -103,7 +103,7 @@ describe('the embedded store\'s deferred indexes', () => {
     const reader = openDatabase(join(dir, 'ledger.db'));
     await until(() => reader.prepare('select position from audit_facets_through').pluck().all().length > 0);
     expect(reader.prepare('select position from audit_facets_through').pluck().all()).toEqual([6]);
-    expect(reader.prepare("select n from audit_facets_counts where facet = 's:plugins'").pluck().get()).toBe(3);
+    expect(reader.prepare("select n from audit_facet_names where facet = 's:plugins'").pluck().get()).toBe(3);
     expect((await writer.record('acme', events([anEvent({ system: 'plugins' }), anEvent(email), anEvent({ ...email, system: 'plugins' })])))._tag).toBe('Right');
     const positions = async (filter: Record<string, string>, after = -1, limit = 10) => (await s.auditTrail.page('acme', filter, after, limit)).map((r) => r.position);
     expect(await positions({ system: 'plugins' })).toEqual([2, 5, 6, 7, 9]);
@@ -129,7 +129,7 @@ describe('the embedded store\'s deferred indexes', () => {
     for (const options of [{}, { rebuild: {} }]) {
       const again = openEmbeddedStorage(dir, master, { writes: 'in-thread', ...options });
       expect((await again.auditTrail.page('acme', { category: 'user.contact.email', system: 'plugins' }, -1, 10)).map((r) => r.position)).toEqual([2, 6, 9]);
-      expect(reader.prepare("select n from audit_facets_counts where facet = 's:plugins'").pluck().get()).toBe(5);
+      expect(reader.prepare("select n from audit_facet_names where facet = 's:plugins'").pluck().get()).toBe(5);
       await again.close();
     }
     reader.close();

@@ -23,68 +23,65 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
 /**
  * A deferred index of the trail's positions under keys taken from each processing entry: keys that
  * would scatter each commit's writes over the file (subjects) or add several rows per event to it
- * (facets), so written in large groups after the commits instead (see `DeferredIndex`). `<table>_through`
+ * (facets), so written in large groups after the commits instead (see `DeferredIndex`). `<name>_through`
  * says, per tenant, up to which position it is complete; readers scan `audit_events` after that.
  */
-export class TrailPositionIndex implements DeferredIndex {
-  readonly tables: readonly string[];
-  readonly schema: string;
-  private rows: Array<readonly [string, string, number]> = [];
+abstract class TrailKeyIndex implements DeferredIndex {
+  abstract readonly name: string;
+  abstract readonly tables: readonly string[];
+  abstract readonly schema: string;
+  /** Taken and not yet written: (tenant, key, position). */
+  protected rows: Array<readonly [string, string, number]> = [];
   private through = new Map<string, number>();
-  private counts = new Map<string, number>();
-  private stmt: { insert: Statement<unknown[]>; through: Statement<unknown[]>; count: Statement<unknown[]> | null } | null = null;
+  private setThrough: Statement<unknown[]> | null = null;
 
-  /** `counted`: how many positions each key has, per tenant, in `<table>_counts` (what a reader starts from). */
-  constructor(readonly name: string, private readonly table: string, private readonly column: string,
-    private readonly keysOf: (e: ProcessingEntry) => readonly string[], private readonly counted = false) {
-    this.tables = [table, `${table}_through`, ...(counted ? [`${table}_counts`] : [])];
-    this.schema = `
-create table if not exists ${table} (tenant text not null, ${column} text not null, position integer not null, primary key (tenant, ${column}, position)${counted ? ') without rowid' : ')'};
-create table if not exists ${table}_through (tenant text primary key, position integer not null);
-${counted ? `create table if not exists ${table}_counts (tenant text not null, ${column} text not null, n integer not null, primary key (tenant, ${column}));` : ''}`;
-  }
+  constructor(private readonly throughTable: string, private readonly keysOf: (e: ProcessingEntry) => readonly string[]) {}
 
   add(events: readonly Applied[]): void {
     for (const { recorded, context } of events) {
       if (!PROCESSING.has(recorded.type)) continue;
       const e = entryOf(recorded, context);
       if (!isProcessingEntry(e)) continue;
-      for (const key of this.keysOf(e)) {
-        this.rows.push([e.tenant, key, e.position]);
-        if (this.counted) { const k = `${e.tenant}\u0000${key}`; this.counts.set(k, (this.counts.get(k) ?? 0) + 1); }
-      }
+      for (const key of this.keysOf(e)) this.rows.push([e.tenant, key, e.position]);
       this.through.set(e.tenant, e.position);
     }
   }
 
-  write(db: Db): void {
-    this.stmt ??= {
-      insert: db.prepare(`insert or ignore into ${this.table} (tenant, ${this.column}, position) values (?, ?, ?)`),
-      through: db.prepare(`insert into ${this.table}_through (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)`),
-      count: this.counted ? db.prepare(`insert into ${this.table}_counts (tenant, ${this.column}, n) values (?, ?, ?) on conflict (tenant, ${this.column}) do update set n = n + excluded.n`) : null,
-    };
-    // In key order: each B-tree page is visited once per group instead of once per row.
-    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
-    for (const r of this.rows) this.stmt.insert.run(r[0], r[1], r[2]);
-    for (const [k, n] of this.counts) this.stmt.count!.run(...k.split('\u0000'), n);
-    for (const [tenant, position] of this.through) this.stmt.through.run(tenant, position);
-    this.rows = [];
-    this.through = new Map();
-    this.counts = new Map();
+  abstract write(db: Db): void;
+
+  /** Moves each tenant's high-water mark to what was written, and forgets it. */
+  protected written(db: Db): void {
+    this.setThrough ??= db.prepare(`insert into ${this.throughTable} (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)`);
+    for (const [tenant, position] of this.through) this.setThrough.run(tenant, position);
+    this.clear();
   }
 
   /** Forgets what was taken and not written (a rebuild fills the index in bulk instead). */
   protected clear(): void {
     this.rows = [];
     this.through = new Map();
-    this.counts = new Map();
   }
 }
 
 /** The audit trail's subject index: each subject's positions (what a report reads). */
-export class AuditSubjectIndex extends TrailPositionIndex {
+export class AuditSubjectIndex extends TrailKeyIndex {
+  readonly name = 'audit-subjects';
+  readonly tables = ['audit_subjects', 'audit_subjects_through'];
+  readonly schema = `
+create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position));
+create table if not exists audit_subjects_through (tenant text primary key, position integer not null);`;
+  private insert: Statement<unknown[]> | null = null;
+
   constructor() {
-    super('audit-subjects', 'audit_subjects', 'subject', (e) => [e.subject.id]);
+    super('audit_subjects_through', (e) => [e.subject.id]);
+  }
+
+  write(db: Db): void {
+    this.insert ??= db.prepare('insert or ignore into audit_subjects (tenant, subject, position) values (?, ?, ?)');
+    // In key order: each B-tree page is visited once per group instead of once per row.
+    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
+    for (const r of this.rows) this.insert.run(r[0], r[1], r[2]);
+    this.written(db);
   }
 
   fillInBulk(db: Db): void {
@@ -108,29 +105,84 @@ export const facetsOf = (e: ProcessingEntry): string[] => [
   facet('type', e.type), facet('purpose', e.purpose), facet('system', e.system), ...new Set(e.categories.map((c) => facet('category', c))),
 ];
 
-/** The audit trail's facet index, with each facet's count (a filter of several facets starts from its rarest). */
-export class AuditFacetIndex extends TrailPositionIndex {
+/** A facet's positions are the keys `id × FACET_SPAN + position` of `audit_facets` (positions stay below 2^40). */
+export const FACET_SPAN = 1_099_511_627_776;
+
+/**
+ * The audit trail's facet index: each (tenant, facet) numbered in `audit_facet_names` with its count of
+ * positions (a filter of several facets starts from its rarest), and its positions as one integer key
+ * each, so that a facet's positions are one ordered range of a table of integers.
+ */
+export class AuditFacetIndex extends TrailKeyIndex {
+  readonly name = 'audit-facets';
+  readonly tables = ['audit_facets', 'audit_facet_names', 'audit_facets_through'];
+  readonly schema = `
+create table if not exists audit_facet_names (id integer primary key, tenant text not null, facet text not null, n integer not null, unique (tenant, facet));
+create table if not exists audit_facets (key integer primary key);
+create table if not exists audit_facets_through (tenant text primary key, position integer not null);`;
+  /** Facet numbers known to the writer, by tenant and facet. */
+  private ids = new Map<string, number>();
+  private stmt: { name: Statement<unknown[]>; id: Statement<unknown[]>; count: Statement<unknown[]>; insert: Statement<unknown[]> } | null = null;
+
   constructor() {
-    super('audit-facets', 'audit_facets', 'facet', facetsOf, true);
+    super('audit_facets_through', facetsOf);
   }
 
-  /** The same rows as `facetsOf` gives, from the rebuilt trail (its categories read back from their `\u0001`-separated column). */
+  write(db: Db): void {
+    const s = (this.stmt ??= {
+      name: db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, 0) on conflict (tenant, facet) do nothing'),
+      id: db.prepare('select id from audit_facet_names where tenant = ? and facet = ?').pluck(),
+      count: db.prepare('update audit_facet_names set n = n + ? where id = ?'),
+      insert: db.prepare(`insert or ignore into audit_facets (key) values (? * ${FACET_SPAN} + ?)`),
+    });
+    const counts = new Map<number, number>();
+    const keys = this.rows.map(([tenant, f, position]) => {
+      const k = `${tenant}\u0000${f}`;
+      let id = this.ids.get(k);
+      if (id === undefined) {
+        s.name.run(tenant, f);
+        this.ids.set(k, (id = s.id.get(tenant, f) as number));
+      }
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      return [id, position] as const;
+    });
+    // In key order: each facet's new positions go to the end of its range, a few pages per facet.
+    keys.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (const [id, position] of keys) s.insert.run(id, position);
+    for (const [id, n] of counts) s.count.run(n, id);
+    this.written(db);
+  }
+
+  /** From the rebuilt trail: every facet's positions gathered, then written facet after facet, each key after the one before. */
   fillInBulk(db: Db): void {
-    db.exec(`delete from audit_facets;
-      insert or ignore into audit_facets (tenant, facet, position)
-        with recursive c(tenant, position, rest, category) as (
-          select tenant, position, substr(categories, 2), null from audit_events
-          union all select tenant, position, substr(rest, instr(rest, char(1)) + 1), substr(rest, 1, instr(rest, char(1)) - 1) from c where rest <> '')
-        select tenant, facet, position from (
-          select tenant, '${facet('type', '')}' || type as facet, position from audit_events
-          union all select tenant, '${facet('purpose', '')}' || purpose, position from audit_events
-          union all select tenant, '${facet('system', '')}' || system, position from audit_events
-          union all select tenant, '${facet('category', '')}' || category, position from c where category is not null)
-        order by tenant, facet, position;
-      delete from audit_facets_counts;
-      insert into audit_facets_counts (tenant, facet, n) select tenant, facet, count(*) from audit_facets group by tenant, facet;
-      delete from audit_facets_through;
-      insert into audit_facets_through (tenant, position) select tenant, max(position) from audit_events group by tenant;`);
+    db.exec('delete from audit_facets; delete from audit_facet_names; delete from audit_facets_through;');
+    const positions = new Map<string, number[]>();
+    const through = new Map<string, number>();
+    // In the table's own order (no index walked); each facet's positions sorted afterwards where they are not yet.
+    const trail = db.prepare('select tenant, position, type, purpose, system, categories from audit_events').raw();
+    for (const [tenant, position, type, purpose, system, categories] of trail.iterate() as Iterable<[string, number, string, string, string, string]>) {
+      // The categories column holds them between and after U+0001 separators.
+      const e = { type, purpose, system, categories: categories.length > 2 ? categories.slice(1, -1).split('\u0001') : [] } as unknown as ProcessingEntry;
+      for (const f of facetsOf(e)) {
+        const k = `${tenant}\u0000${f}`;
+        const list = positions.get(k);
+        if (list) list.push(position);
+        else positions.set(k, [position]);
+      }
+      through.set(tenant, Math.max(through.get(tenant) ?? -1, position));
+    }
+    const name = db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, ?) returning id').pluck();
+    // Many keys a statement (a JSON array of positions), rather than a statement a key.
+    const insert = db.prepare(`insert into audit_facets (key) select ? * ${FACET_SPAN} + value from json_each(?)`);
+    for (const [k, list] of positions) {
+      if (list.some((p, i) => i > 0 && p < list[i - 1]!)) list.sort((a, b) => a - b);
+      const [tenant, f] = k.split('\u0000') as [string, string];
+      const id = name.get(tenant, f, list.length) as number;
+      for (let i = 0; i < list.length; i += 50_000) insert.run(id, JSON.stringify(list.slice(i, i + 50_000)));
+    }
+    const setThrough = db.prepare('insert into audit_facets_through (tenant, position) values (?, ?)');
+    for (const [tenant, position] of through) setThrough.run(tenant, position);
+    this.ids = new Map();
     this.clear();
   }
 }

@@ -3,7 +3,7 @@ import { leafHashOfText } from '../../ledger/domain/canonical.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
-import { AuditFacetIndex, AuditSubjectIndex, facet } from './audit-trail-projection.js';
+import { AuditFacetIndex, AuditSubjectIndex, facet, FACET_SPAN } from './audit-trail-projection.js';
 import type { Statement } from 'better-sqlite3';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
@@ -81,13 +81,14 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
     // The rarest facet's positions, each row checked against the whole filter, up to where the facet
     // index is complete; the trail's rows after that, scanned.
     const indexed = this.indexedThrough(this.facetsThrough, tenant);
-    const counts = new Map(this.facetCounts(facets.length).all(tenant, ...facets) as Array<[string, number]>);
-    const rarest = facets.reduce((best, f) => ((counts.get(f) ?? 0) < (counts.get(best) ?? 0) ? f : best));
+    const named = this.facetNames(facets.length).all(tenant, ...facets) as Array<[id: number, n: number]>;
+    // A facet the index has never seen: nothing up to where it is complete.
+    const rarest = named.length < facets.length ? null : named.reduce((best, f) => (f[1] < best[1] ? f : best))[0];
     const upto = Math.min(indexed, filter.through ?? Number.MAX_SAFE_INTEGER);
-    // `+ 0`: otherwise SQLite carries f's position range over to a and walks that range for every f.
-    const rows = afterPosition < upto ? this.rows(`select ${ROW} from audit_facets f cross join audit_events a on a.tenant = f.tenant and a.position = f.position + 0
+    const rows = rarest !== null && afterPosition < upto ? this.rows(`select ${ROW} from audit_facets f cross join audit_events a on a.tenant = ? and a.position = f.key - ? * ${FACET_SPAN}
       cross join events e on e.stream = a.stream and e.revision = a.position
-      where f.tenant = ? and f.facet = ? and f.position > ? and f.position <= ? and ${where.join(' and ')} order by f.position limit ?`, [tenant, rarest, afterPosition, upto, ...args, limit]) : [];
+      where f.key > ? * ${FACET_SPAN} + ? and f.key <= ? * ${FACET_SPAN} + ? and ${where.join(' and ')} order by f.key limit ?`,
+    [tenant, rarest, rarest, afterPosition, rarest, upto, ...args, limit]) : [];
     if (rows.length < limit && upto === indexed) rows.push(...this.scan(tenant, where, args, Math.max(afterPosition, indexed), limit - rows.length));
     return rows;
   }
@@ -103,8 +104,9 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
     return (stmt.get(tenant) as { position: number } | undefined)?.position ?? -1;
   }
 
-  private facetCounts(n: number) {
-    return this.statement(`select facet, n from audit_facets_counts where tenant = ? and facet in (${Array.from({ length: n }, () => '?').join(', ')})`).raw();
+  /** The number and count of each of `n` facets the index has seen. */
+  private facetNames(n: number) {
+    return this.statement(`select id, n from audit_facet_names where tenant = ? and facet in (${Array.from({ length: n }, () => '?').join(', ')})`).raw();
   }
 
   /**
