@@ -120,8 +120,6 @@ export class AuditFacetIndex extends TrailKeyIndex {
 create table if not exists audit_facet_names (id integer primary key, tenant text not null, facet text not null, n integer not null, unique (tenant, facet));
 create table if not exists audit_facets (key integer primary key);
 create table if not exists audit_facets_through (tenant text primary key, position integer not null);`;
-  /** Facet numbers known to the writer, by tenant and facet. */
-  private ids = new Map<string, number>();
   private stmt: { name: Statement<unknown[]>; id: Statement<unknown[]>; count: Statement<unknown[]>; insert: Statement<unknown[]> } | null = null;
 
   constructor() {
@@ -136,12 +134,15 @@ create table if not exists audit_facets_through (tenant text primary key, positi
       insert: db.prepare(`insert or ignore into audit_facets (key) values (? * ${FACET_SPAN} + ?)`),
     });
     const counts = new Map<number, number>();
+    // Numbers looked up once per group (a few dozen facets), not kept across groups: a group whose
+    // transaction fails must not leave numbers behind that the table no longer has.
+    const ids = new Map<string, number>();
     const keys = this.rows.map(([tenant, f, position]) => {
       const k = `${tenant}\u0000${f}`;
-      let id = this.ids.get(k);
+      let id = ids.get(k);
       if (id === undefined) {
         s.name.run(tenant, f);
-        this.ids.set(k, (id = s.id.get(tenant, f) as number));
+        ids.set(k, (id = s.id.get(tenant, f) as number));
       }
       counts.set(id, (counts.get(id) ?? 0) + 1);
       return [id, position] as const;
@@ -182,7 +183,6 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     }
     const setThrough = db.prepare('insert into audit_facets_through (tenant, position) values (?, ?)');
     for (const [tenant, position] of through) setThrough.run(tenant, position);
-    this.ids = new Map();
     this.clear();
   }
 }
