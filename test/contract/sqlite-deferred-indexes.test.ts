@@ -8,6 +8,7 @@ import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/
 import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
 import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
+import type { DeferredIndex } from '../../src/ledger/sqlite/deferred-index.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { anEvent } from '../support/builders.js';
 import { tempDir } from '../support/ledger-process.js';
@@ -44,6 +45,40 @@ describe('the embedded store\'s deferred indexes', () => {
     const [retry] = await store.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: first }]);
     expect(retry).toMatchObject({ _tag: 'Appended', idempotent: true, lastRevision: 1 });
     await store.close();
+  });
+
+  it('keeps a group whose flush failed: its duplicates are still recognised, and the next flush writes it', () => {
+    const file = join(tempDir(), 'ledger.db');
+    let failing = true;
+    // Written after the idempotency index in the same transaction: its failure rolls that one back too.
+    const flaky: DeferredIndex = { name: 'flaky', schema: '', add() {}, write() { if (failing) throw new Error('disk unavailable'); }, committed() {} };
+    const appender = new SqliteLogAppender(openDatabase(file), openDatabase(file), [{ name: 'with-flaky-index', apply() {}, deferred: [flaky] }]);
+    const first = [newEvent(), newEvent()];
+    appender.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: first }]);
+    expect(() => appender.flush()).toThrow('disk unavailable');
+    const reader = openDatabase(file);
+    expect(reader.prepare('select count(*) from event_ids').pluck().get()).toBe(0);
+    const [again] = appender.append([{ stream: 'ledger-a', expectedRevision: 1, events: [first[0]!] }]).outcomes;
+    expect(again).toMatchObject({ _tag: 'DuplicateEventIds', eventIds: [first[0]!.eventId] });
+    failing = false;
+    appender.flush();
+    expect(reader.prepare('select event_id from event_ids order by event_id').pluck().all()).toEqual(first.map((e) => e.eventId).sort());
+    reader.close();
+    appender.close();
+  });
+
+  it('tries a failed scheduled flush again without failing the appends whose commits it follows', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    let failures = 0;
+    const flaky: DeferredIndex = { name: 'flaky', schema: '', add() {}, write() { if (failures++ < 1) throw new Error('disk unavailable'); }, committed() {} };
+    const appender = new SqliteLogAppender(openDatabase(file), openDatabase(file), [{ name: 'with-flaky-index', apply() {}, deferred: [flaky] }]);
+    const first = [newEvent()];
+    expect(appender.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: first }]).outcomes[0]).toMatchObject({ _tag: 'Appended' });
+    const reader = openDatabase(file);
+    await until(() => failures >= 2);
+    expect(reader.prepare('select event_id from event_ids').pluck().all()).toEqual([first[0]!.eventId]);
+    reader.close();
+    appender.close();
   });
 
   it('finds duplicates on both sides of the index checkpoint', async () => {

@@ -84,6 +84,9 @@ create table if not exists ropa_subject_counts (tenant text not null, purpose te
       const [tenant, purpose, kind] = k.split('\u0000') as [string, string, string];
       this.stmt.count.run(tenant, purpose, kind, n);
     }
+  }
+
+  committed(): void {
     this.rows = new Map();
   }
 }

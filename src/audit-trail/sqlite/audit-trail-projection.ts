@@ -49,10 +49,13 @@ abstract class TrailKeyIndex implements DeferredIndex {
 
   abstract write(db: Db): void;
 
-  /** Moves each tenant's high-water mark to what was written, and forgets it. */
+  /** Moves each tenant's high-water mark to what was written. */
   protected written(db: Db): void {
     this.setThrough ??= db.prepare(`insert into ${this.throughTable} (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)`);
     for (const [tenant, position] of this.through) this.setThrough.run(tenant, position);
+  }
+
+  committed(): void {
     this.clear();
   }
 

@@ -71,6 +71,9 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
       const [tenant, subject] = k.split('\u0000') as [string, string];
       for (const at of list) this.insert.run(tenant, subject, at);
     }
+  }
+
+  committed(): void {
     this.recent = new Map();
   }
 }

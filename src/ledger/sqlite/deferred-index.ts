@@ -18,8 +18,13 @@ export interface DeferredIndex {
   readonly tables?: readonly string[];
   /** Takes the entries of committed events (in commit order). */
   add(events: readonly Applied[]): void;
-  /** Writes what `add` took, inside the flush transaction on `db`. */
+  /**
+   * Writes what `add` took, inside the flush transaction on `db`, and keeps it: if that transaction
+   * fails, the next flush writes it again (and readers still find it here meanwhile).
+   */
   write(db: Db): void;
+  /** The transaction of the last `write` committed: forgets what it wrote. */
+  committed(): void;
   /**
    * When the read models are rebuilt: fills the whole index at once from the rebuilt tables (sorted,
    * so much cheaper than row by row), instead of taking every batch. Absent: fed batch by batch.

@@ -44,6 +44,9 @@ export class EventIdIndex implements DeferredIndex {
   write(db: Db): void {
     this.stmt ??= { insert: db.prepare('insert or ignore into event_ids (stream, event_id, revision) values (?, ?, ?)') };
     for (const [stream, ids] of this.recent) for (const [id, revision] of ids) this.stmt.insert.run(stream, id, revision);
+  }
+
+  committed(): void {
     this.recent = new Map();
   }
 }

@@ -188,6 +188,8 @@ export class SqliteLogAppender {
         d.add(applied);
         d.write(db);
         setCheckpoint.run(d.name, through);
+        // Part of the rebuild's own transaction: a failure there fails the rebuild, which starts again from its progress.
+        d.committed();
       }
       progress.run(through);
     };
@@ -258,8 +260,8 @@ export class SqliteLogAppender {
       for (const d of this.deferred) d.add(all);
       this.pending += all.length;
       this.last = all[all.length - 1]!.recorded.globalPosition;
-      if (this.pending >= FLUSH_EVENTS) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+      if (this.pending >= FLUSH_EVENTS) this.flushSoon();
+      else this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
     }
     return {
       outcomes,
@@ -268,7 +270,10 @@ export class SqliteLogAppender {
     };
   }
 
-  /** Writes the deferred indexes and moves their checkpoints, in one transaction without fsync. */
+  /**
+   * Writes the deferred indexes and moves their checkpoints, in one transaction without fsync. If it
+   * fails, every index keeps its group (and answers from it): the next flush writes it again.
+   */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -280,8 +285,21 @@ export class SqliteLogAppender {
         this.stmt.setCheckpoint.run(d.name, through);
       }
     })();
+    for (const d of this.deferred) d.committed();
     this.pending = 0;
     this.indexedThrough = through;
+  }
+
+  /**
+   * Flushes on the appender's own schedule: the commits the groups follow are durable already, so a
+   * failed flush fails nothing; the groups stay (and answer) until the next try, a second later.
+   */
+  private flushSoon(): void {
+    try {
+      this.flush();
+    } catch {
+      this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
+    }
   }
 
   /** Writes the deferred indexes and closes their connection; `db` stays open for its owner. */
@@ -312,9 +330,13 @@ export class SqliteLogAppender {
           b.d.add(applied.filter((x) => x.recorded.globalPosition > b.from));
           b.d.write(this.indexDb);
           this.stmt.setCheckpoint.run(b.d.name, from);
-          b.from = from;
         }
       })();
+      for (const b of behind) {
+        if (b.from >= from) continue;
+        b.d.committed();
+        b.from = from;
+      }
     }
     const head = (this.db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
     this.last = head;
