@@ -30,6 +30,28 @@ describe('the embedded key store\'s file', () => {
     for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).includes(key.key)).toBe(false);
   });
 
+  it('keeps blind-index entries whose flush failed, and writes them and their checkpoint with the next', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'keys.db');
+    const writer = new SqliteKeyWriter(openDatabase(file, { secureDelete: true }), openDatabase(file, { secureDelete: true }));
+    // A real failure of SQLite's: a trigger refuses index rows while the flag is set.
+    const admin = openDatabase(file);
+    admin.exec(`create table refuse (on_ integer); insert into refuse values (1);
+      create trigger refuse_entries before insert on blind_index when (select count(*) from refuse) > 0 begin select raise(abort, 'disk unavailable'); end;`);
+    const entry = (n: number) => ({ hmac: Buffer.alloc(32, n), subject: `s${n}`, category: 'user.contact.email' });
+    writer.addIndexEntries('acme', [entry(1)], 3);
+    expect(() => writer.flushIndex()).toThrow('disk unavailable');
+    writer.addIndexEntries('acme', [entry(2)], 5);
+    expect(() => writer.flushIndex()).toThrow('disk unavailable');
+    expect(admin.prepare('select count(*) from blind_index_checkpoint').pluck().get()).toBe(0);
+    admin.exec('delete from refuse');
+    writer.flushIndex();
+    expect(admin.prepare('select subject from blind_index order by subject').pluck().all()).toEqual(['s1', 's2']);
+    expect(admin.prepare('select position from blind_index_checkpoint where tenant = ?').pluck().get('acme')).toBe(5);
+    admin.close();
+    writer.close();
+  });
+
   it('keeps the erasure sweep marks of a file of the earlier layout (erasure_sweeps) as log marks', async () => {
     const dir = tempDir();
     const old = openDatabase(join(dir, 'keys.db'));

@@ -100,23 +100,34 @@ export class SqliteKeyWriter {
     // Random HMAC keys touch many pages: grouping thousands of entries per transaction keeps this cheap.
     for (const e of entries) this.pending.push({ tenant, e });
     this.checkpoints.set(tenant, Math.max(position, this.checkpoints.get(tenant) ?? -1));
-    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndex();
-    else this.timer ??= setTimeout(() => this.flushIndex(), INDEX_FLUSH_MS);
+    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
+    else this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
   }
 
-  /** The checkpoint moves in the same transaction as the entries it covers. */
+  /**
+   * The checkpoint moves in the same transaction as the entries it covers. If that transaction fails,
+   * the entries and checkpoints stay here for the next flush (a later flush must not move the
+   * checkpoint past entries that were never written).
+   */
   flushIndex(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (!this.pending.length && !this.checkpoints.size) return;
-    const entries = this.pending;
-    const checkpoints = this.checkpoints;
+    this.indexDb.transaction(() => {
+      for (const { tenant, e } of this.pending) this.stmt.insertEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
+      for (const [tenant, position] of this.checkpoints) this.stmt.setCheckpoint.run(tenant, position);
+    })();
     this.pending = [];
     this.checkpoints = new Map();
-    this.indexDb.transaction(() => {
-      for (const { tenant, e } of entries) this.stmt.insertEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
-      for (const [tenant, position] of checkpoints) this.stmt.setCheckpoint.run(tenant, position);
-    })();
+  }
+
+  /** Flushes on the writer's own schedule: a failure fails none of the writes the entries came with; tried again a little later. */
+  private flushIndexSoon(): void {
+    try {
+      this.flushIndex();
+    } catch {
+      this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+    }
   }
 
   close(): void {
