@@ -132,20 +132,28 @@ describe('the embedded store\'s deferred indexes', () => {
     const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
     await withTenant(s.eventStore, writer);
     const email = { categories: ['user.device.ip_address', 'user.contact.email'] };
+    const sent = { type: 'disclosed', details: { recipient: 'mailer' } };
     // Positions 1..6 (then written to the index), 7..9 after it.
-    expect((await writer.record('acme', events([anEvent(), anEvent({ ...email, system: 'plugins' }), anEvent({ purpose: 'marketing' }), anEvent(email),
-      anEvent({ system: 'plugins' }), anEvent({ ...email, system: 'plugins', purpose: 'marketing' })])))._tag).toBe('Right');
+    expect((await writer.record('acme', events([anEvent(), anEvent({ ...email, system: 'plugins', ...sent }), anEvent({ purpose: 'marketing' }), anEvent(email),
+      anEvent({ system: 'plugins' }), anEvent({ ...email, system: 'plugins', purpose: 'marketing', ...sent })])))._tag).toBe('Right');
     const reader = openDatabase(join(dir, 'ledger.db'));
     await until(() => reader.prepare('select position from audit_facets_through').pluck().all().length > 0);
     expect(reader.prepare('select position from audit_facets_through').pluck().all()).toEqual([6]);
     expect(reader.prepare("select n from audit_facet_names where facet = 's:plugins'").pluck().get()).toBe(3);
-    expect((await writer.record('acme', events([anEvent({ system: 'plugins' }), anEvent(email), anEvent({ ...email, system: 'plugins' })])))._tag).toBe('Right');
+    expect((await writer.record('acme', events([anEvent({ system: 'plugins' }), anEvent({ ...email, ...sent }), anEvent({ ...email, system: 'plugins', ...sent })])))._tag).toBe('Right');
     const positions = async (filter: Record<string, string>, after = -1, limit = 10) => (await s.auditTrail.page('acme', filter, after, limit)).map((r) => r.position);
     expect(await positions({ system: 'plugins' })).toEqual([2, 5, 6, 7, 9]);
     expect(await positions({ category: 'user.contact.email' })).toEqual([2, 4, 6, 8, 9]);
     expect(await positions({ category: 'user.contact.email', system: 'plugins' })).toEqual([2, 6, 9]);
     expect(await positions({ category: 'user.contact.email', system: 'plugins', purpose: 'marketing' })).toEqual([6]);
-    expect(await positions({ purpose: 'marketing', type: 'collected' })).toEqual([3, 6]);
+    expect(await positions({ purpose: 'marketing', type: 'collected' })).toEqual([3]);
+    // A recipient with facets: from the recipient's own index, the facets joined.
+    expect(await positions({ recipient: 'mailer' })).toEqual([2, 6, 8, 9]);
+    expect(await positions({ recipient: 'mailer', system: 'plugins' })).toEqual([2, 6, 9]);
+    expect(await positions({ recipient: 'mailer', purpose: 'marketing', type: 'disclosed' })).toEqual([6]);
+    expect(await positions({ recipient: 'mailer', type: 'collected' })).toEqual([]);
+    expect(await positions({ recipient: 'mailer', system: 'plugins' }, 2, 1)).toEqual([6]);
+    expect(await positions({ recipient: 'mailer', system: 'plugins' }, 6, 1)).toEqual([9]);
     expect(await positions({ purpose: 'no-such-purpose' })).toEqual([]);
     expect(await positions({ type: 'erased' })).toEqual([]);
     // Paging across the index's end, with bounds, and as of a position inside the index.

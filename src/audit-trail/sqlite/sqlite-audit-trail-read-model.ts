@@ -76,27 +76,43 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
       [tenant, filter.subject, afterPosition, through, tenant, Math.max(afterPosition, through), filter.subject, tenant, ...args, limit]);
     }
     const facets = filterFacets(filter);
-    // A recipient's (or the disclosures') events come from the trail's recipient index.
-    if (facets.length === 0 || filter.recipient !== undefined || filter.disclosures) return this.scan(tenant, where, args, afterPosition, limit);
-    // The rarest facet's positions, each row checked against the whole filter, up to where the facet
-    // index is complete; the trail's rows after that, scanned.
+    // The disclosures come from the trail's recipient index.
+    if (facets.length === 0 || filter.disclosures) return this.scan(tenant, where, args, afterPosition, limit);
+    // Up to where the facet index is complete, from the indexes (each row still checked against the
+    // whole filter); the trail's rows after that, scanned.
     const indexed = this.indexedThrough(this.facetsThrough, tenant);
     const named = this.facetNames(facets.length).all(tenant, ...facets) as Array<[id: number, n: number]>;
-    // A facet the index has never seen: nothing up to where it is complete.
-    const rarest = named.length < facets.length ? null : named.reduce((best, f) => (f[1] < best[1] ? f : best))[0];
-    const others = named.map(([id]) => id).filter((id) => id !== rarest);
     const upto = Math.min(indexed, filter.through ?? Number.MAX_SAFE_INTEGER);
-    // Each other facet joined by its key for the same position, before the trail's row is read: a
-    // position the facets do not share costs two lookups in the small table. (`f.key - …`: a join on the
-    // position itself would let SQLite carry f's key range over to the trail and walk it for every f.)
-    const rows = rarest !== null && afterPosition < upto ? this.rows(`select ${ROW} from audit_facets f
-      ${others.map((_, i) => `cross join audit_facets g${i} on g${i}.key = ? * ${FACET_SPAN} + f.key - ? * ${FACET_SPAN}`).join(' ')}
-      cross join audit_events a on a.tenant = ? and a.position = f.key - ? * ${FACET_SPAN}
-      cross join events e on e.stream = a.stream and e.revision = a.position
-      where f.key > ? * ${FACET_SPAN} + ? and f.key <= ? * ${FACET_SPAN} + ? and ${where.join(' and ')} order by f.key limit ?`,
-    [...others.flatMap((id) => [id, rarest]), tenant, rarest, rarest, afterPosition, rarest, upto, ...args, limit]) : [];
+    // A facet the index has never seen: nothing up to where it is complete.
+    const rows = named.length === facets.length && afterPosition < upto ? this.indexedRows(tenant, filter.recipient, named, where, args, afterPosition, upto, limit) : [];
     if (rows.length < limit && upto === indexed) rows.push(...this.scan(tenant, where, args, Math.max(afterPosition, indexed), limit - rows.length));
     return rows;
+  }
+
+  /**
+   * The filter's rows up to `upto` (where the facet index is complete), found from the recipient's own
+   * index or else from the rarest facet, the other facets joined by key: a position they do not all
+   * share costs a lookup or two in the small table, and only shared ones read the trail's row. (Keys
+   * `f.key - …` and `r.position + 0`: a join on the bare position would let SQLite carry the driver's
+   * range over to the trail and walk it for every row.)
+   */
+  private indexedRows(tenant: string, recipient: string | undefined, named: ReadonlyArray<readonly [number, number]>, where: readonly string[], args: readonly unknown[],
+    afterPosition: number, upto: number, limit: number): AuditRow[] {
+    const trail = `cross join events e on e.stream = a.stream and e.revision = a.position where ${where.join(' and ')}`;
+    if (recipient !== undefined) {
+      return this.rows(`select ${ROW} from audit_events r indexed by audit_events_recipient
+        ${named.map((_, i) => `cross join audit_facets g${i} on g${i}.key = ? * ${FACET_SPAN} + r.position`).join(' ')}
+        cross join audit_events a on a.tenant = r.tenant and a.position = r.position + 0 ${trail}
+        and r.tenant = ? and r.recipient = ? and r.position > ? and r.position <= ? order by r.position limit ?`,
+      [...named.map(([id]) => id), ...args, tenant, recipient, afterPosition, upto, limit]);
+    }
+    const rarest = named.reduce((best, f) => (f[1] < best[1] ? f : best))[0];
+    const others = named.map(([id]) => id).filter((id) => id !== rarest);
+    return this.rows(`select ${ROW} from audit_facets f
+      ${others.map((_, i) => `cross join audit_facets g${i} on g${i}.key = ? * ${FACET_SPAN} + f.key - ? * ${FACET_SPAN}`).join(' ')}
+      cross join audit_events a on a.tenant = ? and a.position = f.key - ? * ${FACET_SPAN} ${trail}
+      and f.key > ? * ${FACET_SPAN} + ? and f.key <= ? * ${FACET_SPAN} + ? order by f.key limit ?`,
+    [...others.flatMap((id) => [id, rarest]), tenant, rarest, ...args, rarest, afterPosition, rarest, upto, limit]);
   }
 
   /** The trail in position order after `afterPosition`, each row checked against the filter. */
