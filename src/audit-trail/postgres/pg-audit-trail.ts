@@ -7,16 +7,31 @@ import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
 import { entryOf, storedEntryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
+import { facet, facetsOf, filterFacets } from '../facets.js';
 
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
 
-/** The audit trail's index: one row per processing event, searchable without decrypting anything. */
+/**
+ * The facet index's blocks: a commit's positions (per tenant) cut into runs of at most this many, each
+ * keyed by its first position. Every facet of a block shares its key; blocks never overlap, and a later
+ * block holds only later positions (commits are serialised by the append lock, the rebuild goes in order).
+ */
+export const FACET_BLOCK = 1024;
+
+/**
+ * The audit trail's index: one row per processing event, searchable without decrypting anything; and its
+ * facet index (see `facet`): per block of a commit, each facet's positions as one array, with each
+ * facet's count (a filter of several starts from its rarest). A few dozen rows a commit, in the commit's
+ * one statement of writes, instead of an index entry per facet and event.
+ */
 export function pgAuditTrailProjection(): PgProjection {
   return {
     name: 'audit-trail',
-    tables: ['audit_events'],
+    tables: ['audit_events', 'audit_facets', 'audit_facet_counts'],
     async apply(_tx, events, writes) {
       const rows: unknown[][] = [];
+      const firsts = new Map<string, number>();
+      const blocks = new Map<string, [tenant: string, facet: string, block: number, positions: number[]]>();
       for (const { recorded, context } of events) {
         if (!PROCESSING.has(recorded.type)) continue;
         const e = entryOf(recorded, context);
@@ -24,17 +39,60 @@ export function pgAuditTrailProjection(): PgProjection {
         const recipient = typeof e.details?.recipient === 'string' ? e.details.recipient : null;
         rows.push([e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient, `\u0001${e.categories.join('\u0001')}\u0001`,
           sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), recorded.leafHash ?? leafHash(recorded.data)]);
+        const first = firsts.get(e.tenant) ?? e.position;
+        firsts.set(e.tenant, first);
+        const block = first + Math.floor((e.position - first) / FACET_BLOCK) * FACET_BLOCK;
+        for (const f of [...facetsOf(e), ...(recipient !== null ? [facet('recipient', recipient)] : [])]) {
+          const key = `${e.tenant}\u0000${f}\u0000${block}`;
+          const b = blocks.get(key);
+          if (b) b[3].push(e.position);
+          else blocks.set(key, [e.tenant, f, block, [e.position]]);
+        }
       }
       writes.add(insertStatement('audit_events', [['tenant', 'text'], ['position', 'bigint'], ['stream', 'text'], ['type', 'text'], ['subject', 'text'], ['purpose', 'text'],
         ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing'));
+      const counts = new Map<string, [tenant: string, facet: string, n: number]>();
+      for (const [tenant, f, , positions] of blocks.values()) {
+        positions.sort((a, b) => a - b);
+        const c = counts.get(`${tenant}\u0000${f}`);
+        if (c) c[2] += positions.length;
+        else counts.set(`${tenant}\u0000${f}`, [tenant, f, positions.length]);
+      }
+      writes.add(insertStatement('audit_facets', [['tenant', 'text'], ['facet', 'text'], ['block', 'bigint'], ['positions', 'bigint[]']], [...blocks.values()], 'on conflict do nothing'));
+      writes.add(insertStatement('audit_facet_counts', [['tenant', 'text'], ['facet', 'text'], ['n', 'bigint']], [...counts.values()],
+        'on conflict (tenant, facet) do update set n = audit_facet_counts.n + excluded.n'));
     },
   };
 }
 
 /** A row of the trail: the hash as hex and the entry as text (bytea would come as hexadecimal text, decoded here). */
 const ROW = "a.position, encode(a.hash, 'hex') as hash, convert_from(e.data, 'UTF8') as data";
+const FROM = 'audit_events a join events e on e.stream = a.stream and e.revision = a.position';
 
 const COLUMNS = { purpose: 'a.purpose', recipient: 'a.recipient', system: 'a.system', type: 'a.type', subject: 'a.subject' } as const;
+
+/** What a row of `audit_events a` must satisfy to pass the filter, its parameters pushed onto `args`. */
+function conditions(filter: AuditFilter, args: unknown[]): string[] {
+  const where: string[] = [];
+  const arg = (v: unknown) => `$${args.push(v)}`;
+  for (const [k, column] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) if (filter[k] !== undefined) where.push(`${column} = ${arg(filter[k])}`);
+  if (filter.category !== undefined) where.push(`strpos(a.categories, ${arg(`\u0001${filter.category}\u0001`)}) > 0`);
+  if (filter.from !== undefined) where.push(`a.occurred_at >= ${arg(filter.from)}`);
+  if (filter.to !== undefined) where.push(`a.occurred_at < ${arg(filter.to)}`);
+  if (filter.through !== undefined) where.push(`a.position <= ${arg(filter.through)}`);
+  if (filter.disclosures) {
+    where.push("a.type in ('disclosed', 'transferred')");
+    where.push(filter.recipients ? `a.recipient = any(${arg(filter.recipients)}::text[])` : 'a.recipient is not null');
+  }
+  return where;
+}
+
+/** A block of the facet index: the driving facet's (`facet` null) or another facet's in the same block; bigint[] comes as text. */
+interface BlockRow { block: number; facet: string | null; positions: string[] }
+
+/** Blocks of a facet read at once at first (more each time the page is not yet full); a rare facet's all at once. */
+const FIRST_BLOCKS = 4;
+const MAX_BLOCKS = 1024;
 
 /** Processing events of a tenant in log order, filtered on the trail's columns, the entries read from the log. */
 export class PgAuditTrailReadModel implements AuditTrailReadModel {
@@ -42,25 +100,60 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
 
   async at(tenant: string, positions: readonly number[]): Promise<AuditRow[]> {
     if (positions.length === 0) return [];
-    return this.rows(`select ${ROW} from audit_events a join events e on e.stream = a.stream and e.revision = a.position
-      where a.tenant = $1 and a.position = any($2::bigint[]) order by a.position`, [tenant, [...new Set(positions)]]);
+    return this.rows(`select ${ROW} from ${FROM} where a.tenant = $1 and a.position = any($2::bigint[]) order by a.position`, [tenant, [...new Set(positions)]]);
   }
 
   async page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): Promise<AuditRow[]> {
+    const facets = [...new Set([...filterFacets(filter), ...(filter.recipient !== undefined ? [facet('recipient', filter.recipient)] : [])])];
+    // A subject's rows come from the subject's index, the disclosures from the recipients' one.
+    if (facets.length > 0 && filter.subject === undefined && !filter.disclosures) return this.facetPage(tenant, filter, facets, afterPosition, limit);
     const args: unknown[] = [tenant, afterPosition];
-    const where = ['a.tenant = $1', 'a.position > $2'];
-    const arg = (v: unknown) => `$${args.push(v)}`;
-    for (const [k, column] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) if (filter[k] !== undefined) where.push(`${column} = ${arg(filter[k])}`);
-    if (filter.category !== undefined) where.push(`strpos(a.categories, ${arg(`\u0001${filter.category}\u0001`)}) > 0`);
-    if (filter.from !== undefined) where.push(`a.occurred_at >= ${arg(filter.from)}`);
-    if (filter.to !== undefined) where.push(`a.occurred_at < ${arg(filter.to)}`);
-    if (filter.through !== undefined) where.push(`a.position <= ${arg(filter.through)}`);
-    if (filter.disclosures) {
-      where.push("a.type in ('disclosed', 'transferred')");
-      where.push(filter.recipients ? `a.recipient = any(${arg(filter.recipients)}::text[])` : 'a.recipient is not null');
+    const where = ['a.tenant = $1', 'a.position > $2', ...conditions(filter, args)];
+    return this.rows(`select ${ROW} from ${FROM} where ${where.join(' and ')} order by a.position limit $${args.push(limit)}`, args);
+  }
+
+  /**
+   * A page of a filter naming facets: the rarest facet's blocks in order, each narrowed to the positions
+   * every other facet has in the same block, then those rows read and checked against the whole filter
+   * (the index only ever narrows; the row's columns decide).
+   */
+  private async facetPage(tenant: string, filter: AuditFilter, facets: readonly string[], afterPosition: number, limit: number): Promise<AuditRow[]> {
+    const counts = new Map((await this.pool.query<{ facet: string; n: number }>('select facet, n from audit_facet_counts where tenant = $1 and facet = any($2)', [tenant, facets])).rows
+      .map((r) => [r.facet, r.n]));
+    // A facet the index has never seen: no row has it.
+    if (counts.size < facets.length) return [];
+    const [driver, ...others] = [...facets].sort((a, b) => counts.get(a)! - counts.get(b)!) as [string, ...string[]];
+    const upto = filter.through ?? Number.MAX_SAFE_INTEGER;
+    const out: AuditRow[] = [];
+    let last: number | null = null;
+    for (let take = counts.get(driver)! <= 4 * limit ? MAX_BLOCKS : FIRST_BLOCKS; out.length < limit; take = Math.min(take * 4, MAX_BLOCKS)) {
+      // The first time from the block holding the position after `afterPosition`, then after the last block read.
+      const { rows }: { rows: BlockRow[] } = await this.pool.query<BlockRow>(`with d as (select block, positions from audit_facets
+          where tenant = $1 and facet = $2 and block <= $4 and block ${last === null ? '>= coalesce((select max(block) from audit_facets where tenant = $1 and facet = $2 and block <= $3), -1)' : '> $3'}
+          order by block limit $5)
+        select block, null as facet, positions from d
+        union all select o.block, o.facet, o.positions from audit_facets o where o.tenant = $1 and o.facet = any($6) and o.block in (select block from d)`,
+      [tenant, driver, last ?? afterPosition, upto, take, others]);
+      const blocks = rows.filter((r) => r.facet === null).sort((a, b) => a.block - b.block);
+      const shared = new Map<string, Set<number>>(rows.filter((r) => r.facet !== null).map((r) => [`${r.block}\u0000${r.facet}`, new Set(r.positions.map(Number))]));
+      const candidates: number[] = [];
+      for (const { block, positions } of blocks) {
+        const sets = others.map((f) => shared.get(`${block}\u0000${f}`));
+        if (sets.some((x) => x === undefined)) continue;
+        for (const p of positions.map(Number)) if (p > afterPosition && p <= upto && sets.every((x) => x!.has(p))) candidates.push(p);
+      }
+      for (let i = 0; i < candidates.length && out.length < limit;) {
+        // Twice what the page still needs (rows the index found but the filter's other conditions refuse: dates).
+        const slice = candidates.slice(i, i + Math.max(2 * (limit - out.length), 64));
+        i += slice.length;
+        const args: unknown[] = [tenant, slice];
+        const where = ['a.tenant = $1', 'a.position = any($2::bigint[])', ...conditions(filter, args)];
+        out.push(...await this.rows(`select ${ROW} from ${FROM} where ${where.join(' and ')} order by a.position limit $${args.push(limit - out.length)}`, args));
+      }
+      if (blocks.length < take) break;
+      last = blocks[blocks.length - 1]!.block;
     }
-    return this.rows(`select ${ROW} from audit_events a join events e on e.stream = a.stream and e.revision = a.position
-      where ${where.join(' and ')} order by a.position limit ${arg(limit)}`, args);
+    return out;
   }
 
   private async rows(sql: string, args: unknown[]): Promise<AuditRow[]> {

@@ -7,6 +7,7 @@ import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { sortableInstant } from '../../common/kernel/time.js';
+import { facetsOf } from '../facets.js';
 
 const SCHEMA = `
 create table if not exists audit_events (
@@ -95,18 +96,6 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
     this.clear();
   }
 }
-
-/**
- * A facet of a processing entry, as the trail's facet index keys it: its type, purpose, system, each
- * category (recipients have an index of their own on the trail). A filter on any of them starts from
- * the facet's own positions instead of walking the whole trail: a facet nobody has costs nothing, a
- * rare one its few positions.
- */
-export const facet = (kind: 'type' | 'purpose' | 'system' | 'category', value: string): string => `${kind[0]}:${value}`;
-
-export const facetsOf = (e: ProcessingEntry): string[] => [
-  facet('type', e.type), facet('purpose', e.purpose), facet('system', e.system), ...new Set(e.categories.map((c) => facet('category', c))),
-];
 
 /** A facet's positions are the keys `id × FACET_SPAN + position` of `audit_facets` (positions stay below 2^40). */
 export const FACET_SPAN = 1_099_511_627_776;

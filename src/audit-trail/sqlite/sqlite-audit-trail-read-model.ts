@@ -3,7 +3,8 @@ import { leafHashOfText } from '../../ledger/domain/canonical.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
-import { AuditFacetIndex, AuditSubjectIndex, facet, FACET_SPAN } from './audit-trail-projection.js';
+import { AuditFacetIndex, AuditSubjectIndex, FACET_SPAN } from './audit-trail-projection.js';
+import { filterFacets } from '../facets.js';
 import type { Statement } from 'better-sqlite3';
 import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-read-model.port.js';
 import type { Synchronous } from '../../common/kernel/promised.js';
@@ -40,12 +41,6 @@ function conditions(filter: AuditFilter): { where: string[]; args: unknown[] } {
   }
   return { where, args };
 }
-
-/** The facets (see `AuditFacetIndex`) a filter names. */
-const filterFacets = (filter: AuditFilter): string[] => [
-  ...(filter.type !== undefined ? [facet('type', filter.type)] : []), ...(filter.purpose !== undefined ? [facet('purpose', filter.purpose)] : []),
-  ...(filter.system !== undefined ? [facet('system', filter.system)] : []), ...(filter.category !== undefined ? [facet('category', filter.category)] : []),
-];
 
 export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadModel> {
   private readonly cache = new Map<string, Statement<unknown[]>>();

@@ -1,7 +1,10 @@
 import type pg from 'pg';
 
-/** A column of a bulk insert: its name and PostgreSQL type (`jsonb` columns are sent as text). */
-export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb'];
+/** A column of a bulk insert: its name and PostgreSQL type (`jsonb` and `bigint[]` columns are sent as text). */
+export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb' | 'bigint[]'];
+
+/** Sent as text, cast where selected: a `jsonb` column (its JSON), a `bigint[]` one (an array literal: arrays of arrays of different lengths do not travel as one parameter). */
+const TEXT_SENT: Partial<Record<Column[1], (v: unknown) => unknown>> = { jsonb: (v) => v, 'bigint[]': (v) => `{${(v as readonly number[]).join(',')}}` };
 
 const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 
@@ -26,9 +29,10 @@ export function insertStatement(table: string, columns: readonly Column[], rows:
   const aliases: string[] = [];
   const selected = columns.map(([, type], i) => {
     if (type !== 'bytea') {
-      unnested.push(`${param(rows.map((r) => r[i]))}::${type === 'jsonb' ? 'text' : type}[]`);
+      const asText = TEXT_SENT[type];
+      unnested.push(asText ? `${param(rows.map((r) => asText(r[i])))}::text[]` : `${param(rows.map((r) => r[i]))}::${type}[]`);
       aliases.push(`c${i}`);
-      return type === 'jsonb' ? `c${i}::jsonb` : `c${i}`;
+      return asText ? `c${i}::${type}` : `c${i}`;
     }
     const values = rows.map((r) => r[i] as Uint8Array | null | undefined);
     const offsets: number[] = [];

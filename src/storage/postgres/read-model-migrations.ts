@@ -78,11 +78,28 @@ drop index if exists audit_events_type;`,
     version: 4,
     sql: 'alter table cmp_subjects set (fillfactor = 50);',
   },
+  {
+    // The trail's facet index (see pgAuditTrailProjection), filled from the trail as it stands: blocks of
+    // FACET_BLOCK (1024) positions here, each commit's own blocks from now on (all later positions).
+    version: 5,
+    sql: `
+create table audit_facets (tenant text not null, facet text not null, block bigint not null, positions bigint[] not null, primary key (tenant, facet, block));
+create table audit_facet_counts (tenant text not null, facet text not null, n bigint not null, primary key (tenant, facet));
+insert into audit_facets (tenant, facet, block, positions)
+  select tenant, facet, position - position % 1024, array_agg(distinct position) from (
+    select tenant, position, 't:' || type as facet from audit_events
+    union all select tenant, position, 'p:' || purpose from audit_events
+    union all select tenant, position, 's:' || system from audit_events
+    union all select tenant, position, 'r:' || recipient from audit_events where recipient is not null
+    union all select a.tenant, a.position, 'c:' || c from audit_events a cross join unnest(string_to_array(a.categories, chr(1))) as c where c <> ''
+  ) f group by tenant, facet, position - position % 1024;
+insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(cardinality(positions)) from audit_facets group by tenant, facet;`,
+  },
 ];
 
 /** Every read-model table (emptied before a rebuild from the log). */
 export const READ_MODEL_TABLES = [
   'merkle_nodes', 'tenants', 'tokens', 'declarations', 'audit_events', 'subject_requests', 'authority_requests', 'authority_request_subjects',
-  'authority_disclosures', 'forgotten_subjects', 'destroyed_keys', 'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects',
+  'audit_facets', 'audit_facet_counts', 'authority_disclosures', 'forgotten_subjects', 'destroyed_keys', 'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects',
   'ropa_subject_counts', 'cmp_subjects', 'findings',
 ];
