@@ -13,16 +13,18 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
 
 /**
  * The facet index's blocks: a commit's positions (per tenant) cut into runs of at most this many, each
- * keyed by its first position. Every facet of a block shares its key; blocks never overlap, and a later
- * block holds only later positions (commits are serialised by the append lock, the rebuild goes in order).
+ * keyed by its first position. Every facet of a block shares its key and its length; blocks never
+ * overlap, and a later block holds only later positions (commits are serialised by the append lock, the
+ * rebuild goes in order).
  */
 export const FACET_BLOCK = 1024;
 
 /**
  * The audit trail's index: one row per processing event, searchable without decrypting anything; and its
- * facet index (see `facet`): per block of a commit, each facet's positions as one array, with each
- * facet's count (a filter of several starts from its rarest). A few dozen rows a commit, in the commit's
- * one statement of writes, instead of an index entry per facet and event.
+ * facet index (see `facet`): per block of a commit and facet, a bit string over the block's positions
+ * (bit i: position block + i has the facet), with each facet's count (a filter of several starts from
+ * its rarest). Facets of the same block intersect by a bitwise AND of equal lengths. A few dozen short
+ * rows a commit, in the commit's one statement of writes, instead of an index entry per facet and event.
  */
 export function pgAuditTrailProjection(): PgProjection {
   return {
@@ -31,7 +33,9 @@ export function pgAuditTrailProjection(): PgProjection {
     async apply(_tx, events, writes) {
       const rows: unknown[][] = [];
       const firsts = new Map<string, number>();
-      const blocks = new Map<string, [tenant: string, facet: string, block: number, positions: number[]]>();
+      // Per (tenant, block): its last position; per (tenant, block, facet): the facet's offsets in it.
+      const ends = new Map<string, number>();
+      const offsets = new Map<string, [tenant: string, facet: string, block: number, offsets: number[]]>();
       for (const { recorded, context } of events) {
         if (!PROCESSING.has(recorded.type)) continue;
         const e = entryOf(recorded, context);
@@ -42,23 +46,26 @@ export function pgAuditTrailProjection(): PgProjection {
         const first = firsts.get(e.tenant) ?? e.position;
         firsts.set(e.tenant, first);
         const block = first + Math.floor((e.position - first) / FACET_BLOCK) * FACET_BLOCK;
+        ends.set(`${e.tenant}\u0000${block}`, Math.max(ends.get(`${e.tenant}\u0000${block}`) ?? block, e.position));
         for (const f of [...facetsOf(e), ...(recipient !== null ? [facet('recipient', recipient)] : [])]) {
-          const key = `${e.tenant}\u0000${f}\u0000${block}`;
-          const b = blocks.get(key);
-          if (b) b[3].push(e.position);
-          else blocks.set(key, [e.tenant, f, block, [e.position]]);
+          const key = `${e.tenant}\u0000${block}\u0000${f}`;
+          const o = offsets.get(key);
+          if (o) o[3].push(e.position - block);
+          else offsets.set(key, [e.tenant, f, block, [e.position - block]]);
         }
       }
       writes.add(insertStatement('audit_events', [['tenant', 'text'], ['position', 'bigint'], ['stream', 'text'], ['type', 'text'], ['subject', 'text'], ['purpose', 'text'],
         ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing'));
       const counts = new Map<string, [tenant: string, facet: string, n: number]>();
-      for (const [tenant, f, , positions] of blocks.values()) {
-        positions.sort((a, b) => a - b);
+      const facetRows = [...offsets.values()].map(([tenant, f, block, list]) => {
+        const bits = new Array<string>(ends.get(`${tenant}\u0000${block}`)! - block + 1).fill('0');
+        for (const i of list) bits[i] = '1';
         const c = counts.get(`${tenant}\u0000${f}`);
-        if (c) c[2] += positions.length;
-        else counts.set(`${tenant}\u0000${f}`, [tenant, f, positions.length]);
-      }
-      writes.add(insertStatement('audit_facets', [['tenant', 'text'], ['facet', 'text'], ['block', 'bigint'], ['positions', 'bigint[]']], [...blocks.values()], 'on conflict do nothing'));
+        if (c) c[2] += list.length;
+        else counts.set(`${tenant}\u0000${f}`, [tenant, f, list.length]);
+        return [tenant, f, block, bits.join('')];
+      });
+      writes.add(insertStatement('audit_facets', [['tenant', 'text'], ['facet', 'text'], ['block', 'bigint'], ['bits', 'varbit']], facetRows, 'on conflict do nothing'));
       writes.add(insertStatement('audit_facet_counts', [['tenant', 'text'], ['facet', 'text'], ['n', 'bigint']], [...counts.values()],
         'on conflict (tenant, facet) do update set n = audit_facet_counts.n + excluded.n'));
     },
@@ -87,10 +94,7 @@ function conditions(filter: AuditFilter, args: unknown[]): string[] {
   return where;
 }
 
-/** A block of the facet index: the driving facet's (`facet` null) or another facet's in the same block; bigint[] comes as text. */
-interface BlockRow { block: number; facet: string | null; positions: string[] }
-
-/** Blocks of a facet read at once at first (more each time the page is not yet full); a rare facet's all at once. */
+/** Blocks holding candidates read at once at first (more each time the page is not yet full). */
 const FIRST_BLOCKS = 4;
 const MAX_BLOCKS = 1024;
 
@@ -113,9 +117,10 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
   }
 
   /**
-   * A page of a filter naming facets: the rarest facet's blocks in order, each narrowed to the positions
-   * every other facet has in the same block, then those rows read and checked against the whole filter
-   * (the index only ever narrows; the row's columns decide).
+   * A page of a filter naming facets: the rarest facet's blocks in order, each ANDed (by PostgreSQL) with
+   * every other facet's bits of the same block; blocks left without a bit are passed over there, so only
+   * candidates travel. Their rows are then read and checked against the whole filter (the index only ever
+   * narrows; the row's columns decide).
    */
   private async facetPage(tenant: string, filter: AuditFilter, facets: readonly string[], afterPosition: number, limit: number): Promise<AuditRow[]> {
     const counts = new Map((await this.pool.query<{ facet: string; n: number }>('select facet, n from audit_facet_counts where tenant = $1 and facet = any($2)', [tenant, facets])).rows
@@ -124,23 +129,20 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
     if (counts.size < facets.length) return [];
     const [driver, ...others] = [...facets].sort((a, b) => counts.get(a)! - counts.get(b)!) as [string, ...string[]];
     const upto = filter.through ?? Number.MAX_SAFE_INTEGER;
+    const joins = others.map((_, i) => `join audit_facets o${i} on o${i}.tenant = d.tenant and o${i}.facet = $${6 + i} and o${i}.block = d.block`).join(' ');
+    const bits = ['d.bits', ...others.map((_, i) => `o${i}.bits`)].join(' & ');
     const out: AuditRow[] = [];
-    let last: number | null = null;
-    for (let take = counts.get(driver)! <= 4 * limit ? MAX_BLOCKS : FIRST_BLOCKS; out.length < limit; take = Math.min(take * 4, MAX_BLOCKS)) {
-      // The first time from the block holding the position after `afterPosition`, then after the last block read.
-      const { rows }: { rows: BlockRow[] } = await this.pool.query<BlockRow>(`with d as (select block, positions from audit_facets
-          where tenant = $1 and facet = $2 and block <= $4 and block ${last === null ? '>= coalesce((select max(block) from audit_facets where tenant = $1 and facet = $2 and block <= $3), -1)' : '> $3'}
-          order by block limit $5)
-        select block, null as facet, positions from d
-        union all select o.block, o.facet, o.positions from audit_facets o where o.tenant = $1 and o.facet = any($6) and o.block in (select block from d)`,
-      [tenant, driver, last ?? afterPosition, upto, take, others]);
-      const blocks = rows.filter((r) => r.facet === null).sort((a, b) => a.block - b.block);
-      const shared = new Map<string, Set<number>>(rows.filter((r) => r.facet !== null).map((r) => [`${r.block}\u0000${r.facet}`, new Set(r.positions.map(Number))]));
+    let last = -1;
+    for (let take = FIRST_BLOCKS; out.length < limit; take = Math.min(take * 4, MAX_BLOCKS)) {
+      // From the block holding the position after `afterPosition`, after the last block read.
+      const { rows }: { rows: Array<{ block: number; bits: string }> } = await this.pool.query(`select d.block, ${bits} as bits from audit_facets d ${joins}
+        where d.tenant = $1 and d.facet = $2 and d.block > $4 and d.block <= $5
+          and d.block >= coalesce((select max(block) from audit_facets where tenant = $1 and facet = $2 and block <= $3), -1)${others.length ? ` and bit_count(${bits}) > 0` : ''}
+        order by d.block limit $${6 + others.length}`,
+      [tenant, driver, afterPosition, last, upto, ...others, take]);
       const candidates: number[] = [];
-      for (const { block, positions } of blocks) {
-        const sets = others.map((f) => shared.get(`${block}\u0000${f}`));
-        if (sets.some((x) => x === undefined)) continue;
-        for (const p of positions.map(Number)) if (p > afterPosition && p <= upto && sets.every((x) => x!.has(p))) candidates.push(p);
+      for (const { block, bits: b } of rows) {
+        for (let i = b.indexOf('1'); i >= 0; i = b.indexOf('1', i + 1)) if (block + i > afterPosition && block + i <= upto) candidates.push(block + i);
       }
       for (let i = 0; i < candidates.length && out.length < limit;) {
         // Twice what the page still needs (rows the index found but the filter's other conditions refuse: dates).
@@ -150,8 +152,8 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
         const where = ['a.tenant = $1', 'a.position = any($2::bigint[])', ...conditions(filter, args)];
         out.push(...await this.rows(`select ${ROW} from ${FROM} where ${where.join(' and ')} order by a.position limit $${args.push(limit - out.length)}`, args));
       }
-      if (blocks.length < take) break;
-      last = blocks[blocks.length - 1]!.block;
+      if (rows.length < take) break;
+      last = rows[rows.length - 1]!.block;
     }
     return out;
   }

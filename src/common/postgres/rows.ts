@@ -1,10 +1,10 @@
 import type pg from 'pg';
 
-/** A column of a bulk insert: its name and PostgreSQL type (`jsonb` and `bigint[]` columns are sent as text). */
-export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb' | 'bigint[]'];
+/** A column of a bulk insert: its name and PostgreSQL type (`jsonb` and `varbit` columns are sent as text). */
+export type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'bytea' | 'jsonb' | 'varbit'];
 
-/** Sent as text, cast where selected: a `jsonb` column (its JSON), a `bigint[]` one (an array literal: arrays of arrays of different lengths do not travel as one parameter). */
-const TEXT_SENT: Partial<Record<Column[1], (v: unknown) => unknown>> = { jsonb: (v) => v, 'bigint[]': (v) => `{${(v as readonly number[]).join(',')}}` };
+/** Column types sent as text and cast where selected: `jsonb` (its JSON), `varbit` (its 0s and 1s). */
+const TEXT_SENT: ReadonlySet<Column[1]> = new Set(['jsonb', 'varbit']);
 
 const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 
@@ -29,8 +29,8 @@ export function insertStatement(table: string, columns: readonly Column[], rows:
   const aliases: string[] = [];
   const selected = columns.map(([, type], i) => {
     if (type !== 'bytea') {
-      const asText = TEXT_SENT[type];
-      unnested.push(asText ? `${param(rows.map((r) => asText(r[i])))}::text[]` : `${param(rows.map((r) => r[i]))}::${type}[]`);
+      const asText = TEXT_SENT.has(type);
+      unnested.push(`${param(rows.map((r) => r[i]))}::${asText ? 'text' : type}[]`);
       aliases.push(`c${i}`);
       return asText ? `c${i}::${type}` : `c${i}`;
     }

@@ -80,20 +80,23 @@ drop index if exists audit_events_type;`,
   },
   {
     // The trail's facet index (see pgAuditTrailProjection), filled from the trail as it stands: blocks of
-    // FACET_BLOCK (1024) positions here, each commit's own blocks from now on (all later positions).
+    // 1024 positions here (FACET_BLOCK), each commit's own from now on (all of them later positions). A
+    // facet's bits in a block: its positions' gaps as 0s before each 1, padded to the block's length.
     version: 5,
     sql: `
-create table audit_facets (tenant text not null, facet text not null, block bigint not null, positions bigint[] not null, primary key (tenant, facet, block));
+create table audit_facets (tenant text not null, facet text not null, block bigint not null, bits varbit not null, primary key (tenant, facet, block));
 create table audit_facet_counts (tenant text not null, facet text not null, n bigint not null, primary key (tenant, facet));
-insert into audit_facets (tenant, facet, block, positions)
-  select tenant, facet, position - position % 1024, array_agg(distinct position) from (
-    select tenant, position, 't:' || type as facet from audit_events
-    union all select tenant, position, 'p:' || purpose from audit_events
-    union all select tenant, position, 's:' || system from audit_events
-    union all select tenant, position, 'r:' || recipient from audit_events where recipient is not null
-    union all select a.tenant, a.position, 'c:' || c from audit_events a cross join unnest(string_to_array(a.categories, chr(1))) as c where c <> ''
-  ) f group by tenant, facet, position - position % 1024;
-insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(cardinality(positions)) from audit_facets group by tenant, facet;`,
+insert into audit_facets (tenant, facet, block, bits)
+  select tenant, facet, block, rpad(string_agg(repeat('0', (position - coalesce(before, block - 1) - 1)::integer) || '1', '' order by position), 1024, '0')::varbit
+  from (select tenant, facet, block, position, lag(position) over (partition by tenant, facet, block order by position) as before
+    from (select distinct tenant, facet, position - position % 1024 as block, position from (
+      select tenant, position, 't:' || type as facet from audit_events
+      union all select tenant, position, 'p:' || purpose from audit_events
+      union all select tenant, position, 's:' || system from audit_events
+      union all select tenant, position, 'r:' || recipient from audit_events where recipient is not null
+      union all select a.tenant, a.position, 'c:' || c from audit_events a cross join unnest(string_to_array(a.categories, chr(1))) as c where c <> '') f) d) g
+  group by tenant, facet, block;
+insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(bit_count(bits)) from audit_facets group by tenant, facet;`,
   },
 ];
 
