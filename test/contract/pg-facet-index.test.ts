@@ -46,13 +46,16 @@ const FILTERS: AuditFilter[] = [
   { purpose: 'marketing', type: 'used' }, { system: 'plugins', category: 'user.contact.email', type: 'collected' }, { recipient: 'email-platform' },
   { recipient: 'analytics', type: 'transferred', purpose: 'statistics' }, { purpose: 'no-such-purpose' }, { type: 'erased' }, { purpose: 'chat', system: 'no-such-system' },
   { purpose: 'marketing', from: FROM, to: TO }, { category: 'user.device.ip_address', to: FROM }, { type: 'used', through: 2500 }, { system: 'legacy-crm', through: 1800 },
+  // The disclosure register's (from the recipients' index).
+  { disclosures: true }, { disclosures: true, recipients: ['email-platform'] }, { disclosures: true, recipients: ['analytics', 'email-platform', 'nobody'], from: FROM, through: 3000 },
 ];
 
 function matches(f: AuditFilter, { position, entry: e }: AuditRow): boolean {
   return (f.purpose === undefined || e.purpose === f.purpose) && (f.system === undefined || e.system === f.system) && (f.type === undefined || e.type === f.type)
     && (f.category === undefined || e.categories.includes(f.category)) && (f.recipient === undefined || e.details?.recipient === f.recipient)
     && (f.from === undefined || sortableInstant(e.occurredAt) >= f.from) && (f.to === undefined || sortableInstant(e.occurredAt) < f.to)
-    && (f.through === undefined || position <= f.through);
+    && (f.through === undefined || position <= f.through)
+    && (!f.disclosures || ((e.type === 'disclosed' || e.type === 'transferred') && typeof e.details?.recipient === 'string' && (!f.recipients || f.recipients.includes(e.details.recipient))));
 }
 
 async function expectFilteredPages(s: LedgerStorage, tenant: string) {

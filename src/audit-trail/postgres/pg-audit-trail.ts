@@ -112,6 +112,14 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
     // A subject's rows come from the subject's index, the disclosures from the recipients' one.
     if (facets.length > 0 && filter.subject === undefined && !filter.disclosures) return this.facetPage(tenant, filter, facets, afterPosition, limit);
     const args: unknown[] = [tenant, afterPosition];
+    if (filter.disclosures && filter.recipients?.length && filter.subject === undefined) {
+      // Each recipient's rows in order from the recipients' index, merged (as one `= any(…)` PostgreSQL
+      // would read every row of them all, sort them, and keep the page: 45 ms for an authority's 2,700).
+      const where = ['a.tenant = $1', 'a.position > $2', ...conditions({ ...filter, recipients: undefined }, args)];
+      const n = `$${args.push(limit)}`;
+      const each = filter.recipients.map((r) => `(select ${ROW} from ${FROM} where ${where.join(' and ')} and a.recipient = $${args.push(r)} order by a.position limit ${n})`);
+      return this.rows(`select * from (${each.join(' union all ')}) m order by position limit ${n}`, args);
+    }
     const where = ['a.tenant = $1', 'a.position > $2', ...conditions(filter, args)];
     return this.rows(`select ${ROW} from ${FROM} where ${where.join(' and ')} order by a.position limit $${args.push(limit)}`, args);
   }

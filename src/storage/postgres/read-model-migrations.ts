@@ -98,6 +98,13 @@ insert into audit_facets (tenant, facet, block, bits)
   group by tenant, facet, block;
 insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(bit_count(bits)) from audit_facets group by tenant, facet;`,
   },
+  {
+    // Only disclosed and transferred events have a recipient: without knowing it, PostgreSQL took a
+    // recipient's 26,740 disclosures for 36 rows, joined them all to the log and sorted them to keep a
+    // page (380 ms); with it, it walks the recipient's index in order (10 ms).
+    version: 6,
+    sql: 'create statistics audit_events_type_recipient (mcv, dependencies) on type, recipient from audit_events; analyze audit_events;',
+  },
 ];
 
 /** Every read-model table (emptied before a rebuild from the log). */
