@@ -36,6 +36,8 @@ export interface RequestsReadModel {
   subjectRequests(tenant: string, at: string, status: SubjectRequestStatus | undefined, afterPosition: number, limit: number): Promise<Array<SubjectRequestView & { position: number }>>;
   /** An authority request as it stood at log position `asOf` (default: now); null if unknown then. */
   authorityRequest(tenant: string, id: string, asOf?: number): Promise<AuthorityRequestView | null>;
+  /** Those of the authority requests `ids` known at log position `asOf` (default: now), as they stood then; in no particular order. */
+  authorityRequestsById(tenant: string, ids: readonly string[], asOf?: number): Promise<AuthorityRequestView[]>;
   authorityRequests(tenant: string, afterPosition: number, limit: number): Promise<Array<AuthorityRequestView & { position: number }>>;
   /** The subject's requests recorded at or before log position `asOf` (default: all), as they stood then; statuses at `at`. */
   subjectRequestsOf(tenant: string, subject: string, at: string, asOf?: number): Promise<Array<SubjectRequestView & { position: number }>>;

@@ -49,6 +49,7 @@ async function answers(s: LedgerStorage, tenant = 'acme') {
     overdue: await s.requests.subjectRequests(tenant, TIMES[2]!, 'overdue', -1, 1000),
     authority,
     disclosuresUnder: await Promise.all(authority.map((r) => s.requests.disclosuresUnder(tenant, r.id))),
+    authorityById: await Promise.all([undefined, Math.floor(size / 2)].map(async (asOf) => sorted(await s.requests.authorityRequestsById(tenant, [...authority.map((r) => r.id), 'no-such-request', ...authority.map((r) => r.id)], asOf)))),
     erasuresAfter: await s.requests.erasuresAfter(tenant, -1),
     accessLog: await s.answers.accessLog(tenant, {}, -1, 1000),
     observed: sorted(await s.answers.observed(tenant, Number.MAX_SAFE_INTEGER)),

@@ -66,7 +66,7 @@ export class GetSubjectReportHandler implements IQueryHandler<GetSubjectReport> 
     // Sealed: the requests naming the subject, and any request a disclosure of the subject refers to.
     const sealed = new Set(authority.filter((r) => r.sealed).map((r) => r.id));
     const refs = new Set(rows.flatMap(({ entry }) => (typeof entry.details?.authorityRequestId === 'string' ? [entry.details.authorityRequestId] : [])));
-    for (const ref of refs) if (!sealed.has(ref) && (await this.requests.authorityRequest(tenant, ref, through))?.sealed) sealed.add(ref);
+    for (const r of await this.requests.authorityRequestsById(tenant, [...refs].filter((ref) => !sealed.has(ref)), through)) if (r.sealed) sealed.add(r.id);
     const history: HistoryItem[] = [];
     const keys: KeyMemo = new Map();
     for (const { position, hash, entry } of rows) {

@@ -102,6 +102,11 @@ export class PgRequestsReadModel implements RequestsReadModel {
     return r && r.position <= asOf ? authorityView(r, asOf) : null;
   }
 
+  async authorityRequestsById(tenant: string, ids: readonly string[], asOf = Number.MAX_SAFE_INTEGER): Promise<AuthorityRequestView[]> {
+    if (ids.length === 0) return [];
+    return (await this.all<ArRow>('select * from authority_requests where tenant = $1 and id = any($2) and position <= $3', [tenant, [...new Set(ids)], asOf])).map((r) => authorityView(r, asOf));
+  }
+
   async authorityRequests(tenant: string, afterPosition: number, limit: number) {
     return (await this.all<ArRow>('select * from authority_requests where tenant = $1 and position > $2 order by position limit $3', [tenant, afterPosition, limit])).map((r) => authorityView(r));
   }

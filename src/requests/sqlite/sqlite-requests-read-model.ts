@@ -50,6 +50,10 @@ export class SqliteRequestsReadModel implements Synchronous<RequestsReadModel> {
     return r && r.position <= asOf ? authorityView(r, asOf) : null;
   }
 
+  authorityRequestsById(tenant: string, ids: readonly string[], asOf = Number.MAX_SAFE_INTEGER) {
+    return [...new Set(ids)].flatMap((id) => this.authorityRequest(tenant, id, asOf) ?? []);
+  }
+
   authorityRequests(tenant: string, afterPosition: number, limit: number) {
     return (this.s.ars.all(tenant, afterPosition, limit) as ArRow[]).map((r) => authorityView(r));
   }
