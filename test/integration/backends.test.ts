@@ -22,7 +22,8 @@ describe('two ledger processes on one PostgreSQL', () => {
       // Four clients, two on each process; subjects shared across processes, so their keys are raced for too.
       const worker = async (w: number) => {
         for (let k = 0; !stop; k++) {
-          const batch = Array.from({ length: 10 }, (_, i) => anEvent({ subject: { id: `visitor:shared-${(k + i) % 7}`, identifiers: { ip: `198.51.100.${w}` } } }));
+          const batch = Array.from({ length: 10 }, (_, i) => anEvent({ subject: { id: `visitor:shared-${(k + i) % 7}`, identifiers: { ip: `198.51.100.${w}` } },
+            ...((k + i) % 3 === 0 ? { type: 'used', purpose: 'chat', details: { operation: 'reply' } } : {}), ...((k + w + i) % 5 === 0 ? { purpose: 'chat' } : {}) }));
           const r = await emitters[w % 2]!('POST', `${t.P}/events`, { events: batch });
           if (r.status === 200) acked.push(...batch);
           else refused++;
@@ -59,6 +60,19 @@ describe('two ledger processes on one PostgreSQL', () => {
       const tree = new MemoryTree();
       for (const l of exported.slice(0, cp.treeSize)) tree.push(leafHash(Buffer.from(l)));
       expect(tree.root().toString('hex')).toBe(cp.rootHash);
+      // The trail's facet index, written by both processes' commits: a filtered trail, page after page, is the log filtered.
+      const wanted = entries.filter((e) => e.type === 'used' && e.purpose === 'chat').map((e) => e.position);
+      expect(wanted.length).toBeGreaterThan(10);
+      for (const ledger of [a, b]) {
+        const got: number[] = [];
+        for (let cursor = ''; ;) {
+          const page = (await client(ledger.base, t.tokens.auditor!)('GET', `${t.P}/events?purpose=chat&type=used&limit=97${cursor}`)).json;
+          got.push(...page.items.map((x: any) => x.position));
+          if (!page.nextCursor) break;
+          cursor = `&cursor=${page.nextCursor}`;
+        }
+        expect(got).toEqual(wanted);
+      }
       // Both publish the same signing key, so either's checkpoint verifies with the keys of the other.
       expect((await client(a.base)('GET', '/v1/keys')).json).toEqual((await client(b.base)('GET', '/v1/keys')).json);
     } finally {
