@@ -45,7 +45,7 @@ const FILTERS: AuditFilter[] = [
   { purpose: 'marketing' }, { type: 'disclosed' }, { system: 'legacy-crm' }, { purpose: 'ai-training' }, { category: 'user.content.chat' },
   { purpose: 'marketing', type: 'used' }, { system: 'plugins', category: 'user.contact.email', type: 'collected' }, { recipient: 'email-platform' },
   { recipient: 'analytics', type: 'transferred', purpose: 'statistics' }, { purpose: 'no-such-purpose' }, { type: 'erased' }, { purpose: 'chat', system: 'no-such-system' },
-  { purpose: 'marketing', from: FROM, to: TO }, { category: 'user.device.ip_address', to: FROM }, { type: 'used', through: 2500 }, { system: 'legacy-crm', through: 1800 },
+  { purpose: 'marketing', from: FROM, to: TO }, { category: 'user.device.ip_address', to: FROM }, { system: 'legacy-crm', from: FROM }, { purpose: 'ai-training', to: TO, type: 'used' }, { type: 'used', through: 2500 }, { system: 'legacy-crm', through: 1800 },
   // The disclosure register's (from the recipients' index).
   { disclosures: true }, { disclosures: true, recipients: ['email-platform'] }, { disclosures: true, recipients: ['analytics', 'email-platform', 'nobody'], from: FROM, through: 3000 },
 ];
