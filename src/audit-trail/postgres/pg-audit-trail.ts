@@ -115,10 +115,10 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
     const facets = [...new Set([...filterFacets(filter), ...(filter.recipient !== undefined ? [facet('recipient', filter.recipient)] : [])])];
     // A subject's rows come from the subject's index, the disclosures from the recipients' one.
     if (facets.length > 0 && filter.subject === undefined && !filter.disclosures) return this.facetPage(tenant, filter, facets, afterPosition, limit);
-    const args: unknown[] = [tenant, afterPosition];
     if (filter.disclosures && filter.recipients?.length && filter.subject === undefined) {
       // Each recipient's rows in order from the recipients' index, merged (as one `= any(…)` PostgreSQL
       // would read every row of them all, sort them, and keep the page: 45 ms for an authority's 2,700).
+      const args: unknown[] = [tenant, afterPosition];
       const where = ['a.tenant = $1', 'a.position > $2', ...conditions({ ...filter, recipients: undefined }, args)];
       const n = `$${args.push(limit)}`;
       const each = filter.recipients.map((r) => `(select ${ROW} from ${FROM} where ${where.join(' and ')} and a.recipient = $${args.push(r)} order by a.position limit ${n})`);
