@@ -1,4 +1,3 @@
-import { storedEntryOf } from '../ledger/entry-of.js';
 import type pg from 'pg';
 import { migrate, schemaPool } from '../common/postgres/migrations.js';
 import { Writes } from '../common/postgres/rows.js';
@@ -12,6 +11,7 @@ import type { MasterKey } from '../keys/master-key.js';
 import { KEYS_SCHEMA, openPgKeyStore } from '../keys/postgres/pg-key-store.js';
 import type { EventStore } from '../ledger/event-store.port.js';
 import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
+import { storedEntryOf } from '../ledger/entry-of.js';
 import { PgWorkerEventStore } from './postgres/pg-append-worker-client.js';
 import type { PgProjection } from '../ledger/postgres/pg-projection.js';
 import { PgRequestsReadModel, pgRequestsProjection } from '../requests/postgres/pg-requests.js';
