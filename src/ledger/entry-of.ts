@@ -22,6 +22,17 @@ export function storedEntryOf(data: Buffer | string): LogEntry {
   return parsed;
 }
 
+/**
+ * A stored event handed to projections or indexes without the entry a writer built (folding a replica,
+ * completing deferred indexes): its entry parsed from its bytes (`storedEntryOf`) the first time one asks
+ * for it, then kept for the others. Parsed, not decoded again: decoding rewrites some of the text
+ * (instants normalised), so the same log would answer differently than where the writer's entry was folded.
+ */
+export function withStoredEntry(recorded: RecordedEvent): { readonly recorded: RecordedEvent; readonly context: LogEntry } {
+  let entry: LogEntry | undefined;
+  return { recorded, get context() { return (entry ??= storedEntryOf(recorded.data)); } };
+}
+
 /** The residency a stored `tenant-declared` entry declared (the default, for no entry). */
 export function residencyDeclaredIn(data: Buffer | undefined): readonly string[] {
   const entry = data ? storedEntryOf(data) : undefined;

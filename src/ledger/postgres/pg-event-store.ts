@@ -8,20 +8,7 @@ import { leafHash } from '../domain/canonical.js';
 import { relink, type Linkable } from '../domain/chain.js';
 import { appendObstacle, expectedStart } from '../append-decision.js';
 import type { AppliedEvent, PgProjection } from './pg-projection.js';
-import { storedEntryOf } from '../entry-of.js';
-import type { LogEntry } from '../domain/log-entry.js';
-
-/**
- * An event that comes without its entry (EventStoreDB's, folded into this replica): its entry read from
- * its bytes the first time a projection asks for it, then kept for the others. Parsed, not decoded again,
- * as on every other path that folds stored entries (the rebuilds): its bytes were validated by the ledger
- * that wrote them, are under the Merkle tree, and decoding would rewrite some of their text (instants
- * normalised), so that the same log would answer differently here than on SQLite or PostgreSQL.
- */
-function parsedOnce(recorded: RecordedEvent): AppliedEvent {
-  let entry: LogEntry | undefined;
-  return { recorded, get context() { return (entry ??= storedEntryOf(recorded.data)); } };
-}
+import { withStoredEntry } from '../entry-of.js';
 
 /**
  * Versioned migrations of the event store's schema, applied in order by the store itself at start
@@ -154,7 +141,8 @@ export class PgEventStore implements EventStore {
               stream: a.stream, revision: outcome.firstRevision + k, globalPosition: last + 1n + BigInt(k), eventId: e.eventId, type: e.type, data,
               ...(e.leafHash ? { leafHash: Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength) } : {}),
             };
-            mine.push(e.context !== undefined ? { recorded, context: e.context } : parsedOnce(recorded));
+            // Without the writer's entry (EventStoreDB's events, folded into this replica): parsed once, when asked.
+            mine.push(e.context !== undefined ? { recorded, context: e.context } : withStoredEntry(recorded));
           });
           last += BigInt(events.length);
         } else await client.query(`rollback to savepoint s${i}`);

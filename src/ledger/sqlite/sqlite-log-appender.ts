@@ -4,7 +4,7 @@ import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex }
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash } from '../domain/canonical.js';
 import { appendObstacle } from '../append-decision.js';
-import { storedEntryOf } from '../entry-of.js';
+import { storedEntryOf, withStoredEntry } from '../entry-of.js';
 import { annotated, note, type Notes } from '../annotations.js';
 
 const SCHEMA = `
@@ -322,7 +322,8 @@ export class SqliteLogAppender {
     while (behind.length) {
       const rows = page.all(from) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
       if (rows.length === 0) break;
-      const applied = rows.map((r) => ({ recorded: { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data }, context: undefined }));
+      // Each entry parsed once, when an index asks for it (as in the rebuild), not decoded in full by each.
+      const applied = rows.map((r) => withStoredEntry({ stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data }));
       from = rows[rows.length - 1]!.global_position;
       this.indexDb.transaction(() => {
         for (const b of behind) {
