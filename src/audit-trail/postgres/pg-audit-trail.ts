@@ -12,19 +12,18 @@ import { facet, facetsOf, filterFacets } from '../facets.js';
 const PROCESSING = new Set<string>(PROCESSING_TYPES);
 
 /**
- * The facet index's blocks: a commit's positions (per tenant) cut into runs of at most this many, each
- * keyed by its first position. Every facet of a block shares its key and its length; blocks never
- * overlap, and a later block holds only later positions (commits are serialised by the append lock, the
- * rebuild goes in order).
+ * The facet index's blocks: the positions `block` to `block + FACET_BLOCK - 1`, `block` a multiple of
+ * it, per tenant. Every facet of a block has a bit string of this length (bit i: position block + i has
+ * the facet), so that facets intersect by a bitwise AND.
  */
 export const FACET_BLOCK = 1024;
 
 /**
  * The audit trail's index: one row per processing event, searchable without decrypting anything; and its
- * facet index (see `facet`): per block of a commit and facet, a bit string over the block's positions
- * (bit i: position block + i has the facet), with each facet's count (a filter of several starts from
- * its rarest). Facets of the same block intersect by a bitwise AND of equal lengths. A few dozen short
- * rows a commit, in the commit's one statement of writes, instead of an index entry per facet and event.
+ * facet index (see `facet`): per block and facet, a bit string of the block's positions, each commit's
+ * bits ORed into its blocks' rows (a commit touches a few dozen rows, in its one statement of writes,
+ * instead of adding an index entry per facet and event; a million events keep some 31,000 rows, however
+ * many commits brought them), with each facet's count (a filter of several starts from its rarest).
  */
 export function pgAuditTrailProjection(): PgProjection {
   return {
@@ -32,9 +31,7 @@ export function pgAuditTrailProjection(): PgProjection {
     tables: ['audit_events', 'audit_facets', 'audit_facet_counts'],
     async apply(_tx, events, writes) {
       const rows: unknown[][] = [];
-      const firsts = new Map<string, number>();
-      // Per (tenant, block): its last position; per (tenant, block, facet): the facet's offsets in it.
-      const ends = new Map<string, number>();
+      // Per (tenant, block, facet): the facet's offsets in the block.
       const offsets = new Map<string, [tenant: string, facet: string, block: number, offsets: number[]]>();
       for (const { recorded, context } of events) {
         if (!PROCESSING.has(recorded.type)) continue;
@@ -43,10 +40,7 @@ export function pgAuditTrailProjection(): PgProjection {
         const recipient = typeof e.details?.recipient === 'string' ? e.details.recipient : null;
         rows.push([e.tenant, e.position, recorded.stream, e.type, e.subject.id, e.purpose, e.system, recipient, `\u0001${e.categories.join('\u0001')}\u0001`,
           sortableInstant(e.occurredAt), sortableInstant(e.recordedAt), recorded.leafHash ?? leafHash(recorded.data)]);
-        const first = firsts.get(e.tenant) ?? e.position;
-        firsts.set(e.tenant, first);
-        const block = first + Math.floor((e.position - first) / FACET_BLOCK) * FACET_BLOCK;
-        ends.set(`${e.tenant}\u0000${block}`, Math.max(ends.get(`${e.tenant}\u0000${block}`) ?? block, e.position));
+        const block = e.position - (e.position % FACET_BLOCK);
         for (const f of [...facetsOf(e), ...(recipient !== null ? [facet('recipient', recipient)] : [])]) {
           const key = `${e.tenant}\u0000${block}\u0000${f}`;
           const o = offsets.get(key);
@@ -58,14 +52,15 @@ export function pgAuditTrailProjection(): PgProjection {
         ['system', 'text'], ['recipient', 'text'], ['categories', 'text'], ['occurred_at', 'text'], ['recorded_at', 'text'], ['hash', 'bytea']], rows, 'on conflict do nothing'));
       const counts = new Map<string, [tenant: string, facet: string, n: number]>();
       const facetRows = [...offsets.values()].map(([tenant, f, block, list]) => {
-        const bits = new Array<string>(ends.get(`${tenant}\u0000${block}`)! - block + 1).fill('0');
+        const bits = new Array<string>(FACET_BLOCK).fill('0');
         for (const i of list) bits[i] = '1';
         const c = counts.get(`${tenant}\u0000${f}`);
         if (c) c[2] += list.length;
         else counts.set(`${tenant}\u0000${f}`, [tenant, f, list.length]);
         return [tenant, f, block, bits.join('')];
       });
-      writes.add(insertStatement('audit_facets', [['tenant', 'text'], ['facet', 'text'], ['block', 'bigint'], ['bits', 'varbit']], facetRows, 'on conflict do nothing'));
+      writes.add(insertStatement('audit_facets', [['tenant', 'text'], ['facet', 'text'], ['block', 'bigint'], ['bits', 'varbit']], facetRows,
+        'on conflict (tenant, facet, block) do update set bits = audit_facets.bits | excluded.bits'));
       writes.add(insertStatement('audit_facet_counts', [['tenant', 'text'], ['facet', 'text'], ['n', 'bigint']], [...counts.values()],
         'on conflict (tenant, facet) do update set n = audit_facet_counts.n + excluded.n'));
     },

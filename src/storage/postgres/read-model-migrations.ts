@@ -1,6 +1,24 @@
 import type { Migration } from '../../common/postgres/migrations.js';
 
 /**
+ * The trail's facet index filled from `audit_events` (migrations 5 and 7; never change it): per tenant,
+ * facet and block of 1,024 positions (FACET_BLOCK), its positions' gaps as 0s before each 1, padded to
+ * 1,024 bits; and each facet's count.
+ */
+const FACET_FILL = `
+insert into audit_facets (tenant, facet, block, bits)
+  select tenant, facet, block, rpad(string_agg(repeat('0', (position - coalesce(before, block - 1) - 1)::integer) || '1', '' order by position), 1024, '0')::varbit
+  from (select tenant, facet, block, position, lag(position) over (partition by tenant, facet, block order by position) as before
+    from (select distinct tenant, facet, position - position % 1024 as block, position from (
+      select tenant, position, 't:' || type as facet from audit_events
+      union all select tenant, position, 'p:' || purpose from audit_events
+      union all select tenant, position, 's:' || system from audit_events
+      union all select tenant, position, 'r:' || recipient from audit_events where recipient is not null
+      union all select a.tenant, a.position, 'c:' || c from audit_events a cross join unnest(string_to_array(a.categories, chr(1))) as c where c <> '') f) d) g
+  group by tenant, facet, block;
+insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(bit_count(bits)) from audit_facets group by tenant, facet;`;
+
+/**
  * The read models on PostgreSQL, in the event store's schema (the audit trail reads entries from its
  * `events`). Versioned migrations: only ever append. Instants are fixed-width UTC text, as on SQLite.
  */
@@ -79,24 +97,13 @@ drop index if exists audit_events_type;`,
     sql: 'alter table cmp_subjects set (fillfactor = 50);',
   },
   {
-    // The trail's facet index (see pgAuditTrailProjection), filled from the trail as it stands: blocks of
-    // 1024 positions here (FACET_BLOCK), each commit's own from now on (all of them later positions). A
-    // facet's bits in a block: its positions' gaps as 0s before each 1, padded to the block's length.
+    // The trail's facet index (see pgAuditTrailProjection), filled from the trail as it stands. (Commits
+    // then added blocks of their own; version 7 gives every ledger the layout commits now keep.)
     version: 5,
     sql: `
 create table audit_facets (tenant text not null, facet text not null, block bigint not null, bits varbit not null, primary key (tenant, facet, block));
 create table audit_facet_counts (tenant text not null, facet text not null, n bigint not null, primary key (tenant, facet));
-insert into audit_facets (tenant, facet, block, bits)
-  select tenant, facet, block, rpad(string_agg(repeat('0', (position - coalesce(before, block - 1) - 1)::integer) || '1', '' order by position), 1024, '0')::varbit
-  from (select tenant, facet, block, position, lag(position) over (partition by tenant, facet, block order by position) as before
-    from (select distinct tenant, facet, position - position % 1024 as block, position from (
-      select tenant, position, 't:' || type as facet from audit_events
-      union all select tenant, position, 'p:' || purpose from audit_events
-      union all select tenant, position, 's:' || system from audit_events
-      union all select tenant, position, 'r:' || recipient from audit_events where recipient is not null
-      union all select a.tenant, a.position, 'c:' || c from audit_events a cross join unnest(string_to_array(a.categories, chr(1))) as c where c <> '') f) d) g
-  group by tenant, facet, block;
-insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(bit_count(bits)) from audit_facets group by tenant, facet;`,
+${FACET_FILL}`,
   },
   {
     // Only disclosed and transferred events have a recipient: without knowing it, PostgreSQL took a
@@ -104,6 +111,16 @@ insert into audit_facet_counts (tenant, facet, n) select tenant, facet, sum(bit_
     // page (380 ms); with it, it walks the recipient's index in order (10 ms).
     version: 6,
     sql: 'create statistics audit_events_type_recipient (mcv, dependencies) on type, recipient from audit_events; analyze audit_events;',
+  },
+  {
+    // The facet index in blocks of 1,024 positions on multiples of 1,024, each commit's bits ORed into
+    // them (instead of blocks per commit: a ledger of small commits had a row per facet and event),
+    // refilled from the trail; room on the pages so that ORing a commit's bits is a heap-only update.
+    version: 7,
+    sql: `
+truncate audit_facets, audit_facet_counts;
+alter table audit_facets set (fillfactor = 70);
+${FACET_FILL}`,
   },
 ];
 
