@@ -120,7 +120,8 @@ ${FACET_FILL}`,
     sql: `
 truncate audit_facets, audit_facet_counts;
 alter table audit_facets set (fillfactor = 70);
-${FACET_FILL}`,
+${FACET_FILL}
+analyze audit_facets, audit_facet_counts;`,
   },
 ];
 
