@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
@@ -8,10 +8,9 @@ import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
 import type { LedgerStorage } from '../../src/storage/storage.js';
 import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from '../support/ledger-process.js';
-import { anEvent } from '../support/builders.js';
+import { anEvent, declareTenant } from '../support/builders.js';
 
 const master = { key: randomBytes(32), id: 'test' };
-const actor = { type: 'admin', id: 'test' } as const;
 const events = (...raw: Array<Record<string, unknown>>): ProcessingEvent[] => {
   const d = decodeAppendBody({ events: raw });
   if (d._tag === 'Left') throw new Error('bad test event');
@@ -36,8 +35,7 @@ async function gatedWriter() {
   });
   const writer = new LedgerWriter(gated, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
   for (const tenant of ['acme', 'globex']) {
-    const r = await writer.append(tenant, async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: tenant, residency: ['EEA'] } }], answer: () => null } }) as never);
-    expect(r._tag).toBe('Right');
+    await declareTenant(writer, tenant, { name: tenant });
   }
   appends.length = 0;
   const close = () => { gate = new Promise((r) => { open = () => r(); }); };
@@ -146,7 +144,7 @@ describe('two ledger processes on one PostgreSQL log', () => {
         return new LedgerWriter(watched, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
       };
       const [a, b] = [writerOn(one, true), writerOn(two, false)];
-      expect((await a.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never))._tag).toBe('Right');
+      await declareTenant(a);
       expect((await a.record('acme', events(anEvent())))._tag).toBe('Right');
       // a prepares on the log as it stands, and is held before appending while b appends.
       let open = () => undefined as void;

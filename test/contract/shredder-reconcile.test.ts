@@ -8,7 +8,7 @@ import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import type { DraftEntry } from '../../src/ledger/domain/log-entry.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
-import { anEvent } from '../support/builders.js';
+import { anEvent, declareTenant } from '../support/builders.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const master = { key: randomBytes(32), id: 'test' };
@@ -35,7 +35,7 @@ describe('reconciling key destructions at start-up', () => {
     const live = async (subject: string) => (await s.keyStore.liveKeys('acme', subject)).map((k) => k.category);
     const head = async () => (await s.merkle.treeSize('ledger-acme')) - 1;
     try {
-      expect((await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId: randomUUID(), actor: { type: 'admin', id: 'test' }, settings: { name: 'Acme', residency: ['EEA'] } }], answer: () => null } }) as never))._tag).toBe('Right');
+      await declareTenant(writer);
       for (const subject of ['visitor:stopped', 'visitor:back', 'visitor:kept']) await record(subject);
       // Stopped between the two steps: the fact is in the log, the key is still there.
       expect((await writer.appendFacts('acme', [destroyedFact('visitor:stopped')]))._tag).toBe('Right');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { client, type LedgerProcess } from './ledger-process.js';
 
 export const scenario = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'chatbox.json'), 'utf8'));
@@ -13,6 +14,12 @@ export const anEvent = (overrides: Record<string, unknown> = {}) => ({
   occurredAt: '2026-03-01T10:00:00Z', actor: { type: 'service', id: 'chatbox-api' }, details: { source: 'observed' },
   ...overrides,
 });
+
+/** Declares `tenant` through `writer` (an administrator's `tenant-declared`, residency EEA) and expects it recorded. */
+export async function declareTenant(writer: LedgerWriter, tenant = 'acme', { name = 'Acme', eventId = randomUUID() }: { name?: string; eventId?: string } = {}): Promise<void> {
+  const r = await writer.append(tenant, async () => ({ _tag: 'Right', right: { drafts: [{ type: 'tenant-declared', eventId, actor: { type: 'admin', id: 'test' }, settings: { name, residency: ['EEA'] } }], answer: () => null } }) as never);
+  expect(r._tag).toBe('Right');
+}
 
 /** The scenario's tenant with its declarations and one token per role. */
 export async function aTenant(ledger: LedgerProcess, id = scenario.tenant.id) {
