@@ -99,6 +99,39 @@ describe('group commit while a commit is under way', () => {
     await s.close();
   });
 
+  it('plans the requests waiting together as one: an event two of them bring is recorded once, each new identifier sealed for its own event', async () => {
+    const { s, writer, appends, close, open } = await gatedWriter();
+    close();
+    const first = writer.record('acme', events(anEvent()));
+    while (appends.length === 0) await turn();
+    const ip = (i: number) => ({ subject: { id: `visitor:${i}`, identifiers: { ip: `203.0.113.${i}`, email: `v${i}@example.org` } } });
+    const [e1, e2, e3, e4] = [1, 2, 3, 4].map((i) => anEvent(ip(i)));
+    const x = writer.record('acme', events(e1!, e2!));
+    const y = writer.record('acme', events(anEvent({ subject: { id: 'visitor:none' } }), e1!, e3!));
+    const z = writer.record('acme', events(e4!, { ...e2!, purpose: 'marketing' }));
+    const w = writer.record('acme', events(e3!));
+    for (let i = 0; i < 5; i++) await turn();
+    open();
+    const [, rx, ry, rz, rw] = await Promise.all([first, x, y, z, w]);
+    expect(appends).toEqual([1, 4]);
+    if (rx._tag !== 'Right' || ry._tag !== 'Right' || rw._tag !== 'Right') throw new Error('refused');
+    expect(rx.right.map((r) => [r.status, r.position])).toEqual([['recorded', 2], ['recorded', 3]]);
+    expect(ry.right.map((r) => [r.status, r.position])).toEqual([['recorded', 4], ['duplicate', 2], ['recorded', 5]]);
+    expect(ry.right[1]!.hash).toBe(rx.right[0]!.hash);
+    expect(rz._tag === 'Left' && rz.left).toEqual({ _tag: 'ConflictingDuplicate', eventIds: [e2!.eventId] });
+    expect(rw.right[0]).toMatchObject({ status: 'duplicate', position: 5, hash: ry.right[2]!.hash });
+    const log = (await s.eventStore.readStream('ledger-acme', 0, 100)).slice(2).map((e) => JSON.parse(e.data.toString('utf8')));
+    expect(log.map((e) => e.eventId)).toEqual([e1!.eventId, e2!.eventId, log[2].eventId, e3!.eventId]);
+    const vault = new IdentifierVault(s.keyStore);
+    for (const [entry, sent] of [[log[0], e1], [log[1], e2], [log[3], e3]] as const) {
+      const opened = await vault.openAll('acme', entry.subject.id, entry.eventId, entry.subject.identifiers);
+      expect(opened).toEqual(sent!.subject.identifiers);
+    }
+    expect(log[2].subject.identifiers).toBeUndefined();
+    await writer.drain();
+    await s.close();
+  });
+
   it('commits the waiting group after a failed commit only once it is prepared again', async () => {
     const { s, writer, appends, close, open } = await gatedWriter();
     // Another process appends to acme's log behind this writer's back while its first commit waits.

@@ -75,6 +75,18 @@ describe('two ledger processes on one PostgreSQL', () => {
       }
       // Both publish the same signing key, so either's checkpoint verifies with the keys of the other.
       expect((await client(a.base)('GET', '/v1/keys')).json).toEqual((await client(b.base)('GET', '/v1/keys')).json);
+
+      // Tokens are read per request (grouped when they arrive together): many requests at once, each
+      // with its own token, each get that token's role; a token revoked through a is refused by b from
+      // the revocation's answer on.
+      const byRole = [['dpo', 200], ['auditor', 200], ['legal', 200], ['emitter', 403], ['nobody', 401]] as const;
+      const statuses = await Promise.all([a, b].flatMap((l) => byRole.flatMap(([role]) => Array.from({ length: 12 }, () =>
+        client(l.base, t.tokens[role] ?? 'pdl_not-a-token')('GET', `${t.P}/events?limit=1`).then((r) => r.status)))));
+      expect(statuses).toEqual([a, b].flatMap(() => byRole.flatMap(([, status]) => Array(12).fill(status))));
+      const issued = (await client(a.base, t.tokens.admin!)('POST', `${t.P}/tokens`, { role: 'auditor' })).json;
+      expect((await client(b.base, issued.token)('GET', `${t.P}/events?limit=1`)).status).toBe(200);
+      expect((await client(a.base, t.tokens.admin!)('DELETE', `${t.P}/tokens/${issued.id}`)).status).toBe(204);
+      expect((await client(b.base, issued.token)('GET', `${t.P}/events?limit=1`)).status).toBe(401);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await db.drop();

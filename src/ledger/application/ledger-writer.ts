@@ -44,6 +44,9 @@ type AdminJob = {
 };
 type Job = ProcessingJob | AdminJob;
 
+/** A new event of a cycle's plan, not yet an answer. */
+const isFresh = (d: RecordResult | ProcessingEvent | { readonly sameAs: string }): d is ProcessingEvent => !('status' in d) && !('sameAs' in d);
+
 interface TenantPlan {
   readonly tenant: string;
   readonly expected: number;
@@ -531,55 +534,63 @@ export class LedgerWriter {
     }
   }
 
-  /** Decides, per request, which events are new, duplicates or conflicts, and builds the new entries. */
+  /**
+   * Decides, per request, which events are new, duplicates or conflicts, and builds the new entries.
+   * The new events of every request of the cycle are sealed together: one look-up of their data keys
+   * (a query per cycle, not per request, where keys are not cached).
+   */
   private async plan(tenant: string, last: number, jobs: ProcessingJob[], recordedAt: string, prev: string | undefined): Promise<TenantPlan> {
     const stream = tenantStream(tenant);
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
     const storedFindings = stored.size ? await this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
-    const inCycle = new Map<string, { event: ProcessingEvent; result: RecordResult }>();
-    const plan: TenantPlan = { tenant, expected: last, head: prev, events: [], index: [], jobs: [] };
-    let next = last + 1;
+    /** An event repeating one that an earlier request of this cycle brings: it is answered as that one. */
+    type Decided = RecordResult | ProcessingEvent | { readonly sameAs: string };
+    const inCycle = new Map<string, ProcessingEvent>();
+    const accepted: Array<{ job: ProcessingJob; decided: Decided[] }> = [];
     for (const job of jobs) {
-      const results: Array<RecordResult | ProcessingEvent> = [];
+      const decided: Decided[] = [];
       const conflicts: string[] = [];
       for (const ev of job.events) {
         const prior = stored.get(ev.eventId);
         const pending = inCycle.get(ev.eventId);
         if (prior) {
           const same = await this.sameAsStored(tenant, ev, prior);
-          if (same) results.push({ eventId: ev.eventId, status: 'duplicate', position: prior.revision, hash: leafHash(prior.data).toString('hex'), findings: storedFindings.get(ev.eventId) ?? [] });
+          if (same) decided.push({ eventId: ev.eventId, status: 'duplicate', position: prior.revision, hash: leafHash(prior.data).toString('hex'), findings: storedFindings.get(ev.eventId) ?? [] });
           else conflicts.push(ev.eventId);
         } else if (pending) {
-          if (sameSubmission(ev, pending.event)) results.push({ ...pending.result, status: 'duplicate' });
+          if (sameSubmission(ev, pending)) decided.push({ sameAs: ev.eventId });
           else conflicts.push(ev.eventId);
-        } else results.push(ev);
+        } else decided.push(ev);
       }
       if (conflicts.length) {
         job.done(left({ _tag: 'ConflictingDuplicate', eventIds: conflicts }));
         continue;
       }
-      const fresh = results.filter((r): r is ProcessingEvent => !('status' in r));
-      const { sealed, index } = await this.vault.sealAll(tenant, fresh.map((e) => ({ eventId: e.eventId, subject: e.subject })));
-      plan.index.push(...index);
-      const byId = new Map<string, RecordResult>();
-      fresh.forEach((ev, i) => {
-        const entry: ProcessingEntry = {
-          v: 1, tenant, position: next++, eventId: ev.eventId, type: ev.type,
-          subject: sealed[i] ? { id: ev.subject.id, identifiers: sealed[i] } : { id: ev.subject.id },
-          categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
-          ...(ev.actor ? { actor: ev.actor } : {}),
-          ...(ev.details ? { details: ev.details } : {}),
-        };
-        const l = linkOne(entry, prev);
-        prev = l.hash;
-        plan.lastHash = prev;
-        const result: RecordResult = { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] };
-        plan.events.push(toNewEvent(l));
-        inCycle.set(ev.eventId, { event: ev, result });
-        byId.set(ev.eventId, result);
-      });
-      plan.jobs.push({ job, results: results.map((r) => ('status' in r ? r : byId.get(r.eventId)!)) });
+      for (const d of decided) if (isFresh(d)) inCycle.set(d.eventId, d);
+      accepted.push({ job, decided });
+    }
+    const fresh = accepted.flatMap((a) => a.decided.filter(isFresh));
+    const { sealed, index } = await this.vault.sealAll(tenant, fresh.map((e) => ({ eventId: e.eventId, subject: e.subject })));
+    const plan: TenantPlan = { tenant, expected: last, head: prev, events: [], index, jobs: [] };
+    const byId = new Map<string, RecordResult>();
+    let next = last + 1;
+    fresh.forEach((ev, i) => {
+      const entry: ProcessingEntry = {
+        v: 1, tenant, position: next++, eventId: ev.eventId, type: ev.type,
+        subject: sealed[i] ? { id: ev.subject.id, identifiers: sealed[i] } : { id: ev.subject.id },
+        categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
+        ...(ev.actor ? { actor: ev.actor } : {}),
+        ...(ev.details ? { details: ev.details } : {}),
+      };
+      const l = linkOne(entry, prev);
+      prev = l.hash;
+      plan.lastHash = prev;
+      plan.events.push(toNewEvent(l));
+      byId.set(ev.eventId, { eventId: ev.eventId, status: 'recorded', position: entry.position, hash: prev, findings: [] });
+    });
+    for (const { job, decided } of accepted) {
+      plan.jobs.push({ job, results: decided.map((d) => ('sameAs' in d ? { ...byId.get(d.sameAs)!, status: 'duplicate' as const } : isFresh(d) ? byId.get(d.eventId)! : d)) });
     }
     return plan;
   }

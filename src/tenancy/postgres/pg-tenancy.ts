@@ -1,4 +1,5 @@
 import { residencyOf } from '../domain/tenant.js';
+import { coalesced } from '../../common/kernel/coalesce.js';
 import type pg from 'pg';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
@@ -47,9 +48,21 @@ export class PgTenantDirectory implements TenantDirectory {
     return (await this.pool.query<{ id: string }>('select id from tenants')).rows.map((r) => r.id).sort();
   }
 
+  /**
+   * Every request asks this: the hashes asked within one turn of the event loop are read in one query
+   * (a named statement, prepared once per connection), each after its request arrived.
+   */
+  private readonly byHash = coalesced(async (hashes: string[]) => {
+    const rows = (await this.pool.query<TokenRow & { hash: string }>({
+      name: 'pdl-tokens-by-hash',
+      text: 'select id, tenant, hash, role, systems, label, issued_at, revoked_at from tokens where hash = any($1::text[])',
+      values: [hashes],
+    })).rows;
+    return new Map(rows.map((r) => [r.hash, toToken(r)]));
+  });
+
   async tokenByHash(hash: string): Promise<TokenRecord | null> {
-    const r = (await this.pool.query<TokenRow>('select * from tokens where hash = $1', [hash])).rows[0];
-    return r ? toToken(r) : null;
+    return (await this.byHash(hash)) ?? null;
   }
 
   async token(tenant: string, id: string): Promise<TokenRecord | null> {
