@@ -6,7 +6,9 @@
 //      stream's revision row), 1 and 4 connections;
 //  (b) pdl over HTTP, 4 clients x 100 events, one process (target b/a >= 0.35);
 //  (c) @event-driven-io/emmett-postgresql, appends of 100 events, 4 in flight;
-//  (d) two pdl processes on the same database and tenant, 4 clients each (target d/b >= 1.5).
+//  (d) two pdl processes on the same database and tenant, 4 clients each (target d/b >= 1.5);
+//  (e) pdl over HTTP, 64 clients sending one event each, one process (no target on PostgreSQL; the
+//      embedded store's is e/a >= 0.15): what group commit makes of many small requests.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -87,8 +89,8 @@ async function emmett(inFlight) {
   });
 }
 
-// (b), (d): pdl processes on one database
-async function pdl(processes, clientsEach) {
+// (b), (d), (e): pdl processes on one database, each with `clientsEach` clients sending `size` events a request
+async function pdl(processes, clientsEach, size = 100) {
   return withDatabase(async (url) => {
     const env = { PDL_STORE: 'postgres', PDL_POSTGRES_URL: url };
     const first = await server(env);
@@ -96,8 +98,8 @@ async function pdl(processes, clientsEach) {
     const others = [];
     for (let k = 1; k < processes; k++) others.push(await server(env, { join: first }));
     const all = [first, ...others];
-    await Promise.all(all.map((s) => overHttp(s, clientsEach, 100, 1)));
-    const runs = await Promise.all(all.map((s) => overHttp(s, clientsEach, 100)));
+    await Promise.all(all.map((s) => overHttp(s, clientsEach, size, 1)));
+    const runs = await Promise.all(all.map((s) => overHttp(s, clientsEach, size)));
     const peakRss = Math.max(...all.map((s) => s.peakRss()));
     for (const s of all) s.proc.kill('SIGTERM');
     return { rate: runs.reduce((n, r) => n + r.rate, 0), errors: runs.reduce((n, r) => n + r.errors, 0), peakRss };
@@ -121,13 +123,15 @@ if (e.skipped) console.log(`(c) emmett-postgresql: skipped (${e.skipped})`);
 else { results.c_emmett_4x100 = e.rate; results.c_emmett_errors = e.errors; console.log(`(c) emmett-postgresql, 100/append, 4 in flight: ${Math.round(e.rate)} ev/s (${e.errors} failed${e.firstError ? `: ${e.firstError}` : ''})`); }
 const d = await pdl(2, 4); results.d_pdl_two_processes = d.rate; results.d_errors = d.errors;
 console.log(`(d) pdl HTTP, two processes, 4 x 100 each: ${Math.round(d.rate)} ev/s aggregate (${d.errors} errors)`);
+const e1 = await pdl(1, 64, 1); results.e_pdl_http_64x1 = e1.rate; results.e_errors = e1.errors;
+console.log(`(e) pdl HTTP, one process, 64 x 1:        ${Math.round(e1.rate)} ev/s (${e1.errors} errors)`);
 const ratio = (x, y) => (x && y ? x / y : null);
-results.ratios = { 'b/a': ratio(b.rate, results.a_raw_4), 'b/c': ratio(b.rate, results.c_emmett_4x100), 'd/b': ratio(d.rate, b.rate) };
+results.ratios = { 'b/a': ratio(b.rate, results.a_raw_4), 'b/c': ratio(b.rate, results.c_emmett_4x100), 'd/b': ratio(d.rate, b.rate), 'e/a': ratio(e1.rate, results.a_raw_4) };
 const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
 const targets = { 'b/a': 0.35, 'd/b': 1.5 };
 console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fmt(v)}${targets[k] ? (v !== null && v >= targets[k] ? ' (target met)' : ` (target ${targets[k]}: missed)`) : ''}`).join(', ')}`);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n`);
+writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n| (e) pdl HTTP, one process, 64 x 1 | ${Math.round(e1.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n`);
 process.exit(0);
