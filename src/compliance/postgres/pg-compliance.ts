@@ -29,15 +29,36 @@ class Policies {
   private constructor(private readonly declared: Map<string, unknown>, private readonly residencies: Map<string, readonly string[]>) {}
 
   static async before(db: Db, firsts: ReadonlyMap<string, number>): Promise<Policies> {
+    return (await Policies.withSubjects(db, firsts, [])).policies;
+  }
+
+  /**
+   * `before`, and the documents of some subjects, in one query (one round trip of the append's
+   * transaction, which holds the append lock): each tenant's declarations in force, its tenants row, and
+   * the subjects' documents, told apart by their first column.
+   */
+  static async withSubjects(db: Db, firsts: ReadonlyMap<string, number>, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ policies: Policies; subjects: Map<string, MemorySubjectRecords> }> {
+    type Row = { part: 'declared' | 'tenant' | 'subject'; tenant: string; a: string | null; b: string | null; doc: string; position: string | null };
+    const { rows } = await db.query<Row>(
+      `select 'declared' as part, f.tenant, d.kind as a, d.id as b, d.body::text as doc, null::bigint as position
+         from unnest($1::text[], $2::bigint[]) as f(tenant, first)
+         cross join lateral (select distinct on (kind, id) kind, id, body from declarations where tenant = f.tenant and position < f.first order by kind, id, version desc) d
+       union all
+       select 'tenant', t.id, null, null, t.residency::text, t.position from tenants t join unnest($1::text[]) as f(tenant) on t.id = f.tenant
+       union all
+       select 'subject', c.tenant, c.subject, null, c.state, null from cmp_subjects c join unnest($3::text[], $4::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s`,
+      [[...firsts.keys()], [...firsts.values()], pairs.map(([t]) => t), pairs.map(([, s]) => s)]);
     const declared = new Map<string, unknown>();
     const residencies = new Map<string, readonly string[]>();
-    for (const [tenant, first] of firsts) {
-      const { rows } = await db.query<{ kind: DeclarationKind; id: string; body: unknown }>(
-        'select distinct on (kind, id) kind, id, body from declarations where tenant = $1 and position < $2 order by kind, id, version desc', [tenant, first]);
-      for (const d of rows) declared.set(`${tenant}\u0000${d.kind}\u0000${d.id}`, d.body);
-      residencies.set(tenant, await residencyBefore(db, tenant, first));
+    const subjects = new Map<string, MemorySubjectRecords>();
+    const tenantRows = new Map<string, { residency: readonly string[]; position: number }>();
+    for (const r of rows) {
+      if (r.part === 'declared') declared.set(`${r.tenant}\u0000${r.a}\u0000${r.b}`, JSON.parse(r.doc));
+      else if (r.part === 'tenant') tenantRows.set(r.tenant, { residency: JSON.parse(r.doc) as string[], position: Number(r.position) });
+      else subjects.set(key(r.tenant, r.a!), MemorySubjectRecords.restore(JSON.parse(r.doc) as SubjectSnapshot));
     }
-    return new Policies(declared, residencies);
+    for (const [tenant, first] of firsts) residencies.set(tenant, await residencyBefore(db, tenant, first, tenantRows.get(tenant)));
+    return { policies: new Policies(declared, residencies), subjects };
   }
 
   /** As they stand now (a decision asked by a request). */
@@ -72,9 +93,11 @@ class Policies {
   }
 }
 
-/** The tenant's residency just before log position `before`: its tenants row, or the declaration before that one. */
-async function residencyBefore(db: Db, tenant: string, before: number): Promise<readonly string[]> {
-  const row = (await db.query<{ residency: string[]; position: number }>('select residency, position from tenants where id = $1', [tenant])).rows[0];
+/**
+ * The tenant's residency just before log position `before`, from its tenants row (`row`, as read with the
+ * declarations): the row's, or when the row was written at or after `before`, the declaration before it.
+ */
+async function residencyBefore(db: Db, tenant: string, before: number, row: { residency: readonly string[]; position: number } | undefined): Promise<readonly string[]> {
   if (!row) return DEFAULT_RESIDENCY;
   if (row.position < before) return row.residency;
   const { rows } = await db.query<{ data: Buffer }>("select data from events where stream = $1 and type = 'tenant-declared' and revision < $2 order by revision desc limit 1", [tenantStream(tenant), before]);
@@ -127,9 +150,8 @@ export function pgComplianceProjection(): PgProjection {
       const refs = [...facts].flatMap(([e, fact]) => { const r = authorityRef(fact); return r ? [[e.tenant, r] as const] : []; });
       const firsts = new Map<string, number>();
       for (const e of entries) if (!firsts.has(e.tenant)) firsts.set(e.tenant, e.position);
-      // One after the other: one connection (the append's transaction) answers one query at a time.
-      const policies = await Policies.before(tx, firsts);
-      const subjects = await loadSubjects(tx, pairs);
+      // One connection (the append's transaction) answers one query at a time: the policies and the subjects' documents come in one.
+      const { policies, subjects } = await Policies.withSubjects(tx, firsts, pairs);
       const requests = await authorityRequests(tx, refs);
       const findings: unknown[][] = [];
       const said = new Map<string, Finding[]>();
