@@ -3,6 +3,7 @@ import { fingerprint } from '../../src/keys/master-key.js';
 import { rotatePgMaster } from '../../src/keys/postgres/rotate-master.js';
 import { freshDatabase } from '../support/postgres.js';
 import { openPgKeyStore, PgKeyStorage } from '../../src/keys/postgres/pg-key-store.js';
+import { KeyRace } from '../../src/keys/key-store.port.js';
 import { keyStoreContract } from './key-store.contract.js';
 
 /** The real PostgreSQL of this machine (`.ci/run` starts it when it is down), one schema per test. */
@@ -53,6 +54,35 @@ describe('the PostgreSQL key store re-wrapped under a new master key', () => {
       const withA = await openPgKeyStore(db.url, a, now);
       await expect(withA.store.dataKeys('acme', [ref], false)).rejects.toThrow(/does not open with the master key/);
       await withA.storage.end();
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('two ledger processes creating the same data key at once', () => {
+  it('keeps the first one\'s; the other\'s commit is refused as a race and writes none of its keys, with or without a new index key', async () => {
+    const db = await freshDatabase();
+    const now = () => new Date().toISOString();
+    const master = { key: randomBytes(32), id: 'race' };
+    const shared = { subject: 'visitor:shared', category: 'user.device.ip_address' };
+    try {
+      const [a, b] = [await openPgKeyStore(db.url, master, now), await openPgKeyStore(db.url, master, now)];
+      for (const [round, tenant] of [['with the tenant\'s new index key', 'acme'], ['data keys alone', 'acme']] as const) {
+        const mine = { subject: `visitor:only-b-${round.length}`, category: 'user.contact.email' };
+        const first = (await a.store.dataKeys(tenant, [shared], true)).values().next().value!;
+        const late = await b.store.dataKeys(tenant, [shared, mine], true);
+        if (round.startsWith('with')) { await a.store.indexKey(tenant); await b.store.indexKey(tenant); }
+        await a.store.commit();
+        await expect(b.store.commit()).rejects.toBeInstanceOf(KeyRace);
+        b.store.discard();
+        expect(late.size).toBe(2);
+        // The first process's key is the one kept; the other's key for its own subject was not written either.
+        expect((await b.store.dataKeys(tenant, [shared], false)).values().next().value!.key).toEqual(first.key);
+        expect((await b.store.dataKeys(tenant, [mine], false)).size).toBe(0);
+        shared.subject += '-again';
+      }
+      await Promise.all([a.storage.end(), b.storage.end()]);
     } finally {
       await db.drop();
     }

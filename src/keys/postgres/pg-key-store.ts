@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
-import { insertRows } from '../../common/postgres/rows.js';
+import { insertStatement } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
 import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
@@ -113,11 +113,17 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
   }
 
   async insertKeys(indexKeys: readonly WrappedIndexKeyRow[], keys: readonly WrappedKeyRow[]): Promise<void> {
+    const dataKeys = insertStatement('data_keys', [['tenant', 'text'], ['subject', 'text'], ['category', 'text'], ['generation', 'integer'], ['wrapped', 'bytea'], ['master_id', 'text'], ['created_at', 'text']],
+      keys.map((k) => [k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt]));
     try {
+      // Data keys alone (every cycle with new subjects): one statement, all or none of its rows, in one round trip.
+      if (indexKeys.length === 0) {
+        if (dataKeys) await this.pool.query(dataKeys.sql, dataKeys.params as unknown[]);
+        return;
+      }
       await inTransaction(this.pool, async (c) => {
         for (const k of indexKeys) await c.query('insert into index_keys (tenant, wrapped, master_id) values ($1, $2, $3)', [k.tenant, bytes(k.wrapped), k.masterId]);
-        await insertRows(c, 'data_keys', [['tenant', 'text'], ['subject', 'text'], ['category', 'text'], ['generation', 'integer'], ['wrapped', 'bytea'], ['master_id', 'text'], ['created_at', 'text']],
-          keys.map((k) => [k.tenant, k.subject, k.category, k.generation, bytes(k.wrapped), k.masterId, k.createdAt]));
+        if (dataKeys) await c.query(dataKeys.sql, dataKeys.params as unknown[]);
       });
     } catch (e) {
       // A unique key taken meanwhile: another process created the same key (none of these was written).
