@@ -49,15 +49,11 @@ export class PgTenantDirectory implements TenantDirectory {
   }
 
   /**
-   * Every request asks this: the hashes asked within one turn of the event loop are read in one query
-   * (a named statement, prepared once per connection), each after its request arrived.
+   * Every request asks this: the hashes asked within one turn of the event loop are read in one query,
+   * each after its request arrived.
    */
   private readonly byHash = coalesced(async (hashes: string[]) => {
-    const rows = (await this.pool.query<TokenRow & { hash: string }>({
-      name: 'pdl-tokens-by-hash',
-      text: 'select id, tenant, hash, role, systems, label, issued_at, revoked_at from tokens where hash = any($1::text[])',
-      values: [hashes],
-    })).rows;
+    const rows = (await this.pool.query<TokenRow & { hash: string }>('select id, tenant, hash, role, systems, label, issued_at, revoked_at from tokens where hash = any($1::text[])', [hashes])).rows;
     return new Map(rows.map((r) => [r.hash, toToken(r)]));
   });
 
