@@ -43,6 +43,9 @@ const TURN_LOCK = 0x70646c05;
 interface Row { global_position: string; stream: string; revision: number; event_id: string; type: string; data: Buffer }
 const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data });
 
+/** The log's rows, sent with the read models', broke a unique key: the append goes round again, row by row. */
+class RowsRefused extends Error {}
+
 /**
  * The event store on PostgreSQL. Each `append` is one transaction (durable at commit with the default
  * `synchronous_commit = on`), each stream append inside a savepoint, guarded by the stream's revision
@@ -117,10 +120,23 @@ export class PgEventStore implements EventStore {
 
   /**
    * One transaction, in as few round trips as the work allows: the locks, the global head and the first
-   * stream's revision in one, each stream's rows in one, the read models' reads, then every write nothing
-   * reads before the commit (the global head, and what the projections add to `writes`) in one statement.
+   * stream's revision in one, the read models' reads, then every write nothing reads before the commit
+   * (the log's rows, the global head, and what the projections add to `writes`) in one statement.
    */
   private async appendOn(client: pg.PoolClient, appends: readonly StreamAppend[], waitTurn: boolean): Promise<AppendOutcome[]> {
+    // The log's rows go in with the read models' (one round trip less under the append lock) unless a
+    // stream comes twice; a unique key they break (an id reused meanwhile) sends the append round again,
+    // each stream's rows then inserted on their own, inside its savepoint, where the reused ids are found.
+    const once = new Set(appends.map((a) => a.stream)).size === appends.length;
+    try {
+      return await this.appendOnce(client, appends, waitTurn, once);
+    } catch (e) {
+      if (e instanceof RowsRefused) return this.appendOnce(client, appends, waitTurn, false);
+      throw e;
+    }
+  }
+
+  private async appendOnce(client: pg.PoolClient, appends: readonly StreamAppend[], waitTurn: boolean, deferRows: boolean): Promise<AppendOutcome[]> {
     const writes = new Writes();
     try {
       const started = await client.query(`begin; ${waitTurn ? `select pg_advisory_xact_lock_shared(${TURN_LOCK}); ` : ''}select pg_advisory_xact_lock(${APPEND_LOCK});
@@ -132,7 +148,7 @@ export class PgEventStore implements EventStore {
       for (const [i, a] of appends.entries()) {
         if (i > 0) revision = (await client.query(this.streamAt(client, a.stream, i)) as unknown as pg.QueryResult[])[1];
         const actual = (revision!.rows[0] as { revision: string | number } | undefined)?.revision;
-        const { outcome, events } = await this.appendOne(client, a, actual === undefined ? null : Number(actual), last, `s${i}`);
+        const { outcome, events } = await this.appendOne(client, a, actual === undefined ? null : Number(actual), last, `s${i}`, deferRows ? writes : null);
         const mine: AppliedEvent[] = [];
         if (outcome._tag === 'Appended' && !outcome.idempotent) {
           events.forEach((e, k) => {
@@ -154,7 +170,11 @@ export class PgEventStore implements EventStore {
       if (all.length) {
         writes.add({ sql: 'update global_position set last = $1 where id = 1', params: [last.toString()] });
         for (const p of this.projections) note(notes, p.name, await p.apply(client, all, writes));
-        await writes.run(client);
+        try {
+          await writes.run(client);
+        } catch (e) {
+          throw deferRows && (e as { code?: string }).code === '23505' ? new RowsRefused() : e;
+        }
       }
       await client.query('commit');
       return annotated(outcomes, applied, notes);
@@ -174,12 +194,12 @@ export class PgEventStore implements EventStore {
 
   /**
    * One stream's append, inside its savepoint `savepoint`, the stream at revision `actual`. The common
-   * case — the stream is where the writer expects it — inserts straight away (the rows and the stream's
-   * revision in one statement) and lets the unique (stream, event_id) key find a reused id; only then, or
-   * when the stream has moved, are the ids looked up (an idempotent repeat, a duplicate, or a stale
-   * expected revision).
+   * case — the stream is where the writer expects it — inserts (the rows and the stream's revision; into
+   * `deferTo` when given, sent later with the read models') and lets the unique (stream, event_id) key find
+   * a reused id; only then, or when the stream has moved, are the ids looked up (an idempotent repeat, a
+   * duplicate, or a stale expected revision).
    */
-  private async appendOne(client: pg.PoolClient, a: StreamAppend, actual: number | null, last: bigint, savepoint: string): Promise<{ outcome: AppendOutcome; events: readonly NewEvent[] }> {
+  private async appendOne(client: pg.PoolClient, a: StreamAppend, actual: number | null, last: bigint, savepoint: string, deferTo: Writes | null): Promise<{ outcome: AppendOutcome; events: readonly NewEvent[] }> {
     const ids = a.events.map((e) => e.eventId);
     let start = expectedStart(a, actual);
     let events = a.events;
@@ -198,11 +218,12 @@ export class PgEventStore implements EventStore {
     if ((actual ?? -1) === start && inBatchDups.length === 0 && ids.length > 0) {
       const first = start + 1;
       const lastRevision = first + ids.length - 1;
-      const rows = new Writes();
+      const rows = deferTo ?? new Writes();
       rows.add(insertStatement('events', EVENT_COLUMNS, events.map((e, k) => [(last + 1n + BigInt(k)).toString(), a.stream, first + k, e.eventId, e.type, e.data])));
       rows.add({ sql: 'insert into streams (stream, revision) values ($1, $2) on conflict (stream) do update set revision = excluded.revision', params: [a.stream, lastRevision] });
       try {
-        await rows.run(client);
+        // Deferred: sent with the read models' rows (see `appendOn`).
+        if (!deferTo) await rows.run(client);
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
         // An id already in the stream: back to the savepoint, and find which.
