@@ -154,13 +154,14 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
     let last = -1;
     // Candidates whose rows are read at once, at least: twice what the page still needs, more once they are refused.
     let read = 64;
+    // The block holding the position after `afterPosition` (blocks are on multiples of FACET_BLOCK).
+    const first = afterPosition + 1 - ((afterPosition + 1) % FACET_BLOCK);
     for (let take = FIRST_BLOCKS; out.length < limit; take = Math.min(take * 4, MAX_BLOCKS)) {
-      // From the block holding the position after `afterPosition`, after the last block read.
+      // From that block, after the last block read.
       const { rows }: { rows: Array<{ block: number; bits: string }> } = await this.pool.query(`select d.block, ${bits} as bits from audit_facets d ${joins}
-        where d.tenant = $1 and d.facet = $2 and d.block > $4 and d.block <= $5
-          and d.block >= coalesce((select max(block) from audit_facets where tenant = $1 and facet = $2 and block <= $3), -1)${others.length ? ` and bit_count(${bits}) > 0` : ''}
+        where d.tenant = $1 and d.facet = $2 and d.block >= $3 and d.block > $4 and d.block <= $5${others.length ? ` and bit_count(${bits}) > 0` : ''}
         order by d.block limit $${6 + others.length}`,
-      [tenant, driver, afterPosition, last, upto, ...others, take]);
+      [tenant, driver, first, last, upto, ...others, take]);
       const candidates: number[] = [];
       for (const { block, bits: b } of rows) {
         for (let i = b.indexOf('1'); i >= 0; i = b.indexOf('1', i + 1)) if (block + i > afterPosition && block + i <= upto) candidates.push(block + i);
