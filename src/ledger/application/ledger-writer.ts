@@ -44,8 +44,12 @@ type AdminJob = {
 };
 type Job = ProcessingJob | AdminJob;
 
-/** A new event of a cycle's plan, not yet an answer. */
-const isFresh = (d: RecordResult | ProcessingEvent | { readonly sameAs: string }): d is ProcessingEvent => !('status' in d) && !('sameAs' in d);
+/**
+ * What a cycle's plan decided for one event of a request: its answer already (a duplicate of the log), a
+ * new event, or a repeat of one an earlier request of the cycle brings (answered as that one).
+ */
+type Decided = RecordResult | ProcessingEvent | { readonly sameAs: string };
+const isFresh = (d: Decided): d is ProcessingEvent => !('status' in d) && !('sameAs' in d);
 
 interface TenantPlan {
   readonly tenant: string;
@@ -544,8 +548,6 @@ export class LedgerWriter {
     const ids = [...new Set(jobs.flatMap((j) => j.events.map((e) => e.eventId)))];
     const stored = new Map((await this.store.findByEventIds(stream, ids)).map((r) => [r.eventId, r] as const));
     const storedFindings = stored.size ? await this.findingsOf(tenant, [...stored.keys()]) : new Map<string, readonly Finding[]>();
-    /** An event repeating one that an earlier request of this cycle brings: it is answered as that one. */
-    type Decided = RecordResult | ProcessingEvent | { readonly sameAs: string };
     const inCycle = new Map<string, ProcessingEvent>();
     const accepted: Array<{ job: ProcessingJob; decided: Decided[] }> = [];
     for (const job of jobs) {
