@@ -86,8 +86,8 @@ async function play(s: LedgerStorage, actions: readonly Action[], run: number, t
 /**
  * Plays `actions` into SQLite and into the store `open` makes (on schemas of its own, dropped afterwards)
  * and expects every answer to be the same; `ownTenant`: under a tenant named for this run (a shared server).
- * `feed`: how the other store gets the log instead of being played into; `reopen`: the store then asked
- * instead of the other (which it closes), e.g. the same schemas opened again with a rebuild.
+ * `feed`: how the other store gets the log instead of being played into; `rebuild`: the other store then
+ * closed and opened again on the same schemas with a rebuild, and that one asked.
  */
 async function sameAnswers(open: (schema: string, keysSchema: string, rebuild?: boolean) => Promise<LedgerStorage>, actions: readonly Action[], run: number,
   options: { ownTenant?: boolean; feed?: (sqlite: LedgerStorage, other: LedgerStorage) => Promise<void>; rebuild?: boolean } = {}) {
