@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { canonicalBytes, leafHash, leafHashOfText } from '../../src/ledger/domain/canonical.js';
+import { canonicalBytes, leafHash } from '../../src/ledger/domain/canonical.js';
 import { sameSubmission } from '../../src/ledger/domain/submission.js';
 import { anEvent } from '../support/builders.js';
 
@@ -66,16 +66,5 @@ describe('the fast canonical writer', () => {
     expect(canonicalBytes({ s: '😀', n: [1e21, 1e-7, -0, 0.1] }).toString()).toBe('{"n":[1e+21,1e-7,0,0.1],"s":"😀"}');
     expect(() => canonicalBytes({ s: '\ud800' })).toThrow();
     expect(() => canonicalBytes([Number.NaN])).toThrow();
-  });
-});
-
-describe('the leaf hash of an entry read as text', () => {
-  it('is the leaf hash of its canonical bytes', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      const bytes = canonicalBytes(v);
-      expect(leafHashOfText(bytes.toString('utf8'))).toBe(leafHash(bytes).toString('hex'));
-    }), { numRuns: 300 });
-    const text = '{"a":"é 😀 \u2028"}';
-    expect(leafHashOfText(text)).toBe(createHash('sha256').update(Buffer.from([0])).update(Buffer.from(text, 'utf8')).digest('hex'));
   });
 });

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+import type { RecordedEvent } from '../../ledger/event-store.port.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import { isProcessingEntry, type ProcessingEntry } from '../../ledger/domain/log-entry.js';
@@ -27,23 +28,23 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
  * (facets), so written in large groups after the commits instead (see `DeferredIndex`). `<name>_through`
  * says, per tenant, up to which position it is complete; readers scan `audit_events` after that.
  */
-abstract class TrailKeyIndex implements DeferredIndex {
+abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, position: number, ...more: unknown[]]> implements DeferredIndex {
   abstract readonly name: string;
   abstract readonly tables: readonly string[];
   abstract readonly schema: string;
-  /** Taken and not yet written: (tenant, key, position). */
-  protected rows: Array<readonly [string, string, number]> = [];
+  /** Taken and not yet written: (tenant, key, position, and what else the index keeps). */
+  protected rows: Row[] = [];
   private through = new Map<string, number>();
   private setThrough: Statement<unknown[]> | null = null;
 
-  constructor(private readonly throughTable: string, private readonly keysOf: (e: ProcessingEntry) => readonly string[]) {}
+  constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[]) {}
 
   add(events: readonly Applied[]): void {
     for (const { recorded, context } of events) {
       if (!PROCESSING.has(recorded.type)) continue;
       const e = entryOf(recorded, context);
       if (!isProcessingEntry(e)) continue;
-      for (const key of this.keysOf(e)) this.rows.push([e.tenant, key, e.position]);
+      for (const row of this.rowsOf(e, recorded)) this.rows.push(row);
       this.through.set(e.tenant, e.position);
     }
   }
@@ -67,30 +68,37 @@ abstract class TrailKeyIndex implements DeferredIndex {
   }
 }
 
-/** The audit trail's subject index: each subject's positions (what a report reads). */
-export class AuditSubjectIndex extends TrailKeyIndex {
+/**
+ * The audit trail's subject index: each subject's positions (what a report reads), each with the entry's
+ * global position and leaf hash, so that a report reads its entries straight from the log by global
+ * position, their hashes from here, instead of looking each entry up by (stream, revision) and hashing it.
+ */
+export class AuditSubjectIndex extends TrailKeyIndex<readonly [string, string, number, bigint, Buffer]> {
   readonly name = 'audit-subjects';
   readonly tables = ['audit_subjects', 'audit_subjects_through'];
   readonly schema = `
-create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null, primary key (tenant, subject, position));
+create table if not exists audit_subjects (tenant text not null, subject text not null, position integer not null,
+  global_position integer not null, hash blob not null, primary key (tenant, subject, position)) without rowid;
 create table if not exists audit_subjects_through (tenant text primary key, position integer not null);`;
   private insert: Statement<unknown[]> | null = null;
 
   constructor() {
-    super('audit_subjects_through', (e) => [e.subject.id]);
+    super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]]);
   }
 
   write(db: Db): void {
-    this.insert ??= db.prepare('insert or ignore into audit_subjects (tenant, subject, position) values (?, ?, ?)');
+    this.insert ??= db.prepare('insert or ignore into audit_subjects (tenant, subject, position, global_position, hash) values (?, ?, ?, ?, ?)');
     // In key order: each B-tree page is visited once per group instead of once per row.
     this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
-    for (const r of this.rows) this.insert.run(r[0], r[1], r[2]);
+    for (const r of this.rows) this.insert.run(r[0], r[1], r[2], r[3], r[4]);
     this.written(db);
   }
 
   fillInBulk(db: Db): void {
     db.exec(`delete from audit_subjects;
-      insert into audit_subjects (tenant, subject, position) select tenant, subject, position from audit_events order by tenant, subject, position;
+      insert into audit_subjects (tenant, subject, position, global_position, hash)
+        select a.tenant, a.subject, a.position, e.global_position, a.hash from audit_events a cross join events e on e.stream = a.stream and e.revision = a.position
+        order by a.tenant, a.subject, a.position;
       delete from audit_subjects_through;
       insert into audit_subjects_through (tenant, position) select tenant, max(position) from audit_events group by tenant;`);
     this.clear();
@@ -105,7 +113,7 @@ export const FACET_SPAN = 1_099_511_627_776;
  * positions (a filter of several facets starts from its rarest), and its positions as one integer key
  * each, so that a facet's positions are one ordered range of a table of integers.
  */
-export class AuditFacetIndex extends TrailKeyIndex {
+export class AuditFacetIndex extends TrailKeyIndex<readonly [string, string, number]> {
   readonly name = 'audit-facets';
   readonly tables = ['audit_facets', 'audit_facet_names', 'audit_facets_through'];
   readonly schema = `
@@ -115,7 +123,7 @@ create table if not exists audit_facets_through (tenant text primary key, positi
   private stmt: { name: Statement<unknown[]>; id: Statement<unknown[]>; count: Statement<unknown[]>; insert: Statement<unknown[]> } | null = null;
 
   constructor() {
-    super('audit_facets_through', facetsOf);
+    super('audit_facets_through', (e) => facetsOf(e).map((f) => [e.tenant, f, e.position] as const));
   }
 
   write(db: Db): void {

@@ -1,6 +1,4 @@
 import { storedEntryOf } from '../../ledger/entry-of.js';
-import { leafHashOfText } from '../../ledger/domain/canonical.js';
-import { tenantStream } from '../../ledger/domain/streams.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { AuditFacetIndex, AuditSubjectIndex, FACET_SPAN } from './audit-trail-projection.js';
@@ -10,7 +8,7 @@ import type { AuditFilter, AuditRow, AuditTrailReadModel } from '../audit-trail-
 import type { Synchronous } from '../../common/kernel/promised.js';
 
 /** The entry as text, its leaf hash as lowercase hex: no buffer made per row (half the time of reading a report's rows). */
-interface Row { position: number; hash: string | null; data: string }
+interface Row { position: number; hash: string; data: string }
 
 /** A subject's positions: from its deferred index up to where that is complete, then from the trail's rows after. */
 const SUBJECT_POSITIONS = `with p(position) as materialized (select s.position from audit_subjects s where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ?
@@ -127,15 +125,20 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
   }
 
   /**
-   * A subject's history (what its report reads): its positions, then the entries straight from the log,
-   * without the trail's own rows (their leaf hashes are computed from the bytes instead).
+   * A subject's history (what its report reads), in two ordered reads: up to where the subject index is
+   * complete, its rows give each entry's global position and leaf hash, and the entry comes straight from
+   * the log by global position; after it, the trail's own rows, their entries looked up by (stream, revision).
    */
   private subjectPage(tenant: string, subject: string, through: number | undefined, afterPosition: number, limit: number): AuditRow[] {
     const indexed = this.indexedThrough(this.through, tenant);
     const last = through ?? Number.MAX_SAFE_INTEGER;
-    return this.rows(`${SUBJECT_POSITIONS} select p.position, null as hash, cast(e.data as text) as data from p cross join events e on e.stream = ? and e.revision = p.position
-      where p.position <= ? order by p.position limit ?`,
-    [tenant, subject, afterPosition, indexed, tenant, Math.max(afterPosition, indexed), subject, tenantStream(tenant), last, limit]);
+    const rows = afterPosition < indexed
+      ? this.rows(`select s.position, lower(hex(s.hash)) as hash, cast(e.data as text) as data from audit_subjects s cross join events e on e.global_position = s.global_position
+        where s.tenant = ? and s.subject = ? and s.position > ? and s.position <= ? order by s.position limit ?`, [tenant, subject, afterPosition, Math.min(indexed, last), limit])
+      : [];
+    if (rows.length === limit || last <= indexed) return rows;
+    return rows.concat(this.rows(`select ${ROW} from audit_events a cross join events e on e.stream = a.stream and e.revision = a.position
+      where a.tenant = ? and a.position > ? and a.position <= ? and a.subject = ? order by a.position limit ?`, [tenant, Math.max(afterPosition, indexed), last, subject, limit - rows.length]));
   }
 
   private statement(sql: string): Statement<unknown[]> {
@@ -147,7 +150,7 @@ export class SqliteAuditTrailReadModel implements Synchronous<AuditTrailReadMode
   private rows(sql: string, args: unknown[]): AuditRow[] {
     return (this.statement(sql).all(args) as Row[]).map((r) => ({
       position: r.position,
-      hash: r.hash ?? leafHashOfText(r.data),
+      hash: r.hash,
       entry: storedEntryOf(r.data) as ProcessingEntry,
     }));
   }

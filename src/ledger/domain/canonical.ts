@@ -90,9 +90,3 @@ export function leafHash(bytes: Uint8Array): Buffer {
   scratch.set(bytes, 1);
   return hash('sha256', scratch.subarray(0, bytes.length + 1), 'buffer');
 }
-
-/**
- * The leaf hash (hex) of an entry read as text: the same as of its bytes, for the UTF-8 text an entry
- * always is (read models that read entries as text skip making a buffer of each).
- */
-export const leafHashOfText = (text: string): string => hash('sha256', `\u0000${text}`, 'hex');
