@@ -8,7 +8,6 @@ import { GetSubjectReport } from '../../answers/application/subject-report.js';
 import { GetRecordsOfProcessing, ListAccessLog, ListDisclosures } from '../../answers/application/answers.js';
 import { reportHtml } from '../../answers/domain/report-html.js';
 import { ropaCsv } from '../../answers/domain/ropa.js';
-import { jsonBytes } from '../../common/http/json-bytes.js';
 import { Access, orProblem } from './access.js';
 import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
 
@@ -35,10 +34,11 @@ export class AnswersController {
     decodeQuery(SubjectParam, { subject });
     const { format, asOf, request } = decodeQuery(ReportQuery, query);
     const report = orProblem(await this.queries.execute(new GetSubjectReport(tenant, subject, asOf, format ?? 'json', request, by)));
-    // Serialised here into one buffer, its history an item at a time: for a large report (1,000 events,
-    // ~440 KB) measurably faster than the framework's path for objects (bench/answers.js: p50 ~22 -> ~18 ms),
-    // and than encoding the text of JSON.stringify (see jsonBytes).
-    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : page(jsonBytes(report, 'history'), 'application/json; charset=utf-8');
+    // Serialised here into one buffer: for a large report (1,000 events, ~440 KB) measurably faster than the
+    // framework's path for objects (bench/answers.js: p50 ~22 -> ~18 ms). JSON.stringify of the whole report,
+    // then encoded, measured faster again than serialising its history an item at a time into one buffer
+    // (7 alternated runs of 300 reports on the 1M-event demo ledger: p50 1.3 ms lower on average).
+    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : page(Buffer.from(JSON.stringify(report), 'utf8'), 'application/json; charset=utf-8');
   }
 
   /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */
