@@ -12,7 +12,7 @@ import { answersProjection } from '../answers/sqlite/answers-projection.js';
  * The version of the embedded read models (their tables and what they fold): a store that holds another
  * version has them rebuilt from the log at start-up. Raise it whenever a projection's schema or logic changes.
  */
-export const READ_MODELS_VERSION = 9;
+export const READ_MODELS_VERSION = 10;
 
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
 /** `rules: false` leaves the compliance engine out (to measure what it costs; never in service). */
