@@ -104,15 +104,10 @@ async function residencyBefore(db: Db, tenant: string, before: number, row: { re
   return residencyDeclaredIn(rows[0]?.data);
 }
 
-/** The compliance state of some subjects (one document each), as `MemorySubjectRecords`. */
+/** The compliance state of some subjects (one document each), as `MemorySubjectRecords`: the subjects' part of `Policies.withSubjects`. */
 async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, string]>): Promise<Map<string, MemorySubjectRecords>> {
-  const out = new Map<string, MemorySubjectRecords>();
-  if (pairs.length === 0) return out;
-  const { rows } = await db.query<{ tenant: string; subject: string; state: string }>(
-    'select c.tenant, c.subject, c.state from cmp_subjects c join unnest($1::text[], $2::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s',
-    [pairs.map(([t]) => t), pairs.map(([, s]) => s)]);
-  for (const r of rows) out.set(key(r.tenant, r.subject), MemorySubjectRecords.restore(JSON.parse(r.state) as SubjectSnapshot));
-  return out;
+  if (pairs.length === 0) return new Map();
+  return (await Policies.withSubjects(db, new Map(), pairs)).subjects;
 }
 
 async function authorityRequests(db: Db, refs: ReadonlyArray<readonly [string, string]>) {
