@@ -2,7 +2,7 @@ import { judge, retentionUnbounded, type Fact, type Policy } from '../../src/com
 import { join } from 'node:path';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { applyFact, MemorySubjectRecords, retentionAt, subjectFacts, type SubjectRecords } from '../../src/compliance/domain/subject-state.js';
-import { SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
+import { KEPT_SUBJECTS, SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
 import { tempDir } from '../support/ledger-process.js';
 import type { PurposeBody, RecipientBody, SystemBody } from '../../src/declarations/domain/declaration.js';
 import { scenario } from '../support/builders.js';
@@ -38,7 +38,14 @@ function play(newRecords: (subject: string) => SubjectRecords) {
 const stores: Array<[string, () => (subject: string) => SubjectRecords]> = [
   ['in memory', () => () => new MemorySubjectRecords()],
   ['in SQLite', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))); return (subject) => store.records('chatbox', subject); }],
-  ['in SQLite with open holdings in memory', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, true); return (subject) => store.records('chatbox', subject); }],
+  ['in SQLite, kept in memory by the writer', () => { const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS); return (subject) => store.records('chatbox', subject); }],
+  // One subject kept at a time, asked for at each question: a subject whose turn comes back is read again from the tables.
+  ['in SQLite, one subject kept in memory', () => {
+    const store = new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, 1);
+    return (subject) => new Proxy({} as SubjectRecords, {
+      get: (_t, name: keyof SubjectRecords) => (...args: unknown[]) => (store.records('chatbox', subject)[name] as (...a: unknown[]) => unknown)(...args),
+    });
+  }],
 ];
 
 describe.each(stores)('the reference scenario, judged by the domain alone (state %s)', (_name, factory) => {

@@ -4,7 +4,7 @@ import { applyFact, MemorySubjectRecords, retentionAt, subjectFacts, type Subjec
 import type { PurposeBody } from '../../src/declarations/domain/declaration.js';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
-import { SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
+import { KEPT_SUBJECTS, SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const purposes: Record<string, PurposeBody> = {
@@ -17,10 +17,19 @@ const ev = (type: Fact['type'], occurredAt: string, o: Partial<Fact> = {}): Fact
 const facts = (s: SubjectRecords, f: Fact) => subjectFacts(s, f, lookup, null);
 const fold = (s: SubjectRecords, f: Fact) => applyFact(s, f);
 
+/** The writer's records of subject `s`, dropped from memory before each question: every answer comes from what was loaded from the tables. */
+const rereadEachTime = (store: SqliteSubjectStore): SubjectRecords => new Proxy({} as SubjectRecords, {
+  get: (_t, name: keyof SubjectRecords) => (...args: unknown[]) => {
+    store.forget();
+    return (store.records('acme', 's')[name] as (...a: unknown[]) => unknown)(...args);
+  },
+});
+
 const stores: Array<[string, () => SubjectRecords]> = [
   ['in memory', () => new MemorySubjectRecords()],
   ['in SQLite', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))).records('acme', 's')],
-  ['in SQLite, open holdings kept in memory', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, true).records('acme', 's')],
+  ['in SQLite, kept in memory by the writer', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS).records('acme', 's')],
+  ['in SQLite, kept in memory but read again from the tables at each question', () => rereadEachTime(new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS))],
 ];
 
 describe.each(stores)('a subject\'s state over time (%s)', (_name, newRecords) => {

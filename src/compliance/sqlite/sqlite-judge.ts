@@ -5,7 +5,7 @@ import { REQUESTS_SCHEMA } from '../../requests/sqlite/requests-projection.js';
 import type { Finding } from '../domain/finding.js';
 import { authorityRequestAt, judge, needs, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, subjectFacts } from '../domain/subject-state.js';
-import { SqliteSubjectStore } from './sqlite-subject-records.js';
+import { KEPT_SUBJECTS, SqliteSubjectStore } from './sqlite-subject-records.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
 import { residencyDeclaredIn } from '../../ledger/entry-of.js';
 import { DEFAULT_RESIDENCY } from '../../tenancy/domain/tenant.js';
@@ -24,7 +24,7 @@ export class SqliteJudge {
   private tenantDeclared: Statement<unknown[]> | null = null;
 
   constructor(private readonly db: Db, private readonly cached: boolean, activity?: ActivityIndex) {
-    this.subjects = new SqliteSubjectStore(db, activity, cached);
+    this.subjects = new SqliteSubjectStore(db, activity, cached ? KEPT_SUBJECTS : 0);
     db.exec(REQUESTS_SCHEMA);
     this.s = {
       declaration: db.prepare('select body from declarations where tenant = ? and kind = ? and id = ? and position < ? order by version desc limit 1').pluck(),

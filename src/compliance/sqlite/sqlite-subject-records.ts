@@ -16,24 +16,149 @@ create table if not exists cmp_holding_purposes (seq integer primary key, holdin
 
 interface HoldingRow { id: number; category: string; system: string; from_at: string; to_at: string | null; opened_by: string | null }
 
+/** A holding as the writer keeps it: its row's id, and its purposes. */
+interface KeptHolding { readonly id: number; readonly category: string; readonly system: string; readonly from: string; to: string | null; readonly openedBy?: string; readonly purposes: Map<string, string> }
+
+/** Subjects the writer keeps in memory (least recently used ones are dropped and read again when needed). */
+export const KEPT_SUBJECTS = 20_000;
+
+/** Entries ordered by instant, ties in recording order, as the tables' `order by at, seq` gives them. */
+function insertOrdered<T extends { readonly at: string }>(list: T[], item: T): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.at > item.at) i--;
+  list.splice(i, 0, item);
+}
+
+/** The last entry at or before `at`. */
+function lastAt<T extends { readonly at: string }>(list: readonly T[] | undefined, at: string): T | undefined {
+  if (!list) return undefined;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.at <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo ? list[lo - 1] : undefined;
+}
+
+const inForce = (h: KeptHolding, at: string) => h.from <= at && (h.to === null || h.to > at);
+
+type Statements = SqliteSubjectStore['s'];
+
+/**
+ * One subject's records as the writer keeps them: the rows of its tables (but its activity, which only
+ * an erasure's minimum retention asks for), read once, answered from memory and written through.
+ */
+class KeptSubject implements SubjectRecords {
+  private readonly consents = new Map<string, Array<{ at: string; given: boolean }>>();
+  private readonly restrictions: Array<{ at: string; restricted: boolean }> = [];
+  /** Per purpose, the earliest objection. */
+  private readonly objections = new Map<string, string>();
+  /** In id order. */
+  private readonly holdings: KeptHolding[] = [];
+
+  constructor(private readonly s: Statements, private readonly tenant: string, private readonly subject: string, private readonly activity: Pick<SubjectRecords, 'lastActivity' | 'addActivity'>) {
+    for (const r of s.loadConsents.all(tenant, subject) as Array<{ purpose: string; at: string; given: number }>) {
+      const list = this.consents.get(r.purpose);
+      if (list) list.push({ at: r.at, given: r.given === 1 });
+      else this.consents.set(r.purpose, [{ at: r.at, given: r.given === 1 }]);
+    }
+    for (const r of s.loadRestrictions.all(tenant, subject) as Array<{ at: string; restricted: number }>) this.restrictions.push({ at: r.at, restricted: r.restricted === 1 });
+    for (const r of s.loadObjections.all(tenant, subject) as Array<{ purpose: string; at: string }>) this.objections.set(r.purpose, r.at);
+    const byId = new Map<number, KeptHolding>();
+    for (const r of s.subjectHoldings.all(tenant, subject) as HoldingRow[]) {
+      const h: KeptHolding = { id: r.id, category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}), purposes: new Map() };
+      this.holdings.push(h);
+      byId.set(h.id, h);
+    }
+    if (this.holdings.length) for (const r of s.loadPurposes.all(tenant, subject) as Array<{ holding: number; purpose: string; first_at: string }>) byId.get(r.holding)?.purposes.set(r.purpose, r.first_at);
+  }
+
+  /** The holding in force at `at`, as `holdingAt`'s query picks it: the latest start, then the latest id. */
+  private inForce(category: string, system: string, at: string): KeptHolding | undefined {
+    let best: KeptHolding | undefined;
+    for (const h of this.holdings) {
+      if (h.category !== category || h.system !== system || !inForce(h, at)) continue;
+      if (!best || h.from >= best.from) best = h;
+    }
+    return best;
+  }
+
+  consentAt(purpose: string, at: string) { return lastAt(this.consents.get(purpose), at)?.given; }
+  setConsent(purpose: string, at: string, given: boolean) {
+    this.s.setConsent.run(this.tenant, this.subject, purpose, at, given ? 1 : 0);
+    let list = this.consents.get(purpose);
+    if (!list) this.consents.set(purpose, (list = []));
+    insertOrdered(list, { at, given });
+  }
+  restrictedAt(at: string) { return lastAt(this.restrictions, at)?.restricted; }
+  setRestricted(at: string, restricted: boolean) {
+    this.s.setRestricted.run(this.tenant, this.subject, at, restricted ? 1 : 0);
+    insertOrdered(this.restrictions, { at, restricted });
+  }
+  objectedAt(purpose: string, at: string) { const first = this.objections.get(purpose); return first !== undefined && first <= at; }
+  addObjection(purpose: string, at: string) {
+    this.s.addObjection.run(this.tenant, this.subject, purpose, at);
+    const first = this.objections.get(purpose);
+    if (first === undefined || at < first) this.objections.set(purpose, at);
+  }
+  lastActivity(at: string) { return this.activity.lastActivity(at); }
+  addActivity(at: string) { this.activity.addActivity(at); }
+  holdingAt(category: string, system: string, at: string): Holding | undefined { return this.inForce(category, system, at); }
+  openHolding(category: string, system: string, at: string, purpose: string, openedBy?: string) {
+    const id = Number(this.s.open.run(this.tenant, this.subject, category, system, at, openedBy ?? null).lastInsertRowid);
+    this.s.addPurpose.run(id, purpose, at);
+    this.holdings.push({ id, category, system, from: at, to: null, ...(openedBy ? { openedBy } : {}), purposes: new Map([[purpose, at]]) });
+  }
+  closeHolding(category: string, system: string, at: string) {
+    const h = this.inForce(category, system, at);
+    if (!h) return;
+    this.s.close.run(at, h.id);
+    h.to = at;
+  }
+  addPurpose(category: string, system: string, at: string, purpose: string) {
+    const h = this.inForce(category, system, at);
+    if (!h) return;
+    this.s.addPurpose.run(h.id, purpose, at);
+    const first = h.purposes.get(purpose);
+    if (first === undefined || at < first) h.purposes.set(purpose, at);
+  }
+  categoryAt(category: string, at: string) {
+    let everHeld = false;
+    for (const h of this.holdings) {
+      if (h.category !== category) continue;
+      everHeld = true;
+      if (inForce(h, at)) return { everHeld, heldAt: true };
+    }
+    return { everHeld, heldAt: false };
+  }
+  holdingsAt(at: string): Holding[] {
+    return this.holdings.filter((h) => inForce(h, at))
+      .sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : a.system < b.system ? -1 : a.system > b.system ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.id - b.id));
+  }
+}
+
 /**
  * The compliance state of every subject in `ledger.db`, one indexed row per fact: each question of the
  * rules is one ordered index lookup. Written inside the commit that records the facts.
  */
 export class SqliteSubjectStore {
-  private readonly s;
+  /** @internal */
+  readonly s;
 
   /**
-   * Open holdings (the latest of a category in a system, not erased), kept in memory by the writer's side
-   * (`cacheHoldings`): most events touch a holding that is already open and need not read it again.
+   * The writer's side (`keep`): subjects touched lately, kept in memory (`KeptSubject`) so that an event
+   * reads nothing back; the least recently used are dropped beyond `keep` subjects.
    */
-  private readonly open = new Map<string, { row: HoldingRow; holding: Holding }>();
+  private readonly kept = new Map<string, KeptSubject>();
 
   /**
    * With `activity`, activity goes to that deferred index (the writer's side); without, straight to the
-   * table. `cacheHoldings` only on the connection that writes them (call `forget` when a commit fails).
+   * table. `keep` (subjects kept in memory) only on the connection that writes them (call `forget` when
+   * a commit fails).
    */
-  constructor(db: Db, private readonly activity?: ActivityIndex, private readonly cacheHoldings = false) {
+  constructor(db: Db, private readonly activity?: ActivityIndex, private readonly keep = 0) {
     db.exec(SUBJECT_RECORDS_SCHEMA);
     db.exec(new ActivityIndex().schema);
     const p = (sql: string) => db.prepare(sql);
@@ -58,78 +183,82 @@ export class SqliteSubjectStore {
       subjectHoldings: p('select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? order by id'),
       tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
         and (? is null or subject = ?) order by id limit ?`),
+      loadConsents: p('select purpose, at, given from cmp_consents where tenant = ? and subject = ? order by purpose, at, seq'),
+      loadRestrictions: p('select at, restricted from cmp_restrictions where tenant = ? and subject = ? order by at, seq'),
+      loadObjections: p('select purpose, min(at) as at from cmp_objections where tenant = ? and subject = ? group by purpose'),
+      loadPurposes: p('select p.holding, p.purpose, p.first_at from cmp_holdings h join cmp_holding_purposes p on p.holding = h.id where h.tenant = ? and h.subject = ?'),
     };
   }
 
   /** Every holding a subject ever had, in order. */
   subjectHoldings(tenant: string, subject: string): Holding[] {
-    return (this.s.subjectHoldings.all(tenant, subject) as HoldingRow[]).map((r) => ({
-      category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
-      purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
-    }));
+    return (this.s.subjectHoldings.all(tenant, subject) as HoldingRow[]).map((r) => this.holding(r));
   }
 
   /** Holdings of a tenant in force at `at` (optionally of one subject), in id order after `afterId`. */
   holdingsAt(tenant: string, at: string, afterId: number, limit: number, subject?: string): Array<{ id: number; subject: string; holding: Holding }> {
-    return (this.s.tenantHoldingsAt.all(tenant, afterId, at, at, subject ?? null, subject ?? null, limit) as Array<HoldingRow & { subject: string }>).map((r) => ({
-      id: r.id, subject: r.subject,
-      holding: {
-        category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
-        purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
-      },
-    }));
+    return (this.s.tenantHoldingsAt.all(tenant, afterId, at, at, subject ?? null, subject ?? null, limit) as Array<HoldingRow & { subject: string }>)
+      .map((r) => ({ id: r.id, subject: r.subject, holding: this.holding(r) }));
   }
 
-  /** Forgets the holdings kept in memory (a commit failed). */
+  private holding(r: HoldingRow): Holding {
+    return {
+      category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
+      purposes: new Map((this.s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
+    };
+  }
+
+  /** Forgets the subjects kept in memory (a commit failed). */
   forget(): void {
-    this.open.clear();
+    this.kept.clear();
   }
 
   records(tenant: string, subject: string): SubjectRecords {
+    if (this.keep === 0) return this.stored(tenant, subject);
+    const k = `${tenant}\u0000${subject}`;
+    let r = this.kept.get(k);
+    if (r) this.kept.delete(k);
+    else {
+      r = new KeptSubject(this.s, tenant, subject, this.activityOf(tenant, subject));
+      if (this.kept.size >= this.keep) this.kept.delete(this.kept.keys().next().value as string);
+    }
+    this.kept.set(k, r);
+    return r;
+  }
+
+  private activityOf(tenant: string, subject: string): Pick<SubjectRecords, 'lastActivity' | 'addActivity'> {
     const s = this.s;
-    const holding = (r: HoldingRow): Holding => ({
-      category: r.category, system: r.system, from: r.from_at, to: r.to_at, ...(r.opened_by ? { openedBy: r.opened_by } : {}),
-      purposes: new Map((s.purposes.all(r.id) as Array<{ purpose: string; first_at: string }>).map((x) => [x.purpose, x.first_at])),
-    });
-    const key = (category: string, system: string) => `${tenant}\u0000${subject}\u0000${category}\u0000${system}`;
-    const found = (category: string, system: string, at: string): { row: HoldingRow; holding: Holding } | undefined => {
-      const k = key(category, system);
-      const kept = this.open.get(k);
-      if (kept && kept.row.from_at <= at) return kept;
-      const row = s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
-      if (!row) return undefined;
-      const h = { row, holding: holding(row) };
-      if (this.cacheHoldings && row.to_at === null) {
-        if (this.open.size >= 200_000) this.open.delete(this.open.keys().next().value as string);
-        this.open.set(k, h);
-      }
-      return h;
-    };
-    const changed = (category: string, system: string) => this.open.delete(key(category, system));
-    const rowAt = (category: string, system: string, at: string) => found(category, system, at)?.row;
     return {
-      consentAt: (purpose, at) => { const g = s.consentAt.get(tenant, subject, purpose, at) as number | undefined; return g === undefined ? undefined : g === 1; },
-      setConsent: (purpose, at, given) => void s.setConsent.run(tenant, subject, purpose, at, given ? 1 : 0),
-      restrictedAt: (at) => { const r = s.restrictedAt.get(tenant, subject, at) as number | undefined; return r === undefined ? undefined : r === 1; },
-      setRestricted: (at, restricted) => void s.setRestricted.run(tenant, subject, at, restricted ? 1 : 0),
-      objectedAt: (purpose, at) => s.objectedAt.get(tenant, subject, purpose, at) !== undefined,
-      addObjection: (purpose, at) => void s.addObjection.run(tenant, subject, purpose, at),
       lastActivity: (at) => {
         const stored = s.lastActivity.get(tenant, subject, at) as string | undefined;
         const unwritten = this.activity?.latest(tenant, subject, at);
         return unwritten !== undefined && (stored === undefined || unwritten > stored) ? unwritten : stored;
       },
       addActivity: (at) => (this.activity ? this.activity.note(tenant, subject, at) : void s.addActivity.run(tenant, subject, at)),
-      holdingAt: (category, system, at) => found(category, system, at)?.holding,
+    };
+  }
+
+  /** A subject's records read from the tables at each question (readers). */
+  private stored(tenant: string, subject: string): SubjectRecords {
+    const s = this.s;
+    const rowAt = (category: string, system: string, at: string) => s.holdingAt.get(tenant, subject, category, system, at, at) as HoldingRow | undefined;
+    return {
+      ...this.activityOf(tenant, subject),
+      consentAt: (purpose, at) => { const g = s.consentAt.get(tenant, subject, purpose, at) as number | undefined; return g === undefined ? undefined : g === 1; },
+      setConsent: (purpose, at, given) => void s.setConsent.run(tenant, subject, purpose, at, given ? 1 : 0),
+      restrictedAt: (at) => { const r = s.restrictedAt.get(tenant, subject, at) as number | undefined; return r === undefined ? undefined : r === 1; },
+      setRestricted: (at, restricted) => void s.setRestricted.run(tenant, subject, at, restricted ? 1 : 0),
+      objectedAt: (purpose, at) => s.objectedAt.get(tenant, subject, purpose, at) !== undefined,
+      addObjection: (purpose, at) => void s.addObjection.run(tenant, subject, purpose, at),
+      holdingAt: (category, system, at) => { const r = rowAt(category, system, at); return r && this.holding(r); },
       openHolding: (category, system, at, purpose, openedBy) => {
-        changed(category, system);
         const id = s.open.run(tenant, subject, category, system, at, openedBy ?? null).lastInsertRowid;
         s.addPurpose.run(id, purpose, at);
       },
-      closeHolding: (category, system, at) => { const r = rowAt(category, system, at); changed(category, system); if (r) s.close.run(at, r.id); },
-      addPurpose: (category, system, at, purpose) => { const r = rowAt(category, system, at); changed(category, system); if (r) s.addPurpose.run(r.id, purpose, at); },
+      closeHolding: (category, system, at) => { const r = rowAt(category, system, at); if (r) s.close.run(at, r.id); },
+      addPurpose: (category, system, at, purpose) => { const r = rowAt(category, system, at); if (r) s.addPurpose.run(r.id, purpose, at); },
       categoryAt: (category, at) => { const r = s.categoryAt.get(at, at, tenant, subject, category) as { ever: number; now: number }; return { everHeld: r.ever > 0, heldAt: r.now > 0 }; },
-      holdingsAt: (at) => (s.holdingsAt.all(tenant, subject, at, at) as HoldingRow[]).map(holding),
+      holdingsAt: (at) => (s.holdingsAt.all(tenant, subject, at, at) as HoldingRow[]).map((r) => this.holding(r)),
     };
   }
 }
