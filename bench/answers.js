@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsonRequest } from '../dist/common/http/json-request.js';
+// Run as a user runs them: `pdl …` (bin/pdl.js) and `npm start` give Node these flags.
+import { START_FLAGS } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'pdl.js');
@@ -25,7 +27,7 @@ const round = (x) => Math.round(x * 10) / 10;
 
 function run(args, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...START_FLAGS, BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
@@ -77,14 +79,17 @@ if (STORE === 'postgres') {
 
 // 2. The answers, one request at a time, against the started server.
 const port = await freePort();
-const server = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dir, PDL_HTTP_PORT: String(port), PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+const server = spawn(process.execPath, [...START_FLAGS, BIN, 'serve'], { env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dir, PDL_HTTP_PORT: String(port), PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
 const serverPeak = watchRss(server.pid);
 for (let i = 0; ; i++) { try { if ((await get(port, '', '/health')).status === 200) break; } catch { /* not yet */ } if (i > 600) throw new Error('server did not start'); await new Promise((r) => setTimeout(r, 100)); }
 const P = '/v1/tenants/chatbox';
-const measure = async (name, token, paths, n) => {
+// Each answer is measured warm: its requests run for WARM_MS first (at least 5), so that V8 has compiled
+// the code they run — a server answers for days; its first second after start is measured apart (below).
+const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 2000);
+const measure = async (name, token, paths, n, { warm = true } = {}) => {
   const lat = [];
   let bytes = 0;
-  for (let i = 0; i < 5; i++) await get(port, token, paths(i)); // warm up
+  if (warm) for (let i = 0, end = performance.now() + WARM_MS; i < 5 || performance.now() < end; i++) await get(port, token, paths(i));
   for (let i = 0; i < n; i++) {
     const r = await get(port, token, paths(i));
     if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
@@ -99,6 +104,8 @@ const history = (await get(port, tokens.dpo, `${P}/subjects/${regular}/report`))
 results.report_subject_events = history;
 // Random visitors for the subject filter: ids from the trail itself.
 const sample = (await get(port, tokens.auditor, `${P}/events?limit=1000&type=collected`)).json.items.map((x) => x.event.subject.id);
+// Right after start, before any warm-up: the first 50 reports (the one above aside).
+await measure('report_json_1000_events_first_50', tokens.dpo, () => `${P}/subjects/${regular}/report`, 50, { warm: false });
 await measure('report_json_1000_events', tokens.dpo, () => `${P}/subjects/${regular}/report`, 300);
 await measure('report_html_1000_events', tokens.dpo, () => `${P}/subjects/${regular}/report?format=html`, 100);
 await measure('report_small_subject', tokens.dpo, (i) => `${P}/subjects/${encodeURIComponent(sample[i % sample.length])}/report`, 300);

@@ -33,13 +33,15 @@ export function post(port, path, token, body) {
 export const put = (port, path, token, body) => new Promise((resolve, reject) => { const p = Buffer.from(JSON.stringify(body));
   const r = http.request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': p.length } }, (res) => { res.resume(); res.on('end', resolve); }); r.on('error', reject); r.end(p); });
 
+/** The Node flags `npm start` (and `bin/pdl.js`) run the ledger with: its heap limits. */
+export const START_FLAGS = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+
 /** A ledger process; with `join`, one more process on the same backend, serving the tenant `join` declared (with its token). */
 export async function server(env = {}, { join: joined } = {}) {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const root = `bench-${randomUUID()}`;
   // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step.
-  const startFlags = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
-  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...startFlags, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: process.env.PDL_LOG_LEVEL || 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: process.env.BENCH_STDIO ? 'inherit' : 'ignore' });
+  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...START_FLAGS, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: process.env.PDL_LOG_LEVEL || 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: process.env.BENCH_STDIO ? 'inherit' : 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
   const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
   if (joined) return { httpPort, grpcPort, token: joined.token, proc, peakRss };

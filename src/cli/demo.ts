@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PdlConfig } from '../config/config.js';
 import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../demo/chatbox.js';
-import { demoVisitors, type DemoEvent, type DemoVisitor } from '../demo/story.js';
+import { demoVisitorStream, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
 import { jsonRequest } from '../common/http/json-request.js';
 
@@ -37,6 +37,8 @@ function progress(total: number, write: (s: string) => void, tty: boolean) {
 }
 
 const BATCH = 500;
+/** Visitors whose events are told and whose requests wait to be played: beyond, the story waits. */
+const MAX_WAITING_FLOWS = 1000;
 const IN_FLIGHT = 4;
 
 /**
@@ -76,8 +78,10 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
       }
     }
     const started = Date.now();
-    const visitors = demoVisitors(options.visitors, options.seed);
-    const total = visitors.reduce((n, v) => n + v.events.length + v.flow.reduce((m, s) => m + ('events' in s ? s.events.length : 0), 0), 0);
+    // The story is made one visitor at a time as it is told (a million events do not fit the heap at
+    // once); a first pass only counts its events, for the progress bar.
+    let total = 0;
+    for (const v of demoVisitorStream(options.visitors, options.seed)) total += v.events.length + v.flow.reduce((m, s) => m + ('events' in s ? s.events.length : 0), 0);
     const show = progress(total, status, tty);
     let done = 0;
     const send = async (events: DemoEvent[]) => {
@@ -87,36 +91,66 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
       show(done);
     };
     // The visitors' own events, whole visitors per batch (their order matters), a few batches in flight;
-    // a visitor longer than a batch is told alone, batch after batch.
-    const batches: Array<{ events: DemoEvent[]; sent: () => void }> = [];
-    const sentOf = new Map<DemoVisitor, Promise<void>>();
+    // a visitor longer than a batch is told alone, batch after batch, at the end. Each visitor's requests
+    // (and what answers them) are played once its events are in, in order, several visitors at a time.
+    const story = demoVisitorStream(options.visitors, options.seed);
+    let told = 0;
+    // The visitor whose report the end suggests: the first chatter who withdrew a consent, else the first chatter.
+    let first: DemoVisitor | undefined, firstChatter: DemoVisitor | undefined, withdrew: DemoVisitor | undefined;
+    let exhausted = false;
+    let carried: DemoVisitor | undefined;
     const long: DemoVisitor[] = [];
-    let current: { events: DemoEvent[]; sent: () => void; done: Promise<void> } | null = null;
-    const open = () => { let sent!: () => void; const done = new Promise<void>((r) => { sent = r; }); return { events: [] as DemoEvent[], sent, done }; };
-    for (const v of visitors) {
-      if (v.events.length > BATCH) { long.push(v); continue; }
-      if (current && current.events.length + v.events.length > BATCH) { batches.push(current); current = null; }
-      current ??= open();
-      current.events.push(...v.events);
-      sentOf.set(v, current.done);
-    }
-    if (current) batches.push(current);
-    let nextBatch = 0;
+    const flows: Array<{ v: DemoVisitor; sent: Promise<void> }> = [];
+    const waiting = new Set<() => void>();
+    const wake = () => { for (const w of [...waiting]) w(); waiting.clear(); };
+    const changed = () => new Promise<void>((r) => waiting.add(r));
+    const nextBatch = (): { events: DemoEvent[]; sent: () => void } | null => {
+      let sent!: () => void;
+      const isSent = new Promise<void>((r) => { sent = r; });
+      const events: DemoEvent[] = [];
+      for (;;) {
+        const v = carried ?? (exhausted ? undefined : story.next().value as DemoVisitor | undefined);
+        carried = undefined;
+        if (!v) { exhausted = true; break; }
+        first ??= v;
+        if (v.kind === 'chatter') {
+          firstChatter ??= v;
+          if (!withdrew && v.events.some((e) => e.type === 'consent-withdrawn')) withdrew = v;
+        }
+        if (v.events.length > BATCH) { long.push(v); told++; continue; }
+        if (events.length && events.length + v.events.length > BATCH) { carried = v; break; }
+        told++;
+        events.push(...v.events);
+        if (v.flow.length) { flows.push({ v, sent: isSent }); wake(); }
+      }
+      return events.length ? { events, sent } : null;
+    };
     const events = (async () => {
-      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-        while (nextBatch < batches.length) { const b = batches[nextBatch++]!; await send(b.events); b.sent(); }
-      }));
-      for (const v of long) for (let i = 0; i < v.events.length; i += BATCH) await send(v.events.slice(i, i + BATCH));
+      try {
+        await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+          for (;;) {
+            // The requests keep up, or the story waits for them.
+            while (flows.length > MAX_WAITING_FLOWS) await changed();
+            const b = nextBatch();
+            if (!b) break;
+            await send(b.events);
+            b.sent();
+          }
+        }));
+        for (const v of long) for (let i = 0; i < v.events.length; i += BATCH) await send(v.events.slice(i, i + BATCH));
+      } finally {
+        exhausted = true;
+        wake();
+      }
     })();
-    // Meanwhile the requests, and what answers them: each once its visitor's events are in, in order, several visitors at a time.
     let requests = 0;
-    const flows = visitors.filter((v) => v.flow.length && v.events.length <= BATCH);
-    let nextFlow = 0;
     const requestsDone = Promise.all(Array.from({ length: 8 }, async () => {
-      while (nextFlow < flows.length) {
-        const v = flows[nextFlow++]!;
-        await sentOf.get(v);
-        const made = await playFlow(base, P, tokens, v, send);
+      for (;;) {
+        const f = flows.shift();
+        if (!f) { if (exhausted) return; await changed(); continue; }
+        wake();
+        await f.sent;
+        const made = await playFlow(base, P, tokens, f.v, send);
         requests += made;
       }
     }));
@@ -124,11 +158,11 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
     show(done, true);
     const seconds = (Date.now() - started) / 1000;
     const findings = await countFindings(base, P, tokens.auditor!);
-    const chatter = visitors.find((v) => v.kind === 'chatter' && v.events.some((e) => e.type === 'consent-withdrawn')) ?? visitors.find((v) => v.kind === 'chatter') ?? visitors[0]!;
+    const chatter = withdrew ?? firstChatter ?? first!;
     const shownBase = options.url ?? `http://localhost:${config.httpPort}`;
     const curl = (role: string, path: string, file?: string) => `  curl -H 'Authorization: Bearer ${tokens[role]}' '${shownBase}${P}${path}'${file ? ` -o ${file}` : ''}`;
     out([
-      `Told the chat-box story: ${visitors.length} visitors, ${done} events and ${requests} requests in ${seconds.toFixed(1)} s (${Math.round(done / Math.max(seconds, 0.001))} events/s).`,
+      `Told the chat-box story: ${told} visitors, ${done} events and ${requests} requests in ${seconds.toFixed(1)} s (${Math.round(done / Math.max(seconds, 0.001))} events/s).`,
       `Findings raised: ${findings.total} (${Object.entries(findings.byCode).map(([c, n]) => `${c} ${n}`).join(', ')}).`,
       '',
       `Tokens of tenant "${options.tenant}" (dpo, legal, auditor, emitter): ${['dpo', 'legal', 'auditor', 'emitter'].map((r) => `${r}=${tokens[r]}`).join(' ')}`,

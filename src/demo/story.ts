@@ -68,11 +68,14 @@ const MIX: ReadonlyArray<readonly [VisitorKind, number]> = [
   ['browser', 560], ['chatter', 360], ['leaky-statistics', 25], ['police', 10], ['backup', 30], ['requester', 15],
 ];
 
-export function demoVisitors(count: number, seed = 1, regulars = 1, regularEvents = 1000): DemoVisitor[] {
+/** The whole story at once (tests; small counts). */
+export const demoVisitors = (count: number, seed = 1, regulars = 1, regularEvents = 1000): DemoVisitor[] => [...demoVisitorStream(count, seed, regulars, regularEvents)];
+
+/** The story one visitor at a time, in telling order: any size in little memory. */
+export function* demoVisitorStream(count: number, seed = 1, regulars = 1, regularEvents = 1000): Generator<DemoVisitor> {
   const next = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const chance = (p: number) => next() < p;
-  const out: DemoVisitor[] = [];
   const total = MIX.reduce((n, [, w]) => n + w, 0);
   for (let i = 0; i < count + regulars; i++) {
     const regular = i >= count;
@@ -187,7 +190,6 @@ export function demoVisitors(count: number, seed = 1, regulars = 1, regularEvent
     }
     // What a visitor did, in the order it happened (a stable sort keeps same-moment events as told).
     events.sort((x, y) => (x.occurredAt < y.occurredAt ? -1 : x.occurredAt > y.occurredAt ? 1 : 0));
-    out.push({ id, kind, events, flow });
+    yield { id, kind, events, flow };
   }
-  return out;
 }

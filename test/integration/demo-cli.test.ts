@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { client, ROOT, startLedger, tempDir } from '../support/ledger-process.js';
+import { demoVisitors } from '../../src/demo/story.js';
 
 /** Runs `pdl demo` (asynchronously: it may talk to a ledger served by this test process's child). */
 function pdl(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -18,7 +19,12 @@ describe('pdl demo', () => {
     const dataDir = tempDir();
     const r = await pdl(['demo', '--visitors', '300'], { PDL_DATA_DIR: dataDir });
     expect([r.status, r.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
-    expect(r.stdout).toMatch(/Told the chat-box story: 301 visitors, \d+ events and \d+ requests/);
+    // Told as it is made, a visitor at a time: every event of the story once, none lost or repeated.
+    const story = demoVisitors(300, 1);
+    const events = story.reduce((n, v) => n + v.events.length + v.flow.reduce((m, s) => m + ('events' in s ? s.events.length : 0), 0), 0);
+    const requests = story.filter((v) => v.flow[0] && 'call' in v.flow[0]).length;
+    expect(requests).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`Told the chat-box story: 301 visitors, ${events} events and ${requests} requests`);
     expect(r.stdout).toMatch(/Findings raised: \d+ \(.*consent-missing|Findings raised: \d+ \(.*category-not-declared/);
     const dpo = /dpo=(\S+)/.exec(r.stdout)![1]!;
     const reportPath = /'http:\/\/localhost:3000(\/v1\/tenants\/chatbox\/subjects\/[^']+report\?format=html)'/.exec(r.stdout)![1]!;
