@@ -44,7 +44,37 @@ function lastAt<T extends { readonly at: string }>(list: readonly T[] | undefine
 
 const inForce = (h: KeptHolding, at: string) => h.from <= at && (h.to === null || h.to > at);
 
-type Statements = SqliteSubjectStore['s'];
+/** The statements of the compliance state on `db`. */
+function statements(db: Db) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    consentAt: p('select given from cmp_consents where tenant = ? and subject = ? and purpose = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
+    setConsent: p('insert into cmp_consents (tenant, subject, purpose, at, given) values (?, ?, ?, ?, ?)'),
+    restrictedAt: p('select restricted from cmp_restrictions where tenant = ? and subject = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
+    setRestricted: p('insert into cmp_restrictions (tenant, subject, at, restricted) values (?, ?, ?, ?)'),
+    objectedAt: p('select 1 from cmp_objections where tenant = ? and subject = ? and purpose = ? and at <= ? limit 1').pluck(),
+    addObjection: p('insert into cmp_objections (tenant, subject, purpose, at) values (?, ?, ?, ?)'),
+    lastActivity: p('select at from cmp_activity where tenant = ? and subject = ? and at <= ? order by at desc limit 1').pluck(),
+    addActivity: p('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)'),
+    holdingAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and category = ? and system = ?
+      and from_at <= ? and (to_at is null or to_at > ?) order by from_at desc, id desc limit 1`),
+    purposes: p('select purpose, first_at from cmp_holding_purposes where holding = ?'),
+    open: p('insert into cmp_holdings (tenant, subject, category, system, from_at, opened_by) values (?, ?, ?, ?, ?, ?)'),
+    close: p('update cmp_holdings set to_at = ? where id = ?'),
+    addPurpose: p('insert into cmp_holding_purposes (holding, purpose, first_at) values (?, ?, ?) on conflict (holding, purpose) do update set first_at = min(first_at, excluded.first_at)'),
+    categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
+      where tenant = ? and subject = ? and category = ?`),
+    holdingsAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
+    subjectHoldings: p('select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? order by id'),
+    tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
+      and (? is null or subject = ?) order by id limit ?`),
+    loadConsents: p('select purpose, at, given from cmp_consents where tenant = ? and subject = ? order by purpose, at, seq'),
+    loadRestrictions: p('select at, restricted from cmp_restrictions where tenant = ? and subject = ? order by at, seq'),
+    loadObjections: p('select purpose, min(at) as at from cmp_objections where tenant = ? and subject = ? group by purpose'),
+    loadPurposes: p('select p.holding, p.purpose, p.first_at from cmp_holdings h join cmp_holding_purposes p on p.holding = h.id where h.tenant = ? and h.subject = ?'),
+  };
+}
+type Statements = ReturnType<typeof statements>;
 
 /**
  * One subject's records as the writer keeps them: the rows of its tables (but its activity, which only
@@ -144,8 +174,7 @@ class KeptSubject implements SubjectRecords {
  * rules is one ordered index lookup. Written inside the commit that records the facts.
  */
 export class SqliteSubjectStore {
-  /** @internal */
-  readonly s;
+  private readonly s: Statements;
 
   /**
    * The writer's side (`keep`): subjects touched lately, kept in memory (`KeptSubject`) so that an event
@@ -161,33 +190,7 @@ export class SqliteSubjectStore {
   constructor(db: Db, private readonly activity?: ActivityIndex, private readonly keep = 0) {
     db.exec(SUBJECT_RECORDS_SCHEMA);
     db.exec(new ActivityIndex().schema);
-    const p = (sql: string) => db.prepare(sql);
-    this.s = {
-      consentAt: p('select given from cmp_consents where tenant = ? and subject = ? and purpose = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
-      setConsent: p('insert into cmp_consents (tenant, subject, purpose, at, given) values (?, ?, ?, ?, ?)'),
-      restrictedAt: p('select restricted from cmp_restrictions where tenant = ? and subject = ? and at <= ? order by at desc, seq desc limit 1').pluck(),
-      setRestricted: p('insert into cmp_restrictions (tenant, subject, at, restricted) values (?, ?, ?, ?)'),
-      objectedAt: p('select 1 from cmp_objections where tenant = ? and subject = ? and purpose = ? and at <= ? limit 1').pluck(),
-      addObjection: p('insert into cmp_objections (tenant, subject, purpose, at) values (?, ?, ?, ?)'),
-      lastActivity: p('select at from cmp_activity where tenant = ? and subject = ? and at <= ? order by at desc limit 1').pluck(),
-      addActivity: p('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)'),
-      holdingAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and category = ? and system = ?
-        and from_at <= ? and (to_at is null or to_at > ?) order by from_at desc, id desc limit 1`),
-      purposes: p('select purpose, first_at from cmp_holding_purposes where holding = ?'),
-      open: p('insert into cmp_holdings (tenant, subject, category, system, from_at, opened_by) values (?, ?, ?, ?, ?, ?)'),
-      close: p('update cmp_holdings set to_at = ? where id = ?'),
-      addPurpose: p('insert into cmp_holding_purposes (holding, purpose, first_at) values (?, ?, ?) on conflict (holding, purpose) do update set first_at = min(first_at, excluded.first_at)'),
-      categoryAt: p(`select count(*) as ever, coalesce(sum(from_at <= ? and (to_at is null or to_at > ?)), 0) as now from cmp_holdings
-        where tenant = ? and subject = ? and category = ?`),
-      holdingsAt: p(`select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? and from_at <= ? and (to_at is null or to_at > ?)`),
-      subjectHoldings: p('select id, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and subject = ? order by id'),
-      tenantHoldingsAt: p(`select id, subject, category, system, from_at, to_at, opened_by from cmp_holdings where tenant = ? and id > ? and from_at <= ? and (to_at is null or to_at > ?)
-        and (? is null or subject = ?) order by id limit ?`),
-      loadConsents: p('select purpose, at, given from cmp_consents where tenant = ? and subject = ? order by purpose, at, seq'),
-      loadRestrictions: p('select at, restricted from cmp_restrictions where tenant = ? and subject = ? order by at, seq'),
-      loadObjections: p('select purpose, min(at) as at from cmp_objections where tenant = ? and subject = ? group by purpose'),
-      loadPurposes: p('select p.holding, p.purpose, p.first_at from cmp_holdings h join cmp_holding_purposes p on p.holding = h.id where h.tenant = ? and h.subject = ?'),
-    };
+    this.s = statements(db);
   }
 
   /** Every holding a subject ever had, in order. */
