@@ -1,5 +1,5 @@
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
-import { demoVisitors } from '../../src/demo/story.js';
+import { demoVisitors, demoVisitorStream } from '../../src/demo/story.js';
 import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS } from '../../src/demo/chatbox.js';
 import { scenario } from '../support/builders.js';
 
@@ -11,6 +11,12 @@ describe('the demo story', () => {
     expect(DEMO_PURPOSES).toEqual(scenario.purposes);
     expect(DEMO_SYSTEMS).toEqual(scenario.systems);
     expect(DEMO_RECIPIENTS).toEqual(scenario.recipients);
+  });
+
+  it('is made a visitor at a time: the first of ten million visitors comes at once, the same as in a short story', () => {
+    const story = demoVisitorStream(10_000_000, 7);
+    expect(story.next().value).toEqual(visitors[0]);
+    expect(story.next().value).toEqual(visitors[1]);
   });
 
   it('tells the same story for the same seed, another for another seed', () => {
