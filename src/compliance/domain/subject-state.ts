@@ -155,7 +155,7 @@ export function holdingStatus(r: SubjectRecords, h: Holding, at: string, purpose
 }
 
 /** Values over time, ordered by instant (ties in recording order). */
-class Timeline<T> {
+export class Timeline<T> {
   private readonly items: Array<{ at: string; value: T }> = [];
 
   /** The items in order, as plain pairs. */

@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { Holding, SubjectRecords } from '../domain/subject-state.js';
+import { Timeline, type Holding, type SubjectRecords } from '../domain/subject-state.js';
 import { ActivityIndex } from './activity-index.js';
 
 export const SUBJECT_RECORDS_SCHEMA = `
@@ -21,26 +21,6 @@ interface KeptHolding { readonly id: number; readonly category: string; readonly
 
 /** Subjects the writer keeps in memory (least recently used ones are dropped and read again when needed). */
 export const KEPT_SUBJECTS = 20_000;
-
-/** Entries ordered by instant, ties in recording order, as the tables' `order by at, seq` gives them. */
-function insertOrdered<T extends { readonly at: string }>(list: T[], item: T): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]!.at > item.at) i--;
-  list.splice(i, 0, item);
-}
-
-/** The last entry at or before `at`. */
-function lastAt<T extends { readonly at: string }>(list: readonly T[] | undefined, at: string): T | undefined {
-  if (!list) return undefined;
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]!.at <= at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo ? list[lo - 1] : undefined;
-}
 
 const inForce = (h: KeptHolding, at: string) => h.from <= at && (h.to === null || h.to > at);
 
@@ -81,20 +61,17 @@ type Statements = ReturnType<typeof statements>;
  * an erasure's minimum retention asks for), read once, answered from memory and written through.
  */
 class KeptSubject implements SubjectRecords {
-  private readonly consents = new Map<string, Array<{ at: string; given: boolean }>>();
-  private readonly restrictions: Array<{ at: string; restricted: boolean }> = [];
+  /** Per purpose; loaded in the tables' order (at, seq), so that ties keep their recording order. */
+  private readonly consents = new Map<string, Timeline<boolean>>();
+  private readonly restrictions: Timeline<boolean>;
   /** Per purpose, the earliest objection. */
   private readonly objections = new Map<string, string>();
   /** In id order. */
   private readonly holdings: KeptHolding[] = [];
 
   constructor(private readonly s: Statements, private readonly tenant: string, private readonly subject: string, private readonly activity: Pick<SubjectRecords, 'lastActivity' | 'addActivity'>) {
-    for (const r of s.loadConsents.all(tenant, subject) as Array<{ purpose: string; at: string; given: number }>) {
-      const list = this.consents.get(r.purpose);
-      if (list) list.push({ at: r.at, given: r.given === 1 });
-      else this.consents.set(r.purpose, [{ at: r.at, given: r.given === 1 }]);
-    }
-    for (const r of s.loadRestrictions.all(tenant, subject) as Array<{ at: string; restricted: number }>) this.restrictions.push({ at: r.at, restricted: r.restricted === 1 });
+    for (const r of s.loadConsents.all(tenant, subject) as Array<{ purpose: string; at: string; given: number }>) this.consentsOf(r.purpose).set(r.at, r.given === 1);
+    this.restrictions = Timeline.of((s.loadRestrictions.all(tenant, subject) as Array<{ at: string; restricted: number }>).map((r) => [r.at, r.restricted === 1] as const));
     for (const r of s.loadObjections.all(tenant, subject) as Array<{ purpose: string; at: string }>) this.objections.set(r.purpose, r.at);
     const byId = new Map<number, KeptHolding>();
     for (const r of s.subjectHoldings.all(tenant, subject) as HoldingRow[]) {
@@ -115,17 +92,21 @@ class KeptSubject implements SubjectRecords {
     return best;
   }
 
-  consentAt(purpose: string, at: string) { return lastAt(this.consents.get(purpose), at)?.given; }
+  private consentsOf(purpose: string): Timeline<boolean> {
+    let t = this.consents.get(purpose);
+    if (!t) this.consents.set(purpose, (t = new Timeline<boolean>()));
+    return t;
+  }
+
+  consentAt(purpose: string, at: string) { return this.consents.get(purpose)?.last(at)?.value; }
   setConsent(purpose: string, at: string, given: boolean) {
     this.s.setConsent.run(this.tenant, this.subject, purpose, at, given ? 1 : 0);
-    let list = this.consents.get(purpose);
-    if (!list) this.consents.set(purpose, (list = []));
-    insertOrdered(list, { at, given });
+    this.consentsOf(purpose).set(at, given);
   }
-  restrictedAt(at: string) { return lastAt(this.restrictions, at)?.restricted; }
+  restrictedAt(at: string) { return this.restrictions.last(at)?.value; }
   setRestricted(at: string, restricted: boolean) {
     this.s.setRestricted.run(this.tenant, this.subject, at, restricted ? 1 : 0);
-    insertOrdered(this.restrictions, { at, restricted });
+    this.restrictions.set(at, restricted);
   }
   objectedAt(purpose: string, at: string) { const first = this.objections.get(purpose); return first !== undefined && first <= at; }
   addObjection(purpose: string, at: string) {
