@@ -113,6 +113,12 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
 /** A facet's positions are the keys `id × FACET_SPAN + position` of `audit_facets` (positions stay below 2^40). */
 export const FACET_SPAN = 1_099_511_627_776;
 
+/** Positions in ascending order, sorted in place only where they are not already (they mostly come in order). */
+function ascending(list: number[]): number[] {
+  if (list.some((p, i) => i > 0 && p < list[i - 1]!)) list.sort((a, b) => a - b);
+  return list;
+}
+
 /**
  * The audit trail's facet index: each (tenant, facet) numbered in `audit_facet_names` with its count of
  * positions (a filter of several facets starts from its rarest), and its positions as one integer key
@@ -156,8 +162,7 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     // Each facet's positions of the group in one statement (a JSON array), in order: they go to the end of
     // its range, a few pages per facet (a statement per key cost twice as much, most of it in the calls).
     for (const [id, list] of positions) {
-      if (list.some((p, i) => i > 0 && p < list[i - 1]!)) list.sort((a, b) => a - b);
-      s.insert.run(id, JSON.stringify(list));
+      s.insert.run(id, JSON.stringify(ascending(list)));
       s.count.run(list.length, id);
     }
     this.written(db);
@@ -185,7 +190,7 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     // Many keys a statement (a JSON array of positions), rather than a statement a key.
     const insert = db.prepare(`insert into audit_facets (key) select ? * ${FACET_SPAN} + value from json_each(?)`);
     for (const [k, list] of positions) {
-      if (list.some((p, i) => i > 0 && p < list[i - 1]!)) list.sort((a, b) => a - b);
+      ascending(list);
       const [tenant, f] = k.split('\u0000') as [string, string];
       const id = name.get(tenant, f, list.length) as number;
       for (let i = 0; i < list.length; i += 50_000) insert.run(id, JSON.stringify(list.slice(i, i + 50_000)));
