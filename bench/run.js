@@ -43,8 +43,9 @@ async function emmett(batch, inFlight = 1) {
 
 // (c) pdl in-process: the whole append path (validate, seal, canonicalise, hash, keys, group commit), no transport;
 // `inFlight` callers each wait for their batch's answer before sending the next (1: strictly sequential).
-async function inProcess(inFlight, rules = true) {
-  const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' }, { rules });
+// `options` (only to measure what parts cost): `rules: false`, no compliance engine; `readModels: false`, no read models at all.
+async function inProcess(inFlight, options = {}) {
+  const s = openEmbeddedStorage(tmp('pdl-inproc-'), { key: randomBytes(32), id: 'bench' }, options);
   const w = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
   const actor = { type: 'admin', id: 'bench' };
   await w.append('acme', async () => ({ _tag: 'Right', right: { drafts: [
@@ -56,7 +57,7 @@ async function inProcess(inFlight, rules = true) {
     await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) {
       const decoded = decodeAppendBody({ events: Array.from({ length: 100 }, () => ev(n++)) });
       const r = await w.record('acme', decoded.right); if (r._tag !== 'Right') throw new Error('append refused');
-      if (r.right.some((x) => x.findings.length)) throw new Error(`unexpected findings: ${JSON.stringify(r.right.find((x) => x.findings.length).findings)}`);
+      if (options.rules !== false && options.readModels !== false && r.right.some((x) => x.findings.length)) throw new Error(`unexpected findings: ${JSON.stringify(r.right.find((x) => x.findings.length).findings)}`);
     } }));
     return n; });
   await w.drain(); await s.close();
@@ -100,8 +101,11 @@ results.b_emmett_batch100 = b100.rate ?? null; results.b_emmett_single = b1.rate
 console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s; 100/append with 4 in flight: ${Math.round(b4.rate)} ev/s, ${b4.errors ?? 'n/a'} appends failed (${b4.firstError})`);
 results.c_inprocess_sequential = await inProcess(1); console.log(`(c) pdl in-process, 1 batch of 100 at a time: ${Math.round(results.c_inprocess_sequential)} ev/s`);
 results.c_inprocess = await inProcess(4); console.log(`(c) pdl in-process, 4 batches of 100 in flight: ${Math.round(results.c_inprocess)} ev/s`);
-results.c_inprocess_rules_off = await inProcess(4, false);
+results.c_inprocess_rules_off = await inProcess(4, { rules: false });
 console.log(`(c') as (c) with the compliance rules off:  ${Math.round(results.c_inprocess_rules_off)} ev/s: the rules cost ${(100 * (1 - results.c_inprocess / results.c_inprocess_rules_off)).toFixed(0)}% (target <= 25%)`);
+// The append path alone (validate, seal, canonicalise, hash, keys, group commit, log): what (c) could reach if every read model cost nothing.
+results.c_inprocess_log_only = await inProcess(4, { readModels: false });
+console.log(`(c'') as (c) with no read models (log and keys only): ${Math.round(results.c_inprocess_log_only)} ev/s = ${results.b_emmett_batch100 ? (results.c_inprocess_log_only / results.b_emmett_batch100).toFixed(2) : 'n/a'} x (b): the read models cost ${(100 * (1 - results.c_inprocess / results.c_inprocess_log_only)).toFixed(0)}%`);
 }
 const srv = await server();
 await overHttp(srv, 4, 100);
@@ -119,7 +123,7 @@ const g = await overHttp(srvG, 4, 100); results.g_http_4x100_checkpoint_every_co
 console.log(`(g) as (d), checkpoint after every commit: ${Math.round(g.rate)} ev/s (${g.errors} errors) = ${(g.rate / d.rate).toFixed(2)} x (d)`);
 results.errors = d.errors + eCold.errors + e.errors + f.errors + g.errors;
 const ratio = (x, y) => (x && y ? x / y : null);
-results.ratios = { 'c/a': ratio(results.c_inprocess, results.a_raw), 'c/b': ratio(results.c_inprocess, results.b_emmett_batch100), 'd/a': ratio(d.rate, results.a_raw), 'e/a': ratio(e.rate, results.a_raw) };
+results.ratios = { 'c/a': ratio(results.c_inprocess, results.a_raw), 'c/b': ratio(results.c_inprocess, results.b_emmett_batch100), "c''/b": ratio(results.c_inprocess_log_only, results.b_emmett_batch100), 'd/a': ratio(d.rate, results.a_raw), 'e/a': ratio(e.rate, results.a_raw) };
 const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
 const targets = { 'c/b': 1.5, 'd/a': 0.35, 'e/a': 0.15 };
 console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fmt(v)}${targets[k] ? (v !== null && v >= targets[k] ? ' (target met)' : ` (target ${targets[k]}: missed)`) : ''}`).join(', ')}`);
@@ -128,6 +132,6 @@ if (only === 'server') process.exit(0);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
+const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (c'') as (c), no read models (log and keys only) | ${Math.round(results.c_inprocess_log_only)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n`;
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
 process.exit(0);

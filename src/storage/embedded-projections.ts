@@ -14,9 +14,17 @@ import { answersProjection } from '../answers/sqlite/answers-projection.js';
  */
 export const READ_MODELS_VERSION = 10;
 
+/** What `embeddedProjections` folds: only to measure what the read models cost, never in service. */
+export interface ProjectionOptions {
+  /** false: no compliance engine. */
+  readonly rules?: boolean;
+  /** false: only the tenants and declarations that the append path itself reads (no trail, answers, Merkle tree, rules). */
+  readonly readModels?: boolean;
+}
+
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
-/** `rules: false` leaves the compliance engine out (to measure what it costs; never in service). */
-export const embeddedProjections = (db: Db, options: { rules?: boolean } = {}): SqliteProjection[] => [
-  merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db), answersProjection(db),
-  ...(options.rules === false ? [] : [complianceProjection(db)]),
-];
+export const embeddedProjections = (db: Db, options: ProjectionOptions = {}): SqliteProjection[] =>
+  options.readModels === false ? [tenancyProjection(db), declarationsProjection(db)] : [
+    merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db), answersProjection(db),
+    ...(options.rules === false ? [] : [complianceProjection(db)]),
+  ];

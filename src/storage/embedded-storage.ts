@@ -31,6 +31,8 @@ export interface EmbeddedOptions {
   readonly writes?: 'worker' | 'in-thread';
   /** false: no compliance engine (only to measure its cost). */
   readonly rules?: boolean;
+  /** false: no read models but what the append path reads (only to measure what they cost: nothing answers from such a store). */
+  readonly readModels?: boolean;
   /** Rebuild every read model from the log before opening (`pdl rebuild`), reporting progress. */
   readonly rebuild?: { readonly onProgress?: (through: bigint, head: bigint) => void };
 }
@@ -41,6 +43,7 @@ export interface EmbeddedOptions {
  */
 export function openEmbeddedStorage(dataDir: string, master: MasterKey, options: EmbeddedOptions = {}) {
   const lock = lockDataDir(dataDir);
+  const projectionOptions = { rules: options.rules !== false, readModels: options.readModels !== false };
   const ledgerFile = join(dataDir, 'ledger.db');
   const keysFile = join(dataDir, 'keys.db');
   const ledgerDb = openDatabase(ledgerFile);
@@ -49,10 +52,10 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   // Read models of another version (or a rebuild asked for) are dropped before their projections are
   // made, so that these find their new tables; the appender then folds them again from the log.
   const scratch = new Database(':memory:');
-  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, { rules: options.rules }), READ_MODELS_VERSION, options.rebuild !== undefined);
+  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, projectionOptions), READ_MODELS_VERSION, options.rebuild !== undefined);
   scratch.close();
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
-  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, { rules: options.rules }), {
+  const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, projectionOptions), {
     version: READ_MODELS_VERSION, ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
   });
   const rebuilt: RebuildReport | null = appender.rebuilt && { ...appender.rebuilt, resumed: appender.rebuilt.resumed && !reset };
@@ -67,7 +70,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     keyStore = new SqliteKeyStore(keysDb, keyWriter.inThread(), master, now);
   } else {
     appender.closeIndexes();
-    worker = new WriteWorkerClient(dataDir, options.rules !== false);
+    worker = new WriteWorkerClient(dataDir, projectionOptions);
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }
