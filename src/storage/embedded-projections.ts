@@ -22,6 +22,13 @@ export interface ProjectionOptions {
   readonly readModels?: boolean;
 }
 
+/**
+ * The version the read models are recorded under: a store whose read models were folded without some of
+ * them (measuring) records another one, so that opening it as usual rebuilds them all from the log.
+ */
+export const readModelsVersion = (options: ProjectionOptions = {}): number =>
+  options.rules === false || options.readModels === false ? -READ_MODELS_VERSION : READ_MODELS_VERSION;
+
 /** The read models folded inline into each commit of the embedded log (and their tables, created on `db`). */
 export const embeddedProjections = (db: Db, options: ProjectionOptions = {}): SqliteProjection[] =>
   options.readModels === false ? [tenancyProjection(db), declarationsProjection(db)] : [

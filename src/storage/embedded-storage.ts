@@ -9,7 +9,7 @@ import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
-import { embeddedProjections, READ_MODELS_VERSION } from './embedded-projections.js';
+import { embeddedProjections, readModelsVersion } from './embedded-projections.js';
 import { SqliteAnswersReadModel } from '../answers/sqlite/sqlite-answers-read-model.js';
 import { resetStaleReadModels, type RebuildReport } from '../ledger/sqlite/sqlite-log-appender.js';
 import Database from 'better-sqlite3';
@@ -52,11 +52,11 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   // Read models of another version (or a rebuild asked for) are dropped before their projections are
   // made, so that these find their new tables; the appender then folds them again from the log.
   const scratch = new Database(':memory:');
-  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, projectionOptions), READ_MODELS_VERSION, options.rebuild !== undefined);
+  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, projectionOptions), readModelsVersion(projectionOptions), options.rebuild !== undefined);
   scratch.close();
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
   const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, projectionOptions), {
-    version: READ_MODELS_VERSION, ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
+    version: readModelsVersion(projectionOptions), ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
   });
   const rebuilt: RebuildReport | null = appender.rebuilt && { ...appender.rebuilt, resumed: appender.rebuilt.resumed && !reset };
   let worker: WriteWorkerClient | null = null;

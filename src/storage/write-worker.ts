@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
-import { embeddedProjections, READ_MODELS_VERSION, type ProjectionOptions } from './embedded-projections.js';
+import { embeddedProjections, readModelsVersion, type ProjectionOptions } from './embedded-projections.js';
 import { answering, heapStats, withContexts } from './worker-calls.js';
 import type { WriteRequest } from './write-protocol.js';
 
@@ -15,7 +15,7 @@ import type { WriteRequest } from './write-protocol.js';
 const port = parentPort!;
 const { dataDir, projections } = workerData as { dataDir: string; projections: ProjectionOptions };
 const ledgerDb = openDatabase(join(dataDir, 'ledger.db'));
-const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb, projections), { version: READ_MODELS_VERSION });
+const appender = new SqliteLogAppender(ledgerDb, openDatabase(join(dataDir, 'ledger.db')), embeddedProjections(ledgerDb, projections), { version: readModelsVersion(projections) });
 const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }), openDatabase(join(dataDir, 'keys.db'), { secureDelete: true }));
 
 function serve(r: WriteRequest): unknown {
