@@ -3,7 +3,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import { canonicalJson } from '../../ledger/domain/canonical.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
-import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+import { Slices, type Applied, type DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { sortableInstant } from '../../common/kernel/time.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
@@ -46,6 +46,8 @@ export class PurposeSubjectsIndex implements DeferredIndex {
 create table if not exists ropa_subjects (tenant text not null, purpose text not null, subject text not null, first_position integer not null, primary key (tenant, purpose, subject));
 create table if not exists ropa_subject_counts (tenant text not null, purpose text not null, kind text not null, subjects integer not null, primary key (tenant, purpose, kind));`;
   private rows = new Map<string, number>();
+  /** The group being written (see `DeferredIndex.freeze`), in key order. */
+  private group: Slices<readonly [string, number]> | null = null;
   private stmt: { insert: Statement<unknown[]>; count: Statement<unknown[]> } | null = null;
 
   add(events: readonly Applied[]): void {
@@ -67,14 +69,22 @@ create table if not exists ropa_subject_counts (tenant text not null, purpose te
     this.rows = new Map();
   }
 
-  write(db: Db): void {
+  /** In key order: each B-tree page is visited once per group instead of once per row. */
+  freeze(): void {
+    if (this.group) return;
+    this.group = new Slices([...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.rows = new Map();
+  }
+
+  write(db: Db, budget?: number): boolean {
     this.stmt ??= {
       insert: db.prepare('insert or ignore into ropa_subjects (tenant, purpose, subject, first_position) values (?, ?, ?, ?)'),
       count: db.prepare('insert into ropa_subject_counts (tenant, purpose, kind, subjects) values (?, ?, ?, ?) on conflict (tenant, purpose, kind) do update set subjects = subjects + excluded.subjects'),
     };
+    this.freeze();
     const added = new Map<string, number>();
-    // In key order: each B-tree page is visited once per group instead of once per row.
-    for (const [k, position] of [...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // Counted by the rows actually added: a row written again (after a crash) counts once.
+    for (const [k, position] of this.group!.next(budget)) {
       const [tenant, purpose, subject] = k.split('\u0000') as [string, string, string];
       if (this.stmt.insert.run(tenant, purpose, subject, position).changes === 0) continue;
       const kk = `${tenant}\u0000${purpose}\u0000${subjectKind(subject)}`;
@@ -84,10 +94,15 @@ create table if not exists ropa_subject_counts (tenant text not null, purpose te
       const [tenant, purpose, kind] = k.split('\u0000') as [string, string, string];
       this.stmt.count.run(tenant, purpose, kind, n);
     }
+    return this.group!.done;
   }
 
   committed(): void {
-    this.rows = new Map();
+    this.group = null;
+  }
+
+  rewind(): void {
+    this.group?.rewind();
   }
 }
 

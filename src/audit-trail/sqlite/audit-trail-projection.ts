@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+import { Slices, type Applied, type DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
 import type { RecordedEvent } from '../../ledger/event-store.port.js';
 import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.js';
 import { entryOf } from '../../ledger/entry-of.js';
@@ -35,6 +35,8 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
   /** Taken and not yet written: (tenant, key, position, and what else the index keeps). */
   protected rows: Row[] = [];
   private through = new Map<string, number>();
+  /** The group being written (see `DeferredIndex.freeze`): its rows in key order, and its high-water marks. */
+  private group: { rows: Slices<Row>; through: Map<string, number> } | null = null;
   private setThrough: Statement<unknown[]> | null = null;
 
   constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[]) {}
@@ -49,16 +51,35 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
     }
   }
 
-  abstract write(db: Db): void;
+  /** In (tenant, key, position) order: each B-tree page is visited once per group instead of once per row. */
+  freeze(): void {
+    if (this.group) return;
+    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
+    this.group = { rows: new Slices(this.rows), through: this.through };
+    this.clear();
+  }
 
-  /** Moves each tenant's high-water mark to what was written. */
-  protected written(db: Db): void {
+  /** Writes rows of the group (already in key order); writing a row again leaves the index as it was. */
+  protected abstract writeRows(db: Db, rows: readonly Row[]): void;
+
+  write(db: Db, budget?: number): boolean {
+    this.freeze();
+    const group = this.group!;
+    const rows = group.rows.next(budget);
+    if (rows.length) this.writeRows(db, rows);
+    if (!group.rows.done) return false;
+    // With the group's last rows: each tenant's high-water mark moves to what was written.
     this.setThrough ??= db.prepare(`insert into ${this.throughTable} (tenant, position) values (?, ?) on conflict (tenant) do update set position = max(position, excluded.position)`);
-    for (const [tenant, position] of this.through) this.setThrough.run(tenant, position);
+    for (const [tenant, position] of group.through) this.setThrough.run(tenant, position);
+    return true;
   }
 
   committed(): void {
-    this.clear();
+    this.group = null;
+  }
+
+  rewind(): void {
+    this.group?.rows.rewind();
   }
 
   /** Forgets what was taken and not written (a rebuild fills the index in bulk instead). */
@@ -88,12 +109,9 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
     super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]]);
   }
 
-  write(db: Db): void {
+  protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, string, number, bigint, Buffer]>): void {
     this.insert ??= db.prepare('insert or ignore into audit_subjects (tenant, subject, position, global_position, hash) values (?, ?, ?, ?, ?)');
-    // In key order: each B-tree page is visited once per group instead of once per row.
-    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
-    for (const r of this.rows) this.insert.run(r[0], r[1], r[2], r[3], r[4]);
-    this.written(db);
+    for (const r of rows) this.insert.run(r[0], r[1], r[2], r[3], r[4]);
   }
 
   fillInBulk(db: Db): void {
@@ -137,18 +155,18 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     super('audit_facets_through', (e) => facetsOf(e).map((f) => [e.tenant, f, e.position] as const));
   }
 
-  write(db: Db): void {
+  protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, string, number]>): void {
     const s = (this.stmt ??= {
       name: db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, 0) on conflict (tenant, facet) do nothing'),
       id: db.prepare('select id from audit_facet_names where tenant = ? and facet = ?').pluck(),
       count: db.prepare('update audit_facet_names set n = n + ? where id = ?'),
       insert: db.prepare(`insert or ignore into audit_facets (key) select ? * ${FACET_SPAN} + value from json_each(?)`),
     });
-    // Numbers looked up once per group (a few dozen facets), not kept across groups: a group whose
+    // Numbers looked up once per slice (a few dozen facets), not kept across slices: a slice whose
     // transaction fails must not leave numbers behind that the table no longer has.
     const ids = new Map<string, number>();
     const positions = new Map<number, number[]>();
-    for (const [tenant, f, position] of this.rows) {
+    for (const [tenant, f, position] of rows) {
       const k = `${tenant}\u0000${f}`;
       let id = ids.get(k);
       if (id === undefined) {
@@ -159,13 +177,13 @@ create table if not exists audit_facets_through (tenant text primary key, positi
       if (list) list.push(position);
       else positions.set(id, [position]);
     }
-    // Each facet's positions of the group in one statement (a JSON array), in order: they go to the end of
+    // Each facet's positions of the slice in one statement (a JSON array), in order: they go to the end of
     // its range, a few pages per facet (a statement per key cost twice as much, most of it in the calls).
+    // Counted by the keys actually added, so that positions written again after a crash count once.
     for (const [id, list] of positions) {
-      s.insert.run(id, JSON.stringify(ascending(list)));
-      s.count.run(list.length, id);
+      const added = s.insert.run(id, JSON.stringify(ascending(list))).changes;
+      if (added) s.count.run(added, id);
     }
-    this.written(db);
   }
 
   /** From the rebuilt trail: every facet's positions gathered, then written facet after facet, each key after the one before. */

@@ -3,7 +3,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import { sortableInstant } from '../../common/kernel/time.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { entryOf } from '../../ledger/entry-of.js';
-import type { Applied, DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+import { Slices, type Applied, type DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
 
 const ACTIVE = new Set(['collected', 'activity']);
 
@@ -23,6 +23,8 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
   private pending = new Map<string, string[]>();
   /** Activity of committed events not yet written. */
   private recent = new Map<string, string[]>();
+  /** The group being written (see `DeferredIndex.freeze`): its activity by subject, for `latest`, and its rows in key order. */
+  private group: { byKey: Map<string, string[]>; rows: Slices<readonly [key: string, at: string]> } | null = null;
   private insert: Statement<unknown[]> | null = null;
 
   private static key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
@@ -39,7 +41,7 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
   latest(tenant: string, subject: string, at: string): string | undefined {
     const k = ActivityIndex.key(tenant, subject);
     let best: string | undefined;
-    for (const list of [this.recent.get(k), this.pending.get(k)]) for (const t of list ?? []) if (t <= at && (!best || t > best)) best = t;
+    for (const list of [this.recent.get(k), this.group?.byKey.get(k), this.pending.get(k)]) for (const t of list ?? []) if (t <= at && (!best || t > best)) best = t;
     return best;
   }
 
@@ -65,15 +67,34 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
     }
   }
 
-  write(db: Db): void {
-    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)');
-    for (const [k, list] of this.recent) {
+  /** In (subject, time) order: each page of the index is visited once per group, not once per row. */
+  freeze(): void {
+    if (this.group) return;
+    const rows: Array<readonly [string, string]> = [];
+    for (const k of [...this.recent.keys()].sort()) for (const at of [...this.recent.get(k)!].sort()) rows.push([k, at]);
+    this.group = { byKey: this.recent, rows: new Slices(rows) };
+    this.recent = new Map();
+  }
+
+  /**
+   * A subject's activity at an instant is one row (as the subject's state keeps it): rows written again
+   * after a crash (the log read again from the checkpoint) are not added twice.
+   */
+  write(db: Db, budget?: number): boolean {
+    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) select @tenant, @subject, @at where not exists (select 1 from cmp_activity where tenant = @tenant and subject = @subject and at = @at)');
+    this.freeze();
+    for (const [k, at] of this.group!.rows.next(budget)) {
       const [tenant, subject] = k.split('\u0000') as [string, string];
-      for (const at of list) this.insert.run(tenant, subject, at);
+      this.insert.run({ tenant, subject, at });
     }
+    return this.group!.rows.done;
   }
 
   committed(): void {
-    this.recent = new Map();
+    this.group = null;
+  }
+
+  rewind(): void {
+    this.group?.rows.rewind();
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
+import { Slices } from '../../ledger/sqlite/deferred-index.js';
 import type { IndexEntry, KeyWrites, SubjectKeys, LogMark, LogMarkKind, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const SCHEMA = `
@@ -32,6 +33,8 @@ export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.
 
 const INDEX_FLUSH_ENTRIES = 20_000;
 const INDEX_FLUSH_MS = 1000;
+/** Entries a scheduled flush writes per transaction: between two, the thread serves what arrived (see `SLICE_ROWS` of the log). */
+const INDEX_SLICE = 1000;
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**
@@ -42,6 +45,9 @@ export class SqliteKeyWriter {
   private readonly stmt;
   private pending: Array<{ tenant: string; e: IndexEntry }> = [];
   private checkpoints = new Map<string, number>();
+  /** Entries being written a slice at a time, and the checkpoints that move with the last slice. */
+  private group: { rows: Slices<{ tenant: string; e: IndexEntry }>; checkpoints: Map<string, number> } | null = null;
+  private slicing = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly db: Db, private readonly indexDb: Db) {
@@ -105,29 +111,68 @@ export class SqliteKeyWriter {
   }
 
   /**
-   * The checkpoint moves in the same transaction as the entries it covers. If that transaction fails,
+   * Writes every entry taken, now: a scheduled flush's entries under way first, then the rest. A
+   * checkpoint moves in the same transaction as the last entries it covers. If that transaction fails,
    * the entries and checkpoints stay here for the next flush (a later flush must not move the
    * checkpoint past entries that were never written).
    */
   flushIndex(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.pending.length && !this.checkpoints.size) return;
-    this.indexDb.transaction(() => {
-      for (const { tenant, e } of this.pending) this.stmt.insertEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
-      for (const [tenant, position] of this.checkpoints) this.stmt.setCheckpoint.run(tenant, position);
-    })();
-    this.pending = [];
-    this.checkpoints = new Map();
+    if (!this.group && !this.pending.length && !this.checkpoints.size) return;
+    this.writeIndex((this.group ??= this.freezeIndex()), Infinity);
+    if (this.pending.length || this.checkpoints.size) this.writeIndex((this.group = this.freezeIndex()), Infinity);
   }
 
-  /** Flushes on the writer's own schedule: a failure fails none of the writes the entries came with; tried again a little later. */
-  private flushIndexSoon(): void {
+  private freezeIndex(): { rows: Slices<{ tenant: string; e: IndexEntry }>; checkpoints: Map<string, number> } {
+    const group = { rows: new Slices(this.pending), checkpoints: this.checkpoints };
+    this.pending = [];
+    this.checkpoints = new Map();
+    return group;
+  }
+
+  /** Up to `budget` entries of the group in one transaction, and its checkpoints with the last; true once all are written. Entries written again are kept as they are. */
+  private writeIndex(group: NonNullable<SqliteKeyWriter['group']>, budget: number): boolean {
     try {
-      this.flushIndex();
-    } catch {
-      this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+      this.indexDb.transaction(() => {
+        for (const { tenant, e } of group.rows.next(budget)) this.stmt.insertEntry.run(tenant, bytes(e.hmac), e.subject, e.category);
+        if (group.rows.done) for (const [tenant, position] of group.checkpoints) this.stmt.setCheckpoint.run(tenant, position);
+      })();
+    } catch (e) {
+      group.rows.rewind();
+      throw e;
     }
+    if (!group.rows.done) return false;
+    if (this.group === group) this.group = null;
+    return true;
+  }
+
+  /**
+   * Flushes on the writer's own schedule, a slice (`INDEX_SLICE`) per turn of the event loop: a failure
+   * fails none of the writes the entries came with; the group is written again a little later.
+   */
+  private flushIndexSoon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.group) {
+      if (!this.pending.length && !this.checkpoints.size) return;
+      this.group = this.freezeIndex();
+    }
+    if (this.slicing) return;
+    this.slicing = true;
+    setImmediate(() => {
+      this.slicing = false;
+      const group = this.group;
+      if (!group || !this.indexDb.open) return;
+      try {
+        if (!this.writeIndex(group, INDEX_SLICE)) return this.flushIndexSoon();
+      } catch {
+        this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+        return;
+      }
+      if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
+      else if (this.pending.length || this.checkpoints.size) this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+    });
   }
 
   close(): void {

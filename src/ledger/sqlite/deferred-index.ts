@@ -19,12 +19,23 @@ export interface DeferredIndex {
   /** Takes the entries of committed events (in commit order). */
   add(events: readonly Applied[]): void;
   /**
-   * Writes what `add` took, inside the flush transaction on `db`, and keeps it: if that transaction
-   * fails, the next flush writes it again (and readers still find it here meanwhile).
+   * Sets what `add` has taken so far apart as the group the next `write`s write; what `add` takes
+   * afterwards waits for the next group. Readers still find the group here until `committed`.
+   * (`write` sets the group apart itself when there is none.)
    */
-  write(db: Db): void;
-  /** The transaction of the last `write` committed: forgets what it wrote. */
+  freeze?(): void;
+  /**
+   * Writes the group (see `freeze`), inside a transaction on `db`: at most about `budget` rows of it
+   * (default: all), the rest at the next calls; true once all of it is written. A group may so be
+   * written over several transactions, the index's checkpoint moved with the last: rows written
+   * again after a crash (the log is read again from the checkpoint) must change no answer.
+   * If a transaction fails, `rewind` starts the group again from its first row.
+   */
+  write(db: Db, budget?: number): boolean | void;
+  /** The group is written and its checkpoint committed: forgets it. */
   committed(): void;
+  /** A transaction of `write` failed: the next one writes the group again from its first row. */
+  rewind?(): void;
   /**
    * When the read models are rebuilt: fills the whole index at once from the rebuilt tables (sorted,
    * so much cheaper than row by row), instead of taking every batch. Absent: fed batch by batch.
@@ -38,4 +49,25 @@ export const DEFERRED_SCHEMA = `create table if not exists deferred_checkpoints 
 export function deferredCheckpoint(db: Db, name: string): bigint {
   const row = db.prepare('select global_position as p from deferred_checkpoints where name = ?').safeIntegers(true).get(name) as { p: bigint } | undefined;
   return row?.p ?? -1n;
+}
+
+/** The rows of a frozen group, in the order they are written, handed out a slice at a time. */
+export class Slices<T> {
+  private at = 0;
+  constructor(private readonly rows: readonly T[]) {}
+
+  /** The next rows, at most `budget` of them. */
+  next(budget = Infinity): readonly T[] {
+    const out = this.rows.slice(this.at, this.at + budget);
+    this.at += out.length;
+    return out;
+  }
+
+  get done(): boolean {
+    return this.at >= this.rows.length;
+  }
+
+  rewind(): void {
+    this.at = 0;
+  }
 }

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { Applied, DeferredIndex } from './deferred-index.js';
+import { Slices, type Applied, type DeferredIndex } from './deferred-index.js';
 
 /**
  * The idempotency index: (stream, event id) → revision. A deferred index: its recent part is this
@@ -10,6 +10,8 @@ export class EventIdIndex implements DeferredIndex {
   readonly name = 'event-ids';
   readonly schema = `create table if not exists event_ids (stream text not null, event_id text not null, revision integer not null, primary key (stream, event_id));`;
   private recent = new Map<string, Map<string, number>>();
+  /** The group being written (see `DeferredIndex.freeze`): its ids, for `find`, and its rows in key order. */
+  private group: { ids: Map<string, Map<string, number>>; rows: Slices<readonly [stream: string, id: string, revision: number]> } | null = null;
   private stmt: { insert: Statement<unknown[]> } | null = null;
   /** The lookup, prepared once per connection (it runs in every commit). */
   private readonly lookups = new WeakMap<Db, Statement<unknown[]>>();
@@ -18,9 +20,10 @@ export class EventIdIndex implements DeferredIndex {
   find(db: Db, stream: string, eventIds: readonly string[]): Map<string, number> {
     const out = new Map<string, number>();
     const recent = this.recent.get(stream);
+    const frozen = this.group?.ids.get(stream);
     const rest: string[] = [];
     for (const id of eventIds) {
-      const r = recent?.get(id);
+      const r = recent?.get(id) ?? frozen?.get(id);
       if (r !== undefined) out.set(id, r);
       else rest.push(id);
     }
@@ -42,20 +45,38 @@ export class EventIdIndex implements DeferredIndex {
   }
 
   /**
-   * Each stream's ids of the group in one statement (a JSON object of id → revision), in id order, so
-   * that each page of the index is visited once per group (a statement per id, in commit order, visited
-   * the random pages of random ids one by one).
+   * In (stream, id) order, so that each page of the index is visited once per group (in commit order,
+   * random ids visited random pages one by one).
    */
-  write(db: Db): void {
+  freeze(): void {
+    if (this.group) return;
+    const rows: Array<readonly [string, string, number]> = [];
+    for (const [stream, ids] of this.recent) for (const id of [...ids.keys()].sort()) rows.push([stream, id, ids.get(id)!]);
+    rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.group = { ids: this.recent, rows: new Slices(rows) };
+    this.recent = new Map();
+  }
+
+  /** Each stream's ids of a slice in one statement (a JSON object of id → revision). */
+  write(db: Db, budget?: number): boolean {
     this.stmt ??= { insert: db.prepare('insert or ignore into event_ids (stream, event_id, revision) select ?, key, value from json_each(?)') };
-    for (const [stream, ids] of this.recent) {
-      const sorted: Record<string, number> = Object.create(null);
-      for (const id of [...ids.keys()].sort()) sorted[id] = ids.get(id)!;
-      this.stmt.insert.run(stream, JSON.stringify(sorted));
+    this.freeze();
+    const rows = this.group!.rows;
+    const slice = rows.next(budget);
+    for (let i = 0; i < slice.length;) {
+      const stream = slice[i]![0];
+      const ids: Record<string, number> = Object.create(null);
+      for (; i < slice.length && slice[i]![0] === stream; i++) ids[slice[i]![1]] = slice[i]![2];
+      this.stmt.insert.run(stream, JSON.stringify(ids));
     }
+    return rows.done;
   }
 
   committed(): void {
-    this.recent = new Map();
+    this.group = null;
+  }
+
+  rewind(): void {
+    this.group?.rows.rewind();
   }
 }

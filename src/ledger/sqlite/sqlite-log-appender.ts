@@ -95,6 +95,12 @@ export interface AppendReceipt {
 
 const FLUSH_EVENTS = 20_000;
 const FLUSH_MS = 1000;
+/**
+ * Rows a scheduled flush writes per transaction (a few milliseconds): between two, the thread serves the
+ * appends that arrived meanwhile, so that a group of 20,000 events' index rows, ~200 ms of writes, no
+ * longer holds the log's commits back for that long (measured: ~20% of the time in process).
+ */
+const SLICE_ROWS = 1000;
 
 /**
  * The write side of the embedded event store: one transaction per call, every stream append guarded by
@@ -112,6 +118,9 @@ export class SqliteLogAppender {
   private last = -1n;
   private indexedThrough = -1n;
   private timer: NodeJS.Timeout | null = null;
+  /** The groups being written a slice at a time, and the global position up to which they cover the log. */
+  private round: { through: bigint; todo: DeferredIndex[] } | null = null;
+  private slicing = false;
   /** The last committed entry of each stream appended to: its revision and leaf hash (hex), for `expectedHead`. */
   private readonly heads = new Map<string, { revision: number; hash: string }>();
 
@@ -271,35 +280,98 @@ export class SqliteLogAppender {
   }
 
   /**
-   * Writes the deferred indexes and moves their checkpoints, in one transaction without fsync. If it
-   * fails, every index keeps its group (and answers from it): the next flush writes it again.
+   * Writes everything the deferred indexes took and moves their checkpoints, now, without fsync: the
+   * groups of a scheduled flush under way first (one transaction), then what followed them (another).
+   * If it fails, every index keeps what it took (and answers from it): the next flush writes it again.
    */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.pending === 0) return;
-    const through = this.last;
-    this.indexDb.transaction(() => {
-      for (const d of this.deferred) {
-        d.write(this.indexDb);
-        this.stmt.setCheckpoint.run(d.name, through);
-      }
-    })();
-    for (const d of this.deferred) d.committed();
+    if (!this.round && this.pending === 0) return;
+    this.round ??= this.freeze();
+    this.finish(this.round);
+    if (this.pending > 0) this.finish((this.round = this.freeze()));
+  }
+
+  /** Sets every index's group apart (see `DeferredIndex.freeze`), covering the log up to the last commit. */
+  private freeze(): { through: bigint; todo: DeferredIndex[] } {
+    for (const d of this.deferred) d.freeze?.();
     this.pending = 0;
-    this.indexedThrough = through;
+    return { through: this.last, todo: [...this.deferred] };
+  }
+
+  /** Writes what is left of the round's groups in one transaction, with their checkpoints. */
+  private finish(round: { through: bigint; todo: DeferredIndex[] }): void {
+    try {
+      this.indexDb.transaction(() => {
+        for (const d of round.todo) {
+          d.write(this.indexDb);
+          this.stmt.setCheckpoint.run(d.name, round.through);
+        }
+      })();
+    } catch (e) {
+      for (const d of round.todo) d.rewind?.();
+      throw e;
+    }
+    for (const d of round.todo) this.written(d, round.through);
+    round.todo = [];
+    this.round = null;
+  }
+
+  private written(d: DeferredIndex, through: bigint): void {
+    d.committed();
+    if (d === this.ids) this.indexedThrough = through;
   }
 
   /**
-   * Flushes on the appender's own schedule: the commits the groups follow are durable already, so a
-   * failed flush fails nothing; the groups stay (and answer) until the next try, a second later.
+   * A scheduled flush: the groups are set apart now and written a slice (`SLICE_ROWS`) per transaction,
+   * each index's checkpoint moved with its last slice; between slices the thread serves what arrived
+   * (each slice waits for the next turn of the event loop). A failed slice fails nothing (the commits
+   * the groups follow are durable already): its index starts its group again a second later.
    */
   private flushSoon(): void {
-    try {
-      this.flush();
-    } catch {
-      this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // A round under way goes on (one whose slice failed starts again here).
+    if (!this.round) {
+      if (this.pending === 0) return;
+      this.round = this.freeze();
     }
+    this.nextSlice();
+  }
+
+  private nextSlice(): void {
+    if (this.slicing) return;
+    this.slicing = true;
+    setImmediate(() => {
+      this.slicing = false;
+      this.slice();
+    });
+  }
+
+  private slice(): void {
+    const round = this.round;
+    const d = round?.todo[0];
+    if (!round || !d) return;
+    let done = false;
+    try {
+      this.indexDb.transaction(() => {
+        done = d.write(this.indexDb, SLICE_ROWS) !== false;
+        if (done) this.stmt.setCheckpoint.run(d.name, round.through);
+      })();
+    } catch {
+      d.rewind?.();
+      this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
+      return;
+    }
+    if (done) {
+      this.written(d, round.through);
+      round.todo.shift();
+    }
+    if (round.todo.length) return this.nextSlice();
+    this.round = null;
+    if (this.pending >= FLUSH_EVENTS) this.flushSoon();
+    else if (this.pending > 0) this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
   }
 
   /** Writes the deferred indexes and closes their connection; `db` stays open for its owner. */
