@@ -39,7 +39,8 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
   private group: { rows: Slices<Row>; through: Map<string, number> } | null = null;
   private setThrough: Statement<unknown[]> | null = null;
 
-  constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[]) {}
+  /** `keyOrder`: the group is sorted into it (keys that come at random); without, rows stay in log order. */
+  constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[], private readonly keyOrder = false) {}
 
   add(events: readonly Applied[]): void {
     for (const { recorded, context } of events) {
@@ -51,10 +52,10 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
     }
   }
 
-  /** In (tenant, key, position) order: each B-tree page is visited once per group instead of once per row. */
+  /** In (tenant, key, position) order where keys are random: each B-tree page is visited once per group instead of once per row. */
   freeze(): void {
     if (this.group) return;
-    this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
+    if (this.keyOrder) this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
     this.group = { rows: new Slices(this.rows), through: this.through };
     this.clear();
   }
@@ -106,7 +107,7 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
   private insert: Statement<unknown[]> | null = null;
 
   constructor() {
-    super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]]);
+    super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]], true);
   }
 
   protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, string, number, bigint, Buffer]>): void {
@@ -151,6 +152,7 @@ create table if not exists audit_facets (key integer primary key);
 create table if not exists audit_facets_through (tenant text primary key, position integer not null);`;
   private stmt: { name: Statement<unknown[]>; id: Statement<unknown[]>; count: Statement<unknown[]>; insert: Statement<unknown[]> } | null = null;
 
+  // In log order, not sorted: each facet's positions come ascending and go to the end of its range.
   constructor() {
     super('audit_facets_through', (e) => facetsOf(e).map((f) => [e.tenant, f, e.position] as const));
   }
