@@ -103,11 +103,10 @@ export class SqliteKeyWriter {
   }
 
   addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): void {
-    // Random HMAC keys touch many pages: grouping thousands of entries per transaction keeps this cheap.
+    // Random HMAC keys touch many pages: entries are written in groups (up to 20,000, or what came in a second), not one by one.
     for (const e of entries) this.pending.push({ tenant, e });
     this.checkpoints.set(tenant, Math.max(position, this.checkpoints.get(tenant) ?? -1));
-    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
-    else this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+    this.scheduleFlush();
   }
 
   /**
@@ -170,9 +169,14 @@ export class SqliteKeyWriter {
         this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
         return;
       }
-      if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
-      else if (this.pending.length || this.checkpoints.size) this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+      this.scheduleFlush();
     });
+  }
+
+  /** A scheduled flush at once when enough waits, else within `INDEX_FLUSH_MS`. */
+  private scheduleFlush(): void {
+    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
+    else if (this.pending.length || this.checkpoints.size) this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
   }
 
   close(): void {

@@ -269,8 +269,7 @@ export class SqliteLogAppender {
       for (const d of this.deferred) d.add(all);
       this.pending += all.length;
       this.last = all[all.length - 1]!.recorded.globalPosition;
-      if (this.pending >= FLUSH_EVENTS) this.flushSoon();
-      else this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
+      this.scheduleFlush();
     }
     return {
       outcomes,
@@ -370,6 +369,11 @@ export class SqliteLogAppender {
     }
     if (round.todo.length) return this.nextSlice();
     this.round = null;
+    this.scheduleFlush();
+  }
+
+  /** A scheduled flush at once when enough waits, else within `FLUSH_MS`. */
+  private scheduleFlush(): void {
     if (this.pending >= FLUSH_EVENTS) this.flushSoon();
     else if (this.pending > 0) this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
   }
