@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/processing-event.js';
-import type { EventStore } from '../../src/ledger/event-store.port.js';
+import canonicalize from 'canonicalize';
+import { inCanonicalOrder } from '../../src/ledger/domain/canonical.js';
+import type { EventStore, NewEvent } from '../../src/ledger/event-store.port.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
 import type { LedgerStorage } from '../../src/storage/storage.js';
@@ -151,6 +153,37 @@ describe('group commit while a commit is under way', () => {
     const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
     expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
     await rival.drain();
+    await writer.drain();
+    await s.close();
+  });
+});
+
+describe('the entries a writer builds', () => {
+  it('have their keys in canonical order, so that their canonical bytes are the engine\'s JSON of them', async () => {
+    const s = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
+    const appended: NewEvent[] = [];
+    const watched: EventStore = new Proxy(s.eventStore, {
+      get: (target, p, r) => (p === 'append'
+        ? async (...a: Parameters<EventStore['append']>) => { appended.push(...a[0].flatMap((x) => x.events)); return target.append(...a); }
+        : Reflect.get(target, p, r)),
+    });
+    const writer = new LedgerWriter(watched, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    await declareTenant(writer, 'acme');
+    appended.length = 0;
+    const r = await writer.record('acme', events(
+      anEvent({ subject: { id: 'visitor:b', identifiers: { ip: '203.0.113.9', email: 'b@example.com' } } }),
+      anEvent({ type: 'transferred', details: { recipient: 'mailer', mechanism: 'scc', country: 'US' } }),
+      anEvent({ type: 'activity', details: undefined, actor: undefined }),
+    ));
+    expect(r._tag).toBe('Right');
+    expect(appended).toHaveLength(3);
+    for (const e of appended) {
+      expect(inCanonicalOrder(e.context)).toBe(true);
+      expect(Buffer.from(e.data).toString('utf8')).toBe(JSON.stringify(e.context));
+      expect(Buffer.from(e.data).toString('utf8')).toBe(canonicalize(e.context));
+    }
+    // Each linked to the entry before it (the tenant's declaration first).
+    expect(appended.every((e) => typeof (e.context as { prev?: unknown }).prev === 'string')).toBe(true);
     await writer.drain();
     await s.close();
   });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { canonicalBytes, leafHash } from '../../src/ledger/domain/canonical.js';
+import { canonicalBytes, inCanonicalOrder, leafHash } from '../../src/ledger/domain/canonical.js';
 import { sameSubmission } from '../../src/ledger/domain/submission.js';
 import { anEvent } from '../support/builders.js';
 
@@ -60,6 +60,45 @@ describe('the fast canonical writer', () => {
       if (typeof expected === 'string') expect(ours(v)).toBe(expected);
       else expect(ours(v)).toEqual(expected);
     }), { numRuns: 2000 });
+  });
+  const inOrder = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(inOrder);
+    if (v && typeof v === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) o[k] = inOrder((v as Record<string, unknown>)[k]);
+      return o;
+    }
+    return v;
+  };
+  it('writes values whose keys are already in canonical order as canonicalize does (the engine writer path)', () => {
+    fc.assert(fc.property(values, (v) => {
+      const sorted = inOrder(v);
+      const expected = reference(sorted);
+      if (typeof expected === 'string') expect(ours(sorted)).toBe(expected);
+      else expect(ours(sorted)).toEqual(expected);
+    }), { numRuns: 2000 });
+  });
+  it('takes the engine writer only for plain JSON in canonical order', () => {
+    expect(inCanonicalOrder({ a: 1, b: [{ c: 'x', d: null }], e: true })).toBe(true);
+    expect(inCanonicalOrder({ b: 1, a: 2 })).toBe(false);
+    expect(inCanonicalOrder({ a: { d: 1, c: 2 } })).toBe(false);
+    // Index keys come first whatever their creation order, and "10" < "9" in code units.
+    expect(inCanonicalOrder({ 9: 1, 10: 2 })).toBe(false);
+    expect(inCanonicalOrder({ a: undefined })).toBe(false);
+    expect(inCanonicalOrder([1, undefined])).toBe(false);
+    expect(inCanonicalOrder({ a: Number.NaN })).toBe(false);
+    expect(inCanonicalOrder({ a: new Date(0) })).toBe(false);
+    expect(inCanonicalOrder({ a: new (class { x = 1; })() })).toBe(false);
+    expect(inCanonicalOrder({ a: 1n })).toBe(false);
+    expect(inCanonicalOrder(Object.assign(Object.create(null), { a: 1, b: 2 }))).toBe(true);
+  });
+  it('writes the rest as canonicalize does: unordered keys, an own "__proto__", a null prototype, toJSON, a lone surrogate', () => {
+    const cases: unknown[] = [
+      { b: 1, a: 2 }, { 9: 1, 10: 2, a: [] }, JSON.parse('{"__proto__":{"x":1},"a":1}'), JSON.parse('{"a":{"__proto__":1},"b":{"c":2}}'),
+      Object.assign(Object.create(null), { b: 1, a: 2 }), { a: new Date(0) }, { a: 1, b: { c: -0, d: 1e21 } },
+    ];
+    for (const v of cases) expect(ours(v)).toBe(reference(v));
+    expect(() => canonicalBytes({ a: 'x\udc00' })).toThrow();
   });
   it('writes array-index keys, surrogate pairs and numbers as RFC 8785 does', () => {
     expect(canonicalBytes({ 10: 1, 9: 2, b: 3, '-x': 4, 'é': 5 }).toString()).toBe('{"-x":4,"10":1,"9":2,"b":3,"é":5}');

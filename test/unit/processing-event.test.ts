@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { formatInstant, Instant, parseInstant } from '../../src/common/kernel/time.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
+import { inCanonicalOrder } from '../../src/ledger/domain/canonical.js';
 import { anEvent } from '../support/builders.js';
 
 const errorsOf = (body: unknown) => {
@@ -13,6 +14,21 @@ describe('an append request', () => {
     const r = decodeAppendBody({ events: [anEvent({ occurredAt: '2026-03-01T11:00:00+01:00' })] });
     expect(r._tag).toBe('Right');
     if (r._tag === 'Right') expect(r.right[0]!.occurredAt).toBe('2026-03-01T10:00:00Z');
+  });
+
+  it('decodes each event with its keys in canonical order, repeated categories once and empty details left out', () => {
+    const r = decodeAppendBody({ events: [
+      anEvent({ type: 'transferred', categories: ['user.contact.email', 'user.contact.email'], details: { recipient: 'mailer', mechanism: 'scc', country: 'US' } }),
+      anEvent({ type: 'rectified', details: {} }),
+    ] });
+    expect(r._tag).toBe('Right');
+    if (r._tag !== 'Right') return;
+    const [transfer, rectified] = r.right;
+    expect(inCanonicalOrder(transfer)).toBe(true);
+    expect(Object.keys(transfer!)).toEqual(['actor', 'categories', 'details', 'eventId', 'occurredAt', 'purpose', 'subject', 'system', 'type']);
+    expect(Object.keys(transfer!.details!)).toEqual(['country', 'mechanism', 'recipient']);
+    expect(transfer!.categories).toEqual(['user.contact.email']);
+    expect('details' in rectified!).toBe(false);
   });
 
   it('names the path of each bad field', () => {

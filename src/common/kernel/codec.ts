@@ -19,6 +19,18 @@ export function jsonSchemaOf(codec: unknown): Record<string, unknown> {
   return typeof s.lazy === 'function' ? (s.lazy as () => Record<string, unknown>)() : { ...s };
 }
 
+/**
+ * The context of `decodeWith`'s first, quick pass: the codecs here add no entry to it (most input is
+ * valid, and each entry is an allocation, per field of every event); what fails is decoded again with
+ * full contexts, for its errors' paths. Decoding is pure, so both passes decide alike.
+ */
+const QUICK: t.Context = Object.freeze([]) as unknown as t.Context;
+
+/** `c` with one more entry, as io-ts's own combinators build it; nothing on the quick pass. */
+export function within(c: t.Context, key: string, type: t.Decoder<unknown, unknown>, actual: unknown): t.Context {
+  return c === QUICK ? QUICK : [...c, { key, type, actual }];
+}
+
 const isPlainObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === 'object' && u !== null && !Array.isArray(u);
 
@@ -36,6 +48,10 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
   const all: t.Props = { ...required, ...optional };
   // Worked out once: every event of every request goes through here.
   const fields = Object.entries(all).map(([k, codec]) => ({ k, codec, required: k in required }));
+  // Decoded objects get their keys in UTF-16 code-unit order (RFC 8785's), so that entries built from
+  // them are written canonically by JSON.stringify as they are; fields are checked in declaration order.
+  const placed = fields.map((f, i) => ({ k: f.k, i })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((f) => f.i);
+  const inOrder = placed.every((f, i) => f === i);
   const schema = () => ({
     type: 'object', description: name, additionalProperties: false, required: Object.keys(required),
     properties: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, jsonSchemaOf(c)])),
@@ -46,21 +62,28 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
     (u, c) => {
       if (!isPlainObject(u)) return t.failure(u, c, `must be an object`);
       const errors: t.Errors = [];
-      const out: Record<string, unknown> = {};
       for (const k of Object.keys(u)) {
-        if (!(k in all)) errors.push({ value: u[k], context: [...c, { key: k, type: t.unknown, actual: u[k] }], message: 'is not a known field' });
+        if (!(k in all)) errors.push({ value: u[k], context: within(c, k, t.unknown, u[k]), message: 'is not a known field' });
       }
-      for (const { k, codec, required: needed } of fields) {
+      const values: unknown[] = new Array(fields.length);
+      for (let i = 0; i < fields.length; i++) {
+        const { k, codec, required: needed } = fields[i]!;
         const v = u[k];
         if (v === undefined) {
-          if (needed) errors.push({ value: undefined, context: [...c, { key: k, type: codec, actual: undefined }], message: 'is required' });
+          if (needed) errors.push({ value: undefined, context: within(c, k, codec, undefined), message: 'is required' });
           continue;
         }
-        const r = codec.validate(v, [...c, { key: k, type: codec, actual: v }]);
+        const r = codec.validate(v, within(c, k, codec, v));
         if (isLeft(r)) errors.push(...r.left);
-        else out[k] = r.right;
+        else values[i] = r.right;
       }
-      return errors.length ? t.failures(errors) : t.success(out as A);
+      if (errors.length) return t.failures(errors);
+      const out: Record<string, unknown> = {};
+      for (let j = 0; j < placed.length; j++) {
+        const i = inOrder ? j : placed[j]!;
+        if (values[i] !== undefined) out[fields[i]!.k] = values[i];
+      }
+      return t.success(out as A);
     },
     (a) => {
       const out: Record<string, unknown> = {};
@@ -100,7 +123,14 @@ export function boundedArray<C extends t.Mixed>(item: C, min: number, max: numbe
       if (!Array.isArray(u)) return t.failure(u, c, 'must be a list');
       if (u.length < min) return t.failure(u, c, min === 1 ? 'must not be empty' : `must hold at least ${min} items`);
       if (u.length > max) return t.failure(u, c, `holds ${u.length} items, more than the limit of ${max}`);
-      return base.validate(u, c);
+      if (c !== QUICK) return base.validate(u, c);
+      const out: Array<t.TypeOf<C>> = new Array(u.length);
+      for (let i = 0; i < u.length; i++) {
+        const r = item.validate(u[i], QUICK);
+        if (isLeft(r)) return r;
+        out[i] = r.right;
+      }
+      return t.success(out);
     },
     base.encode,
   ), { type: 'array', minItems: min, maxItems: max, get items() { return jsonSchemaOf(item); } });
@@ -154,6 +184,8 @@ export function fieldErrors(errors: t.Errors, prefix = ''): FieldError[] {
 
 /** Decodes `u`, answering field errors with paths under `prefix`. */
 export function decodeWith<A>(codec: t.Decoder<unknown, A>, u: unknown, prefix = ''): Either<FieldError[], A> {
+  const quick = codec.validate(u, QUICK);
+  if (!isLeft(quick)) return right(quick.right);
   const r = codec.decode(u);
   return isLeft(r) ? left(fieldErrors(r.left, prefix)) : right(r.right);
 }

@@ -41,7 +41,7 @@ export class IdentifierVault {
         const category = categoryOfIdentifier(kind);
         const key = dataKeys.get(keyRefId({ subject: subject.id, category }))!;
         index.push({ hmac: blindIndex(indexKey, kind, normaliseIdentifier(kind, value)), subject: subject.id, category });
-        return { kind, category, ciphertext: seal(key.key, key.generation, value, aad.identifier(tenant, subject.id, category, eventId, kind)) };
+        return { category, ciphertext: seal(key.key, key.generation, value, aad.identifier(tenant, subject.id, category, eventId, kind)), kind };
       });
     });
     return { sealed, index };

@@ -578,12 +578,16 @@ export class LedgerWriter {
     const byId = new Map<string, RecordResult>();
     let next = last + 1;
     fresh.forEach((ev, i) => {
+      // Keys in canonical order, `prev` included: JSON.stringify then writes the canonical bytes as they are.
       const entry: ProcessingEntry = {
-        v: 1, tenant, position: next++, eventId: ev.eventId, type: ev.type,
-        subject: sealed[i] ? { id: ev.subject.id, identifiers: sealed[i] } : { id: ev.subject.id },
-        categories: ev.categories, purpose: ev.purpose, system: ev.system, occurredAt: ev.occurredAt, recordedAt,
         ...(ev.actor ? { actor: ev.actor } : {}),
+        categories: ev.categories,
         ...(ev.details ? { details: ev.details } : {}),
+        eventId: ev.eventId, occurredAt: ev.occurredAt, position: next++,
+        ...(prev === undefined ? {} : { prev }),
+        purpose: ev.purpose, recordedAt,
+        subject: sealed[i] ? { id: ev.subject.id, identifiers: sealed[i] } : { id: ev.subject.id },
+        system: ev.system, tenant, type: ev.type, v: 1,
       };
       const l = linkOne(entry, prev);
       prev = l.hash;

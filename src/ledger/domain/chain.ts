@@ -20,7 +20,7 @@ export interface Linked<E> {
  * absent for the first entry of a log. The entry's canonical bytes are what is stored and hashed.
  */
 export function linkOne<E extends Linkable>(entry: E, prev: string | undefined): Linked<E> {
-  const linked = prev === undefined ? entry : { ...entry, prev };
+  const linked = prev === undefined || entry.prev === prev ? entry : { ...entry, prev };
   const data = canonicalBytes(linked);
   const leaf = leafHash(data);
   return { entry: linked, data, leaf, hash: leaf.toString('hex') };

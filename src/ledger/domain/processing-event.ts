@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../common/kernel/codec.js';
+import { boundedArray, boundedString, decodeWith, oneOf, struct, within, type FieldError } from '../../common/kernel/codec.js';
 import { CategoryKey, CountryCode, Slug, Uuid } from '../../common/kernel/ids.js';
 import { Instant } from '../../common/kernel/time.js';
 import { LIMITS } from './limits.js';
@@ -27,8 +27,8 @@ const Identifiers = new t.Type<Record<string, string>, Record<string, string>, u
     const errors: t.Errors = [];
     const out: Record<string, string> = {};
     for (const [k, v] of entries) {
-      const kc = IdentifierKind.validate(k, [...c, { key: k, type: IdentifierKind, actual: k }]);
-      const vc = IdentifierValue.validate(v, [...c, { key: k, type: IdentifierValue, actual: v }]);
+      const kc = IdentifierKind.validate(k, within(c, k, IdentifierKind, k));
+      const vc = IdentifierValue.validate(v, within(c, k, IdentifierValue, v));
       if (isLeft(kc)) errors.push(...kc.left);
       else if (isLeft(vc)) errors.push(...vc.left);
       else out[k] = vc.right;
@@ -85,9 +85,14 @@ export function decodeProcessingEvent(u: unknown, path: string): Either<FieldErr
   const raw = e.details === undefined ? {} : e.details;
   const details = decodeWith(DETAILS[e.type], raw, `${path}.details`);
   if (isLeft(details)) return details;
-  const { details: _ignored, ...rest } = e;
-  const out: ProcessingEvent = { ...rest, categories: [...new Set(e.categories)] };
+  // `e` is the decoder's own new object (its keys in canonical order): completed in place, not copied.
+  const out = e as ProcessingEvent & { details?: unknown };
+  if (out.categories.length > 1) out.categories = [...new Set(out.categories)];
   if (Object.keys(details.right).length > 0) out.details = details.right;
+  else if (out.details !== undefined) {
+    const { details: _none, ...rest } = out;
+    return right(rest);
+  }
   return right(out);
 }
 
