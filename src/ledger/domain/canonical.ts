@@ -89,7 +89,10 @@ export function inCanonicalOrder(v: unknown): boolean {
       }
       return true;
     }
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
       return false;
   }
 }
