@@ -191,7 +191,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
  */
 function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
   const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', bin, 'serve'], {
+  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', bin, 'serve'], {
     env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
