@@ -123,7 +123,13 @@ export class SqliteKeyWriter {
     if (this.pending.length || this.checkpoints.size) this.writeIndex((this.group = this.freezeIndex()), Infinity);
   }
 
+  /**
+   * In (tenant, HMAC) order: the keys come at random, and a slice written in key order costs the storage
+   * thread much less than one in arrival order (measured: bench server, 4 × 100 over HTTP, alternated,
+   * 12,748–14,699 vs 11,881–12,309 events/s).
+   */
   private freezeIndex(): { rows: Slices<{ tenant: string; e: IndexEntry }>; checkpoints: Map<string, number> } {
+    this.pending.sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : Buffer.compare(a.e.hmac, b.e.hmac)));
     const group = { rows: new Slices(this.pending), checkpoints: this.checkpoints };
     this.pending = [];
     this.checkpoints = new Map();
