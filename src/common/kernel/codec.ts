@@ -49,9 +49,9 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
   // Worked out once: every event of every request goes through here.
   const fields = Object.entries(all).map(([k, codec]) => ({ k, codec, required: k in required }));
   // Decoded objects get their keys in UTF-16 code-unit order (RFC 8785's), so that entries built from
-  // them are written canonically by JSON.stringify as they are; fields are checked in declaration order.
-  const placed = fields.map((f, i) => ({ k: f.k, i })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((f) => f.i);
-  const inOrder = placed.every((f, i) => f === i);
+  // them are written canonically by JSON.stringify as they are (keys are distinct: no tie to break);
+  // fields are still checked in declaration order.
+  const placed = fields.map((_, i) => i).sort((a, b) => (fields[a]!.k < fields[b]!.k ? -1 : 1));
   const schema = () => ({
     type: 'object', description: name, additionalProperties: false, required: Object.keys(required),
     properties: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, jsonSchemaOf(c)])),
@@ -79,10 +79,7 @@ export function struct<R extends t.Props, O extends t.Props = {}>(
       }
       if (errors.length) return t.failures(errors);
       const out: Record<string, unknown> = {};
-      for (let j = 0; j < placed.length; j++) {
-        const i = inOrder ? j : placed[j]!;
-        if (values[i] !== undefined) out[fields[i]!.k] = values[i];
-      }
+      for (const i of placed) if (values[i] !== undefined) out[fields[i]!.k] = values[i];
       return t.success(out as A);
     },
     (a) => {
