@@ -7,7 +7,7 @@ import { ROUTES } from '../../src/api/http/openapi.js';
 let ledger: LedgerProcess;
 let t: Awaited<ReturnType<typeof aTenant>>;
 beforeAll(async () => {
-  ledger = await startLedger();
+  ledger = await startLedger({ env: { PDL_LOG_LEVEL: 'debug' } });
   t = await aTenant(ledger);
 });
 afterAll(() => ledger.stop());
@@ -186,9 +186,13 @@ describe('operability', () => {
   it('writes JSON logs without identifiers or subject ids', async () => {
     await t.emitter('POST', `${t.P}/events`, { events: [anEvent({ subject: { id: 'visitor:log-check', identifiers: { email: 'log-check@example.org' } } })] });
     await t.dpo('GET', `${t.P}/events?subject=visitor:log-check`);
+    await t.emitter('POST', `${t.P}/events`, { events: [] });
     const lines = ledger.output().split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(5);
-    for (const l of lines) JSON.parse(l);
+    const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.route === '/v1/tenants/:tenant/events');
+    // Answered well: at debug (this ledger logs at debug); refused: at info, shown by default.
+    expect(requests.some((l) => l.status === 200 && l.level === 20)).toBe(true);
+    expect(requests.some((l) => l.status === 400 && l.level === 30)).toBe(true);
     expect(ledger.output()).not.toContain('log-check');
   });
 });
