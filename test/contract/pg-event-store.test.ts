@@ -5,7 +5,9 @@ import { eventStoreContract } from './event-store.contract.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { link } from '../../src/ledger/domain/chain.js';
 import { schemaPool } from '../../src/common/postgres/migrations.js';
-import { insertStatement, Writes } from '../../src/common/postgres/rows.js';
+import fc from 'fast-check';
+import pg from 'pg';
+import { arrayLiteral, insertStatement, Writes } from '../../src/common/postgres/rows.js';
 import type { PgProjection } from '../../src/ledger/postgres/pg-projection.js';
 
 /** The real PostgreSQL of this machine (`.ci/run` starts it when it is down); each store in a schema of its own. */
@@ -167,6 +169,37 @@ describe('writes sent together (Writes)', () => {
     } finally {
       await pool.query(`drop schema if exists ${schema} cascade`);
       await pool.end();
+    }
+  });
+});
+
+describe('parameters of bulk inserts: arrays (arrayLiteral) and JSON documents', () => {
+  it('reads back in PostgreSQL as the values they were written from: any text, numbers, nulls, booleans', async () => {
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    try {
+      const tricky = ['', 'NULL', 'null', ' a b ', 'a,b', '{x}', '"', '\\', '\\"', 'x"y\\z', '\u0001\n\t', 'é€𝄞', '\\N'];
+      expect((await client.query('select $1::text[] as v', [arrayLiteral(tricky)])).rows[0].v).toEqual(tricky);
+      const text = fc.array(fc.option(fc.string({ unit: 'binary' }).map((x) => x.replace(/\u0000/g, '')), { nil: null }), { maxLength: 30 });
+      await fc.assert(fc.asyncProperty(text, async (values) => {
+        expect((await client.query('select $1::text[] as v', [arrayLiteral(values)])).rows[0].v).toEqual(values);
+      }), { numRuns: 200 });
+      const numbers = [0, -1, 2 ** 40, null, 7n, Number.MAX_SAFE_INTEGER];
+      expect((await client.query('select $1::bigint[]::text[] as v', [arrayLiteral(numbers)])).rows[0].v).toEqual(numbers.map((n) => (n === null ? null : String(n))));
+      expect((await client.query('select $1::boolean[] as v', [arrayLiteral([true, false, null])])).rows[0].v).toEqual([true, false, null]);
+      expect(arrayLiteral([])).toBe('{}');
+      // JSON documents travel unescaped, as one JSON array: read back exactly as written (json), or as their value (jsonb).
+      await client.query('create temporary table docs (k integer, doc text, b jsonb)');
+      const docs = [JSON.stringify({ a: 'x"y\\z', n: [1, 2.5, null], u: 'é\u0001𝄞', nested: { q: '"' } }), '[]', '"just a string"', '  {"spaced" : true }  '];
+      const rows = docs.map((d, k) => [k, d, d] as const);
+      const insert = insertStatement('docs', [['k', 'integer'], ['doc', 'json'], ['b', 'jsonb']], [...rows, [9, null, null]])!;
+      await client.query(insert.sql, insert.params as unknown[]);
+      const back = (await client.query('select k, doc, b from docs order by k')).rows;
+      expect(back.map((r) => r.doc)).toEqual([...docs.map((d) => d.trim()), null]);
+      expect(back.map((r) => r.b)).toEqual([...docs.map((d) => JSON.parse(d)), null]);
+      expect(() => arrayLiteral([{}])).toThrow(TypeError);
+    } finally {
+      await client.end();
     }
   });
 });

@@ -173,7 +173,7 @@ export function pgComplianceProjection(): PgProjection {
       // Findings in log order (ids are the order they were raised).
       findings.sort((a, b) => (a[1] as number) - (b[1] as number));
       writes.add(insertStatement('findings', FINDING_COLUMNS, findings));
-      writes.add(insertStatement('cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'text']],
+      writes.add(insertStatement('cmp_subjects', [['tenant', 'text'], ['subject', 'text'], ['state', 'json']],
         pairs.map(([t, s]) => [t, s, JSON.stringify(subjects.get(key(t, s))!.snapshot())]), 'on conflict (tenant, subject) do update set state = excluded.state'));
       return said;
     },
