@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig, type PdlConfig } from '../config/config.js';
 import { NoLedger } from '../storage/open-storage.js';
 import { UsageError, verifyExport } from './verify.js';
+import { pushTo } from '../common/kernel/multimap.js';
 
 const USAGE = `usage: pdl <command>
 
@@ -41,7 +42,7 @@ function options(argv: string[], known: readonly string[]): { positional: string
       if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
       const v = inline ?? argv[++i];
       if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      values.set(name, [...(values.get(name) ?? []), v]);
+      pushTo(values, name, v);
     } else positional.push(a);
   }
   return { positional, values };

@@ -2,6 +2,7 @@ import { residencyCountries } from '../../compliance/domain/reference-data.js';
 import type { Declared, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import type { ObservedProcessing } from '../answers-read-model.port.js';
 import { SAFEGUARDS } from './subject-report.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 /** The kind of a subject: its id's prefix before `:` (`visitor:8f3a` is a visitor), or none. */
 export const subjectKind = (subject: string): string => {
@@ -42,9 +43,9 @@ export function recordsOfProcessing(input: RopaInput) {
   const systems = new Map(input.systems.map((s) => [s.id, s.body]));
   const recipients = new Map(input.recipients.map((r) => [r.id, r.body]));
   const byPurpose = new Map<string, ObservedProcessing[]>();
-  for (const o of input.observed) byPurpose.set(o.purpose, [...(byPurpose.get(o.purpose) ?? []), o]);
+  for (const o of input.observed) pushTo(byPurpose, o.purpose, o);
   const counts = new Map<string, Array<{ kind: string; subjects: number }>>();
-  for (const c of input.subjects) counts.set(c.purpose, [...(counts.get(c.purpose) ?? []), { kind: c.kind, subjects: c.subjects }]);
+  for (const c of input.subjects) pushTo(counts, c.purpose, { kind: c.kind, subjects: c.subjects });
 
   const records = input.purposes.map(({ id, body: p }) => {
     const seen = byPurpose.get(id) ?? [];

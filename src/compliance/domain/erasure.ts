@@ -1,5 +1,6 @@
 import { addIso } from './calendar.js';
 import type { Holding, PurposeLookup } from './subject-state.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 export type SystemErasure = { readonly system: string; readonly status: 'erased' } | { readonly system: string; readonly status: 'pending'; readonly categories: readonly string[] }
   | { readonly system: string; readonly status: 'held'; readonly categories: readonly string[]; readonly purpose: string; readonly legalBasis: string; readonly until: string };
@@ -11,7 +12,7 @@ export type SystemErasure = { readonly system: string; readonly status: 'erased'
  */
 export function erasureStatus(holdings: readonly Holding[], at: string, purposes: PurposeLookup, lastActivity: (at: string) => string | undefined): SystemErasure[] {
   const bySystem = new Map<string, Holding[]>();
-  for (const h of holdings) bySystem.set(h.system, [...(bySystem.get(h.system) ?? []), h]);
+  for (const h of holdings) pushTo(bySystem, h.system, h);
   const out: SystemErasure[] = [];
   for (const [system, list] of [...bySystem].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const live = list.filter((h) => h.from <= at && (h.to === null || h.to > at));

@@ -15,6 +15,7 @@ import { erasureStatus, type SystemErasure } from '../domain/erasure.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
 import { authorityRequestAt, factOf, judge, needs, retentionUnbounded, type Fact, type Policy } from '../domain/rules.js';
 import { applyFact, holdingStatus, MemorySubjectRecords, subjectFacts, type PurposeLookup, type RetentionStatus, type SubjectSnapshot } from '../domain/subject-state.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 type Db = pg.ClientBase | pg.Pool;
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
@@ -205,7 +206,7 @@ export class PgFindings implements FindingsReadModel {
   async ofEvents(tenant: string, eventIds: readonly string[]): Promise<Map<string, Finding[]>> {
     const out = new Map<string, Finding[]>();
     const { rows } = await this.pool.query<FindingRow>('select * from findings where tenant = $1 and event_id = any($2::text[]) order by id', [tenant, eventIds]);
-    for (const r of rows) out.set(r.event_id, [...(out.get(r.event_id) ?? []), { code: r.code, severity: r.severity, message: r.message }]);
+    for (const r of rows) pushTo(out, r.event_id, { code: r.code, severity: r.severity, message: r.message });
     return out;
   }
 }

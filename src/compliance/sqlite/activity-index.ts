@@ -4,6 +4,7 @@ import { sortableInstant } from '../../common/kernel/time.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import { Slices, type Applied, type DeferredIndex } from '../../ledger/sqlite/deferred-index.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 const ACTIVE = new Set(['collected', 'activity']);
 
@@ -52,7 +53,7 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
 
   add(events: readonly Applied[]): void {
     if (this.pending.size) {
-      for (const [k, list] of this.pending) this.recent.set(k, [...(this.recent.get(k) ?? []), ...list]);
+      for (const [k, list] of this.pending) pushTo(this.recent, k, ...list);
       this.pending = new Map();
       return;
     }
@@ -62,7 +63,7 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
       const e = entryOf(recorded, context);
       if (isProcessingEntry(e)) {
         const k = ActivityIndex.key(e.tenant, e.subject.id);
-        this.recent.set(k, [...(this.recent.get(k) ?? []), sortableInstant(e.occurredAt)]);
+        pushTo(this.recent, k, sortableInstant(e.occurredAt));
       }
     }
   }

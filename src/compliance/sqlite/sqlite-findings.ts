@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { Finding, FindingCode, Severity } from '../domain/finding.js';
 import type { FindingFilter, StoredFinding } from '../findings-read-model.port.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 export const FINDINGS_SCHEMA = `
 create table if not exists findings (
@@ -47,7 +48,7 @@ export class SqliteFindings {
   ofEvents(tenant: string, eventIds: readonly string[]): Map<string, Finding[]> {
     const out = new Map<string, Finding[]>();
     for (const r of this.byEvents.all(tenant, JSON.stringify(eventIds)) as Row[]) {
-      out.set(r.event_id, [...(out.get(r.event_id) ?? []), { code: r.code, severity: r.severity, message: r.message }]);
+      pushTo(out, r.event_id, { code: r.code, severity: r.severity, message: r.message });
     }
     return out;
   }

@@ -5,6 +5,7 @@ import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
 import type { CheckpointStore, MerkleTreeReader } from '../integrity.ports.js';
 import type { SignedCheckpoint } from '../domain/checkpoint.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 const ZERO = Buffer.alloc(32);
 
@@ -49,7 +50,7 @@ export function pgMerkleProjection(): PgProjection {
     },
     async apply(tx, events, writes) {
       const byStream = new Map<string, typeof events[number][]>();
-      for (const e of events) byStream.set(e.recorded.stream, [...(byStream.get(e.recorded.stream) ?? []), e]);
+      for (const e of events) pushTo(byStream, e.recorded.stream, e);
       const rows: Array<[string, number, number, Buffer]> = [];
       for (const [stream, list] of byStream) {
         const kept = frontiers.get(stream);

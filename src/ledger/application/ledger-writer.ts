@@ -12,6 +12,7 @@ import type { Finding } from '../../compliance/domain/finding.js';
 import { tenantStream } from '../domain/streams.js';
 import { entryOf } from '../entry-of.js';
 import { sameSubmission, submittedForm } from '../domain/submission.js';
+import { pushTo } from '../../common/kernel/multimap.js';
 
 export interface WriterMetrics {
   committed(events: number, seconds: number): void;
@@ -394,7 +395,7 @@ export class LedgerWriter {
       const decided = await job.run();
       if (decided._tag === 'Left') { job.done(decided); continue; }
       if (decided.right.drafts.length === 0) { job.done(right(decided.right.answer([]))); continue; }
-      byTenant.set(job.tenant, [...(byTenant.get(job.tenant) ?? []), { job, decision: decided.right }]);
+      pushTo(byTenant, job.tenant, { job, decision: decided.right });
     }
     if (byTenant.size === 0) return;
     const recordedAt = this.clock.now().toISOString();
@@ -443,7 +444,7 @@ export class LedgerWriter {
     for (const j of jobs) {
       // A request repeating an event of the cycle being committed is decided once that cycle is done.
       if (this.uncommitted.size && j.events.some((e) => this.uncommitted.has(pendingKey(j.tenant, e.eventId)))) waiting.push(j);
-      else byTenant.set(j.tenant, [...(byTenant.get(j.tenant) ?? []), j]);
+      else pushTo(byTenant, j.tenant, j);
     }
     const plans: TenantPlan[] = [];
     const pending: string[] = [];
