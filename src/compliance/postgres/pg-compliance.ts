@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
-import { insertStatement } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertStatement } from '../../common/postgres/rows.js';
 import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
@@ -48,7 +48,7 @@ class Policies {
        select 'tenant', t.id, null, null, t.residency::text, t.position from tenants t join unnest($1::text[]) as f(tenant) on t.id = f.tenant
        union all
        select 'subject', c.tenant, c.subject, null, c.state, null from cmp_subjects c join unnest($3::text[], $4::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s`,
-      [[...firsts.keys()], [...firsts.values()], pairs.map(([t]) => t), pairs.map(([, s]) => s)]);
+      [arrayLiteral([...firsts.keys()]), arrayLiteral([...firsts.values()]), arrayLiteral(pairs.map(([t]) => t)), arrayLiteral(pairs.map(([, s]) => s))]);
     const declared = new Map<string, unknown>();
     const residencies = new Map<string, readonly string[]>();
     const subjects = new Map<string, MemorySubjectRecords>();
@@ -117,7 +117,7 @@ async function authorityRequests(db: Db, refs: ReadonlyArray<readonly [string, s
   if (refs.length === 0) return out;
   const { rows } = await db.query<Row>(
     'select a.tenant, a.id, a.authority, a.decision, a.position, a.decided_position from authority_requests a join unnest($1::text[], $2::text[]) as w(t, i) on a.tenant = w.t and a.id = w.i',
-    [refs.map(([t]) => t), refs.map(([, i]) => i)]);
+    [arrayLiteral(refs.map(([t]) => t)), arrayLiteral(refs.map(([, i]) => i))]);
   for (const r of rows) out.set(key(r.tenant, r.id), r);
   return out;
 }

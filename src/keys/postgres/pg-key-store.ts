@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
-import { insertStatement } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertRows, insertStatement } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
 import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
@@ -73,7 +73,7 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
     const { rows } = await this.pool.query<{ subject: string; category: string; generation: number; wrapped: Buffer }>(
       `select distinct on (k.subject, k.category) k.subject, k.category, k.generation, k.wrapped from data_keys k
        join unnest($2::text[], $3::text[]) as w(s, c) on k.subject = w.s and k.category = w.c where k.tenant = $1 order by k.subject, k.category, k.generation desc`,
-      [tenant, refs.map((r) => r.subject), refs.map((r) => r.category)]);
+      [tenant, arrayLiteral(refs.map((r) => r.subject)), arrayLiteral(refs.map((r) => r.category))]);
     for (const r of rows) out.set(keyRefId(r), { generation: r.generation, wrapped: r.wrapped });
     return out;
   }
@@ -162,8 +162,8 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
       await c.query('set local synchronous_commit = off');
       for (const [tenant, { entries, position }] of groups) {
         if (entries.length) {
-          await c.query(`insert into blind_index (tenant, hmac, subject, category) select $1, h, s, k from unnest($2::bytea[], $3::text[], $4::text[]) as x(h, s, k) on conflict do nothing`,
-            [tenant, entries.map((e) => bytes(e.hmac)), entries.map((e) => e.subject), entries.map((e) => e.category)]);
+          await insertRows(c, 'blind_index', [['tenant', 'text'], ['hmac', 'bytea'], ['subject', 'text'], ['category', 'text']],
+            entries.map((e) => [tenant, e.hmac, e.subject, e.category]), 'on conflict do nothing');
         }
         await c.query('insert into blind_index_checkpoint (tenant, position) values ($1, $2) on conflict (tenant) do update set position = greatest(blind_index_checkpoint.position, excluded.position)', [tenant, position]);
       }

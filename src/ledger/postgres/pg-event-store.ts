@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
-import { insertStatement, Writes } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertStatement, Writes } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
 import { relink, type Linkable } from '../domain/chain.js';
@@ -239,7 +239,7 @@ export class PgEventStore implements EventStore {
 
   /** Why an append cannot go in as asked: an idempotent repeat, a stale expected revision, or reused ids. */
   private async classify(client: pg.PoolClient, a: StreamAppend, actual: number | null, ids: readonly string[]): Promise<AppendOutcome> {
-    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2)', [a.stream, ids])).rows.map((r) => [r.event_id, r.revision]));
+    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2::text[])', [a.stream, arrayLiteral(ids)])).rows.map((r) => [r.event_id, r.revision]));
     // Nothing in the way: nothing to append (an empty append at the expected revision).
     return appendObstacle(a, actual, found) ?? { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: actual ?? -1, idempotent: false };
   }
@@ -258,7 +258,7 @@ export class PgEventStore implements EventStore {
   }
 
   async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
-    return (await this.pool.query<Row>('select * from events where stream = $1 and event_id = any($2) order by revision', [stream, eventIds])).rows.map(recorded);
+    return (await this.pool.query<Row>('select * from events where stream = $1 and event_id = any($2::text[]) order by revision', [stream, arrayLiteral(eventIds)])).rows.map(recorded);
   }
 
   /** Drops this store's schema and everything in it (tests). */
