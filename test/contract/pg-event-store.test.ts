@@ -197,6 +197,7 @@ describe('parameters of bulk inserts: arrays (arrayLiteral) and JSON documents',
       const back = (await client.query('select k, doc, b from docs order by k')).rows;
       expect(back.map((r) => r.doc)).toEqual([...docs.map((d) => d.trim()), null]);
       expect(back.map((r) => r.b)).toEqual([...docs.map((d) => JSON.parse(d)), null]);
+      expect(() => insertStatement('docs', [['doc', 'json']], [[{ not: 'a text' }]])).toThrow(TypeError);
       expect(() => arrayLiteral([{}])).toThrow(TypeError);
     } finally {
       await client.end();

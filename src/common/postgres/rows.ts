@@ -11,12 +11,12 @@ const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.fro
 const NEEDS_ESCAPE = /["\\]/;
 
 /**
- * `values` as the text of a PostgreSQL array (`{"a","b\"c",NULL,3}` for `a`, `b"c`, null, 3), for a parameter cast to an array
- * type: what `pg` would send for the array itself, written here in one pass. (`pg` escapes and quotes
- * every element, numbers too, with two regular-expression replaces and a string concatenation each: with
- * a commit's rows in such arrays, a third of what the append worker allocated on PostgreSQL.) Elements
- * are strings, numbers, bigints, booleans or null; strings are quoted, and only `"` and backslash escaped
- * (inside quotes PostgreSQL takes any other character as it is).
+ * `values` as the text of a PostgreSQL array (`{"a","b\"c",NULL,3}` for `a`, `b"c`, null, 3), for a
+ * parameter cast to an array type: what `pg` would send for the array itself, written here in one pass.
+ * (`pg` escapes and quotes every element, numbers too, with two regular-expression replaces and a string
+ * concatenation each: with a commit's rows in such arrays, a third of what the append worker allocated
+ * on PostgreSQL.) Elements are strings, numbers, bigints, booleans or null; strings are quoted, and only
+ * `"` and backslash escaped (inside quotes PostgreSQL takes any other character as it is).
  */
 export function arrayLiteral(values: readonly unknown[]): string {
   const parts = new Array<string>(values.length);
@@ -55,7 +55,11 @@ export function insertStatement(table: string, columns: readonly Column[], rows:
   const aliases: string[] = [];
   const selected = columns.map(([, type], i) => {
     if (type === 'json' || type === 'jsonb') {
-      const docs = rows.map((r) => (r[i] ?? 'null') as string);
+      const docs = rows.map((r) => {
+        const v = r[i];
+        if (v !== null && v !== undefined && typeof v !== 'string') throw new TypeError(`a ${type} column is given a ${typeof v}, not a JSON text`);
+        return v ?? 'null';
+      });
       unpacked.push(`json_array_elements(${param(`[${docs.join(',')}]`)}::json)`);
       aliases.push(`c${i}`);
       return `case when json_typeof(c${i}) = 'null' then null else c${i}::${type === 'json' ? 'text' : 'jsonb'} end`;
