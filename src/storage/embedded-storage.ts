@@ -22,6 +22,8 @@ import type { Fact } from '../compliance/domain/rules.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 import { promised } from '../common/kernel/promised.js';
+import { existsSync } from 'node:fs';
+import { warmFile } from '../common/sqlite/warm-file.js';
 
 export interface EmbeddedOptions {
   /**
@@ -46,6 +48,8 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const projectionOptions = { rules: options.rules !== false, readModels: options.readModels !== false };
   const ledgerFile = join(dataDir, 'ledger.db');
   const keysFile = join(dataDir, 'keys.db');
+  // An explicit rebuild reads the whole file first, in order (it drops and refolds most of it anyway).
+  if (options.rebuild !== undefined && existsSync(ledgerFile)) warmFile(ledgerFile);
   const ledgerDb = openDatabase(ledgerFile);
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
