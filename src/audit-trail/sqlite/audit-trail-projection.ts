@@ -193,18 +193,27 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     db.exec('delete from audit_facets; delete from audit_facet_names; delete from audit_facets_through;');
     const positions = new Map<string, number[]>();
     const through = new Map<string, number>();
+    // The position lists of each combination of a row's faceted columns, worked out at its first row: a
+    // trail has few of them (declarations bound them), and a row then costs one lookup, not one a facet.
+    const combinations = new Map<string, number[][]>();
     // In the table's own order (no index walked); each facet's positions sorted afterwards where they are not yet.
     const trail = db.prepare('select tenant, position, type, purpose, system, categories from audit_events').raw();
     for (const [tenant, position, type, purpose, system, categories] of trail.iterate() as Iterable<[string, number, string, string, string, string]>) {
-      // The categories column holds them between and after U+0001 separators.
-      const e = { type, purpose, system, categories: categories.length > 2 ? categories.slice(1, -1).split('\u0001') : [] } as unknown as ProcessingEntry;
-      for (const f of facetsOf(e)) {
-        const k = `${tenant}\u0000${f}`;
-        const list = positions.get(k);
-        if (list) list.push(position);
-        else positions.set(k, [position]);
+      const combination = `${tenant}\u0000${type}\u0000${purpose}\u0000${system}\u0000${categories}`;
+      let lists = combinations.get(combination);
+      if (!lists) {
+        // The categories column holds them between and after U+0001 separators.
+        const e = { type, purpose, system, categories: categories.length > 2 ? categories.slice(1, -1).split('\u0001') : [] } as unknown as ProcessingEntry;
+        lists = facetsOf(e).map((f) => {
+          const k = `${tenant}\u0000${f}`;
+          let list = positions.get(k);
+          if (!list) positions.set(k, (list = []));
+          return list;
+        });
+        combinations.set(combination, lists);
       }
-      through.set(tenant, Math.max(through.get(tenant) ?? -1, position));
+      for (const list of lists) list.push(position);
+      if (position > (through.get(tenant) ?? -1)) through.set(tenant, position);
     }
     const name = db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, ?) returning id').pluck();
     // Many keys a statement (a JSON array of positions), rather than a statement a key.
