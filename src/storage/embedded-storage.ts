@@ -22,7 +22,6 @@ import type { Fact } from '../compliance/domain/rules.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
 import { promised } from '../common/kernel/promised.js';
-import { existsSync } from 'node:fs';
 import { warmFile } from '../common/sqlite/warm-file.js';
 
 export interface EmbeddedOptions {
@@ -48,15 +47,16 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   const projectionOptions = { rules: options.rules !== false, readModels: options.readModels !== false };
   const ledgerFile = join(dataDir, 'ledger.db');
   const keysFile = join(dataDir, 'keys.db');
-  // An explicit rebuild reads the whole file first, in order (it drops and refolds most of it anyway).
-  if (options.rebuild !== undefined && existsSync(ledgerFile)) warmFile(ledgerFile);
   const ledgerDb = openDatabase(ledgerFile);
   const keysDb = openDatabase(keysFile, { secureDelete: true });
   ensureKeySchema(keysDb);
   // Read models of another version (or a rebuild asked for) are dropped before their projections are
   // made, so that these find their new tables; the appender then folds them again from the log.
   const scratch = new Database(':memory:');
-  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, projectionOptions), readModelsVersion(projectionOptions), options.rebuild !== undefined);
+  // A rebuild (asked for, or of read models of another version) reads the whole file first, in order:
+  // dropping the old tables visits every one of their pages, and the fold reads the log after.
+  const reset = resetStaleReadModels(ledgerDb, embeddedProjections(scratch, projectionOptions), readModelsVersion(projectionOptions), options.rebuild !== undefined,
+    () => warmFile(ledgerFile));
   scratch.close();
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
   const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, projectionOptions), {

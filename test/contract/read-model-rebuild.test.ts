@@ -8,6 +8,8 @@ import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import type { DraftEntry } from '../../src/ledger/domain/log-entry.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
+import { embeddedProjections, readModelsVersion } from '../../src/storage/embedded-projections.js';
+import { resetStaleReadModels } from '../../src/ledger/sqlite/sqlite-log-appender.js';
 import { FACET_SPAN } from '../../src/audit-trail/sqlite/audit-trail-projection.js';
 import { anAction, playActions, uuid } from '../support/random-ledger.js';
 import { declareTenant } from '../support/builders.js';
@@ -134,6 +136,27 @@ describe('a ledger whose read models are of an older schema', () => {
     expect(await again.requests.subjectRequest('acme', uuid(9_000_003), '2026-01-02T00:00:00.000Z')).toMatchObject({ type: 'erasure', status: 'open' });
     await again.close();
     expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('runs `beforeDrop` (the read of the file into the page cache) only when the read models are dropped', async () => {
+    const dir = tempDir();
+    const s = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+    await declareTenant(writer);
+    await writer.drain();
+    await s.close();
+    const db = new Database(join(dir, 'ledger.db'));
+    const scratch = new Database(':memory:');
+    const options = { rules: true, readModels: true };
+    const projections = embeddedProjections(scratch, options);
+    const version = readModelsVersion(options);
+    const calls: string[] = [];
+    expect(resetStaleReadModels(db, projections, version, false, () => calls.push('same version'))).toBe(false);
+    expect(resetStaleReadModels(db, projections, version + 1, false, () => calls.push('another version'))).toBe(true);
+    expect(resetStaleReadModels(db, projections, version + 1, true, () => calls.push('asked for'))).toBe(true);
+    expect(calls).toEqual(['another version', 'asked for']);
+    scratch.close();
+    db.close();
   });
 });
 

@@ -52,8 +52,9 @@ export interface RebuildReport { readonly events: number; readonly ms: number; r
  * read models are of another version, or a rebuild is asked for, drops their tables (and their deferred
  * indexes' checkpoints) and records a rebuild to run from the start, which the appender then runs.
  * `projections` describes them (made on a scratch database: only their tables and names are read).
+ * `beforeDrop` runs first when they are dropped (to read the file into the page cache, say).
  */
-export function resetStaleReadModels(db: Db, projections: readonly SqliteProjection[], version: number, force = false): boolean {
+export function resetStaleReadModels(db: Db, projections: readonly SqliteProjection[], version: number, force = false, beforeDrop?: () => void): boolean {
   db.exec(SCHEMA);
   db.exec(READ_MODELS_SCHEMA);
   const state = db.prepare('select version from read_models where id = 1').get() as { version: number } | undefined;
@@ -63,6 +64,7 @@ export function resetStaleReadModels(db: Db, projections: readonly SqliteProject
   if (!force && (state ? state.version === version : empty)) return false;
   const replayed = projections.filter((p) => p.rebuild);
   const indexes = replayed.flatMap((p) => (p.deferred ?? []).filter((d) => d.tables));
+  beforeDrop?.();
   db.transaction(() => {
     for (const table of [...replayed.flatMap((p) => p.rebuild!.tables), ...indexes.flatMap((d) => d.tables!)]) db.exec(`drop table if exists ${table}`);
     for (const d of indexes) db.prepare('delete from deferred_checkpoints where name = ?').run(d.name);
