@@ -8,6 +8,7 @@ import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../de
 import { demoVisitorStream, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
 import { jsonRequest } from '../common/http/json-request.js';
+import { binNodeFlags } from './node-flags.js';
 
 export interface DemoOptions {
   readonly visitors: number;
@@ -191,7 +192,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
  */
 function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
   const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', bin, 'serve'], {
+  const child = spawn(process.execPath, [...binNodeFlags(bin), bin, 'serve'], {
     env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
