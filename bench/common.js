@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binNodeFlags } from '../dist/cli/node-flags.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SECONDS = Number(process.env.BENCH_SECONDS || 6);
@@ -33,8 +34,8 @@ export function post(port, path, token, body) {
 export const put = (port, path, token, body) => new Promise((resolve, reject) => { const p = Buffer.from(JSON.stringify(body));
   const r = http.request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': p.length } }, (res) => { res.resume(); res.on('end', resolve); }); r.on('error', reject); r.end(p); });
 
-/** The Node flags `npm start` (and `bin/pdl.js`) run the ledger with: its heap limits. */
-export const START_FLAGS = (/node ((?:--\S+\s+)*)bin\/pdl\.js/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+/** The Node flags `bin/pdl.js` (and `npm start`: a test checks that they agree) run the ledger with: its heap limits. */
+export const START_FLAGS = binNodeFlags(join(ROOT, 'bin', 'pdl.js'));
 
 /** A ledger process; with `join`, one more process on the same backend, serving the tenant `join` declared (with its token). */
 export async function server(env = {}, { join: joined } = {}) {
