@@ -64,7 +64,6 @@ export async function overHttp(srv, clients, size, seconds = SECONDS) {
   return { rate, errors };
 }
 
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /**
  * How fast this machine is right now, for reading results across runs (its speed swings from hour to
