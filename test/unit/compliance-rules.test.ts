@@ -96,6 +96,17 @@ describe('the compliance rules', () => {
     expect(residencyCountries(['EEA', 'CH']).has('LI')).toBe(true);
   });
 
+  it('expands a residency list once per list: the same list answers the same countries, another list its own', () => {
+    const eea = ['EEA'];
+    const first = residencyCountries(eea);
+    expect(residencyCountries(eea)).toBe(first);
+    expect(first.has('DE') && !first.has('CH')).toBe(true);
+    const withSwiss = residencyCountries(['EEA', 'CH']);
+    expect(withSwiss).not.toBe(first);
+    expect(withSwiss.has('CH')).toBe(true);
+    expect(residencyCountries(['CH'])).toEqual(new Set(['CH']));
+  });
+
   it('given a legal minimum still running, when erased, then erased-before-minimum naming the purpose and date', () => {
     const f = erasedBeforeMinimum(fact({ type: 'erased', categories: ['user.device.ip_address'] }), policy({ purpose: logging }), subject({ minimums: [{ category: 'user.device.ip_address', purpose: 'ip-logging-law', until: '2027-02-01T09:00:00Z' }] }));
     expect(f?.message).toMatch(/"ip-logging-law" requires keeping it until 2027-02-01/);
