@@ -48,8 +48,10 @@ export class SqliteJudge {
    */
   private memo<T>(key: string, load: () => T): T {
     if (!this.cached) return load();
-    if (!this.cache.has(key)) this.cache.set(key, load());
-    return this.cache.get(key) as T;
+    // One look-up when kept (what is kept is never `undefined`: a missing declaration is `null`).
+    let value = this.cache.get(key) as T | undefined;
+    if (value === undefined) this.cache.set(key, (value = load()));
+    return value;
   }
 
   /** The declaration in force just before log position `before` (the latest version recorded before it). */
