@@ -192,19 +192,13 @@ export class SqliteSubjectStore {
     };
   }
 
-  /** The subject asked for last: consecutive events of one subject skip the key and the reordering. */
-  private last: { tenant: string; subject: string; records: KeptSubject } | null = null;
-
   /** Forgets the subjects kept in memory (a commit failed). */
   forget(): void {
     this.kept.clear();
-    this.last = null;
   }
 
   records(tenant: string, subject: string): SubjectRecords {
     if (this.keep === 0) return this.stored(tenant, subject);
-    // The most recently used already: nothing to move (nor to drop, the least recently used being another).
-    if (this.last && this.last.subject === subject && this.last.tenant === tenant) return this.last.records;
     const k = `${tenant}\u0000${subject}`;
     let r = this.kept.get(k);
     if (r) this.kept.delete(k);
@@ -213,7 +207,6 @@ export class SqliteSubjectStore {
       if (this.kept.size >= this.keep) this.kept.delete(this.kept.keys().next().value as string);
     }
     this.kept.set(k, r);
-    this.last = { tenant, subject, records: r };
     return r;
   }
 
