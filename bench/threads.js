@@ -1,0 +1,46 @@
+// Where the ingest CPU goes: a ledger started as `npm start` starts it, loaded over HTTP, and the CPU each of
+// its threads used per recorded event (from /proc, Linux only), beside the load generator's own. A diagnostic,
+// not part of `npm run bench`: on a 2-core machine the server and its client share the cores, so the thread
+// that is busiest per event is where a gain shows.
+//   node bench/threads.js [clients x size ...]   (default: 4x100 64x1)   BENCH_SECONDS (default 6)
+// The main thread is the process's own id; the storage worker is usually the busiest other thread; V8's
+// platform threads (garbage collection, optimising compiler) come next, a few percent each.
+import { readdirSync, readFileSync } from 'node:fs';
+import { overHttp, SECONDS, server } from './common.js';
+
+const loads = (process.argv.length > 2 ? process.argv.slice(2) : ['4x100', '64x1']).map((l) => {
+  const m = /^(\d+)x(\d+)$/.exec(l);
+  if (!m) { console.error(`a load is <clients>x<events per request> (4x100, 64x1...), not ${l}`); process.exit(2); }
+  return { clients: Number(m[1]), size: Number(m[2]) };
+});
+const TICK_MS = 1000 / 100; // USER_HZ: /proc counts CPU time in ticks of 10 ms
+
+/** CPU time (ms) of every thread of a process, by thread id. */
+function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * TICK_MS); // utime + stime
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+const srv = await server();
+const pid = srv.proc.pid;
+await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
+for (const { clients, size } of loads) {
+  await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
+  const before = threadCpu(pid), own = process.cpuUsage();
+  const t0 = performance.now();
+  const { rate, errors } = await overHttp(srv, clients, size, SECONDS);
+  const events = rate * ((performance.now() - t0) / 1000);
+  const after = threadCpu(pid), client = process.cpuUsage(own);
+  const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
+  const server = perEvent.reduce((n, t) => n + t.us, 0);
+  const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
+  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(server)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs`);
+}
+srv.proc.kill('SIGTERM');
