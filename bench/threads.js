@@ -39,8 +39,8 @@ for (const { clients, size } of loads) {
   const events = rate * ((performance.now() - t0) / 1000);
   const after = threadCpu(pid), client = process.cpuUsage(own);
   const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
-  const server = perEvent.reduce((n, t) => n + t.us, 0);
+  const total = perEvent.reduce((n, t) => n + t.us, 0);
   const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
-  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(server)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs`);
+  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs`);
 }
 srv.proc.kill('SIGTERM');
