@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsonRequest } from '../dist/common/http/json-request.js';
 // Run as a user runs them: `pdl …` (bin/pdl.js) and `npm start` give Node these flags.
-import { machineSpeed, START_FLAGS } from './common.js';
+import { machineSpeed, machineText, START_FLAGS } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'pdl.js');
@@ -22,7 +22,7 @@ const dir = process.env.BENCH_ANSWERS_DIR || mkdtempSync(join(tmpdir(), 'pdl-ans
 // On the store the environment names (PDL_STORE=postgres with PDL_POSTGRES_URL: the ledger on PostgreSQL).
 const STORE = process.env.PDL_STORE || 'sqlite';
 const results = { date: new Date().toISOString(), node: process.version, visitors: VISITORS, store: STORE, machine: machineSpeed() };
-console.log(`machine now: ${results.machine.cpu_ms} ms CPU task, ${results.machine.fsync_ms} ms fsync (bench/common.js machineSpeed)`);
+console.log(`machine now: ${machineText(results.machine)}`);
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 const round = (x) => Math.round(x * 10) / 10;
 
@@ -141,7 +141,7 @@ const targets = [
   ['full rebuild', `${results.rebuild.entries_per_s} entries/s`, '≥ 50,000/s', results.rebuild.entries_per_s >= 50_000],
 ];
 results.targets = targets.map(([what, got, target, met]) => ({ what, got, target, met }));
-const md = [`# pdl answers benchmark (${STORE}), ${results.date}`, '', `${results.events} events told by \`pdl demo --visitors ${VISITORS}\` into the ${STORE} store; Node ${results.node}. Machine at the start: ${results.machine.cpu_ms} ms for the fixed CPU task, ${results.machine.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js).`, '',
+const md = [`# pdl answers benchmark (${STORE}), ${results.date}`, '', `${results.events} events told by \`pdl demo --visitors ${VISITORS}\` into the ${STORE} store; Node ${results.node}. Machine at the start: ${machineText(results.machine)}.`, '',
   '| target | measured | goal | met |', '|---|---|---|---|', ...targets.map(([w, g, t, m]) => `| ${w} | ${g} | ${t} | ${m ? 'yes' : 'NO'} |`), '',
   '| answer | p50 ms | p99 ms | bytes |', '|---|---|---|---|',
   ...Object.entries(results).filter(([, v]) => v && typeof v === 'object' && 'p50_ms' in v).map(([k, v]) => `| ${k} | ${v.p50_ms} | ${v.p99_ms} | ${v.bytes} |`), '',

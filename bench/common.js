@@ -87,3 +87,6 @@ export function machineSpeed() {
   rmSync(dir, { recursive: true, force: true });
   return { cpu_ms: Math.round(median(cpu) * 10) / 10, fsync_ms: Math.round(median(sync) * 100) / 100 };
 }
+
+/** A `machineSpeed()` reading as the benchmarks print it and write it into their results. */
+export const machineText = (m) => `${m.cpu_ms} ms for the fixed CPU task, ${m.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js)`;

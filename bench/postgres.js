@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pg from 'pg';
 import { canonicalBytes } from '../dist/ledger/domain/canonical.js';
-import { ev, machineSpeed, overHttp, ROOT, SECONDS, server, timed } from './common.js';
+import { ev, machineSpeed, machineText, overHttp, ROOT, SECONDS, server, timed } from './common.js';
 
 const BASE = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dbUrl = (name) => { const u = new URL(BASE); u.pathname = `/${name}`; return u.toString(); };
@@ -113,7 +113,7 @@ try {
   console.log(`PostgreSQL is not reachable at ${BASE} (${e.message}): nothing measured`);
   process.exit(0);
 }
-console.log(`pdl on PostgreSQL ${results.postgres}, ${SECONDS} s per contender; machine now: ${results.machine.cpu_ms} ms CPU task, ${results.machine.fsync_ms} ms fsync (bench/common.js machineSpeed)`);
+console.log(`pdl on PostgreSQL ${results.postgres}, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);
 results.a_raw_1 = await raw(1); console.log(`(a) raw inserts, 100/tx, 1 connection:   ${Math.round(results.a_raw_1)} ev/s`);
 results.a_raw_4 = await raw(4); console.log(`(a) raw inserts, 100/tx, 4 connections:  ${Math.round(results.a_raw_4)} ev/s`);
 const b = await pdl(1, 4); results.b_pdl_http_4x100 = b.rate; results.b_errors = b.errors; results.b_peak_rss_mb = b.peakRss;
@@ -133,5 +133,5 @@ console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fm
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n| (e) pdl HTTP, one process, 64 x 1 | ${Math.round(e1.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n\nmachine at the start: ${results.machine.cpu_ms} ms for the fixed CPU task, ${results.machine.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js)\n`);
+writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n| (e) pdl HTTP, one process, 64 x 1 | ${Math.round(e1.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n\nmachine at the start: ${machineText(results.machine)}\n`);
 process.exit(0);

@@ -13,7 +13,7 @@ import { openEmbeddedStorage } from '../dist/storage/embedded-storage.js';
 import { IdentifierVault } from '../dist/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../dist/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../dist/ledger/domain/processing-event.js';
-import { ev, machineSpeed, overHttp, PURPOSE, ROOT, SECONDS, server, SYSTEM, timed, tmp } from './common.js';
+import { ev, machineSpeed, machineText, overHttp, PURPOSE, ROOT, SECONDS, server, SYSTEM, timed, tmp } from './common.js';
 
 // (a) the storage limit: raw better-sqlite3 inserts of the same canonical bytes, WAL + synchronous FULL, 100 per transaction
 function raw() {
@@ -85,7 +85,7 @@ async function overGrpcStream(srv, streams, size, inFlight) {
 }
 
 const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version, machine: machineSpeed() };
-console.log(`pdl ingest benchmark, ${SECONDS} s per contender; machine now: ${results.machine.cpu_ms} ms CPU task, ${results.machine.fsync_ms} ms fsync (bench/common.js machineSpeed)`);
+console.log(`pdl ingest benchmark, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);
 const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
 if (only !== 'server') {
 results.a_raw = await raw(); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s`);
@@ -119,7 +119,7 @@ results.peak_rss_mb = srv.peakRss(); srv.proc.kill('SIGTERM');
 // (a') the storage limit again, right after the server's contenders: this machine's disk and CPU speed swing by
 // up to half within minutes, and (a) was measured minutes before (d)-(f). Both are reported, ratios against each.
 results.a_raw_again = await raw(); results.machine_after_server = machineSpeed();
-console.log(`(a') raw better-sqlite3 again, after (d)-(f): ${Math.round(results.a_raw_again)} ev/s; machine now: ${results.machine_after_server.cpu_ms} ms CPU task, ${results.machine_after_server.fsync_ms} ms fsync`);
+console.log(`(a') raw better-sqlite3 again, after (d)-(f): ${Math.round(results.a_raw_again)} ev/s; machine now: ${machineText(results.machine_after_server)}`);
 // (g) as (d), with a signed checkpoint after every commit instead of the default cadence (1 s)
 const srvG = await server({ PDL_CHECKPOINT_INTERVAL_MS: '0' });
 await overHttp(srvG, 4, 100);
@@ -136,6 +136,6 @@ if (only === 'server') process.exit(0);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (a') the same again, right after (d)-(f) | ${Math.round(results.a_raw_again)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (c'') as (c), no read models (log and keys only) | ${Math.round(results.c_inprocess_log_only)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n\nmachine at the start: ${results.machine.cpu_ms} ms for the fixed CPU task, ${results.machine.fsync_ms} ms an fsync; right after (d)-(f): ${results.machine_after_server.cpu_ms} ms, ${results.machine_after_server.fsync_ms} ms (\`machineSpeed\` in bench/common.js)\n`;
+const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (a') the same again, right after (d)-(f) | ${Math.round(results.a_raw_again)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (c'') as (c), no read models (log and keys only) | ${Math.round(results.c_inprocess_log_only)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n\nmachine at the start: ${machineText(results.machine)}; right after (d)-(f): ${machineText(results.machine_after_server)}\n`;
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
 process.exit(0);
