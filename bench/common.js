@@ -90,3 +90,29 @@ export function machineSpeed() {
 
 /** A `machineSpeed()` reading as the benchmarks print it and write it into their results. */
 export const machineText = (m) => `${m.cpu_ms} ms for the fixed CPU task, ${m.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js)`;
+
+/** The machine's CPU counters (all processes, all cores), from /proc/stat; null where there is none. */
+function cpuCounters() {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const [, ...f] = lines[0].trim().split(/\s+/);
+    const t = f.map(Number);
+    const idle = t[3] + (t[4] ?? 0);
+    return { busy: t.reduce((a, b) => a + b, 0) - idle, total: t.reduce((a, b) => a + b, 0), cores: lines.filter((l) => /^cpu\d/.test(l)).length };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `work` and says how many of the machine's cores were busy meanwhile (every process: the ledger,
+ * the load generator, the database server), averaged over its run: a contender at the machine's core
+ * count is bound by CPU, one well below it by something else (a lock, a round trip, an fsync).
+ */
+export async function withBusyCores(work) {
+  const before = cpuCounters();
+  const value = await work();
+  const after = cpuCounters();
+  const cores = before && after && after.total > before.total ? Math.round(((after.busy - before.busy) / (after.total - before.total)) * after.cores * 100) / 100 : null;
+  return { value, cores };
+}

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pg from 'pg';
 import { canonicalBytes } from '../dist/ledger/domain/canonical.js';
-import { ev, machineSpeed, machineText, overHttp, ROOT, SECONDS, server, timed } from './common.js';
+import { ev, machineSpeed, machineText, overHttp, ROOT, SECONDS, server, timed, withBusyCores } from './common.js';
 
 const BASE = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dbUrl = (name) => { const u = new URL(BASE); u.pathname = `/${name}`; return u.toString(); };
@@ -99,10 +99,10 @@ async function pdl(processes, clientsEach, size = 100) {
     for (let k = 1; k < processes; k++) others.push(await server(env, { join: first }));
     const all = [first, ...others];
     await Promise.all(all.map((s) => overHttp(s, clientsEach, size, 1)));
-    const runs = await Promise.all(all.map((s) => overHttp(s, clientsEach, size)));
+    const { value: runs, cores } = await withBusyCores(() => Promise.all(all.map((s) => overHttp(s, clientsEach, size))));
     const peakRss = Math.max(...all.map((s) => s.peakRss()));
     for (const s of all) s.proc.kill('SIGTERM');
-    return { rate: runs.reduce((n, r) => n + r.rate, 0), errors: runs.reduce((n, r) => n + r.errors, 0), peakRss };
+    return { rate: runs.reduce((n, r) => n + r.rate, 0), errors: runs.reduce((n, r) => n + r.errors, 0), peakRss, cores };
   });
 }
 
@@ -114,17 +114,20 @@ try {
   process.exit(0);
 }
 console.log(`pdl on PostgreSQL ${results.postgres}, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);
-results.a_raw_1 = await raw(1); console.log(`(a) raw inserts, 100/tx, 1 connection:   ${Math.round(results.a_raw_1)} ev/s`);
-results.a_raw_4 = await raw(4); console.log(`(a) raw inserts, 100/tx, 4 connections:  ${Math.round(results.a_raw_4)} ev/s`);
-const b = await pdl(1, 4); results.b_pdl_http_4x100 = b.rate; results.b_errors = b.errors; results.b_peak_rss_mb = b.peakRss;
-console.log(`(b) pdl HTTP, one process, 4 x 100:       ${Math.round(b.rate)} ev/s (${b.errors} errors), peak RSS ${Math.round(b.peakRss)} MB`);
-const e = await emmett(4);
+// Cores busy (bench/common.js `withBusyCores`): for (a) and (c) over the whole call, a database created and dropped included.
+const cores = {};
+({ value: results.a_raw_1, cores: cores.a_raw_1 } = await withBusyCores(() => raw(1))); console.log(`(a) raw inserts, 100/tx, 1 connection:   ${Math.round(results.a_raw_1)} ev/s; ${cores.a_raw_1} cores busy`);
+({ value: results.a_raw_4, cores: cores.a_raw_4 } = await withBusyCores(() => raw(4))); console.log(`(a) raw inserts, 100/tx, 4 connections:  ${Math.round(results.a_raw_4)} ev/s; ${cores.a_raw_4} cores busy`);
+const b = await pdl(1, 4); results.b_pdl_http_4x100 = b.rate; results.b_errors = b.errors; results.b_peak_rss_mb = b.peakRss; cores.b = b.cores;
+console.log(`(b) pdl HTTP, one process, 4 x 100:       ${Math.round(b.rate)} ev/s (${b.errors} errors), peak RSS ${Math.round(b.peakRss)} MB; ${b.cores} cores busy`);
+const { value: e, cores: eCores } = await withBusyCores(() => emmett(4)); cores.c_emmett = eCores;
 if (e.skipped) console.log(`(c) emmett-postgresql: skipped (${e.skipped})`);
-else { results.c_emmett_4x100 = e.rate; results.c_emmett_errors = e.errors; console.log(`(c) emmett-postgresql, 100/append, 4 in flight: ${Math.round(e.rate)} ev/s (${e.errors} failed${e.firstError ? `: ${e.firstError}` : ''})`); }
-const d = await pdl(2, 4); results.d_pdl_two_processes = d.rate; results.d_errors = d.errors;
-console.log(`(d) pdl HTTP, two processes, 4 x 100 each: ${Math.round(d.rate)} ev/s aggregate (${d.errors} errors)`);
-const e1 = await pdl(1, 64, 1); results.e_pdl_http_64x1 = e1.rate; results.e_errors = e1.errors;
-console.log(`(e) pdl HTTP, one process, 64 x 1:        ${Math.round(e1.rate)} ev/s (${e1.errors} errors)`);
+else { results.c_emmett_4x100 = e.rate; results.c_emmett_errors = e.errors; console.log(`(c) emmett-postgresql, 100/append, 4 in flight: ${Math.round(e.rate)} ev/s (${e.errors} failed${e.firstError ? `: ${e.firstError}` : ''}); ${eCores} cores busy`); }
+const d = await pdl(2, 4); results.d_pdl_two_processes = d.rate; results.d_errors = d.errors; cores.d = d.cores;
+console.log(`(d) pdl HTTP, two processes, 4 x 100 each: ${Math.round(d.rate)} ev/s aggregate (${d.errors} errors); ${d.cores} cores busy`);
+const e1 = await pdl(1, 64, 1); results.e_pdl_http_64x1 = e1.rate; results.e_errors = e1.errors; cores.e = e1.cores;
+console.log(`(e) pdl HTTP, one process, 64 x 1:        ${Math.round(e1.rate)} ev/s (${e1.errors} errors); ${e1.cores} cores busy`);
+results.cores_busy = cores;
 const ratio = (x, y) => (x && y ? x / y : null);
 results.ratios = { 'b/a': ratio(b.rate, results.a_raw_4), 'b/c': ratio(b.rate, results.c_emmett_4x100), 'd/b': ratio(d.rate, b.rate), 'e/a': ratio(e1.rate, results.a_raw_4) };
 const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
@@ -133,5 +136,5 @@ console.log(`ratios: ${Object.entries(results.ratios).map(([k, v]) => `${k}=${fm
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s |\n|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} |\n| (e) pdl HTTP, one process, 64 x 1 | ${Math.round(e1.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n\nmachine at the start: ${machineText(results.machine)}\n`);
+writeFileSync(join(ROOT, 'bench', 'results', `postgres-${stamp}.md`), `| contender (PostgreSQL ${results.postgres}) | events/s | cores busy |\n|---|---|---|\n| (a) raw inserts, 100/tx, 1 connection | ${Math.round(results.a_raw_1)} | ${cores.a_raw_1} |\n| (a) raw inserts, 100/tx, 4 connections | ${Math.round(results.a_raw_4)} | ${cores.a_raw_4} |\n| (b) pdl HTTP, one process, 4 x 100 | ${Math.round(b.rate)} | ${cores.b} |\n| (c) emmett-postgresql, 100/append, 4 in flight | ${results.c_emmett_4x100 ? Math.round(results.c_emmett_4x100) : 'n/a'} | ${cores.c_emmett} |\n| (d) pdl HTTP, two processes, 4 x 100 each | ${Math.round(d.rate)} | ${cores.d} |\n| (e) pdl HTTP, one process, 64 x 1 | ${Math.round(e1.rate)} | ${cores.e} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS (one process) ${Math.round(b.peakRss)} MB\n\nmachine at the start: ${machineText(results.machine)}\n`);
 process.exit(0);

@@ -3,10 +3,14 @@
 // not part of `npm run bench`: on a 2-core machine the server and its client share the cores, so the thread
 // that is busiest per event is where a gain shows.
 //   node bench/threads.js [clients x size ...]   (default: 4x100 64x1)   BENCH_SECONDS (default 6)
+//   PDL_STORE=postgres [BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test]: the ledger on a new
+//   database of that server (dropped afterwards), and PostgreSQL's own CPU an event beside the ledger's.
 // The main thread is the process's own id; the storage worker is usually the busiest other thread; V8's
-// platform threads (garbage collection, optimising compiler) come next, a few percent each.
+// platform threads (garbage collection, optimising compiler) come next, a few percent each. Each load
+// also says how many of the machine's cores were busy (every process): at the core count, CPU is the bound.
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { overHttp, SECONDS, server } from './common.js';
+import { overHttp, SECONDS, server, withBusyCores } from './common.js';
 
 const loads = (process.argv.length > 2 ? process.argv.slice(2) : ['4x100', '64x1']).map((l) => {
   const m = /^(\d+)x(\d+)$/.exec(l);
@@ -28,19 +32,51 @@ function threadCpu(pid) {
   return out;
 }
 
-const srv = await server();
+/** CPU time (ms) of every process named `name` (PostgreSQL's server processes: one a connection, and its helpers). */
+function processesCpu(name) {
+  let ms = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== name) continue;
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    } catch { /* the process ended */ }
+  }
+  return ms;
+}
+
+const postgres = process.env.PDL_STORE === 'postgres';
+let pgAdmin = null, database = null;
+const env = {};
+if (postgres) {
+  const { default: pg } = await import('pg');
+  const base = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  pgAdmin = new pg.Client({ connectionString: base });
+  await pgAdmin.connect();
+  database = `pdl_threads_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  await pgAdmin.query(`create database ${database}`);
+  const u = new URL(base); u.pathname = `/${database}`;
+  env.PDL_POSTGRES_URL = u.toString();
+}
+const srv = await server(env);
 const pid = srv.proc.pid;
 await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
 for (const { clients, size } of loads) {
   await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
-  const before = threadCpu(pid), own = process.cpuUsage();
+  const before = threadCpu(pid), own = process.cpuUsage(), pgBefore = postgres ? processesCpu('postgres') : 0;
   const t0 = performance.now();
-  const { rate, errors } = await overHttp(srv, clients, size, SECONDS);
+  const { value: { rate, errors }, cores } = await withBusyCores(() => overHttp(srv, clients, size, SECONDS));
   const events = rate * ((performance.now() - t0) / 1000);
-  const after = threadCpu(pid), client = process.cpuUsage(own);
+  const after = threadCpu(pid), client = process.cpuUsage(own), pgUs = postgres ? ((processesCpu('postgres') - pgBefore) * 1000) / events : null;
   const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
   const total = perEvent.reduce((n, t) => n + t.us, 0);
   const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
-  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs`);
+  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
 }
 srv.proc.kill('SIGTERM');
+if (postgres) {
+  await new Promise((r) => srv.proc.once('exit', r));
+  await pgAdmin.query(`drop database if exists ${database} with (force)`);
+  await pgAdmin.end();
+}
