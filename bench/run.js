@@ -13,7 +13,7 @@ import { openEmbeddedStorage } from '../dist/storage/embedded-storage.js';
 import { IdentifierVault } from '../dist/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../dist/ledger/application/ledger-writer.js';
 import { decodeAppendBody } from '../dist/ledger/domain/processing-event.js';
-import { ev, machineSpeed, machineText, overHttp, PURPOSE, ROOT, SECONDS, server, SYSTEM, timed, tmp } from './common.js';
+import { ev, machineSpeed, machineText, overHttp, PURPOSE, ROOT, SECONDS, server, SYSTEM, timed, tmp, withBusyCores } from './common.js';
 
 // (a) the storage limit: raw better-sqlite3 inserts of the same canonical bytes, WAL + synchronous FULL, 100 per transaction
 function raw() {
@@ -88,8 +88,10 @@ const results = { date: new Date().toISOString(), seconds: SECONDS, node: proces
 console.log(`pdl ingest benchmark, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);
 const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
 if (only !== 'server') {
-results.a_raw = await raw(); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s`);
-const b100 = await emmett(100); const b1 = await emmett(1);
+// Cores of the machine busy during each contender (bench/common.js `withBusyCores`): 2 here means bound by CPU.
+const cores = {};
+({ value: results.a_raw, cores: cores.a } = await withBusyCores(() => raw())); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s; ${cores.a} cores busy`);
+const { value: b100, cores: b100Cores } = await withBusyCores(() => emmett(100)); cores.b = b100Cores; const b1 = await emmett(1);
 // With appends in flight emmett-sqlite fails (SQLITE_BUSY), and its driver may even end the process: run apart.
 const b4 = await new Promise((resolve) => {
   const p = spawn(process.execPath, [join(ROOT, 'bench', 'emmett-probe.js'), '100', '4', String(Math.min(SECONDS, 4))], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -100,21 +102,22 @@ results.b_emmett_batch100_4_in_flight = b4.rate ?? null; results.b_emmett_4_in_f
 results.b_emmett_batch100 = b100.rate ?? null; results.b_emmett_single = b1.rate ?? null;
 console.log(b100.skipped ? `(b) emmett-sqlite: skipped (${b100.skipped})` : `(b) emmett-sqlite, 100/append:        ${Math.round(b100.rate)} ev/s; 1/append: ${Math.round(b1.rate)} ev/s; 100/append with 4 in flight: ${Math.round(b4.rate)} ev/s, ${b4.errors ?? 'n/a'} appends failed (${b4.firstError})`);
 results.c_inprocess_sequential = await inProcess(1); console.log(`(c) pdl in-process, 1 batch of 100 at a time: ${Math.round(results.c_inprocess_sequential)} ev/s`);
-results.c_inprocess = await inProcess(4); console.log(`(c) pdl in-process, 4 batches of 100 in flight: ${Math.round(results.c_inprocess)} ev/s`);
+({ value: results.c_inprocess, cores: cores.c } = await withBusyCores(() => inProcess(4))); console.log(`(c) pdl in-process, 4 batches of 100 in flight: ${Math.round(results.c_inprocess)} ev/s; ${cores.c} cores busy`);
 results.c_inprocess_rules_off = await inProcess(4, { rules: false });
 console.log(`(c') as (c) with the compliance rules off:  ${Math.round(results.c_inprocess_rules_off)} ev/s: the rules cost ${(100 * (1 - results.c_inprocess / results.c_inprocess_rules_off)).toFixed(0)}% (target <= 25%)`);
 // The append path alone (validate, seal, canonicalise, hash, keys, group commit, log): what (c) could reach if every read model cost nothing.
-results.c_inprocess_log_only = await inProcess(4, { readModels: false });
+({ value: results.c_inprocess_log_only, cores: cores.c_log_only } = await withBusyCores(() => inProcess(4, { readModels: false })));
 console.log(`(c'') as (c) with no read models (log and keys only): ${Math.round(results.c_inprocess_log_only)} ev/s = ${results.b_emmett_batch100 ? (results.c_inprocess_log_only / results.b_emmett_batch100).toFixed(2) : 'n/a'} x (b): the read models cost ${(100 * (1 - results.c_inprocess / results.c_inprocess_log_only)).toFixed(0)}%`);
 }
 const srv = await server();
 await overHttp(srv, 4, 100);
-const d = await overHttp(srv, 4, 100); results.d_http_4x100 = d.rate; console.log(`(d) pdl HTTP, 4 clients x 100:        ${Math.round(d.rate)} ev/s (${d.errors} errors)`);
+const { value: d, cores: dCores } = await withBusyCores(() => overHttp(srv, 4, 100)); cores.d = dCores; results.d_http_4x100 = d.rate; console.log(`(d) pdl HTTP, 4 clients x 100:        ${Math.round(d.rate)} ev/s (${d.errors} errors); ${dCores} cores busy`);
 // Warmed like (d): a first run of the single-event path (V8 optimises its code meanwhile), reported too, then the measured one.
 const eCold = await overHttp(srv, 64, 1); results.e_http_64x1_first_run = eCold.rate;
-const e = await overHttp(srv, 64, 1); results.e_http_64x1 = e.rate;
-console.log(`(e) pdl HTTP, 64 clients x 1:         ${Math.round(e.rate)} ev/s (${e.errors} errors); its first run, right after (d): ${Math.round(eCold.rate)} ev/s`);
-const f = await overGrpcStream(srv, 4, 100, 2); results.f_grpc_stream = f.rate; console.log(`(f) pdl gRPC AppendStream, 4 x 100:   ${Math.round(f.rate)} ev/s (${f.errors} errors)`);
+const { value: e, cores: eCores } = await withBusyCores(() => overHttp(srv, 64, 1)); cores.e = eCores; results.e_http_64x1 = e.rate;
+console.log(`(e) pdl HTTP, 64 clients x 1:         ${Math.round(e.rate)} ev/s (${e.errors} errors); ${eCores} cores busy; its first run, right after (d): ${Math.round(eCold.rate)} ev/s`);
+const { value: f, cores: fCores } = await withBusyCores(() => overGrpcStream(srv, 4, 100, 2)); cores.f = fCores; results.f_grpc_stream = f.rate; console.log(`(f) pdl gRPC AppendStream, 4 x 100:   ${Math.round(f.rate)} ev/s (${f.errors} errors); ${fCores} cores busy`);
+results.cores_busy = cores;
 results.peak_rss_mb = srv.peakRss(); srv.proc.kill('SIGTERM');
 // (a') the storage limit again, right after the server's contenders: this machine's disk and CPU speed swing by
 // up to half within minutes, and (a) was measured minutes before (d)-(f). Both are reported, ratios against each.
@@ -136,6 +139,7 @@ if (only === 'server') process.exit(0);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
-const md = `| contender | events/s |\n|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} |\n| (a') the same again, right after (d)-(f) | ${Math.round(results.a_raw_again)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (c'') as (c), no read models (log and keys only) | ${Math.round(results.c_inprocess_log_only)} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n\nmachine at the start: ${machineText(results.machine)}; right after (d)-(f): ${machineText(results.machine_after_server)}\n`;
+const cb = (k) => (cores[k] === undefined || cores[k] === null ? '' : cores[k]);
+const md = `| contender | events/s | cores busy |\n|---|---|---|\n| (a) raw better-sqlite3, WAL FULL, 100/tx | ${Math.round(results.a_raw)} | ${cb('a')} |\n| (a') the same again, right after (d)-(f) | ${Math.round(results.a_raw_again)} |\n| (b) emmett-sqlite, 100/append | ${results.b_emmett_batch100 ? Math.round(results.b_emmett_batch100) : 'n/a'} | ${cb('b')} |\n| (b) emmett-sqlite, 1/append | ${results.b_emmett_single ? Math.round(results.b_emmett_single) : 'n/a'} |\n| (c) pdl in-process, 100/batch, 1 in flight | ${Math.round(results.c_inprocess_sequential)} |\n| (c) pdl in-process, 100/batch, 4 in flight | ${Math.round(results.c_inprocess)} | ${cb('c')} |\n| (c') as (c), compliance rules off | ${Math.round(results.c_inprocess_rules_off)} |\n| (c'') as (c), no read models (log and keys only) | ${Math.round(results.c_inprocess_log_only)} | ${cb('c_log_only')} |\n| (d) pdl HTTP, 4 clients x 100 | ${Math.round(d.rate)} | ${cb('d')} |\n| (e) pdl HTTP, 64 clients x 1 (after a first run of it) | ${Math.round(e.rate)} | ${cb('e')} |\n| (e) its first run, right after (d) | ${Math.round(eCold.rate)} |\n| (f) pdl gRPC AppendStream, 4 x 100 | ${Math.round(f.rate)} | ${cb('f')} |\n| (g) as (d), checkpoint after every commit | ${Math.round(g.rate)} |\n\nratios: ${Object.entries(results.ratios).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; peak RSS ${Math.round(results.peak_rss_mb)} MB\n\nmachine at the start: ${machineText(results.machine)}; right after (d)-(f): ${machineText(results.machine_after_server)}\n`;
 writeFileSync(join(ROOT, 'bench', 'results', `ingest-${stamp}.md`), md);
 process.exit(0);
