@@ -41,8 +41,9 @@ export const START_FLAGS = binNodeFlags(join(ROOT, 'bin', 'pdl.js'));
 export async function server(env = {}, { join: joined } = {}) {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const root = `bench-${randomUUID()}`;
-  // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step.
-  const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), ...START_FLAGS, join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: process.env.PDL_LOG_LEVEL || 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: process.env.BENCH_STDIO ? 'inherit' : 'ignore' });
+  // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step;
+  // BENCH_SERVER_FLAGS come after them, so that an experiment's flag overrides theirs.
+  const proc = spawn(process.execPath, [...START_FLAGS, ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'bin', 'pdl.js'), 'serve'], { env: { ...process.env, PDL_DATA_DIR: tmp('pdl-bench-'), PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: root, PDL_LOG_LEVEL: process.env.PDL_LOG_LEVEL || 'warn', PDL_HOST: '127.0.0.1', ...env }, stdio: process.env.BENCH_STDIO ? 'inherit' : 'ignore' });
   for (let i = 0; i < 200; i++) { try { await new Promise((res, rej) => http.get(`http://127.0.0.1:${httpPort}/health`, (r) => { r.resume(); r.statusCode === 200 ? res() : rej(); }).on('error', rej)); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
   const peakRss = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { return NaN; } };
   if (joined) return { httpPort, grpcPort, token: joined.token, proc, peakRss };
