@@ -86,10 +86,10 @@ async function overGrpcStream(srv, streams, size, inFlight) {
 
 const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version, machine: machineSpeed() };
 console.log(`pdl ingest benchmark, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);
-const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
-if (only !== 'server') {
 // Cores of the machine busy during each contender (bench/common.js `withBusyCores`): 2 here means bound by CPU.
 const cores = {};
+const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
+if (only !== 'server') {
 ({ value: results.a_raw, cores: cores.a } = await withBusyCores(() => raw())); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s; ${cores.a} cores busy`);
 const { value: b100, cores: b100Cores } = await withBusyCores(() => emmett(100)); cores.b = b100Cores; const b1 = await emmett(1);
 // With appends in flight emmett-sqlite fails (SQLITE_BUSY), and its driver may even end the process: run apart.
