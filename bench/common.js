@@ -92,14 +92,17 @@ export function machineSpeed() {
 /** A `machineSpeed()` reading as the benchmarks print it and write it into their results. */
 export const machineText = (m) => `${m.cpu_ms} ms for the fixed CPU task, ${m.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js)`;
 
-/** The machine's CPU counters (all processes, all cores), from /proc/stat; null where there is none. */
+/**
+ * The machine's CPU counters (all processes, all cores), from /proc/stat; null where there is none. Busy:
+ * user, nice, system, irq and softirq; idle, I/O wait and steal (another guest's turn) are not. The guest
+ * columns after steal are left out: the kernel counts them in user time already.
+ */
 function cpuCounters() {
   try {
     const lines = readFileSync('/proc/stat', 'utf8').split('\n');
-    const [, ...f] = lines[0].trim().split(/\s+/);
-    const t = f.map(Number);
-    const idle = t[3] + (t[4] ?? 0);
-    return { busy: t.reduce((a, b) => a + b, 0) - idle, total: t.reduce((a, b) => a + b, 0), cores: lines.filter((l) => /^cpu\d/.test(l)).length };
+    const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = lines[0].trim().split(/\s+/).slice(1).map(Number);
+    const busy = user + nice + system + irq + softirq;
+    return { busy, total: busy + idle + iowait + steal, cores: lines.filter((l) => /^cpu\d/.test(l)).length };
   } catch {
     return null;
   }

@@ -1,7 +1,8 @@
 // Where the ingest CPU goes: a ledger started as `npm start` starts it, loaded over HTTP, and the CPU each of
 // its threads used per recorded event (from /proc, Linux only), beside the load generator's own. A diagnostic,
-// not part of `npm run bench`: on a 2-core machine the server and its client share the cores, so the thread
-// that is busiest per event is where a gain shows.
+// not part of `npm run bench`. On a 2-core machine the server's threads and its client share the cores: when
+// the machine's busy cores (printed too) are near 2 and no thread is busy all the time, CPU saved on any
+// thread shows; when one thread's CPU an event × the rate is near one core, only that thread's does.
 //   node bench/threads.js [clients x size ...]   (default: 4x100 64x1)   BENCH_SECONDS (default 6)
 //   PDL_STORE=postgres [BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test]: the ledger on a new
 //   database of that server (dropped afterwards), and PostgreSQL's own CPU an event beside the ledger's.
@@ -61,22 +62,25 @@ if (postgres) {
 }
 const srv = await server(env);
 const pid = srv.proc.pid;
-await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
-for (const { clients, size } of loads) {
-  await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
-  const before = threadCpu(pid), own = process.cpuUsage(), pgBefore = postgres ? processesCpu('postgres') : 0;
-  const t0 = performance.now();
-  const { value: { rate, errors }, cores } = await withBusyCores(() => overHttp(srv, clients, size, SECONDS));
-  const events = rate * ((performance.now() - t0) / 1000);
-  const after = threadCpu(pid), client = process.cpuUsage(own), pgUs = postgres ? ((processesCpu('postgres') - pgBefore) * 1000) / events : null;
-  const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
-  const total = perEvent.reduce((n, t) => n + t.us, 0);
-  const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
-  console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
-}
-srv.proc.kill('SIGTERM');
-if (postgres) {
-  await new Promise((r) => srv.proc.once('exit', r));
-  await pgAdmin.query(`drop database if exists ${database} with (force)`);
-  await pgAdmin.end();
+try {
+  await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
+  for (const { clients, size } of loads) {
+    await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
+    const before = threadCpu(pid), own = process.cpuUsage(), pgBefore = postgres ? processesCpu('postgres') : 0;
+    const t0 = performance.now();
+    const { value: { rate, errors }, cores } = await withBusyCores(() => overHttp(srv, clients, size, SECONDS));
+    const events = rate * ((performance.now() - t0) / 1000);
+    const after = threadCpu(pid), client = process.cpuUsage(own), pgUs = postgres ? ((processesCpu('postgres') - pgBefore) * 1000) / events : null;
+    const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
+    const total = perEvent.reduce((n, t) => n + t.us, 0);
+    const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
+    console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
+  }
+} finally {
+  srv.proc.kill('SIGTERM');
+  if (postgres) {
+    await new Promise((r) => (srv.proc.exitCode !== null ? r() : srv.proc.once('exit', r)));
+    await pgAdmin.query(`drop database if exists ${database} with (force)`);
+    await pgAdmin.end();
+  }
 }
