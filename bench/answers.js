@@ -7,13 +7,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsonRequest } from '../dist/common/http/json-request.js';
 // Run as a user runs them: `pdl …` (bin/pdl.js) and `npm start` give Node these flags.
-import { machineSpeed, machineText, START_FLAGS } from './common.js';
+import { freePort, machineSpeed, machineText, START_FLAGS } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'pdl.js');
@@ -45,7 +44,6 @@ function watchRss(pid) {
   return () => { clearInterval(timer); return Math.round(peak); };
 }
 
-const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 const get = (port, token, path) => jsonRequest(`http://127.0.0.1:${port}`, 'GET', path, { token, agent });
 

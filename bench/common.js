@@ -89,6 +89,29 @@ export function machineSpeed() {
   return { cpu_ms: Math.round(median(cpu) * 10) / 10, fsync_ms: Math.round(median(sync) * 100) / 100 };
 }
 
+/** The PostgreSQL server the benchmarks create their scratch databases on. */
+export const POSTGRES_BASE = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Runs `work` with the URL of a new database of `POSTGRES_BASE`, dropped afterwards whatever happens. */
+export async function withPostgresDatabase(work) {
+  const { default: pg } = await import('pg');
+  const name = `pdl_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_BASE });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  try {
+    const u = new URL(POSTGRES_BASE);
+    u.pathname = `/${name}`;
+    return await work(u.toString());
+  } catch (e) {
+    console.error(`failed: ${e.message}`);
+    throw e;
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
 /** A `machineSpeed()` reading as the benchmarks print it and write it into their results. */
 export const machineText = (m) => `${m.cpu_ms} ms for the fixed CPU task, ${m.fsync_ms} ms an fsync (\`machineSpeed\` in bench/common.js)`;
 

@@ -15,29 +15,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pg from 'pg';
 import { canonicalBytes } from '../dist/ledger/domain/canonical.js';
-import { ev, machineSpeed, machineText, overHttp, ROOT, SECONDS, server, timed, withBusyCores } from './common.js';
-
-const BASE = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dbUrl = (name) => { const u = new URL(BASE); u.pathname = `/${name}`; return u.toString(); };
-async function withDatabase(work) {
-  const name = `pdl_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const admin = new pg.Client({ connectionString: BASE });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  try {
-    return await work(dbUrl(name));
-  } catch (e) {
-    console.error(`failed: ${e.message}`);
-    throw e;
-  } finally {
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
-    await admin.end();
-  }
-}
+import { ev, machineSpeed, machineText, overHttp, POSTGRES_BASE, ROOT, SECONDS, server, timed, withBusyCores, withPostgresDatabase } from './common.js';
 
 // (a) raw inserts: what PostgreSQL itself takes, the same rows, 100 per transaction (synchronous_commit on).
 function raw(connections) {
-  return withDatabase(async (url) => {
+  return withPostgresDatabase(async (url) => {
     const pool = new pg.Pool({ connectionString: url, max: connections });
     pool.on('error', () => undefined);
     await pool.query(`create table events (global_position bigserial primary key, stream text not null, revision integer not null, event_id text not null, type text not null, data bytea not null,
@@ -70,7 +52,7 @@ async function emmett(inFlight) {
   let mod;
   try { mod = await import(req.resolve('@event-driven-io/emmett-postgresql')); } catch (e) { return { skipped: `emmett-postgresql not installed in bench/ (cd bench && npm install --legacy-peer-deps): ${e.message.split('\n')[0]}` }; }
   const { default: peerPg } = await import(req.resolve('pg'));
-  return withDatabase(async (url) => {
+  return withPostgresDatabase(async (url) => {
     // On a pool of ours, ended before the database is dropped.
     const pool = new peerPg.Pool({ connectionString: url, max: 8 });
     pool.on('error', () => undefined);
@@ -91,7 +73,7 @@ async function emmett(inFlight) {
 
 // (b), (d), (e): pdl processes on one database, each with `clientsEach` clients sending `size` events a request
 async function pdl(processes, clientsEach, size = 100) {
-  return withDatabase(async (url) => {
+  return withPostgresDatabase(async (url) => {
     const env = { PDL_STORE: 'postgres', PDL_POSTGRES_URL: url };
     const first = await server(env);
     // The others join the same database and tenant (declared by the first) with the first's token.
@@ -108,9 +90,9 @@ async function pdl(processes, clientsEach, size = 100) {
 
 const results = { date: new Date().toISOString(), seconds: SECONDS, node: process.version, machine: machineSpeed() };
 try {
-  const c = new pg.Client({ connectionString: BASE }); await c.connect(); results.postgres = (await c.query('show server_version')).rows[0].server_version; await c.end();
+  const c = new pg.Client({ connectionString: POSTGRES_BASE }); await c.connect(); results.postgres = (await c.query('show server_version')).rows[0].server_version; await c.end();
 } catch (e) {
-  console.log(`PostgreSQL is not reachable at ${BASE} (${e.message}): nothing measured`);
+  console.log(`PostgreSQL is not reachable at ${POSTGRES_BASE} (${e.message}): nothing measured`);
   process.exit(0);
 }
 console.log(`pdl on PostgreSQL ${results.postgres}, ${SECONDS} s per contender; machine now: ${machineText(results.machine)}`);

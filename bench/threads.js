@@ -9,9 +9,8 @@
 // The main thread is the process's own id; the storage worker is usually the busiest other thread; V8's
 // platform threads (garbage collection, optimising compiler) come next, a few percent each. Each load
 // also says how many of the machine's cores were busy (every process): at the core count, CPU is the bound.
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { overHttp, SECONDS, server, withBusyCores } from './common.js';
+import { overHttp, SECONDS, server, withBusyCores, withPostgresDatabase } from './common.js';
 
 const loads = (process.argv.length > 2 ? process.argv.slice(2) : ['4x100', '64x1']).map((l) => {
   const m = /^(\d+)x(\d+)$/.exec(l);
@@ -20,67 +19,55 @@ const loads = (process.argv.length > 2 ? process.argv.slice(2) : ['4x100', '64x1
 });
 const TICK_MS = 1000 / 100; // USER_HZ: /proc counts CPU time in ticks of 10 ms
 
-/** CPU time (ms) of every thread of a process, by thread id. */
-function threadCpu(pid) {
-  const out = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * TICK_MS); // utime + stime
-    } catch { /* the thread ended */ }
+/** CPU time (ms) a process or thread has used, from its `stat` file (utime + stime); 0 once it has ended. */
+function cpuMs(statFile) {
+  try {
+    const stat = readFileSync(statFile, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
   }
-  return out;
 }
+
+/** CPU time (ms) of every thread of a process, by thread id. */
+const threadCpu = (pid) => new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), cpuMs(`/proc/${pid}/task/${tid}/stat`)]));
 
 /** CPU time (ms) of every process named `name` (PostgreSQL's server processes: one a connection, and its helpers). */
 function processesCpu(name) {
   let ms = 0;
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== name) continue;
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-    } catch { /* the process ended */ }
+    let comm;
+    try { comm = readFileSync(`/proc/${p}/comm`, 'utf8').trim(); } catch { continue; /* the process ended */ }
+    if (comm === name) ms += cpuMs(`/proc/${p}/stat`);
   }
   return ms;
 }
 
 const postgres = process.env.PDL_STORE === 'postgres';
-let pgAdmin = null, database = null;
-const env = {};
-if (postgres) {
-  const { default: pg } = await import('pg');
-  const base = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  pgAdmin = new pg.Client({ connectionString: base });
-  await pgAdmin.connect();
-  database = `pdl_threads_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  await pgAdmin.query(`create database ${database}`);
-  const u = new URL(base); u.pathname = `/${database}`;
-  env.PDL_POSTGRES_URL = u.toString();
-}
-const srv = await server(env);
-const pid = srv.proc.pid;
-try {
-  await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
-  for (const { clients, size } of loads) {
-    await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
-    const before = threadCpu(pid), own = process.cpuUsage(), pgBefore = postgres ? processesCpu('postgres') : 0;
-    const t0 = performance.now();
-    const { value: { rate, errors }, cores } = await withBusyCores(() => overHttp(srv, clients, size, SECONDS));
-    const events = rate * ((performance.now() - t0) / 1000);
-    const after = threadCpu(pid), client = process.cpuUsage(own), pgUs = postgres ? ((processesCpu('postgres') - pgBefore) * 1000) / events : null;
-    const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
-    const total = perEvent.reduce((n, t) => n + t.us, 0);
-    const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
-    console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
-  }
-} finally {
-  srv.proc.kill('SIGTERM');
-  if (postgres) {
+
+async function measure(env) {
+  const srv = await server(env);
+  const pid = srv.proc.pid;
+  try {
+    await overHttp(srv, 4, 100, 2); // warm-up, as bench/run.js does
+    for (const { clients, size } of loads) {
+      await overHttp(srv, clients, size, 2); // V8 optimises this load's code first
+      const before = threadCpu(pid), own = process.cpuUsage(), pgBefore = postgres ? processesCpu('postgres') : 0;
+      const t0 = performance.now();
+      const { value: { rate, errors }, cores } = await withBusyCores(() => overHttp(srv, clients, size, SECONDS));
+      const events = rate * ((performance.now() - t0) / 1000);
+      const after = threadCpu(pid), client = process.cpuUsage(own), pgUs = postgres ? ((processesCpu('postgres') - pgBefore) * 1000) / events : null;
+      const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
+      const total = perEvent.reduce((n, t) => n + t.us, 0);
+      const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
+      console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
+    }
+  } finally {
+    srv.proc.kill('SIGTERM');
     await new Promise((r) => (srv.proc.exitCode !== null ? r() : srv.proc.once('exit', r)));
-    await pgAdmin.query(`drop database if exists ${database} with (force)`);
-    await pgAdmin.end();
   }
 }
+
+if (postgres) await withPostgresDatabase((url) => measure({ PDL_POSTGRES_URL: url }));
+else await measure({});
