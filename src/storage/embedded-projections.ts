@@ -35,3 +35,12 @@ export const embeddedProjections = (db: Db, options: ProjectionOptions = {}): Sq
     merkleProjection(db), tenancyProjection(db), declarationsProjection(db), auditTrailProjection(db), requestsProjection(db), answersProjection(db),
     ...(options.rules === false ? [] : [complianceProjection(db)]),
   ];
+
+/** The projections a rebuild folds apart (`RebuildApart`): the compliance engine's. */
+export const APART_PROJECTIONS = ['compliance'] as const;
+
+/**
+ * What the compliance engine's rebuild folds apart, into a file of its own: the engine, and the read
+ * models its judge reads (tenants, declarations, requests), folded in the same order as in the ledger.
+ */
+export const apartProjections = (db: Db): SqliteProjection[] => [tenancyProjection(db), declarationsProjection(db), requestsProjection(db), complianceProjection(db)];

@@ -9,6 +9,7 @@ import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { SqliteTenantDirectory } from '../tenancy/sqlite/sqlite-tenant-directory.js';
+import { rebuildApart } from './rebuild-apart.js';
 import { embeddedProjections, readModelsVersion } from './embedded-projections.js';
 import { SqliteAnswersReadModel } from '../answers/sqlite/sqlite-answers-read-model.js';
 import { resetStaleReadModels, type RebuildReport } from '../ledger/sqlite/sqlite-log-appender.js';
@@ -61,6 +62,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
   // Tables exist, and deferred indexes are complete, before anything reads them, whichever thread writes.
   const appender = new SqliteLogAppender(ledgerDb, openDatabase(ledgerFile), embeddedProjections(ledgerDb, projectionOptions), {
     version: readModelsVersion(projectionOptions), ...(options.rebuild?.onProgress ? { onProgress: options.rebuild.onProgress } : {}),
+    apart: rebuildApart(ledgerFile, readModelsVersion(projectionOptions)),
   });
   const rebuilt: RebuildReport | null = appender.rebuilt && { ...appender.rebuilt, resumed: appender.rebuilt.resumed && !reset };
   let worker: WriteWorkerClient | null = null;

@@ -39,6 +39,8 @@ export interface ReadModelOptions {
   /** Rebuild even when the version matches (`pdl rebuild`). */
   readonly force?: boolean;
   readonly onProgress?: (through: bigint, head: bigint) => void;
+  /** Read models to fold on another thread during a rebuild (see `RebuildApart`). */
+  readonly apart?: RebuildApart;
   /** Log entries read and folded at a time (default 20,000). */
   readonly batchSize?: number;
   /** Log entries per transaction (default 100,000): the progress a stop can lose, against fewer page writes. */
@@ -90,6 +92,132 @@ const FOLD_CHUNK = 100;
 const REBUILD_COMMIT_EVERY = 100_000;
 /** Page cache of the rebuild's connection (KiB): the random-key tables' pages stay in memory across batches. */
 const REBUILD_CACHE_KIB = 65_536;
+
+/**
+ * Read models a rebuild folds on another thread, into a file of their own, while the appender's thread
+ * folds the others; their tables are copied in once both are done (on the 1M-event demo ledger, the
+ * compliance engine's were half of the rebuild's time).
+ */
+export interface RebuildApart {
+  /** Names of the projections folded apart (not folded by the appender's thread during a rebuild). */
+  readonly projections: readonly string[];
+  /**
+   * Starts folding the log up to `head` into their tables: from the start (`fresh`), or from where an
+   * interrupted fold of the same rebuild stopped.
+   */
+  start(fresh: boolean, head: bigint): ApartFold;
+}
+
+export interface ApartFold {
+  /** Waits until the log is folded up to its head; answers the SQLite file holding the tables. */
+  wait(): string;
+  /** Stops it if it still runs; `keep`: its file stays, for the next try to resume from. */
+  end(keep: boolean): void;
+}
+
+/** The tables of projections, and of their deferred indexes, that a rebuild fills. */
+const rebuiltTables = (projections: readonly SqliteProjection[]) =>
+  projections.flatMap((p) => [...p.rebuild!.tables, ...(p.deferred ?? []).flatMap((d) => d.tables ?? [])]);
+
+/** Copies the tables folded apart into `db`, with their deferred indexes' checkpoints, in one transaction. */
+function copyApart(db: Db, file: string, projections: readonly SqliteProjection[], head: bigint): void {
+  db.prepare('attach database ? as aside').run(file);
+  try {
+    const setCheckpoint = db.prepare('insert into main.deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
+    db.transaction(() => {
+      for (const table of rebuiltTables(projections)) db.exec(`delete from main.${table}; insert into main.${table} select * from aside.${table};`);
+      for (const d of projections.flatMap((p) => p.deferred ?? []).filter((d) => d.tables)) setCheckpoint.run(d.name, head);
+    })();
+  } finally {
+    db.exec('detach database aside');
+  }
+}
+
+/** Creates the tables a fold of the log keeps its progress in (`read_models`, `deferred_checkpoints`). */
+export function ensureFoldSchema(db: Db): void {
+  db.exec(DEFERRED_SCHEMA);
+  db.exec(READ_MODELS_SCHEMA);
+}
+
+/**
+ * Folds the log read on `log`, after global position `from`, into `projections` (their tables on `db`),
+ * batch by batch; each commit of `db` holds rows and progress (`read_models.rebuilt_through`) together,
+ * so an interrupted fold resumes where it stopped. Answers how many entries it folded.
+ */
+export function foldLog(db: Db, log: Db, projections: readonly SqliteProjection[], from: bigint,
+  { batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY, onProgress }: { batchSize?: number; commitEvery?: number; onProgress?: (through: bigint) => void } = {}): number {
+  const indexes = projections.flatMap((p) => (p.deferred ?? []).filter((d) => d.tables));
+  const batched = indexes.filter((d) => !d.fillInBulk);
+  const bulk = indexes.filter((d) => d.fillInBulk);
+  for (const p of projections) p.reset?.();
+  // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
+  // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
+  db.pragma('synchronous = NORMAL');
+  const page = log.prepare('select * from events where global_position > ? order by global_position limit ?').safeIntegers(true);
+  const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
+  const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
+  let events = 0;
+  const fold = (applied: Applied[]) => {
+    for (const p of projections) p.apply(db, applied);
+    for (const d of batched) d.add(applied);
+  };
+  const writeIndexes = (through: bigint) => {
+    for (const d of batched) {
+      d.write(db);
+      setCheckpoint.run(d.name, through);
+      // Part of the rebuild's own transaction: a failure there fails the rebuild, which starts again from its progress.
+      d.committed();
+    }
+    progress.run(through);
+  };
+  // Rows and progress commit together every `commitEvery` entries (a stop loses at most that much work);
+  // with a large page cache, pages of the random-key tables are written once per commit, not per batch.
+  const cacheBefore = Number(db.pragma('cache_size', { simple: true }));
+  db.pragma(`cache_size = -${REBUILD_CACHE_KIB}`);
+  let uncommitted = 0;
+  db.exec('begin');
+  try {
+    for (;;) {
+      const rows = page.all(from, batchSize) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
+      if (rows.length === 0) break;
+      from = rows[rows.length - 1]!.global_position;
+      try {
+        // Parsed and folded a few at a time, so that parsed entries die young (see `FOLD_CHUNK`).
+        for (let i = 0; i < rows.length; i += FOLD_CHUNK) {
+          fold(rows.slice(i, i + FOLD_CHUNK).map((r) => {
+            const recorded = { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data };
+            // Parsed, not validated again: these bytes were validated when written and are under the Merkle
+            // tree (`pdl verify --data-dir` checks them); a full decode would cost a third of the rebuild.
+            return { recorded, context: storedEntryOf(r.data) };
+          }));
+        }
+        writeIndexes(from);
+      } catch (e) {
+        for (const p of projections) p.reset?.();
+        throw e;
+      }
+      uncommitted += rows.length;
+      if (uncommitted >= commitEvery) { db.exec('commit'); db.exec('begin'); uncommitted = 0; }
+      events += rows.length;
+      onProgress?.(from);
+    }
+    db.exec('commit');
+    // The indexes filled in bulk: whole, from the rebuilt tables (also after a resumed rebuild).
+    db.transaction(() => {
+      for (const d of bulk) {
+        d.fillInBulk!(db);
+        setCheckpoint.run(d.name, from);
+      }
+    })();
+  } catch (e) {
+    if (db.inTransaction) db.exec('rollback');
+    throw e;
+  } finally {
+    db.pragma('synchronous = FULL');
+    db.pragma(`cache_size = ${cacheBefore}`);
+  }
+  return events;
+}
 
 export const ensureLogSchema = (db: Db, deferred: readonly DeferredIndex[] = []): void => {
   db.exec(SCHEMA);
@@ -182,7 +310,7 @@ export class SqliteLogAppender {
    * earlier one did not finish (it resumes where it stopped: each batch commits its rows and its progress
    * together). Runs before anything reads them.
    */
-  private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY }: ReadModelOptions): RebuildReport | null {
+  private keepReadModels({ version, force, onProgress, batchSize = REBUILD_BATCH, commitEvery = REBUILD_COMMIT_EVERY, apart }: ReadModelOptions): RebuildReport | null {
     const db = this.db;
     const replayed = this.projections.filter((p) => p.rebuild);
     const indexes = replayed.flatMap((p) => (p.deferred ?? []).filter((d) => d.tables));
@@ -193,78 +321,22 @@ export class SqliteLogAppender {
     if (through === null) return null;
     const started = Date.now();
     const head = (db.prepare('select max(global_position) as p from events').safeIntegers(true).get() as { p: bigint | null }).p ?? -1n;
-    const setState = db.prepare('update read_models set version = ?, rebuilt_through = ? where id = 1');
-    const batched = indexes.filter((d) => !d.fillInBulk);
-    const bulk = indexes.filter((d) => d.fillInBulk);
-    for (const p of this.projections) p.reset?.();
-    // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
-    // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
-    db.pragma('synchronous = NORMAL');
-    const page = db.prepare('select * from events where global_position > ? order by global_position limit ?').safeIntegers(true);
-    const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
-    const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
-    let from = through;
-    let events = 0;
-    const fold = (applied: Applied[]) => {
-      for (const p of replayed) p.apply(db, applied);
-      for (const d of batched) d.add(applied);
-    };
-    const writeIndexes = (through: bigint) => {
-      for (const d of batched) {
-        d.write(db);
-        setCheckpoint.run(d.name, through);
-        // Part of the rebuild's own transaction: a failure there fails the rebuild, which starts again from its progress.
-        d.committed();
-      }
-      progress.run(through);
-    };
-    // Rows and progress commit together every `commitEvery` entries (a stop loses at most that much work);
-    // with a large page cache, pages of the random-key tables are written once per commit, not per batch.
-    const cacheBefore = Number(db.pragma('cache_size', { simple: true }));
-    db.pragma(`cache_size = -${REBUILD_CACHE_KIB}`);
-    let uncommitted = 0;
-    db.exec('begin');
+    const aside = apart ? replayed.filter((p) => apart.projections.includes(p.name)) : [];
+    const here = replayed.filter((p) => !aside.includes(p));
+    // Started first: it folds its read models while this thread folds the others.
+    const fold = aside.length ? apart!.start(through === -1n, head) : null;
+    let events: number;
     try {
-      for (;;) {
-        const rows = page.all(from, batchSize) as Array<{ global_position: bigint; stream: string; revision: bigint; event_id: string; type: string; data: Buffer }>;
-        if (rows.length === 0) break;
-        from = rows[rows.length - 1]!.global_position;
-        try {
-          // Parsed and folded a few at a time, so that parsed entries die young (see `FOLD_CHUNK`).
-          for (let i = 0; i < rows.length; i += FOLD_CHUNK) {
-            fold(rows.slice(i, i + FOLD_CHUNK).map((r) => {
-              const recorded = { stream: r.stream, revision: Number(r.revision), globalPosition: r.global_position, eventId: r.event_id, type: r.type, data: r.data };
-              // Parsed, not validated again: these bytes were validated when written and are under the Merkle
-              // tree (`pdl verify --data-dir` checks them); a full decode would cost a third of the rebuild.
-              return { recorded, context: storedEntryOf(r.data) };
-            }));
-          }
-          writeIndexes(from);
-        } catch (e) {
-          for (const p of this.projections) p.reset?.();
-          throw e;
-        }
-        uncommitted += rows.length;
-        if (uncommitted >= commitEvery) { db.exec('commit'); db.exec('begin'); uncommitted = 0; }
-        events += rows.length;
-        onProgress?.(from, head);
-      }
-      db.exec('commit');
-      // The indexes filled in bulk: whole, from the rebuilt tables (also after a resumed rebuild).
-      db.transaction(() => {
-        for (const d of bulk) {
-          d.fillInBulk!(db);
-          setCheckpoint.run(d.name, head);
-        }
-      })();
+      events = foldLog(db, db, here, through, { batchSize, commitEvery, ...(onProgress ? { onProgress: (at: bigint) => onProgress(at, head) } : {}) });
+      if (fold) copyApart(db, fold.wait(), aside, head);
     } catch (e) {
-      if (db.inTransaction) db.exec('rollback');
+      // What it folded stays for the next try (its file keeps its progress), unless this side failed first.
+      fold?.end(true);
       throw e;
-    } finally {
-      db.pragma('synchronous = FULL');
-      db.pragma(`cache_size = ${cacheBefore}`);
     }
-    setState.run(version, null);
+    fold?.end(false);
+    for (const p of aside) p.reset?.();
+    db.prepare('update read_models set version = ?, rebuilt_through = ? where id = 1').run(version, null);
     db.pragma('wal_checkpoint(TRUNCATE)');
     return { events, ms: Date.now() - started, resumed: !stale };
   }

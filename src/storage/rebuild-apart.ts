@@ -1,0 +1,65 @@
+import { rmSync } from 'node:fs';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ApartFold, RebuildApart } from '../ledger/sqlite/sqlite-log-appender.js';
+import { APART_PROJECTIONS } from './embedded-projections.js';
+
+/** What the rebuild worker says when it is done. */
+export type ApartResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+/** The worker beats once a batch; this long without a beat, it is taken for dead (a batch takes well under a second). */
+const STALL_MS = 120_000;
+
+/**
+ * The worker's script, compiled: `dist/storage/`, found from here whether this module runs compiled
+ * (`dist/storage/`) or from its source under the tests (`src/storage/`, the build done first).
+ */
+const WORKER = new URL('../../dist/storage/rebuild-worker.js', import.meta.url);
+
+/** Removes a SQLite file and its WAL companions. */
+export const removeDatabase = (file: string): void => {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+};
+
+/**
+ * The compliance engine's read models, folded during a rebuild on a worker thread into `file` (beside
+ * `ledger.db`) while the appender's thread folds the others. The appender's constructor runs the rebuild
+ * synchronously, so it waits for the worker on shared memory (`Atomics.wait`) rather than on an event.
+ */
+export function rebuildApart(ledgerFile: string, version: number): RebuildApart {
+  const file = `${ledgerFile}.rebuild-apart`;
+  return {
+    projections: APART_PROJECTIONS,
+    start(fresh: boolean, head: bigint): ApartFold {
+      if (fresh) removeDatabase(file);
+      // [0]: 0 while it runs, 1 once it has answered; [1]: its heartbeat, one a batch.
+      const state = new Int32Array(new SharedArrayBuffer(8));
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(WORKER, {
+        workerData: { ledgerFile, file, head, version, state, port: port2 },
+        transferList: [port2],
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+      });
+      worker.unref();
+      let ended = false;
+      return {
+        wait() {
+          for (;;) {
+            const beat = Atomics.load(state, 1);
+            if (Atomics.wait(state, 0, 0, STALL_MS) !== 'timed-out') break;
+            if (Atomics.load(state, 1) === beat) throw new Error(`the rebuild's worker has not moved for ${STALL_MS / 1000} s`);
+          }
+          const result = receiveMessageOnPort(port1)?.message as ApartResult | undefined;
+          if (!result?.ok) throw new Error(`the rebuild's worker failed: ${result?.error ?? 'no answer'}`);
+          return file;
+        },
+        end(keep: boolean) {
+          if (ended) return;
+          ended = true;
+          port1.close();
+          void worker.terminate();
+          if (!keep) removeDatabase(file);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type Database from 'better-sqlite3';
+import type { MessagePort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { openDatabase } from '../common/sqlite/open-database.js';
+import { ensureFoldSchema, foldLog } from '../ledger/sqlite/sqlite-log-appender.js';
+import { apartProjections } from './embedded-projections.js';
+import { removeDatabase, type ApartResult } from './rebuild-apart.js';
+
+/**
+ * The rebuild's worker (see `rebuildApart`): folds the log of `ledger.db` (attached, only read) into the compliance engine's read models in a file of their own, resuming where an
+ * earlier fold of the same rebuild stopped; then says so on `port` and wakes the appender's thread.
+ */
+const { ledgerFile, file, head, version, state, port } = workerData as {
+  ledgerFile: string; file: string; head: bigint; version: number; state: Int32Array; port: MessagePort;
+};
+
+/** The fold's progress in `file`: the last global position folded, or null when it holds another version's (or nothing). */
+function progress(db: Database.Database): bigint | null {
+  const row = db.prepare('select version, rebuilt_through as through from read_models where id = 1').safeIntegers(true).get() as { version: bigint; through: bigint | null } | undefined;
+  return row && Number(row.version) === version && row.through !== null ? row.through : null;
+}
+
+let result: ApartResult = { ok: true };
+try {
+  let db = openDatabase(file);
+  ensureFoldSchema(db);
+  let from = progress(db);
+  if (from === null) {
+    db.close();
+    removeDatabase(file);
+    db = openDatabase(file);
+    ensureFoldSchema(db);
+    db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, -1)').run(version);
+    from = -1n;
+  }
+  // The log, read where it is (never written here): the judge reads entries of it too (a tenant's residency).
+  db.prepare('attach database ? as log').run(ledgerFile);
+  db.exec('create temp view events as select * from log.events');
+  try {
+    const projections = apartProjections(db);
+    if (from < head) foldLog(db, db, projections, from, { onProgress: () => void Atomics.add(state, 1, 1) });
+    db.exec('detach database log');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+} catch (e) {
+  // SQLite's and the ledger's own messages: no personal data.
+  result = { ok: false, error: e instanceof Error ? e.message : String(e) };
+} finally {
+  port.postMessage(result);
+  Atomics.store(state, 0, 1);
+  Atomics.notify(state, 0);
+}
