@@ -3,6 +3,9 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import type { ApartFold, RebuildApart } from '../ledger/sqlite/sqlite-log-appender.js';
 import { APART_PROJECTIONS } from './embedded-projections.js';
 
+/** Places in the state the worker and the appender's thread share. */
+export const DONE = 0, BEAT = 1, CANCEL = 2;
+
 /** What the rebuild worker says when it is done. */
 export type ApartResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
@@ -29,13 +32,13 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
   const file = `${ledgerFile}.rebuild-apart`;
   return {
     projections: APART_PROJECTIONS,
-    start(fresh: boolean, head: bigint): ApartFold {
+    start(fresh: boolean, head: bigint, batches: { readonly batchSize: number; readonly commitEvery: number }): ApartFold {
       if (fresh) removeDatabase(file);
-      // [0]: 0 while it runs, 1 once it has answered; [1]: its heartbeat, one a batch.
-      const state = new Int32Array(new SharedArrayBuffer(8));
+      // [DONE]: 0 while it runs, 1 once it has answered; [BEAT]: one a batch; [CANCEL]: 1 asks it to stop.
+      const state = new Int32Array(new SharedArrayBuffer(4 * 3));
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(WORKER, {
-        workerData: { ledgerFile, file, head, version, state, port: port2 },
+        workerData: { ledgerFile, file, head, version, batches, state, port: port2 },
         transferList: [port2],
         resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
       });
@@ -44,9 +47,9 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
       return {
         wait() {
           for (;;) {
-            const beat = Atomics.load(state, 1);
-            if (Atomics.wait(state, 0, 0, STALL_MS) !== 'timed-out') break;
-            if (Atomics.load(state, 1) === beat) throw new Error(`the rebuild's worker has not moved for ${STALL_MS / 1000} s`);
+            const beat = Atomics.load(state, BEAT);
+            if (Atomics.wait(state, DONE, 0, STALL_MS) !== 'timed-out') break;
+            if (Atomics.load(state, BEAT) === beat) throw new Error(`the rebuild's worker has not moved for ${STALL_MS / 1000} s`);
           }
           const result = receiveMessageOnPort(port1)?.message as ApartResult | undefined;
           if (!result?.ok) throw new Error(`the rebuild's worker failed: ${result?.error ?? 'no answer'}`);
@@ -55,6 +58,11 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
         end(keep: boolean) {
           if (ended) return;
           ended = true;
+          // Stopped between two batches, so that no other fold (the next try) ever writes its file beside it.
+          if (Atomics.load(state, DONE) === 0) {
+            Atomics.store(state, CANCEL, 1);
+            Atomics.wait(state, DONE, 0, STALL_MS);
+          }
           port1.close();
           void worker.terminate();
           if (!keep) removeDatabase(file);

@@ -4,15 +4,21 @@ import { workerData } from 'node:worker_threads';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { ensureFoldSchema, foldLog } from '../ledger/sqlite/sqlite-log-appender.js';
 import { apartProjections } from './embedded-projections.js';
-import { removeDatabase, type ApartResult } from './rebuild-apart.js';
+import { BEAT, CANCEL, DONE, removeDatabase, type ApartResult } from './rebuild-apart.js';
 
 /**
  * The rebuild's worker (see `rebuildApart`): folds the log of `ledger.db` (attached, only read) into the compliance engine's read models in a file of their own, resuming where an
  * earlier fold of the same rebuild stopped; then says so on `port` and wakes the appender's thread.
  */
-const { ledgerFile, file, head, version, state, port } = workerData as {
-  ledgerFile: string; file: string; head: bigint; version: number; state: Int32Array; port: MessagePort;
+const { ledgerFile, file, head, version, batches, state, port } = workerData as {
+  ledgerFile: string; file: string; head: bigint; version: number; batches: { batchSize: number; commitEvery: number }; state: Int32Array; port: MessagePort;
 };
+
+/** Each batch: a beat for the appender's thread, which may have asked it to stop (its own fold failed). */
+function beat(): void {
+  Atomics.add(state, BEAT, 1);
+  if (Atomics.load(state, CANCEL) === 1) throw new Error('stopped: the rest of the rebuild failed');
+}
 
 /** The fold's progress in `file`: the last global position folded, or null when it holds another version's (or nothing). */
 function progress(db: Database.Database): bigint | null {
@@ -38,7 +44,7 @@ try {
   db.exec('create temp view events as select * from log.events');
   try {
     const projections = apartProjections(db);
-    if (from < head) foldLog(db, db, projections, from, { onProgress: () => void Atomics.add(state, 1, 1) });
+    if (from < head) foldLog(db, db, projections, from, { ...batches, onProgress: beat });
     db.exec('detach database log');
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
@@ -49,6 +55,6 @@ try {
   result = { ok: false, error: e instanceof Error ? e.message : String(e) };
 } finally {
   port.postMessage(result);
-  Atomics.store(state, 0, 1);
-  Atomics.notify(state, 0);
+  Atomics.store(state, DONE, 1);
+  Atomics.notify(state, DONE);
 }

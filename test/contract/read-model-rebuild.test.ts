@@ -61,28 +61,33 @@ describe('read models rebuilt from the log', () => {
   }, 120_000);
 });
 
+/** A stopped ledger of 6,001 entries (97 subjects); answers its directory and the read models built commit by commit. */
+async function sixThousandEvents(): Promise<{ dir: string; incremental: Record<string, string[]> }> {
+  const dir = tempDir();
+  const s = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+  const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  let n = 0;
+  const id = () => uuid(n++);
+  await declareTenant(writer, 'acme', { eventId: id() });
+  for (let batch = 0; batch < 6; batch++) {
+    const decoded = decodeAppendBody({ events: Array.from({ length: 1000 }, (_, i) => ({
+      eventId: id(), type: i % 3 ? 'used' : 'collected', subject: { id: `visitor:${i % 97}`, identifiers: { ip: `10.0.${batch}.${i % 250}` } },
+      categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-03-01T10:00:00Z',
+    })) });
+    if (decoded._tag === 'Left') throw new Error('bad events');
+    expect((await writer.record('acme', decoded.right))._tag).toBe('Right');
+  }
+  await writer.drain();
+  await s.close();
+  return { dir, incremental: snapshot(dir) };
+}
+
 describe('a rebuild that stops half-way', () => {
   it('resumes where it stopped, and a changed version rebuilds at start-up', async () => {
     const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
     const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
     const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
-    const dir = tempDir();
-    const s = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
-    const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
-    let n = 0;
-    const id = () => uuid(n++);
-    await declareTenant(writer, 'acme', { eventId: id() });
-    for (let batch = 0; batch < 6; batch++) {
-      const decoded = decodeAppendBody({ events: Array.from({ length: 1000 }, (_, i) => ({
-        eventId: id(), type: i % 3 ? 'used' : 'collected', subject: { id: `visitor:${i % 97}`, identifiers: { ip: `10.0.${batch}.${i % 250}` } },
-        categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-03-01T10:00:00Z',
-      })) });
-      if (decoded._tag === 'Left') throw new Error('bad events');
-      expect((await writer.record('acme', decoded.right))._tag).toBe('Right');
-    }
-    await writer.drain();
-    await s.close();
-    const incremental = snapshot(dir);
+    const { dir, incremental } = await sixThousandEvents();
 
     const file = join(dir, 'ledger.db');
     const db = openDatabase(file), indexDb = openDatabase(file);
@@ -113,6 +118,36 @@ describe('a rebuild that stops half-way', () => {
     const current = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
     expect(current.rebuilt).toBeNull();
     await current.close();
+  }, 60_000);
+
+  it('with the compliance engine folded apart: its file is kept when the rest fails, and the next start resumes from both', async () => {
+    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
+    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
+    const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
+    const { rebuildApart } = await import('../../src/storage/rebuild-apart.js');
+    const { existsSync } = await import('node:fs');
+    const { dir, incremental } = await sixThousandEvents();
+    const file = join(dir, 'ledger.db');
+    const db = openDatabase(file), indexDb = openDatabase(file);
+    let batches = 0;
+    expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
+      version: READ_MODELS_VERSION, force: true, batchSize: 1000, commitEvery: 1000, apart: rebuildApart(file, READ_MODELS_VERSION),
+      onProgress: () => { if (++batches === 3) throw new Error('power cut'); },
+    })).toThrow('power cut');
+    db.close();
+    indexDb.close();
+    // The worker was stopped at a batch, its progress committed with its rows, and its file left for the next try.
+    const apart = new Database(`${file}.rebuild-apart`, { readonly: true });
+    const through = apart.prepare('select rebuilt_through from read_models').pluck().get() as number;
+    expect(through).toBeGreaterThanOrEqual(-1);
+    expect(apart.prepare('select count(*) from findings where position > ?').pluck().get(through)).toBe(0);
+    apart.close();
+
+    const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    expect(resumed.rebuilt).toMatchObject({ resumed: true });
+    await resumed.close();
+    expect(snapshot(dir)).toEqual(incremental);
+    expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
   }, 60_000);
 });
 

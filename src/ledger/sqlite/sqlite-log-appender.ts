@@ -105,13 +105,13 @@ export interface RebuildApart {
    * Starts folding the log up to `head` into their tables: from the start (`fresh`), or from where an
    * interrupted fold of the same rebuild stopped.
    */
-  start(fresh: boolean, head: bigint): ApartFold;
+  start(fresh: boolean, head: bigint, batches: { readonly batchSize: number; readonly commitEvery: number }): ApartFold;
 }
 
 export interface ApartFold {
   /** Waits until the log is folded up to its head; answers the SQLite file holding the tables. */
   wait(): string;
-  /** Stops it if it still runs; `keep`: its file stays, for the next try to resume from. */
+  /** Stops it if it still runs (at its next batch, waiting for it); `keep`: its file stays, for the next try to resume from. */
   end(keep: boolean): void;
 }
 
@@ -324,7 +324,7 @@ export class SqliteLogAppender {
     const aside = apart ? replayed.filter((p) => apart.projections.includes(p.name)) : [];
     const here = replayed.filter((p) => !aside.includes(p));
     // Started first: it folds its read models while this thread folds the others.
-    const fold = aside.length ? apart!.start(through === -1n, head) : null;
+    const fold = aside.length ? apart!.start(through === -1n, head, { batchSize, commitEvery }) : null;
     let events: number;
     try {
       events = foldLog(db, db, here, through, { batchSize, commitEvery, ...(onProgress ? { onProgress: (at: bigint) => onProgress(at, head) } : {}) });
@@ -334,9 +334,10 @@ export class SqliteLogAppender {
       fold?.end(true);
       throw e;
     }
+    db.prepare('update read_models set version = ?, rebuilt_through = ? where id = 1').run(version, null);
+    // Only now: a stop before this line finds the folded file again and copies it without folding anew.
     fold?.end(false);
     for (const p of aside) p.reset?.();
-    db.prepare('update read_models set version = ?, rebuilt_through = ? where id = 1').run(version, null);
     db.pragma('wal_checkpoint(TRUNCATE)');
     return { events, ms: Date.now() - started, resumed: !stale };
   }
