@@ -25,7 +25,7 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
   /** Activity of committed events not yet written. */
   private recent = new Map<string, string[]>();
   /** The group being written (see `DeferredIndex.freeze`): its activity by subject, for `latest`, and its rows in key order. */
-  private group: { byKey: Map<string, string[]>; rows: Slices<readonly [key: string, at: string]> } | null = null;
+  private group: { byKey: Map<string, string[]>; rows: Slices<readonly [tenant: string, subject: string, at: string]> } | null = null;
   private insert: Statement<unknown[]> | null = null;
 
   private static key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
@@ -71,8 +71,11 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
   /** In (subject, time) order: each page of the index is visited once per group, not once per row. */
   freeze(): void {
     if (this.group) return;
-    const rows: Array<readonly [string, string]> = [];
-    for (const k of [...this.recent.keys()].sort()) for (const at of [...this.recent.get(k)!].sort()) rows.push([k, at]);
+    const rows: Array<readonly [string, string, string]> = [];
+    for (const k of [...this.recent.keys()].sort()) {
+      const [tenant, subject] = k.split('\u0000') as [string, string];
+      for (const at of [...this.recent.get(k)!].sort()) rows.push([tenant, subject, at]);
+    }
     this.group = { byKey: this.recent, rows: new Slices(rows) };
     this.recent = new Map();
   }
@@ -82,12 +85,9 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
    * after a crash (the log read again from the checkpoint) are not added twice.
    */
   write(db: Db, budget?: number): boolean {
-    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) select @tenant, @subject, @at where not exists (select 1 from cmp_activity where tenant = @tenant and subject = @subject and at = @at)');
+    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) select ?, ?, ? where not exists (select 1 from cmp_activity where tenant = ? and subject = ? and at = ?)');
     this.freeze();
-    for (const [k, at] of this.group!.rows.next(budget)) {
-      const [tenant, subject] = k.split('\u0000') as [string, string];
-      this.insert.run({ tenant, subject, at });
-    }
+    for (const [tenant, subject, at] of this.group!.rows.next(budget)) this.insert.run(tenant, subject, at, tenant, subject, at);
     return this.group!.rows.done;
   }
 
