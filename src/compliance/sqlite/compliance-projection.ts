@@ -28,6 +28,8 @@ export function complianceProjection(db: Db): SqliteProjection {
       judge.forget();
       activity.drop();
     },
+    beginRebuild: (db) => judge.subjects.beginRebuild(db),
+    endRebuild: () => judge.subjects.endRebuild(),
     apply(_tx, events) {
       const said = new Map<string, Finding[]>();
       for (const { recorded, context } of events) {

@@ -22,6 +22,9 @@ interface KeptHolding { readonly id: number; readonly category: string; readonly
 /** Subjects the writer keeps in memory (least recently used ones are dropped and read again when needed). */
 export const KEPT_SUBJECTS = 20_000;
 
+/** Subjects a rebuild remembers having folded (see `SqliteSubjectStore.fresh`): ~100 bytes each. */
+const FRESH_SUBJECTS = 2_000_000;
+
 const inForce = (h: KeptHolding, at: string) => h.from <= at && (h.to === null || h.to > at);
 
 /** The statements of the compliance state on `db`. */
@@ -69,7 +72,12 @@ class KeptSubject implements SubjectRecords {
   /** In id order. */
   private readonly holdings: KeptHolding[] = [];
 
-  constructor(private readonly s: Statements, private readonly tenant: string, private readonly subject: string, private readonly activity: Pick<SubjectRecords, 'lastActivity' | 'addActivity'>) {
+  /** `stored`: false for a subject known to have no rows yet (nothing is read). */
+  constructor(private readonly s: Statements, private readonly tenant: string, private readonly subject: string, private readonly activity: Pick<SubjectRecords, 'lastActivity' | 'addActivity'>, stored = true) {
+    if (!stored) {
+      this.restrictions = new Timeline<boolean>();
+      return;
+    }
     for (const r of s.loadConsents.all(tenant, subject) as Array<{ purpose: string; at: string; given: number }>) this.consentsOf(r.purpose).set(r.at, r.given === 1);
     this.restrictions = Timeline.of((s.loadRestrictions.all(tenant, subject) as Array<{ at: string; restricted: number }>).map((r) => [r.at, r.restricted === 1] as const));
     for (const r of s.loadObjections.all(tenant, subject) as Array<{ purpose: string; at: string }>) this.objections.set(r.purpose, r.at);
@@ -164,6 +172,13 @@ export class SqliteSubjectStore {
   private readonly kept = new Map<string, KeptSubject>();
 
   /**
+   * While a rebuild folds the log into empty tables: the subjects folded since it began. Any other subject
+   * has no rows yet, so its records start empty without the queries that read them. Null otherwise, and
+   * beyond `FRESH_SUBJECTS` subjects (then every subject is read, as usual).
+   */
+  private fresh: Set<string> | null = null;
+
+  /**
    * With `activity`, activity goes to that deferred index (the writer's side); without, straight to the
    * table. `keep` (subjects kept in memory) only on the connection that writes them (call `forget` when
    * a commit fails).
@@ -195,6 +210,19 @@ export class SqliteSubjectStore {
   /** Forgets the subjects kept in memory (a commit failed). */
   forget(): void {
     this.kept.clear();
+    this.fresh = null;
+  }
+
+  /** A rebuild begins: when the tables hold no subject's rows (not a resumed one), subjects met from now on for the first time have none. */
+  beginRebuild(db: Db): void {
+    const empty = ['cmp_consents', 'cmp_restrictions', 'cmp_objections', 'cmp_holdings', 'cmp_activity']
+      .every((table) => db.prepare(`select 1 from ${table} limit 1`).get() === undefined);
+    this.fresh = empty && this.keep > 0 ? new Set() : null;
+  }
+
+  /** The rebuild is over (or failed): subjects are read as usual. */
+  endRebuild(): void {
+    this.fresh = null;
   }
 
   records(tenant: string, subject: string): SubjectRecords {
@@ -203,7 +231,12 @@ export class SqliteSubjectStore {
     let r = this.kept.get(k);
     if (r) this.kept.delete(k);
     else {
-      r = new KeptSubject(this.s, tenant, subject, this.activityOf(tenant, subject));
+      const unseen = this.fresh !== null && !this.fresh.has(k);
+      if (this.fresh) {
+        this.fresh.add(k);
+        if (this.fresh.size > FRESH_SUBJECTS) this.fresh = null;
+      }
+      r = new KeptSubject(this.s, tenant, subject, this.activityOf(tenant, subject), !unseen);
       if (this.kept.size >= this.keep) this.kept.delete(this.kept.keys().next().value as string);
     }
     this.kept.set(k, r);

@@ -30,6 +30,9 @@ export type SqliteProjection = InlineProjection<Db> & {
   readonly rebuild?: { readonly tables: readonly string[]; readonly schema: string };
   reset?(): void;
   catchUp?(db: Db): void;
+  /** A fold of the log into its tables (a rebuild) begins on `db`, then ends (done or failed). */
+  beginRebuild?(db: Db): void;
+  endRebuild?(): void;
 };
 
 /** How the appender keeps its read models: their version, and a rebuild asked for by hand. */
@@ -150,6 +153,7 @@ export function foldLog(db: Db, log: Db, projections: readonly SqliteProjection[
   const batched = indexes.filter((d) => !d.fillInBulk);
   const bulk = indexes.filter((d) => d.fillInBulk);
   for (const p of projections) p.reset?.();
+  for (const p of projections) p.beginRebuild?.(db);
   // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
   // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
   db.pragma('synchronous = NORMAL');
@@ -214,6 +218,7 @@ export function foldLog(db: Db, log: Db, projections: readonly SqliteProjection[
     if (db.inTransaction) db.exec('rollback');
     throw e;
   } finally {
+    for (const p of projections) p.endRebuild?.();
     db.pragma('synchronous = FULL');
     db.pragma(`cache_size = ${cacheBefore}`);
   }
