@@ -17,19 +17,34 @@ const ev = (type: Fact['type'], occurredAt: string, o: Partial<Fact> = {}): Fact
 const facts = (s: SubjectRecords, f: Fact) => subjectFacts(s, f, lookup, null);
 const fold = (s: SubjectRecords, f: Fact) => applyFact(s, f);
 
-/** The writer's records of subject `s`, dropped from memory before each question: every answer comes from what was loaded from the tables. */
-const rereadEachTime = (store: SqliteSubjectStore): SubjectRecords => new Proxy({} as SubjectRecords, {
+/** The writer's records of subject `s`, asked for anew at each question, after `before`. */
+const askedAfter = (store: SqliteSubjectStore, before: () => void): SubjectRecords => new Proxy({} as SubjectRecords, {
   get: (_t, name: keyof SubjectRecords) => (...args: unknown[]) => {
-    store.forget();
+    before();
     return (store.records('acme', 's')[name] as (...a: unknown[]) => unknown)(...args);
   },
 });
+
+/** Dropped from memory before each question: every answer comes from what was loaded from the tables. */
+const rereadEachTime = (store: SqliteSubjectStore): SubjectRecords => askedAfter(store, () => store.forget());
+
+/**
+ * As a rebuild's writer keeps it (tables empty when it began, so a subject met the first time is not read):
+ * `s` pushed out of memory by two other subjects before each question, then read again as one met before.
+ */
+function pushedOutInRebuild(): SubjectRecords {
+  const db = openDatabase(join(tempDir(), 'ledger.db'));
+  const store = new SqliteSubjectStore(db, undefined, 2);
+  store.beginRebuild(db);
+  return askedAfter(store, () => ['other-1', 'other-2'].forEach((o) => store.records('acme', o)));
+}
 
 const stores: Array<[string, () => SubjectRecords]> = [
   ['in memory', () => new MemorySubjectRecords()],
   ['in SQLite', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))).records('acme', 's')],
   ['in SQLite, kept in memory by the writer', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS).records('acme', 's')],
   ['in SQLite, kept in memory but read again from the tables at each question', () => rereadEachTime(new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS))],
+  ['in SQLite, in a rebuild, pushed out of memory and read again at each question', pushedOutInRebuild],
 ];
 
 describe.each(stores)('a subject\'s state over time (%s)', (_name, newRecords) => {
