@@ -44,7 +44,7 @@ export interface ReadModelOptions {
   readonly onProgress?: (through: bigint, head: bigint) => void;
   /** Read models to fold on another thread during a rebuild (see `RebuildApart`). */
   readonly apart?: RebuildApart;
-  /** Log entries read and folded at a time (default 20,000). */
+  /** Log entries read and folded at a time (default `REBUILD_BATCH`). */
   readonly batchSize?: number;
   /** Log entries per transaction (default 100,000): the progress a stop can lose, against fewer page writes. */
   readonly commitEvery?: number;
