@@ -7,8 +7,9 @@ import { apartProjections } from './embedded-projections.js';
 import { BEAT, CANCEL, DONE, removeDatabase, type ApartResult } from './rebuild-apart.js';
 
 /**
- * The rebuild's worker (see `rebuildApart`): folds the log of `ledger.db` (attached, only read) into the compliance engine's read models in a file of their own, resuming where an
- * earlier fold of the same rebuild stopped; then says so on `port` and wakes the appender's thread.
+ * The rebuild's worker (see `rebuildApart`): folds the log of `ledger.db` (attached, only read) into the
+ * compliance engine's read models in a file of their own, resuming where an earlier fold of the same
+ * rebuild stopped; then says so on `port` and wakes the appender's thread.
  */
 const { ledgerFile, file, head, version, batches, state, port } = workerData as {
   ledgerFile: string; file: string; head: bigint; version: number; batches: { batchSize: number; commitEvery: number }; state: Int32Array; port: MessagePort;
