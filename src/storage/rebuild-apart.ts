@@ -46,6 +46,8 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
       });
       worker.unref();
       let ended = false;
+      /** It said it failed: its file may be what failed it, so it is not kept for the next try. */
+      let failed = false;
       return {
         wait() {
           for (;;) {
@@ -54,7 +56,10 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
             if (Atomics.load(state, BEAT) === beat) throw new Error(`the rebuild's worker has not moved for ${STALL_MS / 1000} s`);
           }
           const result = receiveMessageOnPort(port1)?.message as ApartResult | undefined;
-          if (!result?.ok) throw new Error(`the rebuild's worker failed: ${result?.error ?? 'no answer'}`);
+          if (!result?.ok) {
+            failed = true;
+            throw new Error(`the rebuild's worker failed: ${result?.error ?? 'no answer'}`);
+          }
           return file;
         },
         end(keep: boolean) {
@@ -67,7 +72,7 @@ export function rebuildApart(ledgerFile: string, version: number): RebuildApart 
           }
           port1.close();
           void worker.terminate();
-          if (!keep) removeDatabase(file);
+          if (!keep || failed) removeDatabase(file);
         },
       };
     },

@@ -27,19 +27,28 @@ function progress(db: Database.Database): bigint | null {
   return row && Number(row.version) === version && row.through !== null ? row.through : null;
 }
 
+/** The file, and where its fold stopped: anew when it holds another version's, or cannot be read (then it is of no use). */
+function openFold(): { db: Database.Database; from: bigint } {
+  let found: Database.Database | null = null;
+  try {
+    found = openDatabase(file);
+    ensureFoldSchema(found);
+    const from = progress(found);
+    if (from !== null) return { db: found, from };
+  } catch {
+    // Not a database, or not one of ours: made again below.
+  }
+  found?.close();
+  removeDatabase(file);
+  const db = openDatabase(file);
+  ensureFoldSchema(db);
+  db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, -1)').run(version);
+  return { db, from: -1n };
+}
+
 let result: ApartResult = { ok: true };
 try {
-  let db = openDatabase(file);
-  ensureFoldSchema(db);
-  let from = progress(db);
-  if (from === null) {
-    db.close();
-    removeDatabase(file);
-    db = openDatabase(file);
-    ensureFoldSchema(db);
-    db.prepare('insert into read_models (id, version, rebuilt_through) values (1, ?, -1)').run(version);
-    from = -1n;
-  }
+  const { db, from } = openFold();
   // The log, read where it is (never written here): the judge reads entries of it too (a tenant's residency).
   db.prepare('attach database ? as log').run(ledgerFile);
   db.exec('create temp view events as select * from log.events');

@@ -149,6 +149,30 @@ describe('a rebuild that stops half-way', () => {
     expect(snapshot(dir)).toEqual(incremental);
     expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
   }, 60_000);
+
+  it('with the engine folded apart from a file that is not a database: the file is made again', async () => {
+    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
+    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
+    const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const { dir, incremental } = await sixThousandEvents();
+    const file = join(dir, 'ledger.db');
+    const db = openDatabase(file), indexDb = openDatabase(file);
+    let batches = 0;
+    // Stopped after its first commit, on this thread alone: the next start resumes, and its worker finds the file below.
+    expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
+      version: READ_MODELS_VERSION, force: true, batchSize: 2000, commitEvery: 2000, onProgress: () => { if (++batches === 1) throw new Error('power cut'); },
+    })).toThrow('power cut');
+    db.close();
+    indexDb.close();
+    writeFileSync(`${file}.rebuild-apart`, 'not a database '.repeat(500));
+
+    const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+    expect(resumed.rebuilt).toMatchObject({ resumed: true });
+    await resumed.close();
+    expect(snapshot(dir)).toEqual(incremental);
+    expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
+  }, 60_000);
 });
 
 describe('a ledger whose read models are of an older schema', () => {
