@@ -82,21 +82,34 @@ async function sixThousandEvents(): Promise<{ dir: string; incremental: Record<s
   return { dir, incremental: snapshot(dir) };
 }
 
-describe('a rebuild that stops half-way', () => {
-  it('resumes where it stopped, and a changed version rebuilds at start-up', async () => {
-    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
-    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
-    const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
-    const { dir, incremental } = await sixThousandEvents();
-
-    const file = join(dir, 'ledger.db');
-    const db = openDatabase(file), indexDb = openDatabase(file);
-    let batches = 0;
+/**
+ * Runs a rebuild of `dir`'s read models on this thread (with `apart`, the engine's on a worker too) that
+ * stops, as at a power cut, at its `stopAt`-th batch of `batch` entries (one commit each).
+ */
+async function stoppedRebuild(dir: string, batch: number, stopAt: number, apart = false): Promise<void> {
+  const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
+  const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
+  const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
+  const { rebuildApart } = await import('../../src/storage/rebuild-apart.js');
+  const file = join(dir, 'ledger.db');
+  const db = openDatabase(file), indexDb = openDatabase(file);
+  let batches = 0;
+  try {
     expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
-      version: READ_MODELS_VERSION, force: true, batchSize: 2000, commitEvery: 2000, onProgress: () => { if (++batches === 1) throw new Error('power cut'); },
+      version: READ_MODELS_VERSION, force: true, batchSize: batch, commitEvery: batch, ...(apart ? { apart: rebuildApart(file, READ_MODELS_VERSION) } : {}),
+      onProgress: () => { if (++batches === stopAt) throw new Error('power cut'); },
     })).toThrow('power cut');
+  } finally {
     db.close();
     indexDb.close();
+  }
+}
+
+describe('a rebuild that stops half-way', () => {
+  it('resumes where it stopped, and a changed version rebuilds at start-up', async () => {
+    const { dir, incremental } = await sixThousandEvents();
+    const file = join(dir, 'ledger.db');
+    await stoppedRebuild(dir, 2000, 1);
     const half = new Database(file, { readonly: true });
     expect(half.prepare('select rebuilt_through from read_models').pluck().get()).toBeGreaterThan(0);
     expect((half.prepare('select count(*) from audit_events').pluck().get() as number)).toBeLessThan(6000);
@@ -121,21 +134,10 @@ describe('a rebuild that stops half-way', () => {
   }, 60_000);
 
   it('with the compliance engine folded apart: its file is kept when the rest fails, and the next start resumes from both', async () => {
-    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
-    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
-    const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
-    const { rebuildApart } = await import('../../src/storage/rebuild-apart.js');
     const { existsSync } = await import('node:fs');
     const { dir, incremental } = await sixThousandEvents();
     const file = join(dir, 'ledger.db');
-    const db = openDatabase(file), indexDb = openDatabase(file);
-    let batches = 0;
-    expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
-      version: READ_MODELS_VERSION, force: true, batchSize: 1000, commitEvery: 1000, apart: rebuildApart(file, READ_MODELS_VERSION),
-      onProgress: () => { if (++batches === 3) throw new Error('power cut'); },
-    })).toThrow('power cut');
-    db.close();
-    indexDb.close();
+    await stoppedRebuild(dir, 1000, 3, true);
     // The worker was stopped at a batch, its progress committed with its rows, and its file left for the next try.
     const apart = new Database(`${file}.rebuild-apart`, { readonly: true });
     const through = apart.prepare('select rebuilt_through from read_models').pluck().get() as number;
@@ -151,20 +153,11 @@ describe('a rebuild that stops half-way', () => {
   }, 60_000);
 
   it('with the engine folded apart from a file that is not a database: the file is made again', async () => {
-    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
-    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
-    const { embeddedProjections, READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
     const { existsSync, writeFileSync } = await import('node:fs');
     const { dir, incremental } = await sixThousandEvents();
     const file = join(dir, 'ledger.db');
-    const db = openDatabase(file), indexDb = openDatabase(file);
-    let batches = 0;
     // Stopped after its first commit, on this thread alone: the next start resumes, and its worker finds the file below.
-    expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
-      version: READ_MODELS_VERSION, force: true, batchSize: 2000, commitEvery: 2000, onProgress: () => { if (++batches === 1) throw new Error('power cut'); },
-    })).toThrow('power cut');
-    db.close();
-    indexDb.close();
+    await stoppedRebuild(dir, 2000, 1);
     writeFileSync(`${file}.rebuild-apart`, 'not a database '.repeat(500));
 
     const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
