@@ -105,6 +105,16 @@ async function stoppedRebuild(dir: string, batch: number, stopAt: number, apart 
   }
 }
 
+/** The next start resumes the stopped rebuild: the read models equal those built commit by commit, and the engine's file is gone. */
+async function resumesApart(dir: string, incremental: Record<string, string[]>): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
+  expect(resumed.rebuilt).toMatchObject({ resumed: true });
+  await resumed.close();
+  expect(snapshot(dir)).toEqual(incremental);
+  expect(existsSync(join(dir, 'ledger.db.rebuild-apart'))).toBe(false);
+}
+
 describe('a rebuild that stops half-way', () => {
   it('resumes where it stopped, and a changed version rebuilds at start-up', async () => {
     const { dir, incremental } = await sixThousandEvents();
@@ -134,7 +144,6 @@ describe('a rebuild that stops half-way', () => {
   }, 60_000);
 
   it('with the compliance engine folded apart: its file is kept when the rest fails, and the next start resumes from both', async () => {
-    const { existsSync } = await import('node:fs');
     const { dir, incremental } = await sixThousandEvents();
     const file = join(dir, 'ledger.db');
     await stoppedRebuild(dir, 1000, 3, true);
@@ -145,26 +154,18 @@ describe('a rebuild that stops half-way', () => {
     expect(apart.prepare('select count(*) from findings where position > ?').pluck().get(through)).toBe(0);
     apart.close();
 
-    const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
-    expect(resumed.rebuilt).toMatchObject({ resumed: true });
-    await resumed.close();
-    expect(snapshot(dir)).toEqual(incremental);
-    expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
+    await resumesApart(dir, incremental);
   }, 60_000);
 
   it('with the engine folded apart from a file that is not a database: the file is made again', async () => {
-    const { existsSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { dir, incremental } = await sixThousandEvents();
     const file = join(dir, 'ledger.db');
     // Stopped after its first commit, on this thread alone: the next start resumes, and its worker finds the file below.
     await stoppedRebuild(dir, 2000, 1);
     writeFileSync(`${file}.rebuild-apart`, 'not a database '.repeat(500));
 
-    const resumed = openEmbeddedStorage(dir, master, { writes: 'in-thread' });
-    expect(resumed.rebuilt).toMatchObject({ resumed: true });
-    await resumed.close();
-    expect(snapshot(dir)).toEqual(incremental);
-    expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
+    await resumesApart(dir, incremental);
   }, 60_000);
 });
 
