@@ -5,6 +5,7 @@ import type { PurposeBody } from '../../src/declarations/domain/declaration.js';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { KEPT_SUBJECTS, SqliteSubjectStore } from '../../src/compliance/sqlite/sqlite-subject-records.js';
+import { ActivityIndex } from '../../src/compliance/sqlite/activity-index.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const purposes: Record<string, PurposeBody> = {
@@ -39,12 +40,30 @@ function pushedOutInRebuild(): SubjectRecords {
   return askedAfter(store, () => ['other-1', 'other-2'].forEach((o) => store.records('acme', o)));
 }
 
+/**
+ * As `pushedOutInRebuild`, its activity through the writer's deferred index (the rebuild's indexes waiting
+ * for its end), each group of it written before each question, as the appender writes them after its commits.
+ */
+function pushedOutInRebuildWithActivity(): SubjectRecords {
+  const db = openDatabase(join(tempDir(), 'ledger.db'));
+  const activity = new ActivityIndex();
+  const store = new SqliteSubjectStore(db, activity, 2);
+  store.beginRebuild(db);
+  return askedAfter(store, () => {
+    activity.add([]);
+    activity.write(db);
+    activity.committed();
+    ['other-1', 'other-2'].forEach((o) => store.records('acme', o));
+  });
+}
+
 const stores: Array<[string, () => SubjectRecords]> = [
   ['in memory', () => new MemorySubjectRecords()],
   ['in SQLite', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db'))).records('acme', 's')],
   ['in SQLite, kept in memory by the writer', () => new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS).records('acme', 's')],
   ['in SQLite, kept in memory but read again from the tables at each question', () => rereadEachTime(new SqliteSubjectStore(openDatabase(join(tempDir(), 'ledger.db')), undefined, KEPT_SUBJECTS))],
   ['in SQLite, in a rebuild, pushed out of memory and read again at each question', pushedOutInRebuild],
+  ['in SQLite, in a rebuild, pushed out of memory, its activity written apart', pushedOutInRebuildWithActivity],
 ];
 
 describe.each(stores)('a subject\'s state over time (%s)', (_name, newRecords) => {
@@ -126,5 +145,62 @@ describe('calendar durations', () => {
     expect(addIso('2026-01-10T09:05:00Z', 'PT30M').toISOString()).toBe('2026-01-10T09:35:00.000Z');
     expect(addIso('2026-01-10T00:00:00Z', 'P1W2DT1H').toISOString()).toBe('2026-01-19T01:00:00.000Z');
     expect(() => addIso('2026-01-10T00:00:00Z', 'P')).toThrow();
+  });
+});
+
+describe('the indexes a rebuild makes at its end', () => {
+  const indexes = (db: ReturnType<typeof openDatabase>) =>
+    db.prepare("select name from sqlite_master where type = 'index' and name in ('cmp_activity_at', 'cmp_holdings_at') order by name").pluck().all();
+  const activityRows = (db: ReturnType<typeof openDatabase>) => db.prepare('select tenant, subject, at from cmp_activity order by seq').raw().all();
+  const writeGroup = (activity: ActivityIndex, db: ReturnType<typeof openDatabase>) => {
+    activity.add([]);
+    activity.write(db);
+    activity.committed();
+  };
+
+  it('are left to the next opening when the rebuild stopped before its end, the activity written twice left once', () => {
+    const file = join(tempDir(), 'ledger.db');
+    const db = openDatabase(file);
+    const activity = new ActivityIndex();
+    const store = new SqliteSubjectStore(db, activity, 10);
+    store.beginRebuild(db);
+    expect(indexes(db)).toEqual([]);
+    // The same activity in two groups, and twice in one: written without looking while the index waits.
+    for (const times of [2, 1]) {
+      for (let i = 0; i < times; i++) store.records('acme', 's').addActivity('2026-01-01T00:00:00.000Z');
+      store.records('acme', 's').addActivity('2026-01-02T00:00:00.000Z');
+      writeGroup(activity, db);
+    }
+    store.records('acme', 's').openHolding('user.contact.email', 'core', '2026-01-01T00:00:00.000Z', 'marketing');
+    expect(activityRows(db)).toHaveLength(4);
+    db.close(); // stopped here: the end of the rebuild never came
+
+    const again = openDatabase(file);
+    const reopened = new SqliteSubjectStore(again, new ActivityIndex(), 10);
+    expect(indexes(again)).toEqual(['cmp_activity_at', 'cmp_holdings_at']);
+    expect(activityRows(again)).toEqual([['acme', 's', '2026-01-01T00:00:00.000Z'], ['acme', 's', '2026-01-02T00:00:00.000Z']]);
+    expect(reopened.subjectHoldings('acme', 's').map((h) => h.category)).toEqual(['user.contact.email']);
+    expect(reopened.records('acme', 's').lastActivity('2026-01-01T12:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z');
+    again.close();
+  });
+
+  it('are made as soon as the rebuild reads the activity, which is then written once again, and are there at its end', () => {
+    const db = openDatabase(join(tempDir(), 'ledger.db'));
+    const activity = new ActivityIndex();
+    const store = new SqliteSubjectStore(db, activity, 10);
+    store.beginRebuild(db);
+    store.records('acme', 's').addActivity('2026-01-01T00:00:00.000Z');
+    writeGroup(activity, db);
+    store.records('acme', 's').addActivity('2026-01-01T00:00:00.000Z');
+    writeGroup(activity, db);
+    expect(store.records('acme', 's').lastActivity('2026-01-05T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z');
+    expect(indexes(db)).toEqual(['cmp_activity_at']);
+    expect(activityRows(db)).toHaveLength(1);
+    store.records('acme', 's').addActivity('2026-01-01T00:00:00.000Z');
+    writeGroup(activity, db);
+    expect(activityRows(db)).toHaveLength(1);
+    store.endRebuild();
+    expect(indexes(db)).toEqual(['cmp_activity_at', 'cmp_holdings_at']);
+    db.close();
   });
 });

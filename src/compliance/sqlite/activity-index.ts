@@ -8,6 +8,10 @@ import { pushTo } from '../../common/kernel/multimap.js';
 
 const ACTIVE = new Set(['collected', 'activity']);
 
+const INDEX = 'create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);';
+/** Rows of the same activity (written without looking, see `ActivityIndex.unindexed`) left once: the first. */
+const DEDUPE = 'delete from cmp_activity where seq not in (select min(seq) from cmp_activity group by tenant, subject, at)';
+
 /**
  * When each subject showed activity (`collected`, `activity`): one row per event under a random key
  * (the subject), so a deferred index (see `DeferredIndex`): written in groups after the commits, with
@@ -19,7 +23,7 @@ export class ActivityIndex implements DeferredIndex {
   readonly tables = ['cmp_activity'];
   readonly schema = `
 create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
-create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);`;
+${INDEX}`;
   /** Activity of events being committed now (dropped if the commit fails). */
   private pending = new Map<string, string[]>();
   /** Activity of committed events not yet written. */
@@ -27,6 +31,51 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
   /** The group being written (see `DeferredIndex.freeze`): its activity by subject, for `latest`, and its rows in key order. */
   private group: { byKey: Map<string, string[]>; rows: Slices<readonly [tenant: string, subject: string, at: string]> } | null = null;
   private insert: Statement<unknown[]> | null = null;
+  /**
+   * While a rebuild folds the log into empty tables, `cmp_activity_at` is not there (made once at its end,
+   * one sort, rather than a row at a random place of it per event) and rows go in without looking for
+   * their like; made as soon as anything reads the table (see `indexed`). Null otherwise.
+   */
+  private unindexed: Db | null = null;
+  /** Where that fold dropped the index, to make sure of it at its end, whatever happened (see `finish`). */
+  private dropped: Db | null = null;
+
+  /**
+   * Creates the table and its index; an index missing over rows (a rebuild stopped before it made it)
+   * is made after the rows written more than once are left once.
+   */
+  static ensureSchema(db: Db): void {
+    db.exec(new ActivityIndex().schema.replace(INDEX, ''));
+    ActivityIndex.ensureIndex(db);
+  }
+
+  private static ensureIndex(db: Db): void {
+    if (db.prepare("select 1 from sqlite_master where type = 'index' and name = 'cmp_activity_at'").get() !== undefined) return;
+    db.exec(DEDUPE);
+    db.exec(INDEX);
+  }
+
+  /** A fold into empty tables begins on `db`: the index waits (see `unindexed`). */
+  dropIndex(db: Db): void {
+    db.exec('drop index if exists cmp_activity_at');
+    this.unindexed = this.dropped = db;
+    this.insert = null;
+  }
+
+  /** The index is there (made now, if it waited): before anything reads the table. */
+  indexed(): void {
+    if (!this.unindexed) return;
+    ActivityIndex.ensureIndex(this.unindexed);
+    this.unindexed = null;
+    this.insert = null;
+  }
+
+  /** The fold is over (or failed, its transaction rolled back, with the index made in it): the index is there. */
+  finish(): void {
+    if (this.dropped) ActivityIndex.ensureIndex(this.dropped);
+    this.unindexed = this.dropped = null;
+    this.insert = null;
+  }
 
   private static key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
 
@@ -85,9 +134,21 @@ create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at)
    * after a crash (the log read again from the checkpoint) are not added twice.
    */
   write(db: Db, budget?: number): boolean {
-    this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) select ?, ?, ? where not exists (select 1 from cmp_activity where tenant = ? and subject = ? and at = ?)');
     this.freeze();
-    for (const [tenant, subject, at] of this.group!.rows.next(budget)) this.insert.run(tenant, subject, at, tenant, subject, at);
+    const rows = this.group!.rows.next(budget);
+    if (this.unindexed) {
+      // In (subject, time) order: the same activity twice in a group is written once here, across groups at the end.
+      this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) values (?, ?, ?)');
+      let last: readonly [string, string, string] | undefined;
+      for (const row of rows) {
+        if (last && row[2] === last[2] && row[1] === last[1] && row[0] === last[0]) continue;
+        this.insert.run(row[0], row[1], row[2]);
+        last = row;
+      }
+    } else {
+      this.insert ??= db.prepare('insert into cmp_activity (tenant, subject, at) select ?, ?, ? where not exists (select 1 from cmp_activity where tenant = ? and subject = ? and at = ?)');
+      for (const [tenant, subject, at] of rows) this.insert.run(tenant, subject, at, tenant, subject, at);
+    }
     return this.group!.rows.done;
   }
 

@@ -211,7 +211,7 @@ export class SqliteSubjectStore {
    */
   constructor(db: Db, private readonly activity?: ActivityIndex, private readonly keep = 0) {
     db.exec(SUBJECT_RECORDS_SCHEMA);
-    db.exec(new ActivityIndex().schema);
+    ActivityIndex.ensureSchema(db);
     this.s = statements(db);
   }
 
@@ -253,20 +253,23 @@ export class SqliteSubjectStore {
       db.exec('drop index if exists cmp_holdings_at');
       this.dropped = db;
       this.unindexed = new Map();
+      this.activity?.dropIndex(db);
     }
   }
 
-  /** The rebuild is over (or failed): subjects are read as usual, their holdings by their index, made now. */
+  /** The rebuild is over (or failed): subjects are read as usual, by the indexes, made now. */
   endRebuild(): void {
     this.fresh = null;
     this.indexHoldings();
     this.dropped = null;
+    this.activity?.finish();
   }
 
   /** Makes the holdings' index (within the transaction under way, if any: made again at the rebuild's end should it roll back). */
   private indexHoldings(): void {
     this.dropped?.exec(HOLDINGS_INDEX);
     this.unindexed = null;
+    this.activity?.indexed();
   }
 
   records(tenant: string, subject: string): SubjectRecords {
@@ -301,6 +304,7 @@ export class SqliteSubjectStore {
     const s = this.s;
     return {
       lastActivity: (at) => {
+        this.activity?.indexed();
         const stored = s.lastActivity.get(tenant, subject, at) as string | undefined;
         const unwritten = this.activity?.latest(tenant, subject, at);
         return unwritten !== undefined && (stored === undefined || unwritten > stored) ? unwritten : stored;
