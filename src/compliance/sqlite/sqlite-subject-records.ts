@@ -2,7 +2,7 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import { Timeline, type Holding, type SubjectRecords } from '../domain/subject-state.js';
 import { ActivityIndex } from './activity-index.js';
 
-/** The holdings' index by subject (see `SqliteSubjectStore.unindexed`). */
+/** The holdings' index by subject (see `SqliteSubjectStore.pushedOut`). */
 const HOLDINGS_INDEX = 'create index if not exists cmp_holdings_at on cmp_holdings (tenant, subject, category, system, from_at);';
 
 export const SUBJECT_RECORDS_SCHEMA = `
@@ -200,7 +200,7 @@ export class SqliteSubjectStore {
    * 180,000 subjects). The few subjects pushed out of memory and met again (~3,000 there) are read back by
    * the ids of their holdings, kept here when they are pushed out.
    */
-  private unindexed: Map<string, number[]> | null = null;
+  private pushedOut: Map<string, number[]> | null = null;
   /** Where the rebuild under way dropped that index, to make it again at its end, whatever happened. */
   private dropped: Db | null = null;
 
@@ -242,7 +242,7 @@ export class SqliteSubjectStore {
 
   /**
    * A rebuild begins: when the tables hold no subject's rows (not a resumed one), subjects met from now on
-   * for the first time have none, and the holdings' index by subject waits for the end (`unindexed`).
+   * for the first time have none, and the holdings' index by subject waits for the end (`pushedOut`).
    * Should the process stop before, the schema makes the index again when the store is next opened.
    */
   beginRebuild(db: Db): void {
@@ -252,7 +252,7 @@ export class SqliteSubjectStore {
     if (this.fresh) {
       db.exec('drop index if exists cmp_holdings_at');
       this.dropped = db;
-      this.unindexed = new Map();
+      this.pushedOut = new Map();
       this.activity?.dropIndex(db);
     }
   }
@@ -268,7 +268,7 @@ export class SqliteSubjectStore {
   /** Makes the holdings' index (within the transaction under way, if any: made again at the rebuild's end should it roll back). */
   private indexHoldings(): void {
     this.dropped?.exec(HOLDINGS_INDEX);
-    this.unindexed = null;
+    this.pushedOut = null;
     this.activity?.indexed();
   }
 
@@ -279,7 +279,7 @@ export class SqliteSubjectStore {
     if (r) this.kept.delete(k);
     else {
       const unseen = this.fresh !== null && !this.fresh.has(k);
-      const ids = this.unindexed;
+      const ids = this.pushedOut;
       r = new KeptSubject(this.s, tenant, subject, this.activityOf(tenant, subject), !unseen, ids ? (ids.get(k) ?? []) : undefined);
       ids?.delete(k);
       if (this.fresh) {
@@ -291,8 +291,8 @@ export class SqliteSubjectStore {
       }
       if (this.kept.size >= this.keep) {
         const out = this.kept.keys().next().value as string;
-        const held = this.unindexed && this.kept.get(out)!.holdingIds();
-        if (held?.length) this.unindexed!.set(out, held);
+        const held = this.pushedOut && this.kept.get(out)!.holdingIds();
+        if (held?.length) this.pushedOut!.set(out, held);
         this.kept.delete(out);
       }
     }
