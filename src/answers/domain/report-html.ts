@@ -58,20 +58,32 @@ const duration = (iso: string | null | undefined): string => {
 
 const list = (xs: readonly string[], f: (x: string) => string = esc) => (xs.length ? xs.map(f).join(', ') : '—');
 const cat = (k: string) => `${esc(categoryName(k))} <span class="key">${esc(k)}</span>`;
-const table = (head: readonly string[], rows: readonly string[][], empty: string) =>
-  rows.length === 0 ? `<p class="none">${esc(empty)}</p>`
-    : `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+/** Rows of a table joined into one part of the page (see `reportHtmlParts`). */
+const ROWS_A_PART = 100;
+/** A table, in parts: its head, its rows `ROWS_A_PART` at a time, its end. */
+const table = (head: readonly string[], rows: readonly string[][], empty: string): string[] => {
+  if (rows.length === 0) return [`<p class="none">${esc(empty)}</p>`];
+  const parts = [`<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`];
+  for (let i = 0; i < rows.length; i += ROWS_A_PART) parts.push(rows.slice(i, i + ROWS_A_PART).map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join(''));
+  parts.push('</tbody></table>');
+  return parts;
+};
 
 /**
  * The report as a page a DPO can send to the person: plain language, dates written out, every section
- * of Art. 15 in order, printable. Every value is escaped.
+ * of Art. 15 in order, printable. Every value is escaped. In parts, none of them large, to be encoded one
+ * after the other: the page of a subject with 1,000 events (~180 KB) as one string is beyond V8's
+ * large-object size, and encoding it copied it into fresh memory first (making and encoding the page,
+ * measured alone: 5.3–5.7 → 2.1 ms; see `jsonBytes` for the report's JSON).
  */
-export function reportHtml(r: SubjectReport): string {
+export function reportHtmlParts(r: SubjectReport): string[] {
   const sections: string[] = [];
-  const section = (title: string, body: string) => sections.push(`<section><h2>${esc(title)}</h2>${body}</section>`);
+  const section = (title: string, body: string | readonly string[]) => {
+    sections.push(`<section><h2>${esc(title)}</h2>`, ...(typeof body === 'string' ? [body] : body), '</section>\n');
+  };
 
-  section('Who we are and who you are', `<p>This report was prepared by <strong>${esc(r.controller.name)}</strong> for the person known in our records as <strong>${esc(r.subject.id)}</strong>.</p>`
-    + table(['Identifier', 'Value', 'First seen', 'Last seen'], r.subject.identifiers.map((i) => [esc(i.kind), esc(i.value), humanDate(i.firstSeen), humanDate(i.lastSeen)]), 'We hold no identifier such as an e-mail or IP address for you.'));
+  section('Who we are and who you are', [`<p>This report was prepared by <strong>${esc(r.controller.name)}</strong> for the person known in our records as <strong>${esc(r.subject.id)}</strong>.</p>`,
+    ...table(['Identifier', 'Value', 'First seen', 'Last seen'], r.subject.identifiers.map((i) => [esc(i.kind), esc(i.value), humanDate(i.firstSeen), humanDate(i.lastSeen)]), 'We hold no identifier such as an e-mail or IP address for you.')]);
 
   section('Why we process your data', table(['Purpose', 'Legal basis', 'Data', 'Period'],
     r.purposes.map((p) => [`${esc(p.title ?? p.id)}${p.declared ? '' : ' <em>(not in our declared purposes)</em>'}`,
@@ -112,7 +124,7 @@ export function reportHtml(r: SubjectReport): string {
   section('Your rights', `<ul>${r.rights.map((x) => `<li>You may ${esc(x.text)} (GDPR Art. ${esc(x.article)}).</li>`).join('')}</ul>`);
 
   const asOf = r.asOf ? ` as our records stood on ${humanDate(r.asOf)}` : ' from our records as they stand';
-  return `<!doctype html>
+  return [`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Your personal data at ${esc(r.controller.name)}</title>
 <style>
@@ -124,6 +136,5 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:t
 </style></head><body>
 <h1>Your personal data at ${esc(r.controller.name)}</h1>
 <p>Under Article 15 of the General Data Protection Regulation you may know what personal data we process about you, why, who receives it and for how long we keep it. This report answers these questions${asOf}. It was prepared on ${humanDate(r.generatedAt)}.</p>
-${sections.join('\n')}
-</body></html>`;
+`, ...sections, '</body></html>'];
 }

@@ -6,10 +6,10 @@ import { Slug, Uuid } from '../../common/kernel/ids.js';
 import { Instant, sortableInstant } from '../../common/kernel/time.js';
 import { GetSubjectReport } from '../../answers/application/subject-report.js';
 import { GetRecordsOfProcessing, ListAccessLog, ListDisclosures } from '../../answers/application/answers.js';
-import { reportHtml } from '../../answers/domain/report-html.js';
+import { reportHtmlParts } from '../../answers/domain/report-html.js';
 import { ropaCsv } from '../../answers/domain/ropa.js';
 import { Access, orProblem } from './access.js';
-import { jsonBytes } from './json-bytes.js';
+import { jsonBytes, utf8Bytes } from './json-bytes.js';
 import { CursorParam, decodeQuery, LimitParam } from './query-params.js';
 
 const SubjectParam = struct('path parameters', { subject: boundedString('a subject id', 256, /^[^\u0000-\u001f]+$/, 'printable text') });
@@ -38,7 +38,8 @@ export class AnswersController {
     // Serialised here into one buffer: for a large report (1,000 events, ~440 KB) measurably faster than the
     // framework's path for objects (bench/answers.js: p50 ~22 -> ~18 ms). Its history a slice at a time (see
     // `jsonBytes`): an item at a time measured slower than the whole at once, the whole slower than slices.
-    return format === 'html' ? page(reportHtml(report), 'text/html; charset=utf-8') : page(jsonBytes(report, 'history'), 'application/json; charset=utf-8');
+    // The page likewise, in parts (`reportHtmlParts`).
+    return format === 'html' ? page(utf8Bytes(reportHtmlParts(report)), 'text/html; charset=utf-8') : page(jsonBytes(report, 'history'), 'application/json; charset=utf-8');
   }
 
   /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */

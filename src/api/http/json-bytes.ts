@@ -17,6 +17,11 @@ export function jsonBytes<T extends object, K extends keyof T & string>(value: T
     parts.push(i === 0 ? slice.slice(1, -1) : `,${slice.slice(1, -1)}`);
   }
   parts.push(']}');
+  return utf8Bytes(parts);
+}
+
+/** Parts of a text encoded one after the other into one buffer, without making the whole text a string. */
+export function utf8Bytes(parts: readonly string[]): Buffer {
   let size = 0;
   for (const p of parts) size += Buffer.byteLength(p, 'utf8');
   const bytes = Buffer.allocUnsafe(size);
