@@ -59,7 +59,13 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
     done();
   });
   app.enableShutdownHooks();
-  await app.listen(config.httpPort, config.host);
+  try {
+    await app.listen(config.httpPort, config.host);
+  } catch (e) {
+    // The port is taken, say: gRPC and the store are let go, so that the process ends with the error.
+    await app.close().catch(() => undefined);
+    throw e;
+  }
   const grpcPort = app.get(GrpcServer).port;
   const address = fastify.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
