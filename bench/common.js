@@ -20,7 +20,14 @@ export const timed = async (fn, seconds = SECONDS) => { let n = 0; const t0 = pe
 // The tenant of every pdl contender declares what the events do, so that the rules judge lawful processing.
 export const PURPOSE = { title: 'Keep the chat session', legalBasis: 'legitimate-interests', categories: ['user.device.ip_address'], retention: { period: 'PT30M', from: 'last-activity' } };
 export const SYSTEM = { name: 'Core', country: 'NL' };
-export const freePort = () => new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+/** `n` ports free now, all different (held open together, so that none is handed out twice). */
+export async function freePorts(n) {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  const ports = await Promise.all(servers.map((s) => new Promise((res) => s.listen(0, '127.0.0.1', () => res(s.address().port)))));
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return ports;
+}
+export const freePort = async () => (await freePorts(1))[0];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 export function post(port, path, token, body) {
   const payload = Buffer.from(JSON.stringify(body));
@@ -39,7 +46,7 @@ export const START_FLAGS = binNodeFlags(join(ROOT, 'bin', 'pdl.js'));
 
 /** A ledger process; with `join`, one more process on the same backend, serving the tenant `join` declared (with its token). */
 export async function server(env = {}, { join: joined } = {}) {
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const [httpPort, grpcPort] = await freePorts(2);
   const root = `bench-${randomUUID()}`;
   // Started as `npm start` starts it, with the same Node flags (the heap limit), without the build step;
   // BENCH_SERVER_FLAGS come after them, so that an experiment's flag overrides theirs.

@@ -8,15 +8,15 @@ import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** `n` ports free now, all different: held open together, so that none is handed out twice. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  const ports = await Promise.all(servers.map((s) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as net.AddressInfo).port)))));
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
+
+export const freePort = async (): Promise<number> => (await freePorts(1))[0]!;
 
 export const tempDir = (prefix = 'pdl-test-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -30,10 +30,25 @@ export interface LedgerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts the built ledger as a user does (`pdl serve`), on free ports and a data directory of its own. */
-export async function startLedger(options: { dataDir?: string; adminToken?: string; env?: Record<string, string>; upWhen?: (healthStatus: number) => boolean } = {}): Promise<LedgerProcess> {
+type StartOptions = { dataDir?: string; adminToken?: string; env?: Record<string, string>; upWhen?: (healthStatus: number) => boolean };
+
+/**
+ * Starts the built ledger as a user does (`pdl serve`), on free ports and a data directory of its own;
+ * started again on other ports when another process took one of them between their choice and the start.
+ */
+export async function startLedger(options: StartOptions = {}): Promise<LedgerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (attempt === 3 || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
+    }
+  }
+}
+
+async function startOnce(options: StartOptions): Promise<LedgerProcess> {
   const up = options.upWhen ?? ((status) => status === 200);
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const [httpPort, grpcPort] = await freePorts(2) as [number, number];
   const dataDir = options.dataDir ?? tempDir();
   const adminToken = options.adminToken ?? `root-${Math.random().toString(36).slice(2)}`;
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'serve'], {
