@@ -8,6 +8,7 @@ import { pushTo } from '../../common/kernel/multimap.js';
 
 const ACTIVE = new Set(['collected', 'activity']);
 
+const TABLE = 'create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);';
 const INDEX = 'create index if not exists cmp_activity_at on cmp_activity (tenant, subject, at);';
 /** Rows of the same activity (written without looking, see `ActivityIndex.unindexed`) left once: the first. */
 const DEDUPE = 'delete from cmp_activity where seq not in (select min(seq) from cmp_activity group by tenant, subject, at)';
@@ -21,9 +22,7 @@ const DEDUPE = 'delete from cmp_activity where seq not in (select min(seq) from 
 export class ActivityIndex implements DeferredIndex {
   readonly name = 'compliance-activity';
   readonly tables = ['cmp_activity'];
-  readonly schema = `
-create table if not exists cmp_activity (seq integer primary key, tenant text not null, subject text not null, at text not null);
-${INDEX}`;
+  readonly schema = `${TABLE}\n${INDEX}`;
   /** Activity of events being committed now (dropped if the commit fails). */
   private pending = new Map<string, string[]>();
   /** Activity of committed events not yet written. */
@@ -45,7 +44,7 @@ ${INDEX}`;
    * is made after the rows written more than once are left once.
    */
   static ensureSchema(db: Db): void {
-    db.exec(new ActivityIndex().schema.replace(INDEX, ''));
+    db.exec(TABLE);
     ActivityIndex.ensureIndex(db);
   }
 

@@ -237,7 +237,7 @@ export class SqliteSubjectStore {
   forget(): void {
     this.kept.clear();
     this.fresh = null;
-    this.indexHoldings();
+    this.makeIndexes();
   }
 
   /**
@@ -260,13 +260,13 @@ export class SqliteSubjectStore {
   /** The rebuild is over (or failed): subjects are read as usual, by the indexes, made now. */
   endRebuild(): void {
     this.fresh = null;
-    this.indexHoldings();
+    this.makeIndexes();
     this.dropped = null;
     this.activity?.finish();
   }
 
-  /** Makes the holdings' index (within the transaction under way, if any: made again at the rebuild's end should it roll back). */
-  private indexHoldings(): void {
+  /** Makes the indexes a rebuild let wait (within the transaction under way, if any: made again at the rebuild's end should it roll back). */
+  private makeIndexes(): void {
     this.dropped?.exec(HOLDINGS_INDEX);
     this.pushedOut = null;
     this.activity?.indexed();
@@ -286,7 +286,7 @@ export class SqliteSubjectStore {
         this.fresh.add(k);
         if (this.fresh.size > FRESH_SUBJECTS) {
           this.fresh = null;
-          this.indexHoldings();
+          this.makeIndexes();
         }
       }
       if (this.kept.size >= this.keep) {
