@@ -18,6 +18,9 @@ const answers = async (t: Tenant, dpo: Tenant['dpo']) => ({
   trail: (await dpo('GET', `${t.P}/events?limit=1000&subject=visitor:e`)).json,
   requests: (await dpo('GET', `${t.P}/subject-requests?at=2026-12-01T00:00:00Z`)).json,
   retention: (await dpo('GET', `${t.P}/retention?at=2026-06-01T00:00:00Z&limit=1000`)).json,
+  // Keys destroyed by b's erasure, and e forgotten by `pdl forget`: the requests' tables, folded apart in a rebuild.
+  erasure: without((await dpo('GET', `${t.P}/subjects/visitor:b/erasure`)).json),
+  forgotten: without((await dpo('GET', `${t.P}/subjects/visitor:e/erasure`)).json),
 });
 
 describe('pdl rebuild', () => {
@@ -25,11 +28,21 @@ describe('pdl rebuild', () => {
     const first = await startLedger();
     const t = await aTenant(first);
     await playScenario(t);
-    const before = await answers(t, t.dpo);
     const busy = pdl('rebuild', '--data-dir', first.dataDir);
     expect(busy.status).not.toBe(0);
     expect(busy.stderr).toMatch(/in use|locked|another/i);
     await first.stop();
+    const forgot = pdl('forget', 'visitor:e', '--tenant', scenario.tenant.id, '--data-dir', first.dataDir);
+    expect([forgot.status, forgot.stderr]).toEqual([0, expect.any(String)]);
+    const stopped = await startLedger({ dataDir: first.dataDir, adminToken: first.adminToken });
+    let before: Awaited<ReturnType<typeof answers>>;
+    try {
+      before = await answers(t, client(stopped.base, t.tokens.dpo!));
+    } finally {
+      await stopped.stop();
+    }
+    expect(before.erasure.destroyed.length).toBeGreaterThan(0);
+    expect(before.forgotten.destroyed.length).toBeGreaterThan(0);
 
     const done = pdl('rebuild', '--data-dir', first.dataDir);
     expect([done.status, done.stderr]).toEqual([0, expect.any(String)]);
