@@ -34,9 +34,9 @@ export function complianceProjection(db: Db): SqliteProjection {
       const said = new Map<string, Finding[]>();
       for (const { recorded, context } of events) {
         const e = entryOf(recorded, context);
-        if (e.type === 'tenant-declared') { judge.forget(SqliteJudge.key(e.tenant, 'tenant', '')); continue; }
+        if (e.type === 'tenant-declared') { judge.forget(e.tenant, 'tenant'); continue; }
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
-          judge.forget(SqliteJudge.key(e.tenant, e.type.replace('-declared', 's'), e.declaration.id));
+          judge.forget(e.tenant, e.type.replace('-declared', 's'), e.declaration.id);
           if (e.type === 'purpose-declared') {
             const f = retentionUnbounded(e.declaration.id, e.declaration.body);
             if (f) findings.add(e.tenant, { position: e.position, eventId: e.eventId, subject: null, occurredAt: null, recordedAt: sortableInstant(e.recordedAt) }, [f]);
