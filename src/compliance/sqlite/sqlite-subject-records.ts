@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { Timeline, type Holding, type SubjectRecords } from '../domain/subject-state.js';
 import { ActivityIndex } from './activity-index.js';
@@ -183,9 +184,13 @@ export class SqliteSubjectStore {
 
   /**
    * The writer's side (`keep`): subjects touched lately, kept in memory (`KeptSubject`) so that an event
-   * reads nothing back; the least recently used are dropped beyond `keep` subjects.
+   * reads nothing back; the least recently used are dropped beyond `keep` subjects (those a rebuild drops
+   * leave their holdings' ids in `pushedOut`). A linked list, not a `Map` kept in use order: each event
+   * moved its subject to the end of the map (a delete and a set), and each drop took its first key, which
+   * V8 finds by skipping every entry deleted since the table was last rebuilt (a tenth of the compliance
+   * engine's rebuild of the 1M-event demo ledger went to that).
    */
-  private readonly kept = new Map<string, KeptSubject>();
+  private readonly kept: LRUCache<string, KeptSubject>;
 
   /**
    * While a rebuild folds the log into empty tables: the subjects folded since it began. Any other subject
@@ -210,6 +215,14 @@ export class SqliteSubjectStore {
    * a commit fails).
    */
   constructor(db: Db, private readonly activity?: ActivityIndex, private readonly keep = 0) {
+    this.kept = new LRUCache<string, KeptSubject>({
+      max: Math.max(keep, 1),
+      dispose: (r, k, reason) => {
+        if (reason !== 'evict') return;
+        const held = this.pushedOut && r.holdingIds();
+        if (held?.length) this.pushedOut!.set(k, held);
+      },
+    });
     db.exec(SUBJECT_RECORDS_SCHEMA);
     ActivityIndex.ensureSchema(db);
     this.s = statements(db);
@@ -276,8 +289,7 @@ export class SqliteSubjectStore {
     if (this.keep === 0) return this.stored(tenant, subject);
     const k = `${tenant}\u0000${subject}`;
     let r = this.kept.get(k);
-    if (r) this.kept.delete(k);
-    else {
+    if (!r) {
       const unseen = this.fresh !== null && !this.fresh.has(k);
       const ids = this.pushedOut;
       r = new KeptSubject(this.s, tenant, subject, this.activityOf(tenant, subject), !unseen, ids ? (ids.get(k) ?? []) : undefined);
@@ -289,14 +301,9 @@ export class SqliteSubjectStore {
           this.makeIndexes();
         }
       }
-      if (this.kept.size >= this.keep) {
-        const out = this.kept.keys().next().value as string;
-        const held = this.pushedOut && this.kept.get(out)!.holdingIds();
-        if (held?.length) this.pushedOut!.set(out, held);
-        this.kept.delete(out);
-      }
+      // The least recently used goes, beyond `keep` (see `dispose` above).
+      this.kept.set(k, r);
     }
-    this.kept.set(k, r);
     return r;
   }
 
