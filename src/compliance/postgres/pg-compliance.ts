@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
 import { arrayLiteral, insertStatement } from '../../common/postgres/rows.js';
-import type { DeclarationKind, PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
+import { KIND_OF_ENTRY, type DeclarationKind, type PurposeBody, type RecipientBody, type SystemBody } from '../../declarations/domain/declaration.js';
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { tenantStream } from '../../ledger/domain/streams.js';
@@ -19,7 +19,6 @@ import { pushTo } from '../../common/kernel/multimap.js';
 
 type Db = pg.ClientBase | pg.Pool;
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`;
-const KIND_OF = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' } as const;
 
 /**
  * The declarations and residencies of some tenants, as they stood just before a given log position of
@@ -154,7 +153,7 @@ export function pgComplianceProjection(): PgProjection {
       for (const e of entries) {
         if (e.type === 'tenant-declared') policies.reside(e.tenant, residencyOf(e.settings));
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
-          policies.declare(e.tenant, KIND_OF[e.type], e.declaration.id, e.declaration.body);
+          policies.declare(e.tenant, KIND_OF_ENTRY[e.type], e.declaration.id, e.declaration.body);
           const f = e.type === 'purpose-declared' ? retentionUnbounded(e.declaration.id, e.declaration.body) : null;
           if (f) findings.push([e.tenant, e.position, e.eventId, null, f.code, f.severity, f.message, null, sortableInstant(e.recordedAt)]);
         }

@@ -8,6 +8,7 @@ import { factOf, retentionUnbounded } from '../domain/rules.js';
 import { FINDINGS_SCHEMA, SqliteFindings } from './sqlite-findings.js';
 import { SUBJECT_RECORDS_SCHEMA } from './sqlite-subject-records.js';
 import { SqliteJudge } from './sqlite-judge.js';
+import { KIND_OF_ENTRY } from '../../declarations/domain/declaration.js';
 import { ActivityIndex } from './activity-index.js';
 
 /**
@@ -34,9 +35,9 @@ export function complianceProjection(db: Db): SqliteProjection {
       const said = new Map<string, Finding[]>();
       for (const { recorded, context } of events) {
         const e = entryOf(recorded, context);
-        if (e.type === 'tenant-declared') { judge.forget(e.tenant, 'tenant'); continue; }
+        if (e.type === 'tenant-declared') { judge.forgetDeclared(e.tenant, 'tenant'); continue; }
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
-          judge.forget(e.tenant, e.type.replace('-declared', 's'), e.declaration.id);
+          judge.forgetDeclared(e.tenant, KIND_OF_ENTRY[e.type], e.declaration.id);
           if (e.type === 'purpose-declared') {
             const f = retentionUnbounded(e.declaration.id, e.declaration.body);
             if (f) findings.add(e.tenant, { position: e.position, eventId: e.eventId, subject: null, occurredAt: null, recordedAt: sortableInstant(e.recordedAt) }, [f]);

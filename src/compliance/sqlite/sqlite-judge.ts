@@ -38,12 +38,15 @@ export class SqliteJudge {
     };
   }
 
-  /** Forgets everything kept; or, given `tenant`, what is kept of its `kind` (`tenant`: its residency) and `id`. */
-  forget(tenant?: string, kind?: string, id = ''): void {
-    if (tenant === undefined) {
-      this.cache.clear();
-      this.subjects.forget();
-    } else if (kind !== undefined) this.cache.get(tenant)?.get(kind)?.delete(id);
+  /** Forgets everything kept (a commit failed). */
+  forget(): void {
+    this.cache.clear();
+    this.subjects.forget();
+  }
+
+  /** Forgets what is kept of `tenant`'s declaration `kind`/`id`, or with `kind` `tenant`, of its residency (declared again). */
+  forgetDeclared(tenant: string, kind: 'purposes' | 'systems' | 'recipients' | 'tenant', id = ''): void {
+    this.cache.get(tenant)?.get(kind)?.delete(id);
   }
 
   /**

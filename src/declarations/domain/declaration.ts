@@ -45,6 +45,10 @@ export const DECLARATION_KINDS = {
   recipients: { entryType: 'recipient-declared', codec: RecipientBody },
 } as const;
 export type DeclarationKind = keyof typeof DECLARATION_KINDS;
+/** The kind each declaring entry type declares. */
+export const KIND_OF_ENTRY = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' } as const;
+/** The kind a log entry of type `type` declares, or undefined when it declares none. */
+export const kindOfEntry = (type: string): DeclarationKind | undefined => (Object.hasOwn(KIND_OF_ENTRY, type) ? KIND_OF_ENTRY[type as keyof typeof KIND_OF_ENTRY] : undefined);
 export const DeclarationKindCodec = oneOf('a declaration kind', ['purposes', 'systems', 'recipients'] as const);
 
 export type DeclarationBody = PurposeBody | SystemBody | RecipientBody;

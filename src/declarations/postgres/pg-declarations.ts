@@ -2,9 +2,8 @@ import type pg from 'pg';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import type { DeclarationsReadModel } from '../declarations-read-model.port.js';
-import type { Declared, DeclarationKind } from '../domain/declaration.js';
+import { kindOfEntry, type Declared, type DeclarationKind } from '../domain/declaration.js';
 
-const KIND_OF: Record<string, DeclarationKind> = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' };
 const FAR_FUTURE = '9999-12-31T23:59:59.999Z';
 
 /** Every version of every declaration, so that any past moment can be answered (`asOf`). */
@@ -14,7 +13,7 @@ export function pgDeclarationsProjection(): PgProjection {
     tables: ['declarations'],
     async apply(tx, events) {
       for (const { recorded, context } of events) {
-        const kind = KIND_OF[recorded.type];
+        const kind = kindOfEntry(recorded.type);
         if (!kind) continue;
         const e = entryOf(recorded, context);
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {

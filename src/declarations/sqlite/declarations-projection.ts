@@ -2,6 +2,7 @@ import type { SqliteProjection } from '../../ledger/sqlite/sqlite-log-appender.j
 import { entryOf } from '../../ledger/entry-of.js';
 import { canonicalJson } from '../../ledger/domain/canonical.js';
 import type { Db } from '../../common/sqlite/open-database.js';
+import { kindOfEntry } from '../domain/declaration.js';
 
 const SCHEMA = `
 create table if not exists declarations (
@@ -9,8 +10,6 @@ create table if not exists declarations (
   position integer not null, recorded_at text not null, body text not null,
   primary key (tenant, kind, id, version));
 `;
-
-const KIND_OF: Record<string, string> = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' };
 
 /** Every version of every declaration, so that any past moment can be answered (`asOf`). */
 export function declarationsProjection(db: Db): SqliteProjection {
@@ -21,7 +20,7 @@ export function declarationsProjection(db: Db): SqliteProjection {
     rebuild: { tables: ['declarations'], schema: SCHEMA },
     apply(_tx, events) {
       for (const { recorded, context } of events) {
-        const kind = KIND_OF[recorded.type];
+        const kind = kindOfEntry(recorded.type);
         if (!kind) continue;
         const e = entryOf(recorded, context);
         if (e.type === 'purpose-declared' || e.type === 'system-declared' || e.type === 'recipient-declared') {
