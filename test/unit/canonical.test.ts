@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { canonicalBytes, inCanonicalOrder, leafHash } from '../../src/ledger/domain/canonical.js';
+import { canonicalBytes, inCanonicalOrder, leafHash, leafHashOfText } from '../../src/ledger/domain/canonical.js';
 import { sameSubmission } from '../../src/ledger/domain/submission.js';
 import { anEvent } from '../support/builders.js';
 
@@ -23,6 +23,12 @@ describe('canonical bytes (RFC 8785)', () => {
     const bytes = canonicalBytes({ b: 1, a: 'x' });
     expect(bytes.toString()).toBe('{"a":"x","b":1}');
     expect(leafHash(bytes).toString('hex')).toBe(createHash('sha256').update(Buffer.concat([Buffer.from([0]), bytes])).digest('hex'));
+  });
+  it('hash the same read back as text (a rebuild reads entries so), whatever their characters and length', () => {
+    // Lengths around the reused buffer's 4 KB, of characters of 1 to 4 UTF-8 bytes.
+    fc.assert(fc.property(fc.jsonValue(), fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀'), minLength: 1000, maxLength: 3000 }), (value, text) => {
+      for (const t of [canonicalBytes(value).toString('utf8'), text, text.repeat(3)]) expect(leafHashOfText(t).toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(t, 'utf8').digest('hex'));
+    }));
   });
 });
 

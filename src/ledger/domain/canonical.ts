@@ -129,3 +129,13 @@ export function leafHash(bytes: Uint8Array): Buffer {
   scratch.set(bytes, 1);
   return hash('sha256', scratch.subarray(0, bytes.length + 1), 'buffer');
 }
+
+/** `leafHash` of the UTF-8 bytes of `text` (an entry read back as text), with no buffer made for them. */
+export function leafHashOfText(text: string): Buffer {
+  // At most 3 bytes per UTF-16 unit: what `write` could need, so that it never stops short.
+  const room = text.length * 3 + 1;
+  if (scratch.length < room) scratch = Buffer.alloc(Math.max(room, scratch.length * 2));
+  scratch[0] = 0x00;
+  const n = scratch.write(text, 1, 'utf8');
+  return hash('sha256', scratch.subarray(0, n + 1), 'buffer');
+}

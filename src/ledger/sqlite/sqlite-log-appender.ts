@@ -2,10 +2,11 @@ import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-store.port.js';
 import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
-import { leafHash } from '../domain/canonical.js';
+import { leafHash, leafHashOfText } from '../domain/canonical.js';
 import { appendObstacle } from '../append-decision.js';
 import { storedEntryOf, withStoredEntry } from '../entry-of.js';
 import { annotated, note, type Notes } from '../annotations.js';
+import type { RecordedEvent } from '../event-store.port.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -143,6 +144,28 @@ export function ensureFoldSchema(db: Db): void {
 }
 
 /**
+ * A log entry read by a fold as text (its bytes are UTF-8 text: the canonical JSON the writer made): its
+ * bytes and leaf hash are made from the text only when a projection asks. Read as bytes and turned into
+ * text to be parsed, each entry cost a buffer (outside V8's heap, which its collections account for) and a
+ * copy: on the compliance engine's side of the demo ledger's rebuild, which never asks, a fifth of reading
+ * and parsing the log; the trail's side asks for the leaf hash alone, hashed from the text.
+ */
+class FoldedEvent implements RecordedEvent {
+  private bytes: Buffer | undefined;
+  private leaf: Buffer | undefined;
+
+  constructor(readonly stream: string, readonly revision: number, readonly globalPosition: bigint, readonly eventId: string, readonly type: string, private readonly text: string) {}
+
+  get data(): Buffer {
+    return (this.bytes ??= Buffer.from(this.text, 'utf8'));
+  }
+
+  get leafHash(): Buffer {
+    return (this.leaf ??= leafHashOfText(this.text));
+  }
+}
+
+/**
  * Folds the log read on `log`, after global position `from`, into `projections` (their tables on `db`),
  * batch by batch; each commit of `db` holds rows and progress (`read_models.rebuilt_through`) together,
  * so an interrupted fold resumes where it stopped. Answers how many entries it folded.
@@ -157,8 +180,9 @@ export function foldLog(db: Db, log: Db, projections: readonly SqliteProjection[
   // Each commit holds rows and progress together, so the files stay consistent whatever happens; work
   // lost to a power cut is folded again. No fsync per commit, then: one checkpoint at the end.
   db.pragma('synchronous = NORMAL');
-  // Rows as arrays: no object made (and dropped) per row and column name.
-  const page = log.prepare('select global_position, stream, revision, event_id, type, data from events where global_position > ? order by global_position limit ?').safeIntegers(true).raw();
+  // Rows as arrays: no object made (and dropped) per row and column name. Entries as text: parsed from it,
+  // their bytes made again only for a projection that asks (see `FoldedEvent`).
+  const page = log.prepare('select global_position, stream, revision, event_id, type, cast(data as text) from events where global_position > ? order by global_position limit ?').safeIntegers(true).raw();
   const setCheckpoint = db.prepare('insert into deferred_checkpoints (name, global_position) values (?, ?) on conflict (name) do update set global_position = excluded.global_position');
   const progress = db.prepare('update read_models set rebuilt_through = ? where id = 1');
   let events = 0;
@@ -183,18 +207,18 @@ export function foldLog(db: Db, log: Db, projections: readonly SqliteProjection[
   db.exec('begin');
   try {
     for (;;) {
-      const rows = page.all(from, batchSize) as Array<[globalPosition: bigint, stream: string, revision: bigint, eventId: string, type: string, data: Buffer]>;
+      const rows = page.all(from, batchSize) as Array<[globalPosition: bigint, stream: string, revision: bigint, eventId: string, type: string, text: string]>;
       if (rows.length === 0) break;
       from = rows[rows.length - 1]![0];
       try {
         // Parsed and folded a few at a time, so that parsed entries die young (see `FOLD_CHUNK`).
         for (let i = 0; i < rows.length; i += FOLD_CHUNK) {
-          fold(rows.slice(i, i + FOLD_CHUNK).map(([globalPosition, stream, revision, eventId, type, data]) => {
-            const recorded = { stream, revision: Number(revision), globalPosition, eventId, type, data };
+          fold(rows.slice(i, i + FOLD_CHUNK).map(([globalPosition, stream, revision, eventId, type, text]) => ({
+            recorded: new FoldedEvent(stream, Number(revision), globalPosition, eventId, type, text),
             // Parsed, not validated again: these bytes were validated when written and are under the Merkle
             // tree (`pdl verify --data-dir` checks them); a full decode would cost a third of the rebuild.
-            return { recorded, context: storedEntryOf(data) };
-          }));
+            context: storedEntryOf(text),
+          })));
         }
         writeIndexes(from);
       } catch (e) {
