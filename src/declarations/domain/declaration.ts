@@ -47,8 +47,9 @@ export const DECLARATION_KINDS = {
 export type DeclarationKind = keyof typeof DECLARATION_KINDS;
 /** The kind each declaring entry type declares. */
 export const KIND_OF_ENTRY = { 'purpose-declared': 'purposes', 'system-declared': 'systems', 'recipient-declared': 'recipients' } as const;
-/** The kind a log entry of type `type` declares, or undefined when it declares none. */
-export const kindOfEntry = (type: string): DeclarationKind | undefined => (Object.hasOwn(KIND_OF_ENTRY, type) ? KIND_OF_ENTRY[type as keyof typeof KIND_OF_ENTRY] : undefined);
+const KIND_BY_TYPE: ReadonlyMap<string, DeclarationKind> = new Map(Object.entries(KIND_OF_ENTRY));
+/** The kind a log entry of type `type` declares, or undefined when it declares none (asked for every entry folded). */
+export const kindOfEntry = (type: string): DeclarationKind | undefined => KIND_BY_TYPE.get(type);
 export const DeclarationKindCodec = oneOf('a declaration kind', ['purposes', 'systems', 'recipients'] as const);
 
 export type DeclarationBody = PurposeBody | SystemBody | RecipientBody;
