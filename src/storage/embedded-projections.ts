@@ -12,7 +12,7 @@ import { answersProjection } from '../answers/sqlite/answers-projection.js';
  * The version of the embedded read models (their tables and what they fold): a store that holds another
  * version has them rebuilt from the log at start-up. Raise it whenever a projection's schema or logic changes.
  */
-export const READ_MODELS_VERSION = 11;
+export const READ_MODELS_VERSION = 12;
 
 /** What `embeddedProjections` folds: only to measure what the read models cost, never in service. */
 export interface ProjectionOptions {
