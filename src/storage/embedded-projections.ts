@@ -12,7 +12,9 @@ import { answersProjection } from '../answers/sqlite/answers-projection.js';
  * The version of the embedded read models (their tables and what they fold): a store that holds another
  * version has them rebuilt from the log at start-up. Raise it whenever a projection's schema or logic changes.
  */
-export const READ_MODELS_VERSION = 12;
+// 11 was a layout of the trail's subject index that went back to this one: a store at 11 is rebuilt, one at
+// 10 has nothing to rebuild.
+export const READ_MODELS_VERSION = 10;
 
 /** What `embeddedProjections` folds: only to measure what the read models cost, never in service. */
 export interface ProjectionOptions {

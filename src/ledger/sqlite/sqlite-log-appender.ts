@@ -1,12 +1,11 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import type { AppendOutcome, InlineProjection, StreamAppend } from '../event-store.port.js';
+import type { AppendOutcome, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash, leafHashOfText } from '../domain/canonical.js';
 import { appendObstacle } from '../append-decision.js';
 import { storedEntryOf, withStoredEntry } from '../entry-of.js';
 import { annotated, note, type Notes } from '../annotations.js';
-import type { RecordedEvent } from '../event-store.port.js';
 
 const SCHEMA = `
 create table if not exists events (
@@ -147,7 +146,7 @@ export function ensureFoldSchema(db: Db): void {
  * A log entry read by a fold as text (its bytes are UTF-8 text: the canonical JSON the writer made): its
  * bytes and leaf hash are made from the text only when a projection asks. Read as bytes and turned into
  * text to be parsed, each entry cost a buffer (outside V8's heap, which its collections account for) and a
- * copy: on the compliance engine's side of the demo ledger's rebuild, which never asks, a fifth of reading
+ * copy: on the compliance engine's side of the demo ledger's rebuild, which never asks, ~15% of reading
  * and parsing the log; the trail's side asks for the leaf hash alone, hashed from the text.
  */
 class FoldedEvent implements RecordedEvent {
