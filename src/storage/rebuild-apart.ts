@@ -24,7 +24,8 @@ export const removeDatabase = (file: string): void => {
 };
 
 /**
- * The compliance engine's read models, folded during a rebuild on a worker thread into `file` (beside
+ * The read models named in `APART_PROJECTIONS` (the compliance engine's, and the requests its judge
+ * reads), folded during a rebuild on a worker thread into `file` (beside
  * `ledger.db`) while the appender's thread folds the others. The appender's constructor runs the rebuild
  * synchronously, so it waits for the worker on shared memory (`Atomics.wait`) rather than on an event.
  */
