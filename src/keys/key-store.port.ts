@@ -65,7 +65,7 @@ export interface KeyStore {
   addIndexEntries(tenant: string, entries: readonly IndexEntry[], position: number): Promise<void>;
   /** The last log position whose entries are in the blind index, or -1. */
   indexCheckpoint(tenant: string): Promise<number>;
-  /** Drops staged writes after a failed log commit. */
+  /** Drops the keys staged and not yet taken by a `commit` (one may still be writing its own), after a failed log commit. */
   discard(): void;
   /** Subjects whose identifiers hash to `hmac`. */
   lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyStore } from '../../src/keys/key-store.port.js';
+import { keyRefId, type KeyStore } from '../../src/keys/key-store.port.js';
 import type { MasterKey } from '../../src/keys/master-key.js';
 
 /** A key store backend for the contract: stores opened over the same storage, then the storage thrown away. */
@@ -66,6 +66,24 @@ export function keyStoreContract(name: string, backend: () => Promise<KeyStoreBa
       store.discard();
       expect((await store.dataKeys('acme', [IP], false)).size).toBe(0);
       await store.shutdown();
+    });
+
+    it('commits again before an earlier commit has written its keys: each key written once, none dropped by a discard meanwhile', async () => {
+      const store = await b.open(master);
+      const index = await store.indexKey('acme');
+      const ip = (await store.dataKeys('acme', [IP], true)).values().next().value!;
+      // The writer's next cycle committed before the first one's keys are written (a pipelined writer),
+      // then a failed log commit: neither commit's keys are dropped, nor written twice.
+      const first = store.commit();
+      const second = store.commit();
+      store.discard();
+      await Promise.all([first, second]);
+      expect((await store.dataKeys('acme', [IP], false)).get(keyRefId(IP))!.key.equals(ip.key)).toBe(true);
+      await store.shutdown();
+      const again = await b.open(master);
+      expect((await again.existingIndexKey('acme'))?.equals(index)).toBe(true);
+      expect((await again.dataKeys('acme', [IP], false)).get(keyRefId(IP))!.key.equals(ip.key)).toBe(true);
+      await again.shutdown();
     });
 
     it('opens nothing with another master key', async () => {

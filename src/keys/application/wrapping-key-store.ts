@@ -9,14 +9,20 @@ interface Staged { tenant: string; ref: KeyRef; key: DataKey }
  * staged until `commit` makes them durable, cached once opened, wrapped by the master key (AES-256-GCM,
  * bound to their tenant, subject, category and generation) before they reach storage; `reads` and
  * `writes` are the storage (an embedded SQLite file, or PostgreSQL).
+ *
+ * A staged key stays visible (`stagedByRef`, `stagedIndexKeys`) from its creation until it is durable
+ * (then cached) or its write failed; `staged` and `unwrittenIndexKeys` hold those no `commit` has taken
+ * yet. A writer may commit again while an earlier commit's keys are still being written: each key is
+ * written once, and a failed log commit (`discard`) drops only keys no commit has taken.
  */
 export class WrappingKeyStore implements KeyStore {
   private readonly cache = new Map<string, DataKey>();
   private readonly indexKeys = new Map<string, Buffer>();
   private staged: Staged[] = [];
-  private stagedByRef = new Map<string, DataKey>();
-  private stagedIndexKeys = new Map<string, Buffer>();
-  
+  private readonly stagedByRef = new Map<string, DataKey>();
+  private readonly stagedIndexKeys = new Map<string, Buffer>();
+  private unwrittenIndexKeys: Array<[tenant: string, key: Buffer]> = [];
+
   constructor(protected readonly reads: KeyReads, private readonly writes: KeyWrites, private readonly master: MasterKey, private readonly now: () => string, private readonly cacheSize = 100_000) {}
 
   private cacheKey(tenant: string, ref: KeyRef) {
@@ -91,6 +97,7 @@ export class WrappingKeyStore implements KeyStore {
     if (existing) return existing;
     const key = newKey();
     this.stagedIndexKeys.set(tenant, key);
+    this.unwrittenIndexKeys.push([tenant, key]);
     return key;
   }
 
@@ -109,33 +116,42 @@ export class WrappingKeyStore implements KeyStore {
    */
   async commit(): Promise<void> {
     const keys = this.staged;
-    const indexKeys = [...this.stagedIndexKeys];
+    const indexKeys = this.unwrittenIndexKeys;
     if (!keys.length && !indexKeys.length) return;
     this.staged = [];
+    this.unwrittenIndexKeys = [];
     const createdAt = this.now();
-    await this.writes.insertKeys(
-      indexKeys.map(([tenant, key]) => ({ tenant, wrapped: Buffer.from(seal(this.master.key, 0, key, aad.indexKey(tenant)), 'base64url'), masterId: this.master.id })),
-      keys.map((s) => ({
-        tenant: s.tenant, subject: s.ref.subject, category: s.ref.category, generation: s.key.generation,
-        wrapped: Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url'),
-        masterId: this.master.id, createdAt,
-      })),
-    );
+    try {
+      await this.writes.insertKeys(
+        indexKeys.map(([tenant, key]) => ({ tenant, wrapped: Buffer.from(seal(this.master.key, 0, key, aad.indexKey(tenant)), 'base64url'), masterId: this.master.id })),
+        keys.map((s) => ({
+          tenant: s.tenant, subject: s.ref.subject, category: s.ref.category, generation: s.key.generation,
+          wrapped: Buffer.from(seal(this.master.key, 0, s.key.key, aad.dataKey(s.tenant, s.ref.subject, s.ref.category, s.key.generation)), 'base64url'),
+          masterId: this.master.id, createdAt,
+        })),
+      );
+    } catch (e) {
+      this.unstage(keys, indexKeys);
+      throw e;
+    }
+    for (const s of keys) this.remember(this.cacheKey(s.tenant, s.ref), s.key);
+    for (const [tenant, key] of indexKeys) this.indexKeys.set(tenant, key);
+    this.unstage(keys, indexKeys);
+  }
+
+  /** No longer staged: durable now (and cached), or never to be. */
+  private unstage(keys: readonly Staged[], indexKeys: ReadonlyArray<readonly [string, Buffer]>): void {
     for (const s of keys) {
       const ck = this.cacheKey(s.tenant, s.ref);
-      this.remember(ck, s.key);
       if (this.stagedByRef.get(ck) === s.key) this.stagedByRef.delete(ck);
     }
-    for (const [tenant, key] of indexKeys) {
-      this.indexKeys.set(tenant, key);
-      if (this.stagedIndexKeys.get(tenant) === key) this.stagedIndexKeys.delete(tenant);
-    }
+    for (const [tenant, key] of indexKeys) if (this.stagedIndexKeys.get(tenant) === key) this.stagedIndexKeys.delete(tenant);
   }
 
   discard(): void {
+    this.unstage(this.staged, this.unwrittenIndexKeys);
     this.staged = [];
-    this.stagedByRef = new Map();
-    this.stagedIndexKeys = new Map();
+    this.unwrittenIndexKeys = [];
   }
 
   async lookup(tenant: string, hmac: Buffer): Promise<Array<{ subject: string; category: string }>> {
