@@ -79,6 +79,11 @@ export interface EventStore {
    * that a writer that keeps losing the race for a log's next revision can prepare and append in turn.
    */
   lease?(): Promise<AppendLease>;
+  /**
+   * Appends are applied one after another in the order they were made, each checked against the log as
+   * the ones before left it (committed or not): a writer may make the next before the last is answered.
+   */
+  readonly ordered?: boolean;
   close(): Promise<void>;
 }
 

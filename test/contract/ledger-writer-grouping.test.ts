@@ -24,29 +24,49 @@ const leaf = (data: Buffer) => createHash('sha256').update(Buffer.from([0])).upd
 /**
  * The real embedded store, its appends held at a gate the test opens: what arrives while one commit is
  * under way must join the one group waiting to commit next, not queue up behind it in groups of its own.
+ * `ordered: false` hides that the store applies appends in order (as PostgreSQL's does not say): the
+ * writer then sends one cycle at a time. `fail`: the store fails that many appends (counted from the
+ * first after the tenants' declarations) once the gate opens, as a disk error would.
  */
-async function gatedWriter() {
+async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fail?: number } = {}) {
   const s = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
   const appends: number[] = [];
   let gate: Promise<void> = Promise.resolve();
   let open = () => undefined as void;
+  let failing = 0;
   const gated: EventStore = new Proxy(s.eventStore, {
     get: (target, p, r) => (p === 'append'
-      ? async (...a: Parameters<EventStore['append']>) => { appends.push(a[0].reduce((n, x) => n + x.events.length, 0)); await gate; return target.append(...a); }
-      : Reflect.get(target, p, r)),
+      ? async (...a: Parameters<EventStore['append']>) => {
+        appends.push(a[0].reduce((n, x) => n + x.events.length, 0));
+        await gate;
+        if (failing-- > 0) throw new Error('disk I/O error');
+        return target.append(...a);
+      }
+      : p === 'ordered' ? ordered && target.ordered : Reflect.get(target, p, r)),
   });
   const writer = new LedgerWriter(gated, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
   for (const tenant of ['acme', 'globex']) {
     await declareTenant(writer, tenant, { name: tenant });
   }
   appends.length = 0;
+  failing = fail;
   const close = () => { gate = new Promise((r) => { open = () => r(); }); };
   return { s, writer, appends, close, open: () => open() };
 }
 
+/** Each tenant's log has positions 0, 1, 2… and each entry chains to the one before. */
+async function expectChained(s: LedgerStorage, tenant: string): Promise<number> {
+  const log = await s.eventStore.readStream(`ledger-${tenant}`, 0, 1000);
+  expect(log.map((e) => e.revision)).toEqual(log.map((_, i) => i));
+  const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
+  expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
+  return log.length;
+}
+
 describe('group commit while a commit is under way', () => {
-  it('folds requests arriving during a commit into the next one in groups, chained and gap-free per tenant', async () => {
-    const { s, writer, appends, close, open } = await gatedWriter();
+  /** The first request's commit held; twelve requests of two events arrive one by one meanwhile. */
+  async function heldWhileTwelveArrive(ordered: boolean) {
+    const { s, writer, appends, close, open } = await gatedWriter({ ordered });
     close();
     const first = writer.record('acme', events(anEvent()));
     while (appends.length === 0) await turn();
@@ -57,24 +77,64 @@ describe('group commit while a commit is under way', () => {
       await turn();
       await turn();
     }
-    expect(appends).toEqual([1]);
+    const whileHeld = [...appends];
     open();
     const results = await Promise.all([first, ...later]);
     expect(results.every((r) => r._tag === 'Right')).toBe(true);
+    expect(await expectChained(s, 'acme')).toBe(1 + 1 + 16);
+    expect(await expectChained(s, 'globex')).toBe(1 + 8);
+    await writer.drain();
+    await s.close();
+    return { whileHeld, appends };
+  }
+
+  it('folds requests arriving during a commit into the next one in groups, chained and gap-free per tenant (one cycle at the store at a time)', async () => {
+    const { whileHeld, appends } = await heldWhileTwelveArrive(false);
+    expect(whileHeld).toEqual([1]);
     // One commit for the first request; the twelve that came while it was under way joined the next one
     // in groups of at least 16 events (what was still fewer when it ended goes in the one after).
     expect(appends[0]).toBe(1);
     expect(appends[1]).toBeGreaterThanOrEqual(16);
     expect(appends.slice(1).reduce((n, x) => n + x, 0)).toBe(24);
     expect(appends.length).toBeLessThanOrEqual(3);
-    for (const tenant of ['acme', 'globex']) {
-      const log = await s.eventStore.readStream(`ledger-${tenant}`, 0, 100);
-      expect(log.map((e) => e.revision)).toEqual(log.map((_, i) => i));
-      const entries = log.map((e) => JSON.parse(e.data.toString('utf8')));
-      expect(entries.slice(1).every((e, i) => e.prev === leaf(log[i]!.data) && e.position === i + 1)).toBe(true);
-    }
-    expect((await s.eventStore.readStream('ledger-acme', 0, 100)).length).toBe(1 + 1 + 16);
-    expect((await s.eventStore.readStream('ledger-globex', 0, 100)).length).toBe(1 + 8);
+  });
+
+  it('sends the next cycle to a store that applies appends in order at once, and gathers the rest meanwhile', async () => {
+    const { whileHeld, appends } = await heldWhileTwelveArrive(true);
+    // The first request's commit, and the next request already waiting at the store behind it; the other
+    // eleven gathered into the cycle after, in groups of at least 16 events, as above.
+    expect(whileHeld).toEqual([1, 2]);
+    expect(appends[2]).toBeGreaterThanOrEqual(16);
+    expect(appends.slice(1).reduce((n, x) => n + x, 0)).toBe(24);
+    expect(appends.length).toBeLessThanOrEqual(4);
+  });
+
+  it('answers the cycle waiting at the store behind a commit that fails once it is prepared again, and the rest as usual', async () => {
+    const { s, writer, appends, close, open } = await gatedWriter({ fail: 1 });
+    close();
+    const lost = writer.record('acme', events(anEvent()));
+    while (appends.length === 0) await turn();
+    // Planned on the first (its position, its hash): waits at the store behind it.
+    const queued = anEvent();
+    const next = writer.record('acme', events(queued, anEvent()));
+    while (appends.length === 1) await turn();
+    const later = Array.from({ length: 8 }, (_, i) => writer.record(i % 2 ? 'globex' : 'acme', events(anEvent(), anEvent())));
+    // A repeat of an event waiting at the store: answered once that event's fate is known.
+    const repeat = writer.record('acme', events(queued));
+    for (let i = 0; i < 10; i++) await turn();
+    expect(appends).toEqual([1, 2]);
+    open();
+    const [a, b, again, ...rest] = await Promise.all([lost, next, repeat, ...later]);
+    expect(a._tag === 'Left' && a.left._tag).toBe('StoreUnavailable');
+    // Sent back by the store (the entry it chained to was never written), prepared again, recorded.
+    expect(b._tag === 'Right' && b.right.map((r) => [r.status, r.position])).toEqual([['recorded', 1], ['recorded', 2]]);
+    expect(again._tag === 'Right' && again.right[0]).toMatchObject({ status: 'duplicate', position: 1, hash: b._tag === 'Right' ? b.right[0]!.hash : '' });
+    expect(rest.every((r) => r._tag === 'Right')).toBe(true);
+    expect(await expectChained(s, 'acme')).toBe(1 + 2 + 8);
+    expect(await expectChained(s, 'globex')).toBe(1 + 8);
+    // Every answer names the position and hash its event has in the log.
+    const log = new Map((await s.eventStore.readStream('ledger-acme', 0, 100)).map((e) => [e.eventId, { position: e.revision, hash: leaf(e.data) }]));
+    for (const r of [b, ...rest.filter((_, i) => i % 2 === 0)]) if (r._tag === 'Right') for (const x of r.right) expect({ position: x.position, hash: x.hash }).toEqual(log.get(x.eventId));
     await writer.drain();
     await s.close();
   });

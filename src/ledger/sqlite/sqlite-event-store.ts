@@ -17,6 +17,8 @@ export type LogWrites = (appends: readonly StreamAppend[]) => Promise<AppendRece
  * this store appended since the index's checkpoint are kept here, so `findByEventIds` sees them.
  */
 export class SqliteEventStore implements EventStore {
+  /** One appender applies them, on this thread or on the storage worker, which serves its messages in order. */
+  readonly ordered = true;
   private readonly stmt;
   private readonly recent = new Map<string, Map<string, number>>();
   private readonly order: Array<{ stream: string; eventId: string; globalPosition: bigint }> = [];
