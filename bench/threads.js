@@ -6,7 +6,8 @@
 //   node bench/threads.js [clients x size ...]   (default: 4x100 64x1)   BENCH_SECONDS (default 6)
 //   PDL_STORE=postgres [BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test]: the ledger on a new
 //   database of that server (dropped afterwards), and PostgreSQL's own CPU an event beside the ledger's.
-// The main thread is the process's own id; the storage worker is usually the busiest other thread; V8's
+// The main thread is the process's own id; the storage worker is usually the busiest other thread (both with
+// their busy share of the time); V8's
 // platform threads (garbage collection, optimising compiler) come next, a few percent each. Each load
 // also says how many of the machine's cores were busy (every process): at the core count, CPU is the bound.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -61,7 +62,10 @@ async function measure(env) {
       const perEvent = [...after].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / events })).filter((t) => t.us >= 0.5).sort((a, b) => b.us - a.us);
       const total = perEvent.reduce((n, t) => n + t.us, 0);
       const label = (t) => (t.tid === pid ? 'main' : `thread ${t.tid}`);
-      console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
+      // A thread's busy share: its CPU an event times the rate. A thread well short of 100% while the machine
+      // has cores to spare waits for another (a pipeline bubble), rather than bounding the rate itself.
+      const busy = (t) => (t.tid === pid || t === perEvent.find((x) => x.tid !== pid) ? ` (busy ${Math.round((t.us * rate) / 1e4)}%)` : '');
+      console.log(`${clients} x ${size}: ${Math.round(rate)} events/s (${errors} errors); server ${Math.round(total)} µs of CPU an event: ${perEvent.map((t) => `${label(t)} ${Math.round(t.us)}${busy(t)}`).join(', ')}; load generator ${Math.round((client.user + client.system) / events)} µs${postgres ? `; PostgreSQL ${Math.round(pgUs)} µs` : ''}; ${cores} cores of the machine busy`);
     }
   } finally {
     srv.proc.kill('SIGTERM');
