@@ -7,9 +7,9 @@
 //   PDL_STORE=postgres [BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test]: the ledger on a new
 //   database of that server (dropped afterwards), and PostgreSQL's own CPU an event beside the ledger's.
 // The main thread is the process's own id; the storage worker is usually the busiest other thread (both with
-// their busy share of the time); V8's
-// platform threads (garbage collection, optimising compiler) come next, a few percent each. Each load
-// also says how many of the machine's cores were busy (every process): at the core count, CPU is the bound.
+// their busy share of the time); V8's platform threads (garbage collection, optimising compiler) come next,
+// a few percent each. Each load also says how many of the machine's cores were busy (every process): at the
+// core count, CPU is the bound.
 import { readdirSync, readFileSync } from 'node:fs';
 import { overHttp, SECONDS, server, withBusyCores, withPostgresDatabase } from './common.js';
 
