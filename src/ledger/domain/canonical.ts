@@ -122,20 +122,24 @@ export const canonicalJson = (value: unknown): string => canonicalBytes(value).t
 
 let scratch = Buffer.alloc(4096);
 
+/** The reused buffer of the leaf hashes, `room` bytes at least, its first byte the leaf prefix 0x00. */
+function leafBuffer(room: number): Buffer {
+  if (scratch.length < room) scratch = Buffer.alloc(Math.max(room, scratch.length * 2));
+  scratch[0] = 0x00;
+  return scratch;
+}
+
 /** RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry). (One-shot hashing of a reused buffer: this runs once per entry.) */
 export function leafHash(bytes: Uint8Array): Buffer {
-  if (scratch.length < bytes.length + 1) scratch = Buffer.alloc(Math.max(bytes.length + 1, scratch.length * 2));
-  scratch[0] = 0x00;
-  scratch.set(bytes, 1);
-  return hash('sha256', scratch.subarray(0, bytes.length + 1), 'buffer');
+  const buffer = leafBuffer(bytes.length + 1);
+  buffer.set(bytes, 1);
+  return hash('sha256', buffer.subarray(0, bytes.length + 1), 'buffer');
 }
 
 /** `leafHash` of the UTF-8 bytes of `text` (an entry read back as text), with no buffer made for them. */
 export function leafHashOfText(text: string): Buffer {
   // At most 3 bytes per UTF-16 unit: what `write` could need, so that it never stops short.
-  const room = text.length * 3 + 1;
-  if (scratch.length < room) scratch = Buffer.alloc(Math.max(room, scratch.length * 2));
-  scratch[0] = 0x00;
-  const n = scratch.write(text, 1, 'utf8');
-  return hash('sha256', scratch.subarray(0, n + 1), 'buffer');
+  const buffer = leafBuffer(text.length * 3 + 1);
+  const n = buffer.write(text, 1, 'utf8');
+  return hash('sha256', buffer.subarray(0, n + 1), 'buffer');
 }
