@@ -51,7 +51,7 @@ export class SqliteJudge {
 
   /**
    * What is kept of `tenant`'s `kind` when `cached` (null when not): a value read for an event stays the
-   * one in force for the events after it until a commit re-declares it (which calls `forget`, in log
+   * one in force for the events after it until a commit re-declares it (which calls `forgetDeclared`, in log
    * order, also within a rebuild's batch). What is kept is never `undefined` (a missing declaration is `null`).
    */
   private kept(tenant: string, kind: string): Map<string, unknown> | null {

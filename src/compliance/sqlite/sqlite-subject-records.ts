@@ -185,7 +185,7 @@ export class SqliteSubjectStore {
   /**
    * The writer's side (`keep`): subjects touched lately, kept in memory (`KeptSubject`) so that an event
    * reads nothing back; the least recently used are dropped beyond `keep` subjects (those a rebuild drops
-   * leave their holdings' ids in `pushedOut`). A linked list, not a `Map` kept in use order: each event
+   * leave their holdings' ids in `pushedOut`). An LRU cache (`lru-cache`), not a `Map` kept in use order: each event
    * moved its subject to the end of the map (a delete and a set), and each drop took its first key, which
    * V8 finds by skipping every entry deleted since the table was last rebuilt (a tenth of the compliance
    * engine's rebuild of the 1M-event demo ledger went to that).
