@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { sortableInstant } from '../../common/kernel/time.js';
-import { insertStatement } from '../../common/postgres/rows.js';
+import { insertStatement, lookUpEach } from '../../common/postgres/rows.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { ProcessingEntry } from '../../ledger/domain/log-entry.js';
 import { PROCESSING_TYPES } from '../../ledger/domain/processing-event.js';
@@ -70,6 +70,14 @@ export function pgAuditTrailProjection(): PgProjection {
 /** A row of the trail: the hash as hex and the entry as text (bytea would come as hexadecimal text, decoded here). */
 const ROW = "a.position, encode(a.hash, 'hex') as hash, convert_from(e.data, 'UTF8') as data";
 const FROM = 'audit_events a join events e on e.stream = a.stream and e.revision = a.position';
+/**
+ * The trail's rows of a tenant (`$1`) at the positions of `$2`, `a` with its entry's bytes `data`: each
+ * looked up by its primary key whatever the statistics say (`lookUpEach`; written `a.tenant = $1 and
+ * a.position = any($2)`, the planner of a table never analysed read every row of the tenant).
+ */
+const AT_POSITIONS = lookUpEach({ k: '$2::bigint[]' }, 'a', `select t.*, e.data from audit_events t join events e on e.stream = t.stream and e.revision = t.position
+  where t.tenant = $1 and t.position = k limit 1`);
+const ROW_AT = "a.position, encode(a.hash, 'hex') as hash, convert_from(a.data, 'UTF8') as data";
 
 const COLUMNS = { purpose: 'a.purpose', recipient: 'a.recipient', system: 'a.system', type: 'a.type', subject: 'a.subject' } as const;
 
@@ -103,7 +111,7 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
 
   async at(tenant: string, positions: readonly number[]): Promise<AuditRow[]> {
     if (positions.length === 0) return [];
-    return this.rows(`select ${ROW} from ${FROM} where a.tenant = $1 and a.position = any($2::bigint[]) order by a.position`, [tenant, [...new Set(positions)]]);
+    return this.rows(`select ${ROW_AT} from ${AT_POSITIONS} order by a.position`, [tenant, [...new Set(positions)]]);
   }
 
   async page(tenant: string, filter: AuditFilter, afterPosition: number, limit: number): Promise<AuditRow[]> {
@@ -170,8 +178,8 @@ export class PgAuditTrailReadModel implements AuditTrailReadModel {
         const slice = candidates.slice(i, i + Math.max(2 * (limit - out.length), read));
         i += slice.length;
         const args: unknown[] = [tenant, slice];
-        const where = ['a.tenant = $1', 'a.position = any($2::bigint[])', ...conditions(filter, args)];
-        const found = await this.rows(`select ${ROW} from ${FROM} where ${where.join(' and ')} order by a.position limit $${args.push(limit - out.length)}`, args);
+        const where = conditions(filter, args);
+        const found = await this.rows(`select ${ROW_AT} from ${AT_POSITIONS}${where.length ? ` where ${where.join(' and ')}` : ''} order by a.position limit $${args.push(limit - out.length)}`, args);
         out.push(...found);
         // Most of them refused (by the filter's dates, which the index does not know): more at a time.
         if (found.length < slice.length / 2) read = Math.min(read * 4, MAX_READ);

@@ -31,6 +31,18 @@ export function arrayLiteral(values: readonly unknown[]): string {
   return `{${parts.join(',')}}`;
 }
 
+/**
+ * A `from` clause of the rows `select` finds for each key, named `as`. `keys` names each part of a key
+ * and the array (a parameter, cast to its array type) holding it: `{ k: '$2::text[]' }`, and `select`
+ * reads `k`. Each key is looked up on its own (a nested loop, the `select` run once a key; `offset 0` keeps
+ * PostgreSQL from folding it into a join), so that an index on the key is used whatever the statistics
+ * say: written `… = any(keys)` or as a join, the planner of a table never analysed (a new ledger; a
+ * server without autovacuum) can read every row of a tenant to keep the few asked for.
+ */
+export function lookUpEach(keys: Readonly<Record<string, string>>, as: string, select: string): string {
+  return `unnest(${Object.values(keys).join(', ')}) as keys(${Object.keys(keys).join(', ')}) cross join lateral (${select} offset 0) ${as}`;
+}
+
 /** One SQL statement with its parameters (`$1`, `$2`, … numbered from 1 in `sql`). */
 export interface Statement {
   readonly sql: string;

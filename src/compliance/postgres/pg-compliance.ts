@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { formatInstant, sortableInstant } from '../../common/kernel/time.js';
-import { arrayLiteral, insertStatement } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertStatement, lookUpEach } from '../../common/postgres/rows.js';
 import { KIND_OF_ENTRY, type DeclarationKind, type PurposeBody, type RecipientBody, type SystemBody } from '../../declarations/domain/declaration.js';
 import { shredPlan, type ShredStep } from '../../keys/domain/shredding.js';
 import { isProcessingEntry } from '../../ledger/domain/log-entry.js';
@@ -204,7 +204,8 @@ export class PgFindings implements FindingsReadModel {
   /** The findings each of `eventIds` raised when it was recorded (as the append answer gave them). */
   async ofEvents(tenant: string, eventIds: readonly string[]): Promise<Map<string, Finding[]>> {
     const out = new Map<string, Finding[]>();
-    const { rows } = await this.pool.query<FindingRow>('select * from findings where tenant = $1 and event_id = any($2::text[]) order by id', [tenant, eventIds]);
+    // Each id looked up in the (tenant, event_id) index whatever the statistics say (`lookUpEach`).
+    const { rows } = await this.pool.query<FindingRow>(`select f.* from ${lookUpEach({ k: '$2::text[]' }, 'f', 'select * from findings where tenant = $1 and event_id = k')} order by f.id`, [tenant, [...new Set(eventIds)]]);
     for (const r of rows) pushTo(out, r.event_id, { code: r.code, severity: r.severity, message: r.message });
     return out;
   }

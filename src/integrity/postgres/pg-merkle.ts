@@ -31,8 +31,12 @@ async function withNodes<T>(db: pg.ClientBase | pg.Pool, stream: string, use: (s
   });
 }
 
+/**
+ * The number of leaves of a stream's tree: its last leaf's index, read backwards from the end of the
+ * primary key. (As `max(idx)`, the planner of a table without statistics read every leaf: 12 ms at 18,000.)
+ */
 const treeSize = async (db: pg.ClientBase | pg.Pool, stream: string) =>
-  Number((await db.query<{ n: string | null }>('select max(idx) as n from merkle_nodes where stream = $1 and level = 0', [stream])).rows[0]?.n ?? -1) + 1;
+  Number((await db.query<{ idx: string }>('select idx from merkle_nodes where stream = $1 and level = 0 order by idx desc limit 1', [stream])).rows[0]?.idx ?? -1) + 1;
 
 /**
  * Every complete subtree of each tenant's tree, stored as it forms (as on SQLite), inside the append.

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
-import { arrayLiteral, insertRows, insertStatement } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertRows, insertStatement, lookUpEach } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
 import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
@@ -70,10 +70,12 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
   async liveMany(tenant: string, refs: readonly KeyRef[]) {
     const out = new Map<string, { generation: number; wrapped: Buffer }>();
     if (refs.length === 0) return out;
+    const unique = [...new Map(refs.map((r) => [keyRefId(r), r])).values()];
+    // Each (subject, category) looked up in the primary key, its last generation first (`lookUpEach`).
     const { rows } = await this.pool.query<{ subject: string; category: string; generation: number; wrapped: Buffer }>(
-      `select distinct on (k.subject, k.category) k.subject, k.category, k.generation, k.wrapped from data_keys k
-       join unnest($2::text[], $3::text[]) as w(s, c) on k.subject = w.s and k.category = w.c where k.tenant = $1 order by k.subject, k.category, k.generation desc`,
-      [tenant, arrayLiteral(refs.map((r) => r.subject)), arrayLiteral(refs.map((r) => r.category))]);
+      `select k.subject, k.category, k.generation, k.wrapped from ${lookUpEach({ s: '$2::text[]', c: '$3::text[]' }, 'k',
+        'select * from data_keys where tenant = $1 and subject = s and category = c order by generation desc limit 1')}`,
+      [tenant, arrayLiteral(unique.map((r) => r.subject)), arrayLiteral(unique.map((r) => r.category))]);
     for (const r of rows) out.set(keyRefId(r), { generation: r.generation, wrapped: r.wrapped });
     return out;
   }

@@ -4,6 +4,7 @@ import {
 } from '@eventstore/db-client';
 import type pg from 'pg';
 import { migrate, type Migration } from '../../common/postgres/migrations.js';
+import { lookUpEach } from '../../common/postgres/rows.js';
 import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { appendObstacle } from '../append-decision.js';
 
@@ -87,7 +88,7 @@ export class EsdbEventStore implements EventStore {
     const found = new Map<string, number>();
     if (head === null || ids.length === 0) return found;
     const through = (await this.pool.query<{ through: number }>('select through from esdb_indexed where stream = $1', [stream])).rows[0]?.through ?? -1;
-    const { rows } = await this.pool.query<{ event_id: string; revision: number }>('select event_id, revision from esdb_event_ids where stream = $1 and event_id = any($2::text[]) and revision <= $3', [stream, ids, through]);
+    const { rows } = await this.pool.query<{ event_id: string; revision: number }>(`select i.event_id, i.revision from ${lookUpEach({ k: '$2::text[]' }, 'i', 'select * from esdb_event_ids where stream = $1 and event_id = k and revision <= $3 limit 1')}`, [stream, ids, through]);
     for (const r of rows) found.set(r.event_id, r.revision);
     const wanted = new Set(ids);
     for (let from = through + 1; from <= head;) {

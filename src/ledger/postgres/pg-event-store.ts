@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
 import { inTransaction } from '../../common/postgres/transaction.js';
-import { arrayLiteral, insertStatement, Writes } from '../../common/postgres/rows.js';
+import { arrayLiteral, insertStatement, lookUpEach, Writes } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
 import { relink, type Linkable } from '../domain/chain.js';
@@ -42,6 +42,15 @@ const TURN_LOCK = 0x70646c05;
 
 interface Row { global_position: string; stream: string; revision: number; event_id: string; type: string; data: Buffer }
 const recorded = (r: Row): RecordedEvent => ({ stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data });
+
+/**
+ * A stream's events with the ids of `$2` (`$1` the stream), `e`: each id looked up in the unique (stream,
+ * event_id) index, whatever the statistics say (see `lookUpEach`). Written `stream = $1 and event_id =
+ * any($2)`, or as a join, the planner of a table never analysed (a new ledger, or a server without
+ * autovacuum) read every row of the stream and kept the few asked for: 5 ms for 130 ids at 18,000 events,
+ * growing with the log, on every append.
+ */
+const BY_IDS = lookUpEach({ k: '$2::text[]' }, 'e', 'select * from events where stream = $1 and event_id = k limit 1');
 
 /** The log's rows, sent with the read models', broke a unique key: the append goes round again, row by row. */
 class RowsRefused extends Error {}
@@ -239,7 +248,7 @@ export class PgEventStore implements EventStore {
 
   /** Why an append cannot go in as asked: an idempotent repeat, a stale expected revision, or reused ids. */
   private async classify(client: pg.PoolClient, a: StreamAppend, actual: number | null, ids: readonly string[]): Promise<AppendOutcome> {
-    const found = new Map((await client.query<{ event_id: string; revision: number }>('select event_id, revision from events where stream = $1 and event_id = any($2::text[])', [a.stream, arrayLiteral(ids)])).rows.map((r) => [r.event_id, r.revision]));
+    const found = new Map((await client.query<{ event_id: string; revision: number }>(`select e.event_id, e.revision from ${BY_IDS}`, [a.stream, arrayLiteral(ids)])).rows.map((r) => [r.event_id, r.revision]));
     // Nothing in the way: nothing to append (an empty append at the expected revision).
     return appendObstacle(a, actual, found) ?? { _tag: 'Appended', stream: a.stream, firstRevision: (actual ?? -1) + 1, lastRevision: actual ?? -1, idempotent: false };
   }
@@ -258,7 +267,7 @@ export class PgEventStore implements EventStore {
   }
 
   async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
-    return (await this.pool.query<Row>('select * from events where stream = $1 and event_id = any($2::text[]) order by revision', [stream, arrayLiteral(eventIds)])).rows.map(recorded);
+    return (await this.pool.query<Row>(`select e.* from ${BY_IDS} order by e.revision`, [stream, arrayLiteral([...new Set(eventIds)])])).rows.map(recorded);
   }
 
   /** Drops this store's schema and everything in it (tests). */

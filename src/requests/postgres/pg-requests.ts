@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { sortableInstant } from '../../common/kernel/time.js';
+import { lookUpEach } from '../../common/postgres/rows.js';
 import { entryOf } from '../../ledger/entry-of.js';
 import type { LogEntry } from '../../ledger/domain/log-entry.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
@@ -104,7 +105,7 @@ export class PgRequestsReadModel implements RequestsReadModel {
 
   async authorityRequestsById(tenant: string, ids: readonly string[], asOf = Number.MAX_SAFE_INTEGER): Promise<AuthorityRequestView[]> {
     if (ids.length === 0) return [];
-    return (await this.all<ArRow>('select * from authority_requests where tenant = $1 and id = any($2) and position <= $3', [tenant, [...new Set(ids)], asOf])).map((r) => authorityView(r, asOf));
+    return (await this.all<ArRow>(`select r.* from ${lookUpEach({ k: '$2::text[]' }, 'r', 'select * from authority_requests where tenant = $1 and id = k and position <= $3 limit 1')}`, [tenant, [...new Set(ids)], asOf])).map((r) => authorityView(r, asOf));
   }
 
   async authorityRequests(tenant: string, afterPosition: number, limit: number) {
