@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PgAuditTrailReadModel } from '../../src/audit-trail/postgres/pg-audit-trail.js';
 import { migrate, schemaPool } from '../../src/common/postgres/migrations.js';
-import { PgFindings } from '../../src/compliance/postgres/pg-compliance.js';
+import { loadSubjects, PgFindings } from '../../src/compliance/postgres/pg-compliance.js';
+import { MemorySubjectRecords } from '../../src/compliance/domain/subject-state.js';
 import { PgMerkleTree } from '../../src/integrity/postgres/pg-merkle.js';
 import { PgKeyStorage } from '../../src/keys/postgres/pg-key-store.js';
 import { PgEventStore } from '../../src/ledger/postgres/pg-event-store.js';
@@ -26,7 +27,7 @@ beforeAll(async () => {
   pool = schemaPool(PG_URL, schema, 2);
   await PgEventStore.on(pool, schema, []);
   await migrate(pool, schema, 'read-models', 0x70646cf0, READ_MODEL_MIGRATIONS);
-  for (const table of ['events', 'merkle_nodes', 'audit_events', 'findings']) await pool.query(`alter table ${table} set (autovacuum_enabled = false)`);
+  for (const table of ['events', 'merkle_nodes', 'audit_events', 'findings', 'cmp_subjects']) await pool.query(`alter table ${table} set (autovacuum_enabled = false)`);
   await pool.query(`insert into events (global_position, stream, revision, event_id, type, data)
       select g, $1, g, 'id-' || g, 'collected', convert_to('{"v":1,"type":"collected","position":' || g || '}', 'UTF8') from generate_series(0, ${ROWS - 1}) g;
     insert into streams (stream, revision) values ($1, ${ROWS - 1});
@@ -36,6 +37,7 @@ beforeAll(async () => {
     select 'acme', g, '${STREAM}', 'collected', 'visitor:' || (g % 50), 'chat', 'core', '{}', '2026-01-01', '2026-01-01', '\\x00' from generate_series(0, ${ROWS - 1}) g`);
   await pool.query(`insert into findings (tenant, position, event_id, subject, code, severity, message, recorded_at)
     select 'acme', g, 'id-' || g, 'visitor:1', 'purpose-undeclared', 'high', 'm', '2026-01-01' from generate_series(0, ${ROWS - 1}) g`);
+  await pool.query(`insert into cmp_subjects (tenant, subject, state) select 'acme', 'visitor:' || g, $1::jsonb from generate_series(0, ${ROWS - 1}) g`, [JSON.stringify(new MemorySubjectRecords().snapshot())]);
 }, 60_000);
 
 afterAll(async () => {
@@ -119,6 +121,15 @@ describe('PostgreSQL look-ups by a set of keys, on tables never analysed', () =>
     expect([rows, found]).toEqual([100, 50]);
     expect(statements).toHaveLength(2);
     for (const s of statements) expect(await rowsTouched(s)).toBeLessThanOrEqual(100);
+  });
+
+  it("the compliance state of a commit's subjects: each read alone", async () => {
+    const pairs = Array.from({ length: 100 }, (_, i) => ['acme', `visitor:${i * 171}`] as const);
+    let found = 0;
+    const statements = reads(await statementsOf(async () => { found = (await loadSubjects(pool, [...pairs, ['acme', 'nobody']])).size; }));
+    expect(found).toBe(100);
+    expect(statements).toHaveLength(1);
+    expect(await rowsTouched(statements[0]!)).toBeLessThanOrEqual(101);
   });
 
   it("a cycle's data keys: each subject's last generation, read alone", async () => {

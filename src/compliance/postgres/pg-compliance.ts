@@ -39,6 +39,9 @@ class Policies {
    */
   static async withSubjects(db: Db, firsts: ReadonlyMap<string, number>, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ policies: Policies; subjects: Map<string, MemorySubjectRecords> }> {
     type Row = { part: 'declared' | 'tenant' | 'subject'; tenant: string; a: string | null; b: string | null; doc: string; position: string | null };
+    // Each subject's document read by its primary key whatever the statistics say (`lookUpEach`): as a join,
+    // the planner of a table never analysed read every subject's, under the append lock.
+    const unique = [...new Map(pairs.map((p) => [key(p[0], p[1]), p] as const)).values()];
     const { rows } = await db.query<Row>(
       `select 'declared' as part, f.tenant, d.kind as a, d.id as b, d.body::text as doc, null::bigint as position
          from unnest($1::text[], $2::bigint[]) as f(tenant, first)
@@ -46,8 +49,8 @@ class Policies {
        union all
        select 'tenant', t.id, null, null, t.residency::text, t.position from tenants t join unnest($1::text[]) as f(tenant) on t.id = f.tenant
        union all
-       select 'subject', c.tenant, c.subject, null, c.state, null from cmp_subjects c join unnest($3::text[], $4::text[]) as w(t, s) on c.tenant = w.t and c.subject = w.s`,
-      [arrayLiteral([...firsts.keys()]), arrayLiteral([...firsts.values()]), arrayLiteral(pairs.map(([t]) => t)), arrayLiteral(pairs.map(([, s]) => s))]);
+       select 'subject', c.tenant, c.subject, null, c.state, null from ${lookUpEach({ t: '$3::text[]', s: '$4::text[]' }, 'c', 'select * from cmp_subjects where tenant = t and subject = s limit 1')}`,
+      [arrayLiteral([...firsts.keys()]), arrayLiteral([...firsts.values()]), arrayLiteral(unique.map(([t]) => t)), arrayLiteral(unique.map(([, s]) => s))]);
     const declared = new Map<string, unknown>();
     const residencies = new Map<string, readonly string[]>();
     const subjects = new Map<string, MemorySubjectRecords>();
@@ -105,7 +108,7 @@ async function residencyBefore(db: Db, tenant: string, before: number, row: { re
 }
 
 /** The compliance state of some subjects (one document each), as `MemorySubjectRecords`: the subjects' part of `Policies.withSubjects`. */
-async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, string]>): Promise<Map<string, MemorySubjectRecords>> {
+export async function loadSubjects(db: Db, pairs: ReadonlyArray<readonly [string, string]>): Promise<Map<string, MemorySubjectRecords>> {
   if (pairs.length === 0) return new Map();
   return (await Policies.withSubjects(db, new Map(), pairs)).subjects;
 }
