@@ -32,7 +32,8 @@ beforeAll(async () => {
       select g, $1, g, 'id-' || g, 'collected', convert_to('{"v":1,"type":"collected","position":' || g || '}', 'UTF8') from generate_series(0, ${ROWS - 1}) g;
     insert into streams (stream, revision) values ($1, ${ROWS - 1});
     update global_position set last = ${ROWS - 1};`.replace(/\$1/g, `'${STREAM}'`));
-  await pool.query(`insert into merkle_nodes (stream, level, idx, hash) select '${STREAM}', 0, g, '\\x00' from generate_series(0, ${ROWS - 1}) g`);
+  // Every complete subtree of a tree of ROWS leaves, as the projection stores them.
+  await pool.query(`insert into merkle_nodes (stream, level, idx, hash) select '${STREAM}', l, g, '\\x00' from generate_series(0, 14) l, generate_series(0, (${ROWS} >> l) - 1) g`);
   await pool.query(`insert into audit_events (tenant, position, stream, type, subject, purpose, system, categories, occurred_at, recorded_at, hash)
     select 'acme', g, '${STREAM}', 'collected', 'visitor:' || (g % 50), 'chat', 'core', '{}', '2026-01-01', '2026-01-01', '\\x00' from generate_series(0, ${ROWS - 1}) g`);
   await pool.query(`insert into findings (tenant, position, event_id, subject, code, severity, message, recorded_at)
@@ -106,6 +107,16 @@ describe('PostgreSQL look-ups by a set of keys, on tables never analysed', () =>
     const statements = reads(await statementsOf(async () => { size = await tree.treeSize(STREAM); }));
     expect(size).toBe(ROWS);
     expect(await rowsTouched(statements[0]!)).toBeLessThanOrEqual(1);
+  });
+
+  it("a root and a proof read only their subtrees' nodes", async () => {
+    const tree = new PgMerkleTree(pool);
+    const statements = reads(await statementsOf(async () => {
+      await tree.root(STREAM, ROWS);
+      await tree.inclusion(STREAM, 777, ROWS);
+    }));
+    expect(statements).toHaveLength(2);
+    for (const s of statements) expect(await rowsTouched(s)).toBeLessThanOrEqual(20);
   });
 
   it("the trail's rows at given positions, and the findings of given events, read only those", async () => {

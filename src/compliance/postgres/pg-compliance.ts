@@ -118,7 +118,7 @@ async function authorityRequests(db: Db, refs: ReadonlyArray<readonly [string, s
   const out = new Map<string, Row>();
   if (refs.length === 0) return out;
   const { rows } = await db.query<Row>(
-    'select a.tenant, a.id, a.authority, a.decision, a.position, a.decided_position from authority_requests a join unnest($1::text[], $2::text[]) as w(t, i) on a.tenant = w.t and a.id = w.i',
+    `select a.tenant, a.id, a.authority, a.decision, a.position, a.decided_position from ${lookUpEach({ t: '$1::text[]', i: '$2::text[]' }, 'a', 'select * from authority_requests where tenant = t and id = i limit 1')}`,
     [arrayLiteral(refs.map(([t]) => t)), arrayLiteral(refs.map(([, i]) => i))]);
   for (const r of rows) out.set(key(r.tenant, r.id), r);
   return out;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { insertStatement } from '../../common/postgres/rows.js';
+import { insertStatement, lookUpEach } from '../../common/postgres/rows.js';
 import { leafHash } from '../../ledger/domain/canonical.js';
 import type { PgProjection } from '../../ledger/postgres/pg-projection.js';
 import { consistencyProof, Frontier, inclusionProof, MissingNode, rootAt, type NodeSource } from '../domain/merkle.js';
@@ -19,7 +19,8 @@ async function withNodes<T>(db: pg.ClientBase | pg.Pool, stream: string, use: (s
   use({ node: (level, index) => { wanted.push([level, index]); return ZERO; } });
   if (wanted.length === 0) return use({ node: () => ZERO });
   const { rows } = await db.query<{ level: number; idx: string; hash: Buffer }>(
-    'select level, idx, hash from merkle_nodes m join unnest($2::int[], $3::bigint[]) as w(l, i) on m.level = w.l and m.idx = w.i where m.stream = $1',
+    // Each node read by its primary key whatever the statistics say (`lookUpEach`).
+    `select m.level, m.idx, m.hash from ${lookUpEach({ l: '$2::int[]', i: '$3::bigint[]' }, 'm', 'select * from merkle_nodes where stream = $1 and level = l and idx = i limit 1')}`,
     [stream, wanted.map(([l]) => l), wanted.map(([, i]) => i)]);
   const found = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
   return use({
