@@ -66,15 +66,15 @@ async function statementsOf(work: () => Promise<unknown>): Promise<Sent[]> {
 
 interface PlanNode { 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; 'Rows Removed by Filter'?: number; 'Rows Removed by Index Recheck'?: number; Plans?: PlanNode[] }
 
-/** The most rows any node of the statement's plan produced or threw away, run on these tables. */
+/** The most rows any node of the statement's plan produced or threw away (over all its loops), run on these tables. */
 async function rowsTouched(sent: Sent): Promise<number> {
   return rowsTouchedOn(pool, sent);
 }
 
 async function rowsTouchedOn(on: pg.Pool, { sql, params }: Sent): Promise<number> {
   const [{ 'QUERY PLAN': [{ Plan }] }] = (await on.query(`explain (analyze, format json) ${sql}`, params)).rows as Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>;
-  if (process.env.SHOW_PLANS) console.log(sql, JSON.stringify(Plan, (k, v) => (["Output", "Shared Hit Blocks"].includes(k) ? undefined : v)));
-  const walk = (n: PlanNode): number => Math.max(n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0), ...(n.Plans ?? []).map(walk));
+  // EXPLAIN gives each count as an average per loop.
+  const walk = (n: PlanNode): number => Math.max(n['Actual Loops'] * (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0)), ...(n.Plans ?? []).map(walk));
   return walk(Plan);
 }
 
