@@ -38,7 +38,7 @@ beforeAll(async () => {
     select 'acme', g, '${STREAM}', 'collected', 'visitor:' || (g % 50), 'chat', 'core', '{}', '2026-01-01', '2026-01-01', '\\x00' from generate_series(0, ${ROWS - 1}) g`);
   await pool.query(`insert into findings (tenant, position, event_id, subject, code, severity, message, recorded_at)
     select 'acme', g, 'id-' || g, 'visitor:1', 'purpose-undeclared', 'high', 'm', '2026-01-01' from generate_series(0, ${ROWS - 1}) g`);
-  await pool.query(`insert into cmp_subjects (tenant, subject, state) select 'acme', 'visitor:' || g, $1::jsonb from generate_series(0, ${ROWS - 1}) g`, [JSON.stringify(new MemorySubjectRecords().snapshot())]);
+  await pool.query(`insert into cmp_subjects (tenant, subject, state) select 'acme', 'visitor:' || g, $1 from generate_series(0, ${ROWS - 1}) g`, [JSON.stringify(new MemorySubjectRecords().snapshot())]);
 }, 60_000);
 
 afterAll(async () => {
