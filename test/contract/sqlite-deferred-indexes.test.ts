@@ -8,6 +8,7 @@ import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/
 import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
 import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
+import { EventIdIndex } from '../../src/ledger/sqlite/event-id-index.js';
 import type { DeferredIndex } from '../../src/ledger/sqlite/deferred-index.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { anEvent, declareTenant } from '../support/builders.js';
@@ -94,6 +95,53 @@ describe('the embedded store\'s deferred indexes', () => {
     const [dup] = await store.append([{ stream: 'ledger-a', expectedRevision: 1, events: [newEvent(), old] }]);
     expect(dup).toMatchObject({ _tag: 'DuplicateEventIds', eventIds: [old.eventId] });
     await store.close();
+  });
+
+  it('recognises every id behind the filters of known ids: indexed before, taken before a filter was made, and after', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    // A first process: some ids written to the index, the later ones not (it dies first; the next completes the index).
+    const crashed = new SqliteLogAppender(openDatabase(file), openDatabase(file));
+    const indexed = [newEvent(), newEvent()];
+    crashed.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events: indexed }]);
+    crashed.flush();
+    const unindexed = [newEvent()];
+    crashed.append([{ stream: 'ledger-a', expectedRevision: 1, events: unindexed }]);
+    const store = SqliteEventStore.inThread(openDatabase(file));
+    const reader = openDatabase(file);
+    const inIndex = (ids: readonly { eventId: string }[]) => ids.every((e) => reader.prepare('select 1 from event_ids where event_id = ?').get(e.eventId));
+    // Appended before the store made its filter (its first look-up, next): remembered, not in the index yet.
+    const early = [newEvent()];
+    await store.append([{ stream: 'ledger-a', expectedRevision: 2, events: early }]);
+    const stranger = randomUUID();
+    expect((await store.findByEventIds('ledger-a', [...indexed, ...unindexed, ...early].map((e) => e.eventId).concat(stranger))).map((r) => r.revision).sort()).toEqual([0, 1, 2, 3]);
+    const later = [newEvent(), newEvent()];
+    expect((await store.append([{ stream: 'ledger-a', expectedRevision: 3, events: later }]))[0]).toMatchObject({ _tag: 'Appended', lastRevision: 5 });
+    // Once the index holds them, the store forgets them (its next append says so): the filter must know them still.
+    await until(() => inIndex([...early, ...later]));
+    await store.append([{ stream: 'ledger-a', expectedRevision: 5, events: [newEvent()] }]);
+    expect((await store.findByEventIds('ledger-a', [...early, ...later].map((e) => e.eventId))).map((r) => r.revision).sort()).toEqual([3, 4, 5]);
+    for (const old of [indexed[0]!, unindexed[0]!, early[0]!, later[1]!]) {
+      const [dup] = await store.append([{ stream: 'ledger-a', expectedRevision: 6, events: [newEvent(), old] }]);
+      expect(dup).toMatchObject({ _tag: 'DuplicateEventIds', eventIds: [old.eventId] });
+    }
+    // In another stream, the same ids are other events.
+    expect(await store.findByEventIds('ledger-b', [indexed[0]!.eventId, later[0]!.eventId])).toEqual([]);
+    reader.close();
+    await store.close();
+  });
+
+  it('makes its filter with the ids it took and has not written yet', () => {
+    const db = openDatabase(join(tempDir(), 'ledger.db'));
+    const index = new EventIdIndex();
+    db.exec(index.schema);
+    const taken = newEvent();
+    index.add([{ recorded: { stream: 'ledger-a', revision: 0, globalPosition: 1n, eventId: taken.eventId, type: 'thing', data: taken.data }, context: null }]);
+    // The first look-up makes the filter while the id waits to be written; written, it is found in the table.
+    expect(index.find(db, 'ledger-a', [taken.eventId, randomUUID()])).toEqual(new Map([[taken.eventId, 0]]));
+    db.transaction(() => index.write(db))();
+    index.committed();
+    expect(index.find(db, 'ledger-a', [taken.eventId])).toEqual(new Map([[taken.eventId, 0]]));
+    db.close();
   });
 
   it('answers a subject\'s audit trail across its deferred index and the rows after it, in order', async () => {

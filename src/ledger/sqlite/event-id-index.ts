@@ -1,6 +1,24 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
 import { Slices, type Applied, type DeferredIndex } from './deferred-index.js';
+import { MembershipFilter } from '../../common/kernel/membership-filter.js';
+
+/** An event id's key in a filter of the ids of every stream. */
+export const idKey = (stream: string, eventId: string): string => `${stream}\u0000${eventId}`;
+
+/**
+ * A filter of the ids of the idempotency index, with those of `unwritten` (taken, not written yet), to
+ * which its owner adds every id it takes from then on: so it holds every id the index will ever hold
+ * (`MembershipFilter`). Looking an id up in the index is a B-tree descent, whose pages the commits of
+ * the other connection to the file keep taking out of this one's cache; most ids looked up are new (a new
+ * event's), and the filter answers those alone.
+ */
+export function knownIds(db: Db, unwritten: Iterable<Map<string, Map<string, number>> | undefined>): MembershipFilter {
+  const filter = new MembershipFilter();
+  for (const [stream, id] of db.prepare('select stream, event_id from event_ids').raw(true).iterate() as IterableIterator<[string, string]>) filter.add(idKey(stream, id));
+  for (const byStream of unwritten) for (const [stream, ids] of byStream ?? []) for (const id of ids.keys()) filter.add(idKey(stream, id));
+  return filter;
+}
 
 /**
  * The idempotency index: (stream, event id) → revision. A deferred index: its recent part is this
@@ -15,6 +33,8 @@ export class EventIdIndex implements DeferredIndex {
   private stmt: { insert: Statement<unknown[]> } | null = null;
   /** The lookup, prepared once per connection (it runs in every commit). */
   private readonly lookups = new WeakMap<Db, Statement<unknown[]>>();
+  /** Every id it holds or will hold (`knownIds`), from the first look-up on; ids taken since are added as they come. */
+  private known: MembershipFilter | null = null;
 
   /** Revisions of the given event ids of `stream`: recent ones, then those on disk. */
   find(db: Db, stream: string, eventIds: readonly string[]): Map<string, number> {
@@ -22,10 +42,11 @@ export class EventIdIndex implements DeferredIndex {
     const recent = this.recent.get(stream);
     const frozen = this.group?.ids.get(stream);
     const rest: string[] = [];
+    const known = (this.known ??= knownIds(db, [this.recent, this.group?.ids]));
     for (const id of eventIds) {
       const r = recent?.get(id) ?? frozen?.get(id);
       if (r !== undefined) out.set(id, r);
-      else rest.push(id);
+      else if (known.mightHave(idKey(stream, id))) rest.push(id);
     }
     if (rest.length) {
       let lookup = this.lookups.get(db);
@@ -41,6 +62,7 @@ export class EventIdIndex implements DeferredIndex {
       let m = this.recent.get(recorded.stream);
       if (!m) this.recent.set(recorded.stream, (m = new Map()));
       m.set(recorded.eventId, recorded.revision);
+      this.known?.add(idKey(recorded.stream, recorded.eventId));
     }
   }
 
