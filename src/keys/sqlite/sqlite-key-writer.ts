@@ -32,7 +32,8 @@ export function ensureKeySchema(db: Db): void {
 export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const INDEX_FLUSH_ENTRIES = 20_000;
-const INDEX_FLUSH_MS = 1000;
+/** As the log's deferred indexes (`FLUSH_MS` there): a lookup writes what waits first, so it never reads less. */
+const INDEX_FLUSH_MS = 5000;
 /** Entries a scheduled flush writes per transaction: between two, the thread serves what arrived (see `SLICE_ROWS` of the log). */
 const INDEX_SLICE = 1000;
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
