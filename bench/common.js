@@ -66,7 +66,7 @@ export async function overHttp(srv, clients, size, seconds = SECONDS) {
   const rate = await timed(async (end) => { let done = 0;
     await Promise.all(Array.from({ length: clients }, async () => { while (performance.now() < end) {
       const r = await post(srv.httpPort, '/v1/tenants/acme/events', srv.token, { events: Array.from({ length: size }, () => ev(i++)) });
-      if (r.status === 200) done += size; else errors++;
+      if (r.status === 200) done += size; else { errors++; if (errors < 3) console.error("non-200", r.status, r.text.slice(0, 300)); }
     } }));
     return done; }, seconds);
   return { rate, errors };

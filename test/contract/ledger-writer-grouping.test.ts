@@ -5,6 +5,7 @@ import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/
 import canonicalize from 'canonicalize';
 import { inCanonicalOrder } from '../../src/ledger/domain/canonical.js';
 import type { EventStore, NewEvent } from '../../src/ledger/event-store.port.js';
+import type { KeyStore } from '../../src/keys/key-store.port.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
 import type { LedgerStorage } from '../../src/storage/storage.js';
@@ -31,6 +32,8 @@ const leaf = (data: Buffer) => createHash('sha256').update(Buffer.from([0])).upd
 async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fail?: number } = {}) {
   const s = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
   const appends: number[] = [];
+  /** What the store answered to each append, in the order it applied them. */
+  const outcomes: string[] = [];
   let gate: Promise<void> = Promise.resolve();
   let open = () => undefined as void;
   let failing = 0;
@@ -40,18 +43,35 @@ async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fa
         appends.push(a[0].reduce((n, x) => n + x.events.length, 0));
         await gate;
         if (failing-- > 0) throw new Error('disk I/O error');
-        return target.append(...a);
+        const answered = await target.append(...a);
+        outcomes.push(...answered.map((o) => o._tag));
+        return answered;
       }
       : p === 'ordered' ? ordered && target.ordered : Reflect.get(target, p, r)),
   });
-  const writer = new LedgerWriter(gated, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  // `holdKeys`: the next commit of new data keys waits until `releaseKeys` (a slow trip to the key store).
+  let keysHeld: Promise<void> | null = null;
+  let releaseKeys = () => undefined as void;
+  let keysWaiting = false;
+  const keyStore: KeyStore = new Proxy(s.keyStore, {
+    get: (target, p, r) => (p === 'commit'
+      ? async () => {
+        const held = keysHeld;
+        keysHeld = null;
+        if (held) { keysWaiting = true; await held; }
+        return target.commit();
+      }
+      : Reflect.get(target, p, r)),
+  });
+  const holdKeys = () => { keysHeld = new Promise((r) => { releaseKeys = () => r(); }); };
+  const writer = new LedgerWriter(gated, keyStore, new IdentifierVault(keyStore), { now: () => new Date() });
   for (const tenant of ['acme', 'globex']) {
     await declareTenant(writer, tenant, { name: tenant });
   }
   appends.length = 0;
   failing = fail;
   const close = () => { gate = new Promise((r) => { open = () => r(); }); };
-  return { s, writer, appends, close, open: () => open() };
+  return { s, writer, appends, outcomes, close, open: () => open(), holdKeys, releaseKeys: () => releaseKeys(), keysWaiting: () => keysWaiting };
 }
 
 /** Each tenant's log has positions 0, 1, 2… and each entry chains to the one before. */
@@ -135,6 +155,27 @@ describe('group commit while a commit is under way', () => {
     // Every answer names the position and hash its event has in the log.
     const log = new Map((await s.eventStore.readStream('ledger-acme', 0, 100)).map((e) => [e.eventId, { position: e.revision, hash: leaf(e.data) }]));
     for (const r of [b, ...rest.filter((_, i) => i % 2 === 0)]) if (r._tag === 'Right') for (const x of r.right) expect({ position: x.position, hash: x.hash }).toEqual(log.get(x.eventId));
+    await writer.drain();
+    await s.close();
+  });
+
+  it('hands appends to the store in the order their cycles were sent, whichever made new keys and waited for them', async () => {
+    const { s, writer, outcomes, holdKeys, releaseKeys, keysWaiting } = await gatedWriter();
+    const known = { subject: { id: 'visitor:known', identifiers: { ip: '203.0.113.9' } } };
+    expect((await writer.record('acme', events(anEvent(known))))._tag).toBe('Right');
+    outcomes.length = 0;
+    // The first cycle makes a new subject's key and waits for the key store; the next, a known subject's, has none to make.
+    holdKeys();
+    const first = writer.record('acme', events(anEvent()));
+    while (!keysWaiting()) await turn();
+    const next = writer.record('acme', events(anEvent(known)));
+    for (let i = 0; i < 10; i++) await turn();
+    releaseKeys();
+    const [a, b] = await Promise.all([first, next]);
+    // Applied in order, each on the log as the one before left it: nothing sent back, nothing prepared twice.
+    expect(outcomes).toEqual(['Appended', 'Appended']);
+    expect(a._tag === 'Right' && b._tag === 'Right' && [a.right[0]!.position, b.right[0]!.position]).toEqual([2, 3]);
+    expect(await expectChained(s, 'acme')).toBe(4);
     await writer.drain();
     await s.close();
   });
