@@ -37,6 +37,10 @@ async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fa
   let gate: Promise<void> = Promise.resolve();
   let open = () => undefined as void;
   let failing = 0;
+  // `holdLookups(stream)`: the writer's next look-up of ids in that stream waits until `releaseLookups`.
+  let lookupsHeld: { stream: string; until: Promise<void> } | null = null;
+  let releaseLookups = () => undefined as void;
+  let lookupWaiting = false;
   const gated: EventStore = new Proxy(s.eventStore, {
     get: (target, p, r) => (p === 'append'
       ? async (...a: Parameters<EventStore['append']>) => {
@@ -47,8 +51,15 @@ async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fa
         outcomes.push(...answered.map((o) => o._tag));
         return answered;
       }
-      : p === 'ordered' ? ordered && target.ordered : Reflect.get(target, p, r)),
+      : p === 'findByEventIds'
+        ? async (...a: Parameters<EventStore['findByEventIds']>) => {
+          const held = lookupsHeld;
+          if (held && held.stream === a[0]) { lookupsHeld = null; lookupWaiting = true; await held.until; }
+          return target.findByEventIds(...a);
+        }
+        : p === 'ordered' ? ordered && target.ordered : Reflect.get(target, p, r)),
   });
+  const holdLookups = (stream: string) => { lookupsHeld = { stream, until: new Promise((r) => { releaseLookups = () => r(); }) }; };
   // `holdKeys`: the next commit of new data keys waits until `releaseKeys` (a slow trip to the key store).
   let keysHeld: Promise<void> | null = null;
   let releaseKeys = () => undefined as void;
@@ -71,7 +82,10 @@ async function gatedWriter({ ordered = true, fail = 0 }: { ordered?: boolean; fa
   appends.length = 0;
   failing = fail;
   const close = () => { gate = new Promise((r) => { open = () => r(); }); };
-  return { s, writer, appends, outcomes, close, open: () => open(), holdKeys, releaseKeys: () => releaseKeys(), keysWaiting: () => keysWaiting };
+  return {
+    s, writer, appends, outcomes, close, open: () => open(), holdKeys, releaseKeys: () => releaseKeys(), keysWaiting: () => keysWaiting,
+    holdLookups, releaseLookups: () => releaseLookups(), lookupWaiting: () => lookupWaiting,
+  };
 }
 
 /** Each tenant's log has positions 0, 1, 2… and each entry chains to the one before. */
@@ -176,6 +190,30 @@ describe('group commit while a commit is under way', () => {
     expect(outcomes).toEqual(['Appended', 'Appended']);
     expect(a._tag === 'Right' && b._tag === 'Right' && [a.right[0]!.position, b.right[0]!.position]).toEqual([2, 3]);
     expect(await expectChained(s, 'acme')).toBe(4);
+    await writer.drain();
+    await s.close();
+  });
+
+  it('prepares again, rather than refusing, requests gathered while the commit before them failed', async () => {
+    const { s, writer, appends, close, open, holdLookups, releaseLookups, lookupWaiting } = await gatedWriter({ ordered: false, fail: 1 });
+    close();
+    const lost = writer.record('acme', events(anEvent()));
+    while (appends.length === 0) await turn();
+    // The next cycle, planned on the first; then a group gathered into it, paused in its first tenant's look-up.
+    const next = writer.record('acme', events(anEvent()));
+    for (let i = 0; i < 5; i++) await turn();
+    holdLookups('ledger-globex');
+    const gathered = [writer.record('globex', events(...Array.from({ length: 8 }, () => anEvent()))), writer.record('acme', events(...Array.from({ length: 8 }, () => anEvent())))];
+    while (!lookupWaiting()) await turn();
+    // The first commit fails; only then does the group go on to plan acme's events.
+    open();
+    const [a] = await Promise.all([lost]);
+    releaseLookups();
+    const [b, ...rest] = await Promise.all([next, ...gathered]);
+    expect(a._tag === 'Left' && a.left._tag).toBe('StoreUnavailable');
+    expect([b, ...rest].map((r) => r._tag)).toEqual(['Right', 'Right', 'Right']);
+    expect(await expectChained(s, 'acme')).toBe(1 + 1 + 8);
+    expect(await expectChained(s, 'globex')).toBe(1 + 8);
     await writer.drain();
     await s.close();
   });

@@ -347,13 +347,20 @@ export class LedgerWriter {
       const jobs = this.take(room);
       let deferred = false;
       let failed = true;
+      let stale = false;
       await this.guard(jobs, async () => {
         const prepared = await this.prepare(jobs as ProcessingJob[]);
-        if (prepared.cycle !== null) merge(cycle, prepared.cycle);
+        // A commit failed meanwhile, and what the writer assumed went with it: part of these requests may have
+        // been planned without it. They go back to the queue, to be prepared again with `cycle` (see `loop`).
+        stale = cycle.generation !== this.failures;
+        if (prepared.cycle !== null) {
+          if (stale) this.requeue(prepared.cycle.plans.flatMap((p) => p.jobs.map((j) => j.job)));
+          else merge(cycle, prepared.cycle);
+        }
         deferred = prepared.deferred;
         failed = false;
       });
-      if (deferred || failed) return;
+      if (deferred || failed || stale) return;
     }
   }
 
@@ -437,7 +444,11 @@ export class LedgerWriter {
    */
   private replan(cycle: Cycle) {
     this.forgetUncommitted();
-    const jobs = cycle.plans.flatMap((p) => p.jobs.map((j) => j.job));
+    this.requeue(cycle.plans.flatMap((p) => p.jobs.map((j) => j.job)));
+  }
+
+  /** Puts requests back in the queue, in the order they arrived among those waiting. */
+  private requeue(jobs: readonly Job[]) {
     this.queue.unshift(...jobs);
     this.queue.sort((a, b) => a.started - b.started);
   }
