@@ -64,13 +64,54 @@ export class WorkerCalls<Op extends { readonly op: string }> {
   }
 }
 
-/** The entries' objects stay on the main thread: a worker reads them back from their bytes, cheaper than copying them. */
-export const withoutContexts = (appends: readonly StreamAppend[]): StreamAppend[] =>
-  appends.map((a) => ({ ...a, events: a.events.map(({ context: _, ...e }) => e) }));
+/**
+ * Appends as a storage worker receives them: every event's bytes, then its leaf hash when it has one,
+ * end to end in one buffer, each event naming its lengths. A message copies each typed array it holds
+ * with its own backing store; one buffer is one copy (measured: a message of 16 events of ~600 bytes,
+ * 3.6 → 1.4 µs an event to clone, 220 → 114 µs a round trip to a worker). The entries' objects stay on
+ * the main thread: the worker reads them back from their bytes, cheaper than copying them.
+ */
+export interface PackedAppends {
+  readonly bytes: Uint8Array;
+  readonly appends: ReadonlyArray<Omit<StreamAppend, 'events'> & { readonly events: ReadonlyArray<{ readonly eventId: string; readonly type: string; readonly length: number; readonly hashed: boolean }> }>;
+}
 
-/** On the worker: each entry's object again, from bytes canonicalised by the main thread's writer a moment ago (parsed, not validated again). */
-export const withContexts = (appends: readonly StreamAppend[]): StreamAppend[] =>
-  appends.map((a) => ({ ...a, events: a.events.map((e) => ({ ...e, context: JSON.parse(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('utf8')) })) }));
+const LEAF_HASH_BYTES = 32;
+
+export function packAppends(appends: readonly StreamAppend[]): PackedAppends {
+  let total = 0;
+  for (const a of appends) for (const e of a.events) total += e.data.byteLength + (e.leafHash ? LEAF_HASH_BYTES : 0);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  const packed = appends.map(({ events, ...a }) => ({
+    ...a,
+    events: events.map((e) => {
+      bytes.set(e.data, at);
+      at += e.data.byteLength;
+      if (e.leafHash) {
+        if (e.leafHash.byteLength !== LEAF_HASH_BYTES) throw new Error('a leaf hash is 32 bytes');
+        bytes.set(e.leafHash, at);
+        at += LEAF_HASH_BYTES;
+      }
+      return { eventId: e.eventId, type: e.type, length: e.data.byteLength, hashed: e.leafHash !== undefined };
+    }),
+  }));
+  return { bytes, appends: packed };
+}
+
+/** On the worker: the appends again, each entry's object parsed from bytes canonicalised by the main thread's writer a moment ago (not validated again). */
+export function unpackAppends({ bytes, appends }: PackedAppends): StreamAppend[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  return appends.map(({ events, ...a }) => ({
+    ...a,
+    events: events.map(({ eventId, type, length, hashed }) => {
+      const data = buffer.subarray(at, (at += length));
+      const leafHash = hashed ? buffer.subarray(at, (at += LEAF_HASH_BYTES)) : undefined;
+      return { eventId, type, data, ...(leafHash ? { leafHash } : {}), context: JSON.parse(data.toString('utf8')) };
+    }),
+  }));
+}
 
 /** On the worker: its own heap, as the main thread's `heap()` reports it. */
 export function heapStats(): { used: number; total: number } {

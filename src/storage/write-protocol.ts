@@ -1,10 +1,10 @@
 import type { IndexEntry, LogMark, LogMarkKind, SubjectKeys } from '../keys/key-store.port.js';
 import type { WrappedIndexKeyRow, WrappedKeyRow } from '../keys/sqlite/sqlite-key-writer.js';
-import type { StreamAppend } from '../ledger/event-store.port.js';
+import type { PackedAppends } from './worker-calls.js';
 
 /** Messages between the main thread and the storage worker. */
 export type WriteOperation =
-  | { readonly op: 'append'; readonly appends: readonly StreamAppend[] }
+  | { readonly op: 'append'; readonly appends: PackedAppends }
   | { readonly op: 'insertKeys'; readonly indexKeys: readonly WrappedIndexKeyRow[]; readonly keys: readonly WrappedKeyRow[] }
   | { readonly op: 'addIndexEntries'; readonly tenant: string; readonly entries: readonly IndexEntry[]; readonly position: number }
   | { readonly op: 'flushIndex' }

@@ -1,7 +1,7 @@
 import type { KeyWrites } from '../keys/sqlite/sqlite-key-writer.js';
 import type { AppendReceipt } from '../ledger/sqlite/sqlite-log-appender.js';
 import type { LogWrites } from '../ledger/sqlite/sqlite-event-store.js';
-import { WorkerCalls, withoutContexts } from './worker-calls.js';
+import { packAppends, WorkerCalls } from './worker-calls.js';
 import type { ProjectionOptions } from './embedded-projections.js';
 import type { WriteOperation } from './write-protocol.js';
 
@@ -12,7 +12,7 @@ export class WriteWorkerClient extends WorkerCalls<WriteOperation> {
     super(new URL('./write-worker.js', import.meta.url), { dataDir, projections }, { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 });
   }
 
-  readonly logWrites: LogWrites = (appends) => this.call<AppendReceipt>({ op: 'append', appends: withoutContexts(appends) });
+  readonly logWrites: LogWrites = (appends) => this.call<AppendReceipt>({ op: 'append', appends: packAppends(appends) });
 
   readonly keyWrites: KeyWrites = {
     insertKeys: (indexKeys, keys) => this.call({ op: 'insertKeys', indexKeys, keys }),

@@ -4,7 +4,7 @@ import { openDatabase } from '../common/sqlite/open-database.js';
 import { SqliteKeyWriter } from '../keys/sqlite/sqlite-key-writer.js';
 import { SqliteLogAppender } from '../ledger/sqlite/sqlite-log-appender.js';
 import { embeddedProjections, readModelsVersion, type ProjectionOptions } from './embedded-projections.js';
-import { answering, heapStats, withContexts } from './worker-calls.js';
+import { answering, heapStats, unpackAppends } from './worker-calls.js';
 import type { WriteRequest } from './write-protocol.js';
 
 /**
@@ -20,7 +20,7 @@ const keys = new SqliteKeyWriter(openDatabase(join(dataDir, 'keys.db'), { secure
 
 function serve(r: WriteRequest): unknown {
   switch (r.op) {
-    case 'append': return appender.append(withContexts(r.appends));
+    case 'append': return appender.append(unpackAppends(r.appends));
     case 'insertKeys': return keys.insertKeys(r.indexKeys, r.keys);
     case 'addIndexEntries': return keys.addIndexEntries(r.tenant, r.entries, r.position);
     case 'flushIndex': return keys.flushIndex();

@@ -1,5 +1,5 @@
 import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../../ledger/event-store.port.js';
-import { WorkerCalls, withoutContexts } from '../worker-calls.js';
+import { packAppends, WorkerCalls } from '../worker-calls.js';
 import type { PgAppendOperation } from './pg-append-protocol.js';
 
 /**
@@ -12,14 +12,14 @@ export class PgWorkerEventStore extends WorkerCalls<PgAppendOperation> implement
   }
 
   append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
-    return this.call({ op: 'append', appends: withoutContexts(appends) });
+    return this.call({ op: 'append', appends: packAppends(appends) });
   }
 
   async lease(): Promise<AppendLease> {
     const lease = await this.call<number>({ op: 'lease' });
     let released = false;
     return {
-      append: (appends) => this.call({ op: 'leaseAppend', lease, appends: withoutContexts(appends) }),
+      append: (appends) => this.call({ op: 'leaseAppend', lease, appends: packAppends(appends) }),
       release: async () => {
         if (released) return;
         released = true;

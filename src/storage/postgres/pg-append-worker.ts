@@ -3,7 +3,7 @@ import { schemaPool } from '../../common/postgres/migrations.js';
 import type { AppendLease } from '../../ledger/event-store.port.js';
 import { PgEventStore } from '../../ledger/postgres/pg-event-store.js';
 import { postgresProjections } from '../postgres-storage.js';
-import { answering, heapStats, withContexts } from '../worker-calls.js';
+import { answering, heapStats, unpackAppends } from '../worker-calls.js';
 import type { PgAppendRequest } from './pg-append-protocol.js';
 
 /**
@@ -20,7 +20,7 @@ let nextLease = 0;
 
 async function serve(r: PgAppendRequest): Promise<unknown> {
   switch (r.op) {
-    case 'append': return store.append(withContexts(r.appends));
+    case 'append': return store.append(unpackAppends(r.appends));
     case 'lease': {
       const id = nextLease++;
       leases.set(id, await store.lease());
@@ -29,7 +29,7 @@ async function serve(r: PgAppendRequest): Promise<unknown> {
     case 'leaseAppend': {
       const lease = leases.get(r.lease);
       if (!lease) throw new Error('that turn at appending was released');
-      return lease.append(withContexts(r.appends));
+      return lease.append(unpackAppends(r.appends));
     }
     case 'release': {
       const lease = leases.get(r.lease);
