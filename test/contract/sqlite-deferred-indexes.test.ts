@@ -8,7 +8,7 @@ import { decodeAppendBody, type ProcessingEvent } from '../../src/ledger/domain/
 import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
 import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
-import { EventIdIndex } from '../../src/ledger/sqlite/event-id-index.js';
+import { EventIdIndex, KnownIds } from '../../src/ledger/sqlite/event-id-index.js';
 import type { DeferredIndex } from '../../src/ledger/sqlite/deferred-index.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { anEvent, declareTenant } from '../support/builders.js';
@@ -130,17 +130,28 @@ describe('the embedded store\'s deferred indexes', () => {
     await store.close();
   });
 
-  it('makes its filter with the ids it took and has not written yet', () => {
+  it('makes its filter of known ids a step at a time, with the ids taken and not written yet, looking every id up until it is made', async () => {
     const db = openDatabase(join(tempDir(), 'ledger.db'));
     const index = new EventIdIndex();
     db.exec(index.schema);
-    const taken = newEvent();
-    index.add([{ recorded: { stream: 'ledger-a', revision: 0, globalPosition: 1n, eventId: taken.eventId, type: 'thing', data: taken.data }, context: null }]);
-    // The first look-up makes the filter while the id waits to be written; written, it is found in the table.
-    expect(index.find(db, 'ledger-a', [taken.eventId, randomUUID()])).toEqual(new Map([[taken.eventId, 0]]));
-    db.transaction(() => index.write(db))();
-    index.committed();
-    expect(index.find(db, 'ledger-a', [taken.eventId])).toEqual(new Map([[taken.eventId, 0]]));
+    const insert = db.prepare('insert into event_ids (stream, event_id, revision) values (?, ?, ?)');
+    const written = Array.from({ length: 12_000 }, (_, i) => [i % 2 ? 'ledger-a' : 'ledger-b', randomUUID(), i] as const);
+    db.transaction(() => { for (const r of written) insert.run(...r); })();
+    const taken = new Map([['ledger-a', new Map([[randomUUID(), 12_000]])]]);
+    const known = new KnownIds(db, [taken, undefined]);
+    const stranger = randomUUID();
+    // Not made yet: every id may be known.
+    expect([known.ready, known.mightHave('ledger-a', stranger)]).toEqual([false, true]);
+    // Written while it is being made, after the rows it has read: taken (added) first, as the appender does.
+    const later = randomUUID();
+    known.add('ledger-b', later);
+    insert.run('ledger-b', later, 12_001);
+    await until(() => known.ready);
+    const all: Array<readonly [string, string]> = [...written.map(([s, id]) => [s, id] as const), ['ledger-a', [...taken.get('ledger-a')!.keys()][0]!], ['ledger-b', later]];
+    expect(all.filter(([s, id]) => !known.mightHave(s, id))).toEqual([]);
+    // Made: most ids it never saw are answered without a look-up.
+    const strangers = Array.from({ length: 1000 }, () => randomUUID());
+    expect(strangers.filter((id) => known.mightHave('ledger-a', id)).length).toBeLessThan(50);
     db.close();
   });
 

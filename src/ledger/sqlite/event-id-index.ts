@@ -4,20 +4,69 @@ import { Slices, type Applied, type DeferredIndex } from './deferred-index.js';
 import { MembershipFilter } from '../../common/kernel/membership-filter.js';
 
 /** An event id's key in a filter of the ids of every stream. */
-export const idKey = (stream: string, eventId: string): string => `${stream}\u0000${eventId}`;
+const idKey = (stream: string, eventId: string): string => `${stream}\u0000${eventId}`;
+
+/** Rows of the idempotency index a step of `KnownIds` reads: a few milliseconds, between other work. */
+const KNOWN_IDS_STEP = 5000;
 
 /**
- * A filter of the ids of the idempotency index, with those of `unwritten` (taken, not written yet), to
- * which its owner adds every id it takes from then on: so it holds every id the index will ever hold
- * (`MembershipFilter`). Looking an id up in the index is a B-tree descent, whose pages the commits of
+ * A filter of every id the idempotency index holds or will hold (`MembershipFilter`): made from the
+ * index a step at a time, on later turns of the event loop (a million ids take ~1.5 s, which a first
+ * append must not wait for), with the ids `unwritten` (taken, not written yet); its owner adds every id
+ * it takes from then on. Looking an id up in the index is a B-tree descent, whose pages the commits of
  * the other connection to the file keep taking out of this one's cache; most ids looked up are new (a new
- * event's), and the filter answers those alone.
+ * event's), and once made the filter answers those alone. Until then every id is looked up.
  */
-export function knownIds(db: Db, unwritten: Iterable<Map<string, Map<string, number>> | undefined>): MembershipFilter {
-  const filter = new MembershipFilter();
-  for (const [stream, id] of db.prepare('select stream, event_id from event_ids').raw(true).iterate() as IterableIterator<[string, string]>) filter.add(idKey(stream, id));
-  for (const byStream of unwritten) for (const [stream, ids] of byStream ?? []) for (const id of ids.keys()) filter.add(idKey(stream, id));
-  return filter;
+export class KnownIds {
+  private readonly filter = new MembershipFilter();
+  private readonly step;
+  private after = 0;
+  private isReady = false;
+  private stopped = false;
+
+  constructor(db: Db, unwritten: Iterable<Map<string, Map<string, number>> | undefined>) {
+    for (const byStream of unwritten) for (const [stream, ids] of byStream ?? []) for (const id of ids.keys()) this.add(stream, id);
+    // In rowid order: rows the deferred writes add meanwhile come after those read (and were added here first).
+    this.step = db.prepare('select rowid, stream, event_id from event_ids where rowid > ? order by rowid limit ?').raw(true);
+    this.next();
+  }
+
+  add(stream: string, eventId: string): void {
+    this.filter.add(idKey(stream, eventId));
+  }
+
+  /** Made: from now on it answers for every id the index holds or will hold. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** false: `eventId` is certainly not in `stream` (the filter is made and never saw it). */
+  mightHave(stream: string, eventId: string): boolean {
+    return !this.isReady || this.filter.mightHave(idKey(stream, eventId));
+  }
+
+  /** Stops making it (its connection is closing). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private next(): void {
+    setImmediate(() => {
+      if (this.stopped) return;
+      let rows: Array<[number, string, string]>;
+      try {
+        rows = this.step.all(this.after, KNOWN_IDS_STEP) as Array<[number, string, string]>;
+      } catch {
+        return; // Its connection closed: never made, every id is looked up.
+      }
+      for (const [rowid, stream, id] of rows) {
+        this.add(stream, id);
+        this.after = rowid;
+      }
+      if (rows.length < KNOWN_IDS_STEP) this.isReady = true;
+      else this.next();
+    }).unref();
+  }
 }
 
 /**
@@ -33,8 +82,8 @@ export class EventIdIndex implements DeferredIndex {
   private stmt: { insert: Statement<unknown[]> } | null = null;
   /** The lookup, prepared once per connection (it runs in every commit). */
   private readonly lookups = new WeakMap<Db, Statement<unknown[]>>();
-  /** Every id it holds or will hold (`knownIds`), from the first look-up on; ids taken since are added as they come. */
-  private known: MembershipFilter | null = null;
+  /** Every id it holds or will hold (`KnownIds`), made from the first look-up on; ids taken since are added as they come. */
+  private known: KnownIds | null = null;
 
   /** Revisions of the given event ids of `stream`: recent ones, then those on disk. */
   find(db: Db, stream: string, eventIds: readonly string[]): Map<string, number> {
@@ -42,11 +91,11 @@ export class EventIdIndex implements DeferredIndex {
     const recent = this.recent.get(stream);
     const frozen = this.group?.ids.get(stream);
     const rest: string[] = [];
-    const known = (this.known ??= knownIds(db, [this.recent, this.group?.ids]));
+    const known = (this.known ??= new KnownIds(db, [this.recent, this.group?.ids]));
     for (const id of eventIds) {
       const r = recent?.get(id) ?? frozen?.get(id);
       if (r !== undefined) out.set(id, r);
-      else if (known.mightHave(idKey(stream, id))) rest.push(id);
+      else if (known.mightHave(stream, id)) rest.push(id);
     }
     if (rest.length) {
       let lookup = this.lookups.get(db);
@@ -62,7 +111,7 @@ export class EventIdIndex implements DeferredIndex {
       let m = this.recent.get(recorded.stream);
       if (!m) this.recent.set(recorded.stream, (m = new Map()));
       m.set(recorded.eventId, recorded.revision);
-      this.known?.add(idKey(recorded.stream, recorded.eventId));
+      this.known?.add(recorded.stream, recorded.eventId);
     }
   }
 

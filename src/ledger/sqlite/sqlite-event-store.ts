@@ -1,8 +1,7 @@
 import { openDatabase, type Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { ensureLogSchema, SqliteLogAppender, type AppendReceipt, type LogRow, type SqliteProjection } from './sqlite-log-appender.js';
-import { EventIdIndex, idKey, knownIds } from './event-id-index.js';
-import { MembershipFilter } from '../../common/kernel/membership-filter.js';
+import { EventIdIndex, KnownIds } from './event-id-index.js';
 
 const toRecorded = (r: LogRow): RecordedEvent => ({
   stream: r.stream, revision: r.revision, globalPosition: BigInt(r.global_position), eventId: r.event_id, type: r.type, data: r.data,
@@ -16,7 +15,7 @@ export type LogWrites = (appends: readonly StreamAppend[]) => Promise<AppendRece
  * through `writes`, so that the server can commit (and fsync) on another thread while it prepares
  * the next group of events. The idempotency index is deferred (see `DeferredIndex`): the event ids
  * this store appended since the index's checkpoint are kept here, so `findByEventIds` sees them.
- * In front of both, a filter of the ids of the index and of those remembered here (`knownIds`) spares
+ * In front of both, a filter of the ids of the index and of those remembered here (`KnownIds`) spares
  * the look-up of ids it has never seen, most of them: a new event's.
  */
 export class SqliteEventStore implements EventStore {
@@ -26,8 +25,8 @@ export class SqliteEventStore implements EventStore {
   private readonly recent = new Map<string, Map<string, number>>();
   private readonly order: Array<{ stream: string; eventId: string; globalPosition: bigint }> = [];
   private head = 0;
-  /** Every id the index holds or will hold (`knownIds`): made at the first look-up (tools that only read never pay for it). */
-  private known: MembershipFilter | null = null;
+  /** Every id the index holds or will hold (`KnownIds`): made from the first look-up on (tools that only read never pay for it). */
+  private known: KnownIds | null = null;
 
   /** An event store that appends on the calling thread, through its own connections. */
   static inThread(db: Db, projections: readonly SqliteProjection[] = []): SqliteEventStore {
@@ -55,7 +54,7 @@ export class SqliteEventStore implements EventStore {
       for (const [eventId, revision, globalPosition] of events) {
         if (!m) this.recent.set(stream, (m = new Map()));
         m.set(eventId, revision);
-        this.known?.add(idKey(stream, eventId));
+        this.known?.add(stream, eventId);
         this.order.push({ stream, eventId, globalPosition });
       }
     });
@@ -92,9 +91,8 @@ export class SqliteEventStore implements EventStore {
   async findByEventIds(stream: string, eventIds: readonly string[]): Promise<RecordedEvent[]> {
     const recent = this.recent.get(stream);
     const revisions = recent ? eventIds.flatMap((id) => (recent.has(id) ? [recent.get(id)!] : [])) : [];
-    this.known ??= knownIds(this.db, [this.recent]);
-    const known = this.known;
-    const rest = eventIds.filter((id) => !recent?.has(id) && known.mightHave(idKey(stream, id)));
+    const known = (this.known ??= new KnownIds(this.db, [this.recent]));
+    const rest = eventIds.filter((id) => !recent?.has(id) && known.mightHave(stream, id));
     const rows = rest.length ? (this.stmt.byIds.all(stream, JSON.stringify(rest)) as LogRow[]) : [];
     if (revisions.length) rows.push(...(this.stmt.byRevisions.all(stream, JSON.stringify(revisions)) as LogRow[]));
     const seen = new Set<string>();
@@ -102,6 +100,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    this.known?.stop();
     this.onClose();
     if (this.db.open) this.db.close();
   }
