@@ -107,7 +107,8 @@ export function unpackAppends({ bytes, appends }: PackedAppends): StreamAppend[]
     ...a,
     events: events.map(({ eventId, type, length, hashed }) => {
       const data = buffer.subarray(at, (at += length));
-      const leafHash = hashed ? buffer.subarray(at, (at += LEAF_HASH_BYTES)) : undefined;
+      // Copied: an index that keeps it until its group is written would keep the whole message's buffer with it.
+      const leafHash = hashed ? Buffer.from(buffer.subarray(at, (at += LEAF_HASH_BYTES))) : undefined;
       return { eventId, type, data, ...(leafHash ? { leafHash } : {}), context: JSON.parse(data.toString('utf8')) };
     }),
   }));

@@ -156,8 +156,8 @@ export class LedgerWriter {
    * Settles once the append of the cycle launched last has been handed to the store. A cycle's keys are
    * made durable first, which takes a trip to the storage thread only when it made new ones: a cycle
    * without new keys, launched behind one with, would otherwise reach the store first and be refused
-   * (its entries chain to the other's), and requests gathered meanwhile with it (measured: under load
-   * right after start, while subjects are new).
+   * (its entries chain to the other's), and all that was planned on it prepared again (seen under load
+   * right after a start, while subjects were new).
    */
   private sending: Promise<void> = Promise.resolve();
   /** Commits that failed so far: a cycle prepared before one of them is prepared again (see `Cycle.generation`). */
