@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { StreamAppend } from '../ledger/event-store.port.js';
+import { HASH_SIZE } from '../integrity/domain/merkle.js';
 
 /** What a storage worker answers to each request (`id` as sent). */
 export type WorkerResponse =
@@ -76,11 +77,9 @@ export interface PackedAppends {
   readonly appends: ReadonlyArray<Omit<StreamAppend, 'events'> & { readonly events: ReadonlyArray<{ readonly eventId: string; readonly type: string; readonly length: number; readonly hashed: boolean }> }>;
 }
 
-const LEAF_HASH_BYTES = 32;
-
 export function packAppends(appends: readonly StreamAppend[]): PackedAppends {
   let total = 0;
-  for (const a of appends) for (const e of a.events) total += e.data.byteLength + (e.leafHash ? LEAF_HASH_BYTES : 0);
+  for (const a of appends) for (const e of a.events) total += e.data.byteLength + (e.leafHash ? HASH_SIZE : 0);
   const bytes = new Uint8Array(total);
   let at = 0;
   const packed = appends.map(({ events, ...a }) => ({
@@ -89,9 +88,9 @@ export function packAppends(appends: readonly StreamAppend[]): PackedAppends {
       bytes.set(e.data, at);
       at += e.data.byteLength;
       if (e.leafHash) {
-        if (e.leafHash.byteLength !== LEAF_HASH_BYTES) throw new Error('a leaf hash is 32 bytes');
+        if (e.leafHash.byteLength !== HASH_SIZE) throw new Error('a leaf hash is 32 bytes');
         bytes.set(e.leafHash, at);
-        at += LEAF_HASH_BYTES;
+        at += HASH_SIZE;
       }
       return { eventId: e.eventId, type: e.type, length: e.data.byteLength, hashed: e.leafHash !== undefined };
     }),
@@ -108,7 +107,7 @@ export function unpackAppends({ bytes, appends }: PackedAppends): StreamAppend[]
     events: events.map(({ eventId, type, length, hashed }) => {
       const data = buffer.subarray(at, (at += length));
       // Copied: an index that keeps it until its group is written would keep the whole message's buffer with it.
-      const leafHash = hashed ? Buffer.from(buffer.subarray(at, (at += LEAF_HASH_BYTES))) : undefined;
+      const leafHash = hashed ? Buffer.from(buffer.subarray(at, (at += HASH_SIZE))) : undefined;
       return { eventId, type, data, ...(leafHash ? { leafHash } : {}), context: JSON.parse(data.toString('utf8')) };
     }),
   }));

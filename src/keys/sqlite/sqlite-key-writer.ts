@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import { Slices } from '../../ledger/sqlite/deferred-index.js';
+import { FLUSH_EVENTS, FLUSH_MS, SLICE_ROWS, Slices } from '../../ledger/sqlite/deferred-index.js';
 import type { IndexEntry, KeyWrites, SubjectKeys, LogMark, LogMarkKind, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const SCHEMA = `
@@ -31,11 +31,6 @@ export function ensureKeySchema(db: Db): void {
 
 export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
-const INDEX_FLUSH_ENTRIES = 20_000;
-/** As the log's deferred indexes (`FLUSH_MS` there): a lookup writes what waits first, so it never reads less. */
-const INDEX_FLUSH_MS = 5000;
-/** Entries a scheduled flush writes per transaction: between two, the thread serves what arrived (see `SLICE_ROWS` of the log). */
-const INDEX_SLICE = 1000;
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**
@@ -154,7 +149,7 @@ export class SqliteKeyWriter {
   }
 
   /**
-   * Flushes on the writer's own schedule, a slice (`INDEX_SLICE`) per turn of the event loop: a failure
+   * Flushes on the writer's own schedule, a slice (`SLICE_ROWS`) per turn of the event loop: a failure
    * fails none of the writes the entries came with; the group is written again a little later.
    */
   private flushIndexSoon(): void {
@@ -171,19 +166,19 @@ export class SqliteKeyWriter {
       const group = this.group;
       if (!group || !this.indexDb.open) return;
       try {
-        if (!this.writeIndex(group, INDEX_SLICE)) return this.flushIndexSoon();
+        if (!this.writeIndex(group, SLICE_ROWS)) return this.flushIndexSoon();
       } catch {
-        this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+        this.timer ??= setTimeout(() => this.flushIndexSoon(), FLUSH_MS);
         return;
       }
       this.scheduleFlush();
     });
   }
 
-  /** A scheduled flush at once when enough waits, else within `INDEX_FLUSH_MS`. */
+  /** A scheduled flush at once when enough waits, else within `FLUSH_MS`. */
   private scheduleFlush(): void {
-    if (this.pending.length >= INDEX_FLUSH_ENTRIES) this.flushIndexSoon();
-    else if (this.pending.length || this.checkpoints.size) this.timer ??= setTimeout(() => this.flushIndexSoon(), INDEX_FLUSH_MS);
+    if (this.pending.length >= FLUSH_EVENTS) this.flushIndexSoon();
+    else if (this.pending.length || this.checkpoints.size) this.timer ??= setTimeout(() => this.flushIndexSoon(), FLUSH_MS);
   }
 
   close(): void {

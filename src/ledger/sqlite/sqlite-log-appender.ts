@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
-import { DEFERRED_SCHEMA, deferredCheckpoint, type Applied, type DeferredIndex } from './deferred-index.js';
+import { DEFERRED_SCHEMA, deferredCheckpoint, FLUSH_EVENTS, FLUSH_MS, SLICE_ROWS, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash, leafHashOfText } from '../domain/canonical.js';
 import { appendObstacle } from '../append-decision.js';
@@ -264,22 +264,6 @@ export interface AppendReceipt {
   readonly idsIndexedThrough: bigint;
 }
 
-const FLUSH_EVENTS = 20_000;
-/**
- * A group is written once this long has passed since its first event, if it has not reached
- * `FLUSH_EVENTS` before. Rows at random keys cost a page each, however few share it: a group of the
- * 4,000 events that 64 clients sending one each brought in a second touched ~4 times more pages a row
- * than a group of 20,000, its slices took 6–13 ms instead of 2–4, and every commit waited behind one
- * (measured: 1 s → 5 s, 64 × 1 over HTTP right after 4 × 100, alternated, 3,460–4,052 → 4,052–4,546
- * events/s). Readers meet at most `FLUSH_EVENTS` or so of unindexed rows either way.
- */
-const FLUSH_MS = 5000;
-/**
- * Rows a scheduled flush writes per transaction at most (a few milliseconds): between two, the thread
- * serves the appends that arrived meanwhile, so that a group of 20,000 events' index rows, ~200 ms of
- * writes, no longer holds the log's commits back for that long (measured: ~20% of the time in process).
- */
-const SLICE_ROWS = 1000;
 /**
  * What a slice should take: each index's next slice is sized from how long its last one took, between
  * `MIN_SLICE_ROWS` and `SLICE_ROWS` rows. A thousand rows at random keys took 3–10 ms, and under 64
