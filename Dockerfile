@@ -20,4 +20,4 @@ COPY proto ./proto
 COPY bin ./bin
 USER node
 EXPOSE 3000 50051
-CMD ["node", "--max-old-space-size=512", "bin/pdl.js", "serve"]
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=8", "--interrupt-budget=8192", "--no-allocation-site-pretenuring", "bin/pdl.js", "serve"]
