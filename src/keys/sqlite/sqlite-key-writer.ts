@@ -1,5 +1,5 @@
 import type { Db } from '../../common/sqlite/open-database.js';
-import { FLUSH_EVENTS, FLUSH_MS, SLICE_ROWS, Slices } from '../../ledger/sqlite/deferred-index.js';
+import { FLUSH_EVENTS, FLUSH_MS, SliceSizes, Slices } from '../../ledger/sqlite/deferred-index.js';
 import type { IndexEntry, KeyWrites, SubjectKeys, LogMark, LogMarkKind, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.port.js';
 
 const SCHEMA = `
@@ -33,6 +33,9 @@ export type { KeyWrites, WrappedIndexKeyRow, WrappedKeyRow } from '../key-store.
 
 const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+/** The blind index's name among the sizes of slices. */
+const BLIND_INDEX = 'blind-index';
+
 /**
  * `db` commits keys with `synchronous = FULL`; `indexDb`, a second connection to the same file, writes
  * the blind index with `synchronous = NORMAL` (no fsync: it is completed from the log after a crash).
@@ -45,6 +48,8 @@ export class SqliteKeyWriter {
   private group: { rows: Slices<{ tenant: string; e: IndexEntry }>; checkpoints: Map<string, number> } | null = null;
   private slicing = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The rows of the next slice, sized by time as the log's deferred indexes are. */
+  private readonly sliceSizes = new SliceSizes();
 
   constructor(private readonly db: Db, private readonly indexDb: Db) {
     ensureKeySchema(db);
@@ -149,7 +154,7 @@ export class SqliteKeyWriter {
   }
 
   /**
-   * Flushes on the writer's own schedule, a slice (`SLICE_ROWS`) per turn of the event loop: a failure
+   * Flushes on the writer's own schedule, a slice (`SliceSizes`) per turn of the event loop: a failure
    * fails none of the writes the entries came with; the group is written again a little later.
    */
   private flushIndexSoon(): void {
@@ -166,7 +171,10 @@ export class SqliteKeyWriter {
       const group = this.group;
       if (!group || !this.indexDb.open) return;
       try {
-        if (!this.writeIndex(group, SLICE_ROWS)) return this.flushIndexSoon();
+        const rows = this.sliceSizes.next(BLIND_INDEX), started = performance.now();
+        const done = this.writeIndex(group, rows);
+        this.sliceSizes.took(BLIND_INDEX, rows, performance.now() - started);
+        if (!done) return this.flushIndexSoon();
       } catch {
         this.timer ??= setTimeout(() => this.flushIndexSoon(), FLUSH_MS);
         return;

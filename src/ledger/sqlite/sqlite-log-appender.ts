@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { AppendOutcome, InlineProjection, RecordedEvent, StreamAppend } from '../event-store.port.js';
-import { DEFERRED_SCHEMA, deferredCheckpoint, FLUSH_EVENTS, FLUSH_MS, SLICE_ROWS, type Applied, type DeferredIndex } from './deferred-index.js';
+import { DEFERRED_SCHEMA, deferredCheckpoint, FLUSH_EVENTS, FLUSH_MS, SliceSizes, type Applied, type DeferredIndex } from './deferred-index.js';
 import { EventIdIndex } from './event-id-index.js';
 import { leafHash, leafHashOfText } from '../domain/canonical.js';
 import { appendObstacle } from '../append-decision.js';
@@ -265,16 +265,6 @@ export interface AppendReceipt {
 }
 
 /**
- * What a slice should take: each index's next slice is sized from how long its last one took, between
- * `MIN_SLICE_ROWS` and `SLICE_ROWS` rows. A thousand rows at random keys took 3–10 ms, and under 64
- * clients sending one event each every commit (~1.5 ms) waited behind one: sized to ~2 ms, six
- * alternated pairs of 4 × 100 then 64 × 1 over HTTP, 64 × 1 3,329–4,285 → 3,525–4,569 events/s (five
- * pairs of six better), 4 × 100 7,960–11,448 → 8,723–10,454.
- */
-const SLICE_MS = 2;
-const MIN_SLICE_ROWS = 100;
-
-/**
  * The write side of the embedded event store: one transaction per call, every stream append guarded by
  * its expected revision inside a savepoint, inline projections folded in the same transaction, then
  * the deferred indexes fed. It runs on whichever thread owns the write connections (the storage worker
@@ -293,8 +283,8 @@ export class SqliteLogAppender {
   /** The groups being written a slice at a time, and the global position up to which they cover the log. */
   private round: { through: bigint; todo: DeferredIndex[] } | null = null;
   private slicing = false;
-  /** Each index's rows for its next slice (`SLICE_MS`). */
-  private readonly sliceRows = new Map<string, number>();
+  /** Each index's rows for its next slice. */
+  private readonly sliceSizes = new SliceSizes();
   /** The last committed entry of each stream appended to: its revision and leaf hash (hex), for `expectedHead`. */
   private readonly heads = new Map<string, { revision: number; hash: string }>();
 
@@ -447,7 +437,7 @@ export class SqliteLogAppender {
   }
 
   /**
-   * A scheduled flush: the groups are set apart now and written a slice (`SLICE_ROWS`) per transaction,
+   * A scheduled flush: the groups are set apart now and written a slice (`SliceSizes`) per transaction,
    * each index's checkpoint moved with its last slice; between slices the thread serves what arrived
    * (each slice waits for the next turn of the event loop). A failed slice fails nothing (the commits
    * the groups follow are durable already): its index starts its group again `FLUSH_MS` later.
@@ -477,7 +467,7 @@ export class SqliteLogAppender {
     const d = round?.todo[0];
     if (!round || !d) return;
     let done = false;
-    const rows = this.sliceRows.get(d.name) ?? SLICE_ROWS;
+    const rows = this.sliceSizes.next(d.name);
     const started = performance.now();
     try {
       this.indexDb.transaction(() => {
@@ -489,8 +479,7 @@ export class SqliteLogAppender {
       this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
       return;
     }
-    const took = Math.max(performance.now() - started, 0.05);
-    this.sliceRows.set(d.name, Math.max(MIN_SLICE_ROWS, Math.min(SLICE_ROWS, Math.round((rows * SLICE_MS) / took))));
+    this.sliceSizes.took(d.name, rows, performance.now() - started);
     if (done) {
       this.written(d, round.through);
       round.todo.shift();
