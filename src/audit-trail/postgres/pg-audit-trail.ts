@@ -67,8 +67,12 @@ export function pgAuditTrailProjection(): PgProjection {
   };
 }
 
-/** A row of the trail: the hash as hex and the entry as text (bytea would come as hexadecimal text, decoded here). */
-const ROW = "a.position, encode(a.hash, 'hex') as hash, convert_from(e.data, 'UTF8') as data";
+/**
+ * A row of the trail: the hash as hex and the entry as text (bytea would come as hexadecimal text, decoded
+ * here), the entry's bytes taken from `data` (the log's column, or a look-up's).
+ */
+const rowOf = (data: string) => `a.position, encode(a.hash, 'hex') as hash, convert_from(${data}, 'UTF8') as data`;
+const ROW = rowOf('e.data');
 const FROM = 'audit_events a join events e on e.stream = a.stream and e.revision = a.position';
 /**
  * The trail's rows of a tenant (`$1`) at the positions of `$2`, `a` with its entry's bytes `data`: each
@@ -77,7 +81,7 @@ const FROM = 'audit_events a join events e on e.stream = a.stream and e.revision
  */
 const AT_POSITIONS = lookUpEach({ k: '$2::bigint[]' }, 'a', `select t.*, e.data from audit_events t join events e on e.stream = t.stream and e.revision = t.position
   where t.tenant = $1 and t.position = k limit 1`);
-const ROW_AT = "a.position, encode(a.hash, 'hex') as hash, convert_from(a.data, 'UTF8') as data";
+const ROW_AT = rowOf('a.data');
 
 const COLUMNS = { purpose: 'a.purpose', recipient: 'a.recipient', system: 'a.system', type: 'a.type', subject: 'a.subject' } as const;
 
