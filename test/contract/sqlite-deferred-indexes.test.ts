@@ -9,7 +9,7 @@ import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { SqliteEventStore } from '../../src/ledger/sqlite/sqlite-event-store.js';
 import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
 import { EventIdIndex, KnownIds } from '../../src/ledger/sqlite/event-id-index.js';
-import type { DeferredIndex } from '../../src/ledger/sqlite/deferred-index.js';
+import { FLUSH_EVENTS, type DeferredIndex } from '../../src/ledger/sqlite/deferred-index.js';
 import { openEmbeddedStorage } from '../../src/storage/embedded-storage.js';
 import { anEvent, declareTenant } from '../support/builders.js';
 import { tempDir } from '../support/ledger-process.js';
@@ -264,6 +264,39 @@ describe('the writer\'s pipelined cycles', () => {
 });
 
 describe('the embedded data directory', () => {
+  it('keeps pace with appends that come faster than its slices write: no more than about two groups wait', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    // An index whose rows take 1 ms per 100 to write, so that its slices, sized by time, write ~200 a
+    // turn of the event loop while 1,000 events come in each turn.
+    let taken = 0, written = 0, group = 0, done = 0, held = 0;
+    const slow: DeferredIndex = {
+      name: 'slow', schema: '',
+      add(events) { taken += events.length; held = Math.max(held, taken - written); },
+      freeze() { group = taken - written; done = 0; },
+      write(_db, budget = Infinity) {
+        if (group === 0 && done === 0) group = taken - written;
+        const n = Math.min(budget, group - done);
+        for (const end = performance.now() + n / 100; performance.now() < end;) { /* the rows' cost */ }
+        done += n;
+        return done >= group;
+      },
+      committed() { written += group; group = 0; done = 0; },
+      rewind() { done = 0; },
+    };
+    const appender = new SqliteLogAppender(openDatabase(file), openDatabase(file), [{ name: 'with-a-slow-index', apply() {}, deferred: [slow] }]);
+    let revision = -1;
+    for (let i = 0; i < 100; i++) {
+      appender.append([{ stream: 'ledger-a', expectedRevision: revision < 0 ? 'no_stream' : revision, events: Array.from({ length: 1000 }, newEvent) }]);
+      revision += 1000;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(taken).toBe(100_000);
+    expect(held).toBeGreaterThan(FLUSH_EVENTS);
+    expect(held).toBeLessThanOrEqual(2 * FLUSH_EVENTS + 2_000);
+    appender.closeIndexes();
+    expect(written).toBe(100_000);
+  }, 60_000);
+
   it('is served by one ledger at a time', async () => {
     const dir = tempDir();
     const first = openEmbeddedStorage(dir, master, { writes: 'in-thread' });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SqliteKeyStore } from '../../src/keys/sqlite/sqlite-key-store.js';
 import { SqliteKeyWriter } from '../../src/keys/sqlite/sqlite-key-writer.js';
 import { openDatabase } from '../../src/common/sqlite/open-database.js';
+import { FLUSH_EVENTS } from '../../src/ledger/sqlite/deferred-index.js';
 import type { MasterKey } from '../../src/keys/master-key.js';
 import { tempDir } from '../support/ledger-process.js';
 import { keyStoreContract } from './key-store.contract.js';
@@ -63,4 +64,23 @@ describe('the embedded key store\'s file', () => {
     expect(await store.logMark('acme', 'key-reconcile')).toBeNull();
     await store.shutdown();
   });
+  it('keeps its blind index\'s writes in pace with entries that come faster than a slice writes: no more than about two groups wait', async () => {
+    const file = join(tempDir(), 'keys.db');
+    const writer = new SqliteKeyWriter(openDatabase(file, { secureDelete: true }), openDatabase(file, { secureDelete: true }));
+    const reader = openDatabase(file);
+    const checkpoint = () => (reader.prepare("select position from blind_index_checkpoint where tenant = 'acme'").pluck().get() as number | undefined) ?? -1;
+    // 2,000 entries a turn of the event loop: more than a slice ever writes (SLICE_ROWS).
+    let position = -1, behind = 0;
+    for (let turn = 0; turn < 100; turn++) {
+      writer.addIndexEntries('acme', Array.from({ length: 2000 }, (_, i) => ({ hmac: randomBytes(32), subject: `s${i % 500}`, category: 'user.contact.email' })), (position += 2000));
+      await new Promise((r) => setImmediate(r));
+      behind = Math.max(behind, position - checkpoint());
+    }
+    expect(behind).toBeGreaterThan(FLUSH_EVENTS);
+    expect(behind).toBeLessThanOrEqual(2 * FLUSH_EVENTS + 4_000);
+    writer.close();
+    expect(checkpoint()).toBe(position);
+    expect(reader.prepare('select count(*) from blind_index').pluck().get()).toBe(200_000);
+    reader.close();
+  }, 60_000);
 });
