@@ -51,8 +51,9 @@ export const FLUSH_EVENTS = 20_000;
  * 4,000 events that 64 clients sending one each brought in a second touched ~4 times more pages a row
  * than a group of 20,000, its slices took 6–13 ms instead of 2–4, and every commit waited behind one
  * (measured: 1 s → 5 s, 64 × 1 over HTTP right after 4 × 100, alternated, 3,460–4,052 → 4,052–4,546
- * events/s). Readers meet at most about two groups of unindexed rows either way (a round behind writes its rest at once); the blind index's
- * lookups write what waits first, so they never read less.
+ * events/s). Readers meet at most about two groups of unindexed rows either way (a round still being
+ * written when a whole group has come in writes its rest at once); the blind index's lookups write what
+ * waits first, so they never read less.
  */
 export const FLUSH_MS = 5000;
 /**
