@@ -171,11 +171,9 @@ export class SqliteKeyWriter {
       const group = this.group;
       if (!group || !this.indexDb.open) return;
       try {
-        // Behind (a whole group has come in meanwhile): the rest of this one in one slice, as the log's indexes do.
-        const behind = this.pending.length >= FLUSH_EVENTS;
-        const rows = behind ? Infinity : this.sliceSizes.next(BLIND_INDEX), started = performance.now();
+        const rows = this.sliceSizes.next(BLIND_INDEX, this.pending.length), started = performance.now();
         const done = this.writeIndex(group, rows);
-        if (!behind) this.sliceSizes.took(BLIND_INDEX, rows, performance.now() - started);
+        this.sliceSizes.took(BLIND_INDEX, rows, performance.now() - started);
         if (!done) return this.flushIndexSoon();
       } catch {
         this.timer ??= setTimeout(() => this.flushIndexSoon(), FLUSH_MS);

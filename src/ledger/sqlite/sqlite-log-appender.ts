@@ -467,11 +467,7 @@ export class SqliteLogAppender {
     const d = round?.todo[0];
     if (!round || !d) return;
     let done = false;
-    // Behind: a whole group has come in while this round is still being written. Its slices, sized for
-    // ~2 ms, do not keep pace with the appends (at 4 × 100 over HTTP the groups waiting grew by ~7 MB a
-    // second): each index's rest is then written in one slice, so that no more than about two groups wait.
-    const behind = this.pending >= FLUSH_EVENTS;
-    const rows = behind ? Infinity : this.sliceSizes.next(d.name);
+    const rows = this.sliceSizes.next(d.name, this.pending);
     const started = performance.now();
     try {
       this.indexDb.transaction(() => {
@@ -483,7 +479,7 @@ export class SqliteLogAppender {
       this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
       return;
     }
-    if (!behind) this.sliceSizes.took(d.name, rows, performance.now() - started);
+    this.sliceSizes.took(d.name, rows, performance.now() - started);
     if (done) {
       this.written(d, round.through);
       round.todo.shift();
