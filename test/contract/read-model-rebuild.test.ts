@@ -20,7 +20,7 @@ const actor = { type: 'admin', id: 'test' } as const;
 /** Every read model table, as rows sorted the same way (insertion-order ids left out: only their order is meaningful). */
 const READ_MODELS = ['tenants', 'tokens', 'declarations', 'audit_events', 'audit_subjects', 'audit_facets', 'audit_facet_names', 'subject_requests', 'authority_requests', 'authority_request_subjects',
   'authority_disclosures', 'forgotten_subjects', 'destroyed_keys', 'findings', 'cmp_consents', 'cmp_restrictions', 'cmp_objections', 'cmp_holdings', 'cmp_holding_purposes', 'cmp_activity',
-  'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects', 'ropa_subject_counts'];
+  'access_log', 'access_log_subjects', 'ropa_observed', 'ropa_subjects', 'ropa_subject_counts', 'audit_subjects_through', 'audit_facets_through'];
 
 /** Tables keyed by numbers given in insertion order: read by what the numbers stand for. */
 const QUERIES: Record<string, string> = {

@@ -195,16 +195,17 @@ create table if not exists audit_facets_through (tenant text primary key, positi
   fillInBulk(db: Db): void {
     db.exec('delete from audit_facets; delete from audit_facet_names; delete from audit_facets_through;');
     const positions = new Map<string, number[]>();
-    const through = new Map<string, number>();
     // The position lists of each combination of a row's faceted columns, worked out at its first row: a
     // trail has few of them (declarations bound them), and a row then costs one lookup, not one a facet.
     const combinations = new Map<string, number[][]>();
     // In the table's own order (no index walked); each facet's positions sorted afterwards where they are not yet.
-    const trail = db.prepare('select tenant, position, type, purpose, system, categories from audit_events').raw();
-    for (const [tenant, position, type, purpose, system, categories] of trail.iterate() as Iterable<[string, number, string, string, string, string]>) {
-      const combination = `${tenant}\u0000${type}\u0000${purpose}\u0000${system}\u0000${categories}`;
+    // A row's combination comes joined by SQLite (the columns hold no U+0000): one string a row instead of
+    // five (the demo ledger's 1M rows: 1.3 s instead of 1.9-2.1).
+    const trail = db.prepare("select tenant || char(0) || type || char(0) || purpose || char(0) || system || char(0) || categories, position from audit_events").raw();
+    for (const [combination, position] of trail.iterate() as Iterable<[string, number]>) {
       let lists = combinations.get(combination);
       if (!lists) {
+        const [tenant, type, purpose, system, categories] = combination.split('\u0000') as [string, string, string, string, string];
         // The categories column holds them between and after U+0001 separators.
         const e = { type, purpose, system, categories: categories.length > 2 ? categories.slice(1, -1).split('\u0001') : [] } as unknown as ProcessingEntry;
         lists = facetsOf(e).map((f) => {
@@ -216,7 +217,6 @@ create table if not exists audit_facets_through (tenant text primary key, positi
         combinations.set(combination, lists);
       }
       for (const list of lists) list.push(position);
-      if (position > (through.get(tenant) ?? -1)) through.set(tenant, position);
     }
     const name = db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, ?) returning id').pluck();
     // Many keys a statement (a JSON array of positions), rather than a statement a key.
@@ -227,8 +227,7 @@ create table if not exists audit_facets_through (tenant text primary key, positi
       const id = name.get(tenant, f, list.length) as number;
       for (let i = 0; i < list.length; i += 50_000) insert.run(id, JSON.stringify(list.slice(i, i + 50_000)));
     }
-    const setThrough = db.prepare('insert into audit_facets_through (tenant, position) values (?, ?)');
-    for (const [tenant, position] of through) setThrough.run(tenant, position);
+    db.exec('insert into audit_facets_through (tenant, position) select tenant, max(position) from audit_events group by tenant');
     this.clear();
   }
 }
