@@ -28,7 +28,7 @@ const PROCESSING = new Set<string>(PROCESSING_TYPES);
  * (facets), so written in large groups after the commits instead (see `DeferredIndex`). `<name>_through`
  * says, per tenant, up to which position it is complete; readers scan `audit_events` after that.
  */
-abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, position: number, ...more: unknown[]]> implements DeferredIndex {
+abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: unknown, position: number, ...more: unknown[]]> implements DeferredIndex {
   abstract readonly name: string;
   abstract readonly tables: readonly string[];
   abstract readonly schema: string;
@@ -40,7 +40,7 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
   private setThrough: Statement<unknown[]> | null = null;
 
   /** `keyOrder`: the group is sorted into it (keys that come at random); without, rows stay in log order. */
-  constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[], private readonly keyOrder = false) {}
+  constructor(private readonly throughTable: string, private readonly rowsOf: (e: ProcessingEntry, recorded: RecordedEvent) => readonly Row[], private readonly keyOrder?: (a: Row, b: Row) => number) {}
 
   add(events: readonly Applied[]): void {
     for (const { recorded, context } of events) {
@@ -55,7 +55,7 @@ abstract class TrailKeyIndex<Row extends readonly [tenant: string, key: string, 
   /** In (tenant, key, position) order where keys are random: each B-tree page is visited once per group instead of once per row. */
   freeze(): void {
     if (this.group) return;
-    if (this.keyOrder) this.rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
+    if (this.keyOrder) this.rows.sort(this.keyOrder);
     this.group = { rows: new Slices(this.rows), through: this.through };
     this.clear();
   }
@@ -110,7 +110,8 @@ create table if not exists audit_subjects_through (tenant text primary key, posi
   private insert: Statement<unknown[]> | null = null;
 
   constructor() {
-    super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]], true);
+    super('audit_subjects_through', (e, r) => [[e.tenant, e.subject.id, e.position, r.globalPosition, r.leafHash ?? leafHash(r.data)]],
+      (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
   }
 
   protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, string, number, bigint, Buffer]>): void {
@@ -141,12 +142,18 @@ function ascending(list: number[]): number[] {
   return list;
 }
 
+/** Combinations of facets remembered (`AuditFacetIndex`) before the memory of them starts again. */
+const FACET_COMBINATIONS = 10_000;
+
 /**
  * The audit trail's facet index: each (tenant, facet) numbered in `audit_facet_names` with its count of
  * positions (a filter of several facets starts from its rarest), and its positions as one integer key
- * each, so that a facet's positions are one ordered range of a table of integers.
+ * each, so that a facet's positions are one ordered range of a table of integers. Taken one row an event,
+ * its facets one list shared by every event of the same combination (declarations bound them): a row a
+ * facet, each with a facet string made anew, held ~500 bytes an event in the storage thread's heap until
+ * written (up to two groups of 20,000 events).
  */
-export class AuditFacetIndex extends TrailKeyIndex<readonly [string, string, number]> {
+export class AuditFacetIndex extends TrailKeyIndex<readonly [string, readonly string[], number]> {
   readonly name = 'audit-facets';
   readonly tables = ['audit_facets', 'audit_facet_names', 'audit_facets_through'];
   readonly schema = `
@@ -157,10 +164,19 @@ create table if not exists audit_facets_through (tenant text primary key, positi
 
   // In log order, not sorted: each facet's positions come ascending and go to the end of its range.
   constructor() {
-    super('audit_facets_through', (e) => facetsOf(e).map((f) => [e.tenant, f, e.position] as const));
+    const combinations = new Map<string, readonly string[]>();
+    super('audit_facets_through', (e) => {
+      const k = `${e.type}\u0000${e.purpose}\u0000${e.system}\u0000${e.categories.join('\u0001')}`;
+      let facets = combinations.get(k);
+      if (!facets) {
+        if (combinations.size >= FACET_COMBINATIONS) combinations.clear();
+        combinations.set(k, (facets = facetsOf(e)));
+      }
+      return [[e.tenant, facets, e.position]];
+    });
   }
 
-  protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, string, number]>): void {
+  protected writeRows(db: Db, rows: ReadonlyArray<readonly [string, readonly string[], number]>): void {
     const s = (this.stmt ??= {
       name: db.prepare('insert into audit_facet_names (tenant, facet, n) values (?, ?, 0) on conflict (tenant, facet) do nothing'),
       id: db.prepare('select id from audit_facet_names where tenant = ? and facet = ?').pluck(),
@@ -171,16 +187,18 @@ create table if not exists audit_facets_through (tenant text primary key, positi
     // transaction fails must not leave numbers behind that the table no longer has.
     const ids = new Map<string, number>();
     const positions = new Map<number, number[]>();
-    for (const [tenant, f, position] of rows) {
-      const k = `${tenant}\u0000${f}`;
-      let id = ids.get(k);
-      if (id === undefined) {
-        s.name.run(tenant, f);
-        ids.set(k, (id = s.id.get(tenant, f) as number));
+    for (const [tenant, facets, position] of rows) {
+      for (const f of facets) {
+        const k = `${tenant}\u0000${f}`;
+        let id = ids.get(k);
+        if (id === undefined) {
+          s.name.run(tenant, f);
+          ids.set(k, (id = s.id.get(tenant, f) as number));
+        }
+        const list = positions.get(id);
+        if (list) list.push(position);
+        else positions.set(id, [position]);
       }
-      const list = positions.get(id);
-      if (list) list.push(position);
-      else positions.set(id, [position]);
     }
     // Each facet's positions of the slice in one statement (a JSON array), in order: they go to the end of
     // its range, a few pages per facet (a statement per key cost twice as much, most of it in the calls).
