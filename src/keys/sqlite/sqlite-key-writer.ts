@@ -187,10 +187,7 @@ export class SqliteKeyWriter {
       const group = this.group;
       if (!group || !this.indexDb.open) return;
       try {
-        const rows = this.sliceSizes.next(BLIND_INDEX, this.pending.length), started = performance.now();
-        const done = this.writeIndex(group, rows);
-        this.sliceSizes.took(BLIND_INDEX, rows, performance.now() - started);
-        if (!done) return this.flushIndexSoon();
+        if (!this.sliceSizes.write(BLIND_INDEX, this.pending.length, (rows) => this.writeIndex(group, rows))) return this.flushIndexSoon();
       } catch {
         this.timer ??= setTimeout(() => this.flushIndexSoon(), FLUSH_MS);
         return;

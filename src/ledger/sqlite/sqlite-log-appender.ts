@@ -467,19 +467,16 @@ export class SqliteLogAppender {
     const d = round?.todo[0];
     if (!round || !d) return;
     let done = false;
-    const rows = this.sliceSizes.next(d.name, this.pending);
-    const started = performance.now();
     try {
-      this.indexDb.transaction(() => {
+      this.sliceSizes.write(d.name, this.pending, (rows) => this.indexDb.transaction(() => {
         done = d.write(this.indexDb, rows) !== false;
         if (done) this.stmt.setCheckpoint.run(d.name, round.through);
-      })();
+      })());
     } catch {
       d.rewind?.();
       this.timer ??= setTimeout(() => this.flushSoon(), FLUSH_MS);
       return;
     }
-    this.sliceSizes.took(d.name, rows, performance.now() - started);
     if (done) {
       this.written(d, round.through);
       round.todo.shift();
