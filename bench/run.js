@@ -90,7 +90,6 @@ console.log(`pdl ingest benchmark, ${SECONDS} s per contender; machine now: ${ma
 const cores = {};
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-let cbRounds = []; // c/b of each round of (b) and (c), alternated
 const only = process.env.BENCH_ONLY; // 'server' measures (d), (e), (f) alone, to iterate on the server quickly
 if (only !== 'server') {
 ({ value: results.a_raw, cores: cores.a } = await withBusyCores(() => raw())); console.log(`(a) raw better-sqlite3, 100/tx:       ${Math.round(results.a_raw)} ev/s; ${cores.a} cores busy`);
@@ -103,7 +102,6 @@ const c4 = await withBusyCores(() => inProcess(4)); cores.c = c4.cores;
 const rounds = [{ b: b100.rate ?? null, c: c4.value }];
 for (let r = 1; r < ROUNDS; r++) rounds.push({ b: b100.skipped ? null : (await emmett(100)).rate, c: await inProcess(4) });
 results.b_c_rounds = rounds;
-cbRounds = rounds.filter((x) => x.b).map((x) => x.c / x.b);
 const b1 = await emmett(1);
 // With appends in flight emmett-sqlite fails (SQLITE_BUSY), and its driver may even end the process: run apart.
 const b4 = await new Promise((resolve) => {
@@ -145,6 +143,8 @@ const g = await overHttp(srvG, 4, 100); results.g_http_4x100_checkpoint_every_co
 console.log(`(g) as (d), checkpoint after every commit: ${Math.round(g.rate)} ev/s (${g.errors} errors) = ${(g.rate / d.rate).toFixed(2)} x (d)`);
 results.errors = d.errors + eCold.errors + e.errors + f.errors + g.errors;
 const ratio = (x, y) => (x && y ? x / y : null);
+// c/b of each round of (b) and (c), alternated; none when (b) was skipped or only the server measured.
+const cbRounds = (results.b_c_rounds ?? []).filter((x) => x.b).map((x) => x.c / x.b);
 results.ratios = { 'c/a': ratio(results.c_inprocess, results.a_raw), 'c/b': cbRounds.length ? median(cbRounds) : null, "c''/b": ratio(results.c_inprocess_log_only, results.b_emmett_batch100), 'd/a': ratio(d.rate, results.a_raw), 'e/a': ratio(e.rate, results.a_raw), "d/a'": ratio(d.rate, results.a_raw_again), "e/a'": ratio(e.rate, results.a_raw_again) };
 const fmt = (x) => (x === null ? 'n/a' : x.toFixed(2));
 const targets = { 'c/b': 1.5, 'd/a': 0.35, 'e/a': 0.15, "d/a'": 0.35, "e/a'": 0.15 };
