@@ -1,18 +1,17 @@
 import type Database from 'better-sqlite3';
-import type { MessagePort } from 'node:worker_threads';
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../common/sqlite/open-database.js';
 import { ensureFoldSchema, foldLog } from '../ledger/sqlite/sqlite-log-appender.js';
 import { apartProjections } from './embedded-projections.js';
-import { BEAT, CANCEL, DONE, removeDatabase, type ApartResult } from './rebuild-apart.js';
+import { BEAT, CANCEL, removeDatabase, type ApartResult } from './rebuild-apart.js';
 
 /**
  * The rebuild's worker (see `rebuildApart`): folds the log of `ledger.db` (attached, only read) into the
  * compliance engine's read models in a file of their own, resuming where an earlier fold of the same
- * rebuild stopped; then says so on `port` and wakes the appender's thread.
+ * rebuild stopped; then says so to its supervisor (`rebuild-supervisor.ts`), which wakes the appender's thread.
  */
-const { ledgerFile, file, head, version, batches, state, port } = workerData as {
-  ledgerFile: string; file: string; head: bigint; version: number; batches: { batchSize: number; commitEvery: number }; state: Int32Array; port: MessagePort;
+const { ledgerFile, file, head, version, batches, state } = workerData as {
+  ledgerFile: string; file: string; head: bigint; version: number; batches: { batchSize: number; commitEvery: number }; state: Int32Array;
 };
 
 /** Each batch: a beat for the appender's thread, which may have asked it to stop (its own fold failed). */
@@ -64,7 +63,5 @@ try {
   // SQLite's and the ledger's own messages: no personal data.
   result = { ok: false, error: e instanceof Error ? e.message : String(e) };
 } finally {
-  port.postMessage(result);
-  Atomics.store(state, DONE, 1);
-  Atomics.notify(state, DONE);
+  parentPort!.postMessage(result);
 }

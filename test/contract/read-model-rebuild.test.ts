@@ -157,6 +157,30 @@ describe('a rebuild that stops half-way', () => {
     await resumesApart(dir, incremental);
   }, 60_000);
 
+  it('with the engine folded apart by a worker that runs out of memory: fails at once saying so, and the next start rebuilds', async () => {
+    const { openDatabase } = await import('../../src/common/sqlite/open-database.js');
+    const { SqliteLogAppender } = await import('../../src/ledger/sqlite/sqlite-log-appender.js');
+    const { READ_MODELS_VERSION } = await import('../../src/storage/embedded-projections.js');
+    const { rebuildApart } = await import('../../src/storage/rebuild-apart.js');
+    const { existsSync } = await import('node:fs');
+    const { dir, incremental } = await sixThousandEvents();
+    const file = join(dir, 'ledger.db');
+    const db = openDatabase(file), indexDb = openDatabase(file);
+    try {
+      // Its heap too small to fold anything: until 2026-12-02 this thread waited 120 s (beyond this test's
+      // time) for a worker long dead.
+      expect(() => new SqliteLogAppender(db, indexDb, embeddedProjections(db), {
+        version: READ_MODELS_VERSION, force: true, batchSize: 500, commitEvery: 500,
+        apart: rebuildApart(file, READ_MODELS_VERSION, { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 }),
+      })).toThrow(/the rebuild's worker failed: it ended without an answer: it ran out of memory/);
+    } finally {
+      db.close();
+      indexDb.close();
+    }
+    expect(existsSync(`${file}.rebuild-apart`)).toBe(false);
+    await resumesApart(dir, incremental);
+  }, 60_000);
+
   it('with the engine folded apart from a file that is not a database: the file is made again', async () => {
     const { writeFileSync } = await import('node:fs');
     const { dir, incremental } = await sixThousandEvents();

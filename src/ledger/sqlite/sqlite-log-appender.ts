@@ -112,6 +112,8 @@ export interface RebuildApart {
 }
 
 export interface ApartFold {
+  /** Throws if it has already failed (so that the rest of the rebuild stops early). */
+  check(): void;
   /** Waits until the log is folded up to its head; answers the SQLite file holding the tables. */
   wait(): string;
   /** Stops it if it still runs (at its next batch, waiting for it); `keep`: its file stays, for the next try to resume from. */
@@ -349,7 +351,7 @@ export class SqliteLogAppender {
     const fold = aside.length ? apart!.start(through === -1n, head, { batchSize, commitEvery }) : null;
     let events: number;
     try {
-      events = foldLog(db, db, here, through, { batchSize, commitEvery, ...(onProgress ? { onProgress: (at: bigint) => onProgress(at, head) } : {}) });
+      events = foldLog(db, db, here, through, { batchSize, commitEvery, onProgress: (at: bigint) => { fold?.check(); onProgress?.(at, head); } });
       if (fold) copyApart(db, fold.wait(), aside, head);
     } catch (e) {
       // What it folded stays for the next try (its file keeps its progress), unless this side failed first.
