@@ -1,25 +1,25 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../common/sqlite/open-database.js';
-import { Slices, type Applied, type DeferredIndex } from './deferred-index.js';
+import { SliceSizes, Slices, type Applied, type DeferredIndex } from './deferred-index.js';
 import { MembershipFilter } from '../../common/kernel/membership-filter.js';
 
 /** An event id's key in a filter of the ids of every stream. */
 const idKey = (stream: string, eventId: string): string => `${stream}\u0000${eventId}`;
 
-/** Rows of the idempotency index a step of `KnownIds` reads: a few milliseconds, between other work. */
-const KNOWN_IDS_STEP = 5000;
-
 /**
  * A filter of every id the idempotency index holds or will hold (`MembershipFilter`): made from the
  * index a step at a time, on later turns of the event loop (a million ids take ~1.5 s, which a first
- * append must not wait for), with the ids `unwritten` (taken, not written yet); its owner adds every id
- * it takes from then on. Looking an id up in the index is a B-tree descent, whose pages the commits of
+ * append must not wait for), each step sized like a deferred index's slice (`SliceSizes`, ~2 ms: steps of
+ * 5,000 rows took ~10 ms on a slow machine, and a commit waiting behind one made the reports' tail right
+ * after a start), with the ids `unwritten` (taken, not written yet); its owner adds every id it takes from
+ * then on. Looking an id up in the index is a B-tree descent, whose pages the commits of
  * the other connection to the file keep taking out of this one's cache; most ids looked up are new (a new
  * event's), and once made the filter answers those alone. Until then every id is looked up.
  */
 export class KnownIds {
   private readonly filter = new MembershipFilter();
   private readonly step;
+  private readonly sizes = new SliceSizes();
   private after = 0;
   private isReady = false;
   private stopped = false;
@@ -27,7 +27,8 @@ export class KnownIds {
   constructor(db: Db, unwritten: Iterable<Map<string, Map<string, number>> | undefined>) {
     for (const byStream of unwritten) for (const [stream, ids] of byStream ?? []) for (const id of ids.keys()) this.add(stream, id);
     // In rowid order: rows the deferred writes add meanwhile come after those read (and were added here first).
-    this.step = db.prepare('select rowid, stream, event_id from event_ids where rowid > ? order by rowid limit ?').raw(true);
+    // Each row's key joined by SQLite (`idKey`: neither column holds U+0000), one string a row instead of two.
+    this.step = db.prepare('select rowid, stream || char(0) || event_id from event_ids where rowid > ? order by rowid limit ?').raw(true);
     this.next();
   }
 
@@ -53,18 +54,21 @@ export class KnownIds {
   private next(): void {
     setImmediate(() => {
       if (this.stopped) return;
-      let rows: Array<[number, string, string]>;
+      let more: boolean;
       try {
-        rows = this.step.all(this.after, KNOWN_IDS_STEP) as Array<[number, string, string]>;
+        more = this.sizes.write('known-ids', 0, (step) => {
+          const rows = this.step.all(this.after, step) as Array<[number, string]>;
+          for (const [rowid, key] of rows) {
+            this.filter.add(key);
+            this.after = rowid;
+          }
+          return rows.length === step;
+        });
       } catch {
         return; // Its connection closed: never made, every id is looked up.
       }
-      for (const [rowid, stream, id] of rows) {
-        this.add(stream, id);
-        this.after = rowid;
-      }
-      if (rows.length < KNOWN_IDS_STEP) this.isReady = true;
-      else this.next();
+      if (more) this.next();
+      else this.isReady = true;
     }).unref();
   }
 }
