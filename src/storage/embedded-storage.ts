@@ -22,6 +22,7 @@ import { SqliteJudge } from '../compliance/sqlite/sqlite-judge.js';
 import type { Fact } from '../compliance/domain/rules.js';
 import { SqliteCheckpointStore } from '../integrity/sqlite/sqlite-checkpoint-store.js';
 import { WriteWorkerClient } from './write-worker-client.js';
+import type { OnWorkerLost } from './worker-calls.js';
 import { promised } from '../common/kernel/promised.js';
 import { warmFile } from '../common/sqlite/warm-file.js';
 
@@ -37,6 +38,8 @@ export interface EmbeddedOptions {
   readonly readModels?: boolean;
   /** Rebuild every read model from the log before opening (`pdl rebuild`), reporting progress. */
   readonly rebuild?: { readonly onProgress?: (through: bigint, head: bigint) => void };
+  /** Called if the storage worker ends unasked (the server stops then: see `StorageModule`). */
+  readonly onWorkerLost?: OnWorkerLost;
 }
 
 /**
@@ -76,7 +79,7 @@ export function openEmbeddedStorage(dataDir: string, master: MasterKey, options:
     keyStore = new SqliteKeyStore(keysDb, keyWriter.inThread(), master, now);
   } else {
     appender.closeIndexes();
-    worker = new WriteWorkerClient(dataDir, projectionOptions);
+    worker = new WriteWorkerClient(dataDir, projectionOptions, options.onWorkerLost);
     eventStore = new SqliteEventStore(ledgerDb, worker.logWrites);
     keyStore = new SqliteKeyStore(keysDb, worker.keyWrites, master, now);
   }

@@ -21,12 +21,13 @@ export async function configuredMasterKey(config: PdlConfig): Promise<{ master: 
  * then the embedded store must be a stopped ledger's (written on the calling thread); PostgreSQL and
  * EventStoreDB are shared with running ledgers.
  */
-export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
+export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild' | 'onWorkerLost'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
   const rebuild = options.rebuild ? { rebuild: options.rebuild } : {};
-  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, { ...rebuild, ...(options.tool ? { writes: 'in-thread' as const } : {}) });
+  const lost = options.onWorkerLost ? { onWorkerLost: options.onWorkerLost } : {};
+  if (config.store === 'postgres') return openPostgresStorage(config.postgresUrl!, master, { ...rebuild, ...lost, ...(options.tool ? { writes: 'in-thread' as const } : {}) });
   if (config.store === 'eventstoredb') return openEventStoreDbStorage(config.esdbUrl!, config.postgresUrl!, master, { ...rebuild, ...(options.log ? { log: options.log } : {}) });
   if (options.tool && !existsSync(join(config.dataDir, 'ledger.db'))) throw new NoLedger(`${config.dataDir} holds no ledger (no ledger.db)`);
-  return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...rebuild });
+  return openEmbeddedStorage(config.dataDir, master, { ...(options.tool ? { writes: 'in-thread' as const } : {}), ...rebuild, ...lost });
 }
 
 /** A tool pointed at a data directory that holds no ledger. */

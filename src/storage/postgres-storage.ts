@@ -13,6 +13,7 @@ import type { EventStore } from '../ledger/event-store.port.js';
 import { PgEventStore } from '../ledger/postgres/pg-event-store.js';
 import { storedEntryOf } from '../ledger/entry-of.js';
 import { PgWorkerEventStore } from './postgres/pg-append-worker-client.js';
+import type { OnWorkerLost } from './worker-calls.js';
 import type { PgProjection } from '../ledger/postgres/pg-projection.js';
 import { PgRequestsReadModel, pgRequestsProjection } from '../requests/postgres/pg-requests.js';
 import { PgTenantDirectory, pgTenancyProjection } from '../tenancy/postgres/pg-tenancy.js';
@@ -42,6 +43,8 @@ export interface PostgresOptions {
    * thread of their own. `in-thread`: on the calling thread (tools, and tests that run from TypeScript sources).
    */
   readonly writes?: 'worker' | 'in-thread';
+  /** Called if the append worker ends unasked (the server stops then: see `StorageModule`). */
+  readonly onWorkerLost?: OnWorkerLost;
 }
 
 export const postgresProjections = (): PgProjection[] => [
@@ -135,7 +138,7 @@ export function sharedPostgresStorage(s: {
  */
 export async function openPostgresStorage(url: string, master: MasterKey, options: PostgresOptions = {}): Promise<LedgerStorage> {
   const { pool, eventStore: log, rebuilt } = await openPostgresLog(url, options);
-  const worker = options.writes === 'in-thread' ? null : new PgWorkerEventStore(log, url, options.schema ?? 'pdl');
+  const worker = options.writes === 'in-thread' ? null : new PgWorkerEventStore(log, url, options.schema ?? 'pdl', options.onWorkerLost);
   try {
     const keys = await openPgKeyStore(url, master, () => new Date().toISOString(), options.keysSchema ?? KEYS_SCHEMA);
     return sharedPostgresStorage({

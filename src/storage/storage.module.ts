@@ -29,6 +29,21 @@ export const STORAGE = Symbol('Storage');
 export const MASTER_KEY = Symbol('MasterKey');
 export type Storage = LedgerStorage;
 
+/** Exit code of a server whose storage thread ended unasked (EX_SOFTWARE). */
+export const EXIT_STORAGE_LOST = 70;
+
+/**
+ * A storage thread that ends unasked (out of memory, say) cannot be started again under the requests it
+ * failed: the process stops, a moment after those requests are answered (503), so that what supervises it
+ * starts it again — as after a crash: every acknowledged entry is on disk, and what the thread held in
+ * memory (the deferred indexes' groups) is completed from the log at start. Until 2026-12-02 the server
+ * stayed up, unhealthy, refusing every write until someone restarted it.
+ */
+export const stopWhenStorageLost = (log: Logger) => (reason: Error): void => {
+  log.error({ reason: reason.message, exitCode: EXIT_STORAGE_LOST }, 'the storage thread ended: the ledger stops, to be started again');
+  setTimeout(() => process.exit(EXIT_STORAGE_LOST), 250);
+};
+
 /** Opens the configured backend and provides its ports; closes it after the writer has drained. */
 @Global()
 @Module({
@@ -40,7 +55,7 @@ export type Storage = LedgerStorage;
       provide: STORAGE,
       inject: [CONFIG, MASTER_KEY, LOGGER, LedgerMetrics],
       useFactory: async (config: PdlConfig, master: MasterKey, log: Logger, metrics: LedgerMetrics): Promise<Storage> => {
-        const storage = await openConfiguredStorage(config, master, { log });
+        const storage = await openConfiguredStorage(config, master, { log, onWorkerLost: stopWhenStorageLost(log) });
         metrics.watchWorkerHeap(storage.workerHeap);
         if (storage.rebuilt) log.warn({ events: storage.rebuilt.events, ms: storage.rebuilt.ms, resumed: storage.rebuilt.resumed }, 'rebuilt the read models from the log (their version changed, or a rebuild had not finished)');
         return storage;

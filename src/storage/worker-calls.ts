@@ -8,9 +8,13 @@ export type WorkerResponse =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
+/** Called once if a storage worker ends before it was asked to stop (out of memory, an error it did not catch). */
+export type OnWorkerLost = (reason: Error) => void;
+
 /**
  * The main thread's handle on a storage worker: every request is a message answered once it is done;
- * when the worker fails or stops, every pending request fails with why, and so does every later one.
+ * when the worker fails or stops, every pending request fails with why, and so does every later one;
+ * a worker that ends unasked is also reported to `onLost`.
  */
 export class WorkerCalls<Op extends { readonly op: string }> {
   private readonly worker: Worker;
@@ -19,7 +23,7 @@ export class WorkerCalls<Op extends { readonly op: string }> {
   private failure: Error | null = null;
   private closed = false;
 
-  constructor(script: URL, workerData: unknown, resourceLimits: ResourceLimits) {
+  constructor(script: URL, workerData: unknown, resourceLimits: ResourceLimits, private readonly onLost?: OnWorkerLost) {
     this.worker = new Worker(script, { workerData, resourceLimits });
     this.worker.on('message', (m: WorkerResponse) => {
       const call = this.calls.get(m.id);
@@ -38,6 +42,7 @@ export class WorkerCalls<Op extends { readonly op: string }> {
 
   private fail(e: Error) {
     if (this.closed && this.calls.size === 0) return;
+    if (!this.failure && !this.closed) this.onLost?.(e);
     this.failure ??= e;
     for (const c of this.calls.values()) c.reject(this.failure);
     this.calls.clear();

@@ -1,15 +1,15 @@
 import type { KeyWrites } from '../keys/sqlite/sqlite-key-writer.js';
 import type { AppendReceipt } from '../ledger/sqlite/sqlite-log-appender.js';
 import type { LogWrites } from '../ledger/sqlite/sqlite-event-store.js';
-import { packAppends, WorkerCalls } from './worker-calls.js';
+import { packAppends, WorkerCalls, type OnWorkerLost } from './worker-calls.js';
 import type { ProjectionOptions } from './embedded-projections.js';
 import type { WriteOperation } from './write-protocol.js';
 
 /** The main thread's handle on the embedded store's worker, which owns its write connections. */
 export class WriteWorkerClient extends WorkerCalls<WriteOperation> {
-  constructor(dataDir: string, projections: ProjectionOptions = {}) {
+  constructor(dataDir: string, projections: ProjectionOptions = {}, onLost?: OnWorkerLost) {
     // It holds one group of entries at a time: a small young generation keeps the process's memory down.
-    super(new URL('./write-worker.js', import.meta.url), { dataDir, projections }, { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 });
+    super(new URL('./write-worker.js', import.meta.url), { dataDir, projections }, { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 }, onLost);
   }
 
   readonly logWrites: LogWrites = (appends) => this.call<AppendReceipt>({ op: 'append', appends: packAppends(appends) });

@@ -1,5 +1,5 @@
 import type { AppendLease, AppendOutcome, EventStore, RecordedEvent, StreamAppend } from '../../ledger/event-store.port.js';
-import { packAppends, WorkerCalls } from '../worker-calls.js';
+import { packAppends, WorkerCalls, type OnWorkerLost } from '../worker-calls.js';
 import type { PgAppendOperation } from './pg-append-protocol.js';
 
 /**
@@ -7,8 +7,8 @@ import type { PgAppendOperation } from './pg-append-protocol.js';
  * (and turns at appending alone) on the append worker, which folds the read models into each append.
  */
 export class PgWorkerEventStore extends WorkerCalls<PgAppendOperation> implements EventStore {
-  constructor(private readonly reads: EventStore, url: string, schema: string) {
-    super(new URL('./pg-append-worker.js', import.meta.url), { url, schema, connections: 3 }, { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 });
+  constructor(private readonly reads: EventStore, url: string, schema: string, onLost?: OnWorkerLost) {
+    super(new URL('./pg-append-worker.js', import.meta.url), { url, schema, connections: 3 }, { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 }, onLost);
   }
 
   append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
