@@ -10,9 +10,9 @@ const idKey = (stream: string, eventId: string): string => `${stream}\u0000${eve
  * A filter of every id the idempotency index holds or will hold (`MembershipFilter`): made from the
  * index a step at a time, on later turns of the event loop (a million ids take ~1.5 s, which a first
  * append must not wait for), each step sized like a deferred index's slice (`SliceSizes`, ~2 ms: steps of
- * 5,000 rows took ~10 ms on a slow machine, and a commit waiting behind one made the reports' tail right
- * after a start), with the ids `unwritten` (taken, not written yet); its owner adds every id it takes from
- * then on. Looking an id up in the index is a B-tree descent, whose pages the commits of
+ * 5,000 rows took ~10–13 ms on a slow machine, holding back whatever waited on the thread meanwhile, such
+ * as a report's `accessed` entry right after a start), with the ids `unwritten` (taken, not written yet);
+ * its owner adds every id it takes from then on. Looking an id up in the index is a B-tree descent, whose pages the commits of
  * the other connection to the file keep taking out of this one's cache; most ids looked up are new (a new
  * event's), and once made the filter answers those alone. Until then every id is looked up.
  */
