@@ -25,7 +25,7 @@ let failure: string | null = null;
 worker.on('message', (result: ApartResult) => answer(result));
 worker.on('error', (e: Error & { code?: string }) => {
   failure = e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-    ? `it ran out of memory (its heap is limited to ${resourceLimits.maxOldGenerationSizeMb} MB)`
+    ? `it ran out of memory${resourceLimits.maxOldGenerationSizeMb ? ` (its heap is limited to ${resourceLimits.maxOldGenerationSizeMb} MB)` : ''}`
     : e.message;
 });
 // Messages a worker posts before it ends are delivered before its `exit`: an answer given is relayed as given.
