@@ -164,6 +164,10 @@ describe('the audit trail', () => {
 
   it('refuses an unknown filter or a forged cursor', async () => {
     expect((await t.dpo('GET', `${t.P}/events?subjet=x`)).json.errors[0].path).toBe('query.subjet');
+    // A parameter of the route's path is named as one, not as a query parameter.
+    expect((await t.dpo('GET', `${t.P}/subject-requests/not-an-id`)).json.errors).toEqual([{ path: 'path.id', message: expect.stringContaining('UUID') }]);
+    expect((await t.dpo('GET', `${t.P}/events/not-an-id/proof`)).json.errors[0].path).toBe('path.eventId');
+    expect((await t.dpo('GET', `${t.P}/subjects/${encodeURIComponent('a\u0001b')}/report`)).json.errors[0].path).toBe('path.subject');
     expect((await t.dpo('GET', `${t.P}/events?cursor=abc`)).status).toBe(400);
     expect((await t.emitter('GET', `${t.P}/events`)).status).toBe(403);
   });

@@ -9,7 +9,7 @@ import { ExportLog } from '../../integrity/application/export-log.js';
 import { GetConsistencyProof, GetInclusionProof, GetLatestCheckpoint, ListSigningKeys, RotateSigningKey } from '../../integrity/application/proofs.js';
 import { Access, orProblem } from './access.js';
 import { problem } from './problem.js';
-import { decodeQuery } from './query-params.js';
+import { decodePath, decodeQuery } from './query-params.js';
 
 /** A whole number of entries (a tree size or a log position), as a query parameter. */
 const Count = (min: number) => new t.Type<number, string, unknown>(`a whole number from ${min}`,
@@ -45,7 +45,7 @@ export class IntegrityController {
   @Get('v1/tenants/:tenant/events/:eventId/proof')
   async inclusion(@Param('tenant') tenant: string, @Param('eventId') eventId: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'read-proofs');
-    decodeQuery(EventIdParam, { eventId });
+    decodePath(EventIdParam, { eventId });
     const { treeSize } = decodeQuery(ProofQuery, query);
     return orProblem(await this.queries.execute(new GetInclusionProof(tenant, eventId, treeSize)));
   }

@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { decodeWith, struct } from '../../common/kernel/codec.js';
+import { boundedString, decodeWith, struct } from '../../common/kernel/codec.js';
+import { Uuid } from '../../common/kernel/ids.js';
 import { decodeCursor } from '../../common/kernel/paging.js';
 import { invalid } from './problem.js';
 
@@ -18,12 +19,24 @@ export const CursorParam = new t.Type<number, string, unknown>('a cursor',
     return p === null ? t.failure(u, c, 'is not a cursor this ledger gave out') : t.success(p);
   }, String);
 
-/** Decodes query parameters with a closed codec (an unknown or misspelt filter is an error, not ignored). */
-export function decodeQuery<A>(codec: t.Decoder<unknown, A>, query: unknown): A {
-  const r = decodeWith(codec, { ...(query as object) });
-  if (isLeft(r)) throw invalid(r.left.map((e) => ({ ...e, path: `query.${e.path}` })));
+/** Decodes the parameters of one part of a request, answering 400 with their paths under `part` (`query.limit`, `path.id`). */
+function decodeParams<A>(part: 'query' | 'path', codec: t.Decoder<unknown, A>, params: unknown): A {
+  const r = decodeWith(codec, { ...(params as object) });
+  if (isLeft(r)) throw invalid(r.left.map((e) => ({ ...e, path: `${part}.${e.path}` })));
   return r.right;
 }
+
+/** Decodes query parameters with a closed codec (an unknown or misspelt filter is an error, not ignored). */
+export const decodeQuery = <A>(codec: t.Decoder<unknown, A>, query: unknown): A => decodeParams('query', codec, query);
+
+/** Decodes parameters of the route's path (`{id}`, `{subject}`): an error names them `path.<name>`. */
+export const decodePath = <A>(codec: t.Decoder<unknown, A>, params: unknown): A => decodeParams('path', codec, params);
+
+/** `{subject}` in a route: a subject id as the ledger records it. */
+export const SubjectParam = struct('path parameters', { subject: boundedString('a subject id', 256, /^[^\u0000-\u001f]+$/, 'printable text') });
+
+/** `{id}` in a route: a request's id. */
+export const IdParam = struct('path parameters', { id: Uuid });
 
 export const AsOfQuery = (asOf: t.Mixed) => struct('query parameters', {}, { asOf, limit: LimitParam, cursor: CursorParam });
 

@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { oneOf, struct } from '../../common/kernel/codec.js';
-import { Uuid } from '../../common/kernel/ids.js';
 import { Instant, sortableInstant } from '../../common/kernel/time.js';
 import {
   ChangeAuthorityRequest, CompleteSubjectRequest, ExtendSubjectRequest, GetAuthorityRequest, GetSubjectRequest, ListAuthorityRequests,
@@ -10,9 +9,8 @@ import {
 } from '../../requests/application/requests.js';
 import { AuthorityRequestBody, CompleteBody, DecideBody, ExtendBody, SubjectRequestBody } from '../../requests/domain/requests.js';
 import { Access, orProblem } from './access.js';
-import { CursorParam, decodeBody, decodeQuery, LimitParam } from './query-params.js';
+import { CursorParam, decodeBody, decodePath, decodeQuery, IdParam, LimitParam } from './query-params.js';
 
-const IdParam = struct('path parameters', { id: Uuid });
 const SubjectRequestsQuery = struct('query parameters', {}, { status: oneOf('a status', ['open', 'overdue', 'completed'] as const), at: Instant, limit: LimitParam, cursor: CursorParam });
 const AtQuery = struct('query parameters', {}, { at: Instant });
 const PageQuery = struct('query parameters', {}, { limit: LimitParam, cursor: CursorParam });
@@ -39,7 +37,7 @@ export class RequestsController {
   @Get('subject-requests/:id')
   async one(@Param('tenant') tenant: string, @Param('id') id: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'manage-subject-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     const { at } = decodeQuery(AtQuery, query);
     return orProblem(await this.queries.execute(new GetSubjectRequest(tenant, id, sortableInstant(at ?? new Date()))));
   }
@@ -48,7 +46,7 @@ export class RequestsController {
   @HttpCode(200)
   async extend(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'manage-subject-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     return orProblem(await this.commands.execute(new ExtendSubjectRequest(tenant, id, decodeBody(ExtendBody, body).reason, by)));
   }
 
@@ -56,7 +54,7 @@ export class RequestsController {
   @HttpCode(200)
   async complete(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'manage-subject-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     const b = decodeBody(CompleteBody, body);
     return orProblem(await this.commands.execute(new CompleteSubjectRequest(tenant, id, b.outcome, b.reason, by)));
   }
@@ -78,7 +76,7 @@ export class RequestsController {
   @Get('authority-requests/:id')
   async oneAuthority(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'manage-authority-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     return orProblem(await this.queries.execute(new GetAuthorityRequest(tenant, id)));
   }
 
@@ -86,7 +84,7 @@ export class RequestsController {
   @HttpCode(200)
   async decide(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'manage-authority-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, { decide: decodeBody(DecideBody, body) }, by)));
   }
 
@@ -94,7 +92,7 @@ export class RequestsController {
   @HttpCode(200)
   async close(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'manage-authority-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, 'close', by)));
   }
 
@@ -102,7 +100,7 @@ export class RequestsController {
   @HttpCode(200)
   async unseal(@Param('tenant') tenant: string, @Param('id') id: string, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'manage-authority-requests');
-    decodeQuery(IdParam, { id });
+    decodePath(IdParam, { id });
     return orProblem(await this.commands.execute(new ChangeAuthorityRequest(tenant, id, 'unseal', by)));
   }
 }

@@ -5,12 +5,11 @@ import { boundedString, struct } from '../../common/kernel/codec.js';
 import { FindSubjects } from '../../subjects/application/find-subjects.js';
 import { GetErasureCertificate } from '../../keys/application/erasure-certificate.js';
 import { Access, orProblem } from './access.js';
-import { decodeQuery } from './query-params.js';
+import { decodePath, decodeQuery, SubjectParam } from './query-params.js';
 
 /** `kind:value`, e.g. `ip:203.0.113.7` or `email:b@example.org`. */
 const IdentifierParam = boundedString('an identifier', 1100, /^[a-z][a-z0-9_-]{0,31}:.+$/s, 'kind:value, such as ip:203.0.113.7');
 const LookupQuery = struct('query parameters', { identifier: IdentifierParam });
-const SubjectParam = struct('path parameters', { subject: boundedString('a subject id', 256, /^[^\u0000-\u001f]+$/, 'printable text') });
 
 /** Finding a subject by one of its identifiers, without the ledger ever keeping it in clear. */
 @Controller('v1/tenants/:tenant/subjects')
@@ -21,7 +20,7 @@ export class SubjectsController {
   @Get(':subject/erasure')
   async erasure(@Param('tenant') tenant: string, @Param('subject') subject: string, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'read-erasure');
-    decodeQuery(SubjectParam, { subject });
+    decodePath(SubjectParam, { subject });
     return orProblem(await this.queries.execute(new GetErasureCertificate(tenant, subject)));
   }
 
