@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { join } from 'node:path';
@@ -88,6 +89,62 @@ describe('gRPC Decide', () => {
     expect(lawful).toEqual({ allowed: true, findings: [] });
     await expect(decide({ subject: { id: 'x' }, type: 'teleported', purpose: 'p', categories: ['user.name'], system: 'core' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(decide({ subject: { id: 'x' }, type: 'used', purpose: 'anti-abuse', categories: ['user.name'], system: 'core' }, t.tokens.auditor)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    c.close();
+  });
+});
+
+describe('a message that is not valid protobuf of its request type', () => {
+  // Bytes sent as they are (a client with another .proto, a broken encoder): a field cut short (`events`,
+  // 3 bytes announced, 1 sent), and an invalid wire type (7) from the second byte on.
+  const truncated = Buffer.from([0x12, 0x03, 0x0a]);
+  const badWireType = Buffer.from('garbage');
+  const raw = () => new grpc.Client(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure());
+  const unary = (c: grpc.Client, method: string, bytes: Buffer) =>
+    new Promise<grpc.ServiceError>((res, rej) => c.makeUnaryRequest(`/pdl.v1.Ledger/${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes, auth(t.tokens.emitter), (err, v) => (err ? res(err) : rej(new Error(`answered ${String(v)}`)))));
+
+  it('is refused with INVALID_ARGUMENT and a problem, not INTERNAL, by Append and Decide', async () => {
+    const c = raw();
+    for (const method of ['Append', 'Decide']) {
+      for (const bytes of [truncated, badWireType]) {
+        const err = await unary(c, method, bytes);
+        expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(err.details).toContain('Malformed request message');
+        const problem = JSON.parse(String(err.metadata.get('problem-bin')[0]));
+        expect(problem).toMatchObject({ status: 400, type: 'https://pdl.dev/problems/malformed-body' });
+        expect(problem.detail).toContain(method === 'Append' ? 'AppendRequest' : 'DecisionRequest');
+      }
+    }
+    c.close();
+  });
+
+  it('is never answered INTERNAL or UNKNOWN, whatever the bytes (fast-check)', async () => {
+    const c = raw();
+    const anyAnswer = (method: string, bytes: Buffer) =>
+      new Promise<number>((res) => c.makeUnaryRequest(`/pdl.v1.Ledger/${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes, auth(t.tokens.emitter), (err) => res(err ? err.code : grpc.status.OK)));
+    await fc.assert(fc.asyncProperty(fc.constantFrom('Append', 'Decide'), fc.uint8Array({ maxLength: 96 }), async (method, bytes) => {
+      const code = await anyAnswer(method, Buffer.from(bytes));
+      expect([grpc.status.INTERNAL, grpc.status.UNKNOWN]).not.toContain(code);
+    }), { numRuns: 150 });
+    c.close();
+  });
+
+  it('is answered as a refused batch by AppendStream, which goes on with the next ones', async () => {
+    const serialize = (Ledger.service as any).AppendStream.requestSerialize as (m: object) => Buffer;
+    const deserialize = (Ledger.service as any).AppendStream.responseDeserialize as (b: Buffer) => any;
+    const c = raw();
+    const stream = c.makeBidiStreamRequest('/pdl.v1.Ledger/AppendStream', (b: Buffer) => b, deserialize, auth(t.tokens.emitter));
+    const answers: any[] = [];
+    const done = new Promise<void>((resolve, reject) => { stream.on('data', (a: unknown) => answers.push(a)); stream.on('end', resolve); stream.on('error', reject); });
+    const before = anEvent(), after = anEvent();
+    stream.write(serialize({ tenant: 'chatbox', events: [toProto(before)] }));
+    stream.write(truncated);
+    stream.write(serialize({ tenant: 'chatbox', events: [toProto(after)] }));
+    stream.end();
+    await done;
+    expect(answers).toHaveLength(3);
+    expect(answers[0].results[0]).toMatchObject({ eventId: before.eventId, status: 'recorded' });
+    expect(answers[1].error).toMatchObject({ status: 400, title: 'Malformed request message' });
+    expect(answers[2].results[0]).toMatchObject({ eventId: after.eventId, status: 'recorded' });
     c.close();
   });
 });

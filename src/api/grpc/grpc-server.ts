@@ -20,7 +20,7 @@ interface DecisionRequest {
   tenant?: string; subject?: { id?: string }; type?: string; purpose?: string; categories?: string[]; system?: string;
   recipient?: string; authorityRequestId?: string; at?: string;
 }
-import { ProblemError, invalid, problemOf, type Problem } from '../http/problem.js';
+import { ProblemError, invalid, problem, problemOf, type Problem } from '../http/problem.js';
 import { eventFromProto } from './proto-event.js';
 
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
@@ -32,6 +32,37 @@ const STATUS_OF: Record<number, grpc.status> = {
 
 type AppendRequest = { tenant?: string; events?: Array<Record<string, unknown>> };
 type AppendResponse = { results?: Array<Omit<RecordResult, 'position'> & { position: number }>; error?: { status: number; title: string; detail: string; errors: unknown[] } };
+
+/** What a request message that is not valid protobuf of its type decodes to (see `withMalformedAnswered`). */
+class MalformedMessage {
+  constructor(readonly method: string, readonly type: string) {}
+}
+
+/**
+ * The service with every request deserializer made total: bytes that are not a valid message of the
+ * method's request type decode to a `MalformedMessage` instead of throwing, which grpc-js would answer
+ * INTERNAL ("Error deserializing request"); the handlers answer INVALID_ARGUMENT, as HTTP answers 400.
+ */
+function withMalformedAnswered(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(Object.entries(service).map(([name, method]) => {
+    // proto-loader's definitions name their request type.
+    const type = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name ?? 'request';
+    return [name, {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch {
+          return new MalformedMessage(name, type);
+        }
+      },
+    }];
+  }));
+}
+
+/** The problem a malformed message is answered with (its bytes and the parser's message are not repeated: they may hold anything). */
+const malformed = (m: MalformedMessage) =>
+  problem(400, 'malformed-body', 'Malformed request message', `The message sent to ${m.method} is not a valid ${m.type} (protobuf, proto/pdl/v1/ledger.proto).`);
 
 /** The gRPC transport: same auth (authorization metadata), same validation, same append path as HTTP. */
 @Injectable()
@@ -51,7 +82,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     const def = loader.loadSync(join(PROTO_DIR, 'pdl/v1/ledger.proto'), { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] });
     const pkg = grpc.loadPackageDefinition(def) as unknown as { pdl: { v1: { Ledger: grpc.ServiceClientConstructor } } };
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-    server.addService(pkg.pdl.v1.Ledger.service, {
+    server.addService(withMalformedAnswered(pkg.pdl.v1.Ledger.service), {
       Append: (call: grpc.ServerUnaryCall<AppendRequest, AppendResponse>, cb: grpc.sendUnaryData<AppendResponse>) => {
         this.append(call.request, call.metadata).then(
           (res) => cb(null, res),
@@ -85,7 +116,8 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     return this.access.require({ headers: { authorization: typeof auth === 'string' ? auth : undefined } } as Parameters<Access['require']>[0], tenant, permission);
   }
 
-  private async decide(req: DecisionRequest, metadata: grpc.Metadata): Promise<DecisionAnswer> {
+  private async decide(req: DecisionRequest | MalformedMessage, metadata: grpc.Metadata): Promise<DecisionAnswer> {
+    if (req instanceof MalformedMessage) throw malformed(req);
     const tenant = req.tenant ?? '';
     const by = await this.principal(metadata, tenant, 'ask-decisions');
     const body = {
@@ -99,7 +131,8 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     return { allowed: r.right.allowed, findings: [...r.right.findings] };
   }
 
-  private async append(req: AppendRequest, metadata: grpc.Metadata): Promise<AppendResponse> {
+  private async append(req: AppendRequest | MalformedMessage, metadata: grpc.Metadata): Promise<AppendResponse> {
+    if (req instanceof MalformedMessage) throw malformed(req);
     const tenant = req.tenant ?? '';
     const by = await this.principal(metadata, tenant, 'append-events');
     const raw: unknown[] = [];
@@ -122,7 +155,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     // Answers go out in request order even though batches are committed concurrently.
     let chain = Promise.resolve();
     let ended = false;
-    call.on('data', (req: AppendRequest) => {
+    call.on('data', (req: AppendRequest | MalformedMessage) => {
       const answer = this.append(req, call.metadata).catch((e: unknown): AppendResponse => {
         const p = this.problemOf(e);
         return { results: [], error: { status: p.status, title: p.title, detail: p.detail, errors: [...(p.errors ?? [])] } };
