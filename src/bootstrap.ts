@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { answerClientError } from './api/http/client-error.js';
 import { ProblemFilter } from './api/http/problem.filter.js';
 import { GrpcServer } from './api/grpc/grpc-server.js';
 import { AppModule } from './app.module.js';
@@ -44,7 +45,7 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
-  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: true });
+  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: true, clientErrorHandler: answerClientError });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {
     logger: new NestJsonLogger(log),
     bufferLogs: false,

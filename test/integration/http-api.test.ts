@@ -32,6 +32,21 @@ function oversizedPost(path: string, token: string, bytes: number): Promise<{ st
   });
 }
 
+/** Sends `bytes` as they are on a new connection, and reads the whole answer until the server closes it. */
+function rawExchange(bytes: string): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(ledger.base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(bytes));
+    let text = '';
+    socket.on('data', (d) => { text += d.toString('utf8'); });
+    socket.on('close', () => {
+      const end = text.indexOf('\r\n\r\n');
+      resolve({ status: Number(text.split(' ')[1]), head: text.slice(0, end), body: text.slice(end + 4) });
+    });
+    socket.on('error', reject);
+  });
+}
+
 const isProblem = (r: { type: string; json: any; status: number }) => r.type.startsWith('application/problem+json') && r.json?.status === r.status && typeof r.json?.title === 'string';
 
 describe('tenants and tokens', () => {
@@ -170,6 +185,25 @@ describe('the audit trail', () => {
     expect((await t.dpo('GET', `${t.P}/subjects/${encodeURIComponent('a\u0001b')}/report`)).json.errors[0].path).toBe('path.subject');
     expect((await t.dpo('GET', `${t.P}/events?cursor=abc`)).status).toBe(400);
     expect((await t.emitter('GET', `${t.P}/events`)).status).toBe(403);
+  });
+});
+
+describe('a request that is not valid HTTP', () => {
+  it('is answered with a problem document, as any other refusal, and its connection closed', async () => {
+    const cases = [
+      { bytes: 'GARBAGE\r\n\r\n', status: 400, type: 'malformed-request' },
+      { bytes: `POST ${t.P}/events HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n`, status: 400, type: 'malformed-request' },
+      { bytes: `POST ${t.P}/events HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n`, status: 400, type: 'malformed-request' },
+      { bytes: `GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, type: 'headers-too-large' },
+    ];
+    for (const c of cases) {
+      const r = await rawExchange(c.bytes);
+      expect(r.status).toBe(c.status);
+      expect(r.head).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(r.body)).toMatchObject({ status: c.status, type: `https://pdl.dev/problems/${c.type}` });
+      // Nothing of what was sent comes back.
+      expect(r.body).not.toContain('aaaa');
+    }
   });
 });
 
