@@ -1,14 +1,10 @@
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PdlConfig } from '../config/config.js';
 import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../demo/chatbox.js';
 import { demoVisitorStream, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
 import { jsonRequest } from '../common/http/json-request.js';
-import { binNodeFlags } from './node-flags.js';
+import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
 
 export interface DemoOptions {
   readonly visitors: number;
@@ -21,21 +17,6 @@ export interface DemoOptions {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const call = (base: string, token: string, method: string, path: string, body?: unknown) => jsonRequest(base, method, path, { token, body, agent });
-
-/** A progress bar on a terminal, a line every few seconds otherwise. */
-function progress(total: number, write: (s: string) => void, tty: boolean) {
-  const started = Date.now();
-  let shown = 0;
-  return (done: number, final = false) => {
-    const now = Date.now();
-    if (!final && now - shown < (tty ? 200 : 5000)) return;
-    shown = now;
-    const rate = Math.round(done / Math.max((now - started) / 1000, 0.001));
-    const width = 30, filled = Math.round((width * done) / Math.max(total, 1));
-    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round((100 * done) / Math.max(total, 1))}% ${done}/${total} events, ${rate}/s`;
-    write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`);
-  };
-}
 
 const BATCH = 500;
 /** Visitors whose events are told and whose requests wait to be played: beyond, the story waits. */
@@ -55,8 +36,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
     const running = await serveEmbedded(config);
     base = running.url;
     stop = running.stop;
-    const file = join(config.dataDir, 'admin-token');
-    admin ??= config.adminToken ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+    admin ??= embeddedAdminToken(config);
   }
   try {
     if (!admin) throw new UsageError('set PDL_ADMIN_TOKEN to the admin token of the running ledger');
@@ -184,42 +164,6 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
   } finally {
     await stop?.();
   }
-}
-
-/**
- * The embedded ledger of the configured data directory, served by a child process (`pdl serve` on free
- * ports, loopback only) so the story's client and the ledger do not share a thread.
- */
-function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
-  const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
-  const child = spawn(process.execPath, [...binNodeFlags(bin), bin, 'serve'], {
-    env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (d: Buffer) => {
-      buffered += d.toString('utf8');
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let log: { msg?: string; http?: number; level?: number } = {};
-        try { log = JSON.parse(line); } catch { /* not a log line */ }
-        if (typeof log.msg === 'string' && log.msg.startsWith('pdl is serving') && log.http) {
-          child.stdout.off('data', onData);
-          child.stdout.resume();
-          resolve({ url: `http://127.0.0.1:${log.http}`, stop });
-        } else if ((log.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the ledger did not start (exit ${code}); is another one using ${config.dataDir}?`)));
-  });
 }
 
 /** Plays a visitor's requests in order; `$request` is the id the flow's first call answered. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type PdlConfig } from '../config/config.js';
 import { NoLedger } from '../storage/open-storage.js';
@@ -17,6 +18,15 @@ commands:
             tell the reference chat-box story (N visitors over six simulated months) into the
             embedded ledger of PDL_DATA_DIR, or a running one (--url, admin token in PDL_ADMIN_TOKEN),
             then say what to open
+  import <file.ndjson> --tenant <id> [--url http://host:port] [--data-dir <dir>]
+            record the processing events of a file (one JSON event per line, as POST …/events takes
+            them), in order, through the ledger's append path; idempotent by eventId, so an interrupted
+            import is simply run again. Into the embedded ledger of PDL_DATA_DIR, or a running one
+            (--url, an emitter or dpo token in PDL_TOKEN)
+  export --tenant <id> [--out <file>] [--from N] [--to N] [--url http://host:port] [--data-dir <dir>]
+            write the tenant's log as NDJSON, exactly the bytes that were hashed (what pdl verify
+            checks), into a file or to standard output; from the embedded ledger of PDL_DATA_DIR, or a
+            running one (--url, any token of the tenant in PDL_TOKEN)
   retention enforce [--at <time>] [--data-dir <dir>]
             destroy the keys of a stopped ledger whose legal hold has ended by <time> (default now)
   forget <subject> --tenant <id> [--reason <text>] [--data-dir <dir>]
@@ -93,6 +103,31 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       return demo({ visitors: int('visitors', 1000, 10_000_000), seed: int('seed', 1, 2 ** 31), tenant, ...(url ? { url, adminToken: config.adminToken } : {}) },
         config, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(s), process.stderr.isTTY === true);
+    }
+    case 'import':
+    case 'export': {
+      const { values, positional } = options(argv.slice(1), command === 'import' ? ['tenant', 'url', 'data-dir'] : ['tenant', 'url', 'data-dir', 'out', 'from', 'to']);
+      const tenant = values.get('tenant')?.[0];
+      if (!tenant || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError(`${command} needs --tenant <id> (lowercase letters, digits and "-")`);
+      const url = values.get('url')?.[0];
+      if (url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError('--url must be the base URL of a running ledger, such as http://localhost:3000');
+      const config = withDataDir(loadConfig(), values);
+      const target = { tenant, ...(url ? { url } : {}), ...(process.env.PDL_TOKEN ? { token: process.env.PDL_TOKEN } : {}) };
+      const tty = process.stderr.isTTY === true;
+      const { exportLog, importEvents } = await import('./transfer.js');
+      if (command === 'import') {
+        if (positional.length !== 1) throw new UsageError('usage: pdl import <file.ndjson> --tenant <id> [--url http://host:port]');
+        if (!existsSync(positional[0]!)) throw new UsageError(`no such file: ${positional[0]}`);
+        return importEvents({ ...target, file: positional[0]! }, config, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(s), tty);
+      }
+      if (positional.length) throw new UsageError('export takes no argument besides its options');
+      const position = (name: string) => {
+        const v = values.get(name)?.[0];
+        if (v !== undefined && !/^\d{1,15}$/.test(v)) throw new UsageError(`--${name} must be a log position (a whole number)`);
+        return v === undefined ? {} : { [name]: Number(v) };
+      };
+      const out = values.get('out')?.[0];
+      return exportLog({ ...target, ...(out ? { out } : {}), ...position('from'), ...position('to') }, config, process.stdout, (s) => process.stderr.write(s), tty && out !== undefined && out !== '-');
     }
     case 'retention': {
       const [sub, ...rest] = argv.slice(1);

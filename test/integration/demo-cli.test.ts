@@ -1,18 +1,5 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { client, ROOT, startLedger, tempDir } from '../support/ledger-process.js';
+import { client, runPdl as pdl, startLedger, tempDir } from '../support/ledger-process.js';
 import { demoVisitors } from '../../src/demo/story.js';
-
-/** Runs `pdl demo` (asynchronously: it may talk to a ledger served by this test process's child). */
-function pdl(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 describe('pdl demo', () => {
   it('tells the story into the embedded ledger and says what to open, which then answers', async () => {

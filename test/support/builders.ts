@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
-import { client, type LedgerProcess } from './ledger-process.js';
+import { client, startLedger, type LedgerProcess } from './ledger-process.js';
 
 export const scenario = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'chatbox.json'), 'utf8'));
 
@@ -33,4 +33,18 @@ export async function aTenant(ledger: LedgerProcess, id = scenario.tenant.id) {
     for (const { id: did, ...body } of list) await dpo('PUT', `${P}/${kind}/${did}`, body);
   }
   return { P, tokens, admin, dpo, auditor: client(ledger.base, tokens.auditor), emitter: client(ledger.base, tokens.emitter), legal: client(ledger.base, tokens.legal) };
+}
+
+/**
+ * A ledger started before the tests of the suite (or `describe`) that calls this, with the reference
+ * tenant (`aTenant`), and stopped after them: read `ledger` and `t` in the tests.
+ */
+export function aRunningTenant(): { ledger: LedgerProcess; t: Awaited<ReturnType<typeof aTenant>> } {
+  const fixture = {} as { ledger: LedgerProcess; t: Awaited<ReturnType<typeof aTenant>> };
+  beforeAll(async () => {
+    fixture.ledger = await startLedger();
+    fixture.t = await aTenant(fixture.ledger);
+  });
+  afterAll(() => fixture.ledger.stop());
+  return fixture;
 }

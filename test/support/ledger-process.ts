@@ -91,3 +91,17 @@ export function request(base: string, method: string, path: string, body?: unkno
 }
 
 export const client = (base: string, token?: string) => (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(base, method, path, body, token, headers);
+
+/**
+ * Runs the built `pdl` with `args` (asynchronously: it may talk to a ledger served by a child of this test
+ * process, whose output must keep being read meanwhile).
+ */
+export function runPdl(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PdlConfig } from '../config/config.js';
+import { binNodeFlags } from './node-flags.js';
+
+/** The commands that talk to a ledger over HTTP (`demo`, `import`, `export`): a running one, or the embedded one served for them. */
+
+/** A progress bar on a terminal, a line every few seconds otherwise. */
+export function progress(total: number, write: (s: string) => void, tty: boolean, unit = 'events') {
+  const started = Date.now();
+  let shown = 0;
+  return (done: number, final = false) => {
+    const now = Date.now();
+    if (!final && now - shown < (tty ? 200 : 5000)) return;
+    shown = now;
+    const rate = Math.round(done / Math.max((now - started) / 1000, 0.001));
+    const width = 30, filled = Math.round((width * done) / Math.max(total, 1));
+    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round((100 * done) / Math.max(total, 1))}% ${done}/${total} ${unit}, ${rate}/s`;
+    write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
+/**
+ * The embedded ledger of the configured data directory, served by a child process (`pdl serve` on free
+ * ports, loopback only) so the story's client and the ledger do not share a thread.
+ */
+export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
+  const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
+  const child = spawn(process.execPath, [...binNodeFlags(bin), bin, 'serve'], {
+    env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = () => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (d: Buffer) => {
+      buffered += d.toString('utf8');
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let log: { msg?: string; http?: number; level?: number } = {};
+        try { log = JSON.parse(line); } catch { /* not a log line */ }
+        if (typeof log.msg === 'string' && log.msg.startsWith('pdl is serving') && log.http) {
+          child.stdout.off('data', onData);
+          child.stdout.resume();
+          resolve({ url: `http://127.0.0.1:${log.http}`, stop });
+        } else if ((log.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the ledger did not start (exit ${code}); is another one using ${config.dataDir}?`)));
+  });
+}
+
+
+/** The bootstrap admin's token of the embedded ledger: `PDL_ADMIN_TOKEN`, or the one its first start wrote into the data directory. */
+export function embeddedAdminToken(config: PdlConfig): string | undefined {
+  const file = join(config.dataDir, 'admin-token');
+  return config.adminToken ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+}
