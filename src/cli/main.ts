@@ -64,6 +64,20 @@ const withDataDir = (config: PdlConfig, values: Map<string, string[]>): PdlConfi
   return dir ? { ...config, dataDir: resolve(dir) } : config;
 };
 
+/** `--tenant`, a tenant id (or `fallback` when not given). */
+function tenantOption(values: Map<string, string[]>, fallback?: string): string {
+  const tenant = values.get('tenant')?.[0] ?? fallback;
+  if (!tenant || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError('--tenant <id> is needed: lowercase letters, digits and "-"');
+  return tenant;
+}
+
+/** `--url`, the base URL of a running ledger, when given. */
+function urlOption(values: Map<string, string[]>): { url?: string } {
+  const url = values.get('url')?.[0];
+  if (url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError('--url must be the base URL of a running ledger, such as http://localhost:3000');
+  return url === undefined ? {} : { url };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
@@ -95,10 +109,8 @@ async function main(argv: string[]): Promise<number> {
         if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
         return Number(v);
       };
-      const tenant = values.get('tenant')?.[0] ?? 'chatbox';
-      if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError('--tenant must be lowercase letters, digits and "-"');
-      const url = values.get('url')?.[0];
-      if (url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError('--url must be the base URL of a running ledger, such as http://localhost:3000');
+      const tenant = tenantOption(values, 'chatbox');
+      const { url } = urlOption(values);
       const { demo } = await import('./demo.js');
       const config = loadConfig();
       return demo({ visitors: int('visitors', 1000, 10_000_000), seed: int('seed', 1, 2 ** 31), tenant, ...(url ? { url, adminToken: config.adminToken } : {}) },
@@ -107,12 +119,8 @@ async function main(argv: string[]): Promise<number> {
     case 'import':
     case 'export': {
       const { values, positional } = options(argv.slice(1), command === 'import' ? ['tenant', 'url', 'data-dir'] : ['tenant', 'url', 'data-dir', 'out', 'from', 'to']);
-      const tenant = values.get('tenant')?.[0];
-      if (!tenant || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError(`${command} needs --tenant <id> (lowercase letters, digits and "-")`);
-      const url = values.get('url')?.[0];
-      if (url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError('--url must be the base URL of a running ledger, such as http://localhost:3000');
       const config = withDataDir(loadConfig(), values);
-      const target = { tenant, ...(url ? { url } : {}), ...(process.env.PDL_TOKEN ? { token: process.env.PDL_TOKEN } : {}) };
+      const target = { tenant: tenantOption(values), ...urlOption(values), ...(process.env.PDL_TOKEN ? { token: process.env.PDL_TOKEN } : {}) };
       const tty = process.stderr.isTTY === true;
       const { exportLog, importEvents } = await import('./transfer.js');
       if (command === 'import') {
