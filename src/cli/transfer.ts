@@ -29,7 +29,7 @@ async function withLedger<T>(target: Target, config: PdlConfig, work: (base: str
 
 /** The problem a refused request was answered with, in one line (no body is repeated beyond it). */
 const refusal = (r: { status: number; json: { title?: string; detail?: string } | null; text: string }) =>
-  `${r.status} ${r.json?.title ?? ''}${r.json?.detail ? `: ${r.json.detail}` : ''}`.trim() || `${r.status} ${r.text.slice(0, 200)}`;
+  r.json?.title ? `${r.status} ${r.json.title}${r.json.detail ? `: ${r.json.detail}` : ''}` : `${r.status} ${r.text.slice(0, 200)}`;
 
 /**
  * `pdl export --tenant <id> [--out <file>] [--from N] [--to N]`: the tenant's log as NDJSON, exactly the
@@ -39,60 +39,62 @@ const refusal = (r: { status: number; json: { title?: string; detail?: string } 
  */
 export async function exportLog(target: Target & { readonly out?: string; readonly from?: number; readonly to?: number },
   config: PdlConfig, stdout: Writable, status: (s: string) => void, tty: boolean): Promise<number> {
-  return withLedger(target, config, async (base, embeddedAdmin) => {
-    const token = target.token ?? embeddedAdmin;
-    if (!token) throw new UsageError('set PDL_TOKEN to a token of the tenant (any role may export its log)');
-    const query = new URLSearchParams();
-    if (target.from !== undefined) query.set('from', String(target.from));
-    if (target.to !== undefined) query.set('to', String(target.to));
-    const path = `/v1/tenants/${target.tenant}/log/export${query.size ? `?${query}` : ''}`;
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const u = new URL(base);
-      http.get({ host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
-    });
-    if (res.statusCode !== 200) {
-      const text = await new Promise<string>((resolve) => { let t = ''; res.setEncoding('utf8').on('data', (d: string) => { t += d; }).on('end', () => resolve(t)); });
-      let json = null;
-      try { json = JSON.parse(text); } catch { /* not a problem document */ }
-      throw new UsageError(`the ledger refused the export: ${refusal({ status: res.statusCode ?? 0, json, text })}`);
-    }
-    // The answer names its range: `<tenant>-log-<from>-<to>.ndjson`.
-    const range = /-log-(\d+)-(\d+)\.ndjson/.exec(String(res.headers['content-disposition']));
-    const [from, to] = range ? [Number(range[1]), Number(range[2])] : [target.from ?? 0, 0];
-    const show = progress(Math.max(to - from, 0), status, tty, 'entries');
-    let lines = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-        show(lines);
-        done(null, chunk);
-      },
-    });
-    // A file of its own, made here (never one that was there: `wx`), and removed if the export fails.
-    const file = target.out && target.out !== '-' ? createWriteStream(target.out, { flags: 'wx' }) : null;
-    if (file) {
-      try {
-        await once(file, 'open');
-      } catch (e) {
-        res.destroy();
-        throw new UsageError(`cannot write ${target.out}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists already' : (e as Error).message}`);
-      }
-    }
+  // A file of its own, made first (never one that was there: `wx`), and removed if the export fails.
+  const file = target.out && target.out !== '-' ? createWriteStream(target.out, { flags: 'wx' }) : null;
+  if (file) {
     try {
-      await pipeline(res, counted, file ?? stdout, { end: file !== null });
+      await once(file, 'open');
     } catch (e) {
-      if (file) rmSync(target.out!, { force: true });
-      throw e;
+      throw new UsageError(`cannot write ${target.out}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists already' : (e as Error).message}`);
     }
-    show(lines, true);
-    if (file) status(`exported ${lines} entries of tenant "${target.tenant}" (positions ${from} to ${from + lines - 1}) into ${target.out}\n`);
-    // Fewer lines than announced: the ledger stopped at an entry that no longer matches its leaf hash.
-    if (range && lines < to - from) {
-      status(`the export stopped at position ${from + lines} of ${to}: that entry differs from its leaf hash (the store was altered); pdl verify --data-dir tells more\n`);
-      return 1;
+  }
+  try {
+    return await withLedger(target, config, async (base, embeddedAdmin) => {
+      const token = target.token ?? embeddedAdmin;
+      if (!token) throw new UsageError('set PDL_TOKEN to a token of the tenant (any role may export its log)');
+      const query = new URLSearchParams();
+      if (target.from !== undefined) query.set('from', String(target.from));
+      if (target.to !== undefined) query.set('to', String(target.to));
+      const path = `/v1/tenants/${target.tenant}/log/export${query.size ? `?${query}` : ''}`;
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const u = new URL(base);
+        http.get({ host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
+      });
+      if (res.statusCode !== 200) {
+        const text = await new Promise<string>((resolve) => { let t = ''; res.setEncoding('utf8').on('data', (d: string) => { t += d; }).on('end', () => resolve(t)); });
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not a problem document */ }
+        throw new UsageError(`the ledger refused the export: ${refusal({ status: res.statusCode ?? 0, json, text })}`);
+      }
+      // The answer names its range: `<tenant>-log-<from>-<to>.ndjson`.
+      const range = /-log-(\d+)-(\d+)\.ndjson/.exec(String(res.headers['content-disposition']));
+      const [from, to] = range ? [Number(range[1]), Number(range[2])] : [target.from ?? 0, 0];
+      const show = progress(Math.max(to - from, 0), status, tty, 'entries');
+      let lines = 0;
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+          show(lines);
+          done(null, chunk);
+        },
+      });
+      await pipeline(res, counted, file ?? stdout, { end: file !== null });
+      show(lines, true);
+      if (file) status(`exported ${lines} entries of tenant "${target.tenant}"${lines ? ` (positions ${from} to ${from + lines - 1})` : ''} into ${target.out}\n`);
+      // Fewer lines than announced: the ledger stopped at an entry that no longer matches its leaf hash.
+      if (range && lines < to - from) {
+        status(`the export stopped at position ${from + lines} of ${to}: that entry differs from its leaf hash (the store was altered); pdl verify --data-dir tells more\n`);
+        return 1;
+      }
+      return 0;
+    });
+  } catch (e) {
+    if (file) {
+      file.destroy();
+      rmSync(target.out!, { force: true });
     }
-    return 0;
-  });
+    throw e;
+  }
 }
 
 /** Events sent per request (the API takes up to 1,000), one request at a time so that they are judged in the file's order. */
