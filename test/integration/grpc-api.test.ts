@@ -108,7 +108,7 @@ describe('a message that is not valid protobuf of its request type', () => {
       for (const bytes of [truncated, badWireType]) {
         const err = await unary(c, method, bytes);
         expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
-        expect(err.details).toContain('Malformed request message');
+        expect(err.details).toContain('Malformed request body');
         const problem = JSON.parse(String(err.metadata.get('problem-bin')[0]));
         expect(problem).toMatchObject({ status: 400, type: 'https://pdl.dev/problems/malformed-body' });
         expect(problem.detail).toContain(method === 'Append' ? 'AppendRequest' : 'DecisionRequest');
@@ -143,7 +143,7 @@ describe('a message that is not valid protobuf of its request type', () => {
     await done;
     expect(answers).toHaveLength(3);
     expect(answers[0].results[0]).toMatchObject({ eventId: before.eventId, status: 'recorded' });
-    expect(answers[1].error).toMatchObject({ status: 400, title: 'Malformed request message' });
+    expect(answers[1].error).toMatchObject({ status: 400, title: 'Malformed request body' });
     expect(answers[2].results[0]).toMatchObject({ eventId: after.eventId, status: 'recorded' });
     c.close();
   });

@@ -20,7 +20,7 @@ interface DecisionRequest {
   tenant?: string; subject?: { id?: string }; type?: string; purpose?: string; categories?: string[]; system?: string;
   recipient?: string; authorityRequestId?: string; at?: string;
 }
-import { ProblemError, invalid, problem, problemOf, type Problem } from '../http/problem.js';
+import { ProblemError, invalid, malformedBody, problemOf, type Problem } from '../http/problem.js';
 import { eventFromProto } from './proto-event.js';
 
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
@@ -62,7 +62,7 @@ function withMalformedAnswered(service: grpc.ServiceDefinition): grpc.ServiceDef
 
 /** The problem a malformed message is answered with (its bytes and the parser's message are not repeated: they may hold anything). */
 const malformed = (m: MalformedMessage) =>
-  problem(400, 'malformed-body', 'Malformed request message', `The message sent to ${m.method} is not a valid ${m.type} (protobuf, proto/pdl/v1/ledger.proto).`);
+  malformedBody(`The message sent to ${m.method} is not a valid ${m.type} (protobuf, proto/pdl/v1/ledger.proto).`);
 
 /** The gRPC transport: same auth (authorization metadata), same validation, same append path as HTTP. */
 @Injectable()

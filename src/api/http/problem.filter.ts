@@ -1,7 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { ProblemError, problem, type Problem } from './problem.js';
+import { malformedBody, ProblemError, problem, type Problem } from './problem.js';
 
 /** Turns any error from a framework-level failure into problem+json. Never a stack trace, never a request value. */
 export function toProblem(error: unknown, log?: Logger): Problem {
@@ -15,7 +15,7 @@ export function toProblem(error: unknown, log?: Logger): Problem {
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415)
     return problem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.').problem;
   if (typeof status === 'number' && status >= 400 && status < 500)
-    return problem(400, 'malformed-body', 'Malformed request body', 'The body is not valid JSON.').problem;
+    return malformedBody('The body is not valid JSON.').problem;
   log?.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, code: e.code } }, 'unexpected error');
   return problem(500, 'internal', 'Internal error', 'The request failed unexpectedly; nothing is reported back.').problem;
 }

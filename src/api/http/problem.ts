@@ -22,6 +22,9 @@ export class ProblemError extends Error {
 export const problem = (status: number, slug: string, title: string, detail: string, extra: Record<string, unknown> = {}): ProblemError =>
   new ProblemError({ type: `${TYPE_BASE}${slug}`, title, status, detail, ...extra });
 
+/** A body (HTTP) or message (gRPC) that cannot be parsed at all: one problem type, one title, whatever the transport. */
+export const malformedBody = (detail: string): ProblemError => problem(400, 'malformed-body', 'Malformed request body', detail);
+
 export const invalid = (errors: readonly FieldError[]): ProblemError =>
   problem(400, 'invalid-request', 'The request is not valid', `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors.slice(0, 3).map((e) => e.path).join(', ')}`, { errors });
 
