@@ -97,6 +97,9 @@ export async function exportLog(target: Target & { readonly out?: string; readon
   }
 }
 
+/** The lines of a text file, read as a stream (CRLF or LF). */
+const linesOf = (file: string) => createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+
 /** Events sent per request (the API takes up to 1,000), one request at a time so that they are judged in the file's order. */
 const IMPORT_BATCH = 1000;
 
@@ -112,7 +115,8 @@ const IMPORT_BATCH = 1000;
 export async function importEvents(target: Target & { readonly file: string }, config: PdlConfig,
   out: (s: string) => void, status: (s: string) => void, tty: boolean): Promise<number> {
   let total = 0;
-  for await (const line of createInterface({ input: createReadStream(target.file), crlfDelay: Infinity })) if (line.trim()) total++;
+  // Read once to count them (the progress bar's total), then again to send them: the file is never held whole.
+  for await (const line of linesOf(target.file)) if (line.trim()) total++;
   return withLedger(target, config, async (base, embeddedAdmin) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const call = (token: string, method: string, path: string, body?: unknown) => jsonRequest(base, method, path, { token, body, agent });
@@ -157,7 +161,7 @@ export async function importEvents(target: Target & { readonly file: string }, c
     let failure: string | null = null;
     try {
       let n = 0;
-      for await (const line of createInterface({ input: createReadStream(target.file), crlfDelay: Infinity })) {
+      for await (const line of linesOf(target.file)) {
         n++;
         if (!line.trim()) continue;
         try {
