@@ -207,6 +207,22 @@ describe('a request that is not valid HTTP', () => {
   });
 });
 
+describe('a method a route does not take', () => {
+  it('is answered 405 naming the methods it takes, and a path no route serves 404', async () => {
+    const ask = (method: string, path: string) => rawExchange(`${method} ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.tokens.dpo}\r\nconnection: close\r\n\r\n`);
+    for (const [method, path, allow] of [['DELETE', `${t.P}/events?limit=1`, 'GET, HEAD, POST'], ['PUT', '/health', 'GET, HEAD'], ['POST', `${t.P}/purposes/p-1`, 'GET, HEAD, PUT']] as const) {
+      const r = await ask(method, path);
+      expect(r.status).toBe(405);
+      expect(r.head).toMatch(new RegExp(`^allow: ${allow}$`, 'im'));
+      expect(r.head).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(r.body)).toMatchObject({ status: 405, type: 'https://pdl.dev/problems/method-not-allowed', allow: allow.split(', ') });
+    }
+    const missing = await ask('DELETE', `${t.P}/no-such-thing`);
+    expect(missing.status).toBe(404);
+    expect(missing.head).not.toMatch(/^allow:/im);
+  });
+});
+
 describe('operability', () => {
   it('serves health, Prometheus metrics and an OpenAPI document listing every route', async () => {
     expect((await client(ledger.base)('GET', '/health')).json).toEqual({ status: 'ok' });

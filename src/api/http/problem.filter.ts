@@ -1,5 +1,5 @@
-import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Catch, HttpException, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { malformedBody, ProblemError, problem, type Problem } from './problem.js';
 
@@ -20,6 +20,17 @@ export function toProblem(error: unknown, log?: Logger): Problem {
   return problem(500, 'internal', 'Internal error', 'The request failed unexpectedly; nothing is reported back.').problem;
 }
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/**
+ * The methods another route serves the missed request's path with: a path the ledger serves, asked with a
+ * method it does not take, is a 405 naming the methods it does (RFC 9110 §15.5.6), not a 404.
+ */
+export function otherMethods(req: FastifyRequest): string[] {
+  const path = req.url.split('?', 1)[0]!;
+  return METHODS.filter((m) => m !== req.method && req.server.findRoute({ method: m, url: path }) !== null);
+}
+
 export function sendProblem(reply: FastifyReply, p: Problem) {
   void reply.status(p.status).header('content-type', 'application/problem+json; charset=utf-8').send(JSON.stringify(p));
 }
@@ -28,6 +39,16 @@ export function sendProblem(reply: FastifyReply, p: Problem) {
 export class ProblemFilter implements ExceptionFilter {
   constructor(private readonly log?: Logger) {}
   catch(error: unknown, host: ArgumentsHost) {
-    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), toProblem(error, this.log));
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    if (error instanceof NotFoundException) {
+      // Nest's answer to a request no route matched (a missing resource is a ProblemError).
+      const allow = otherMethods(http.getRequest<FastifyRequest>());
+      if (allow.length > 0) {
+        void reply.header('allow', allow.join(', '));
+        return sendProblem(reply, problem(405, 'method-not-allowed', 'Method not allowed', `This route takes ${allow.join(', ')}.`, { allow }).problem);
+      }
+    }
+    sendProblem(reply, toProblem(error, this.log));
   }
 }
