@@ -27,6 +27,11 @@ commands:
             write the tenant's log as NDJSON, exactly the bytes that were hashed (what pdl verify
             checks), into a file or to standard output; from the embedded ledger of PDL_DATA_DIR, or a
             running one (--url, any token of the tenant in PDL_TOKEN)
+  backup <dir> [--keys <dir>] [--data-dir <dir>]
+            copy the embedded ledger of PDL_DATA_DIR into <dir> (new or empty) while it serves: the log,
+            its checkpoints and signing keys, each file one consistent snapshot, checked like verify
+            --data-dir; with --keys, keys.db too, into <dir> or a directory of its own. Never the master
+            key. The copy is a data directory: start a ledger on it (with the master key) to restore
   retention enforce [--at <time>] [--data-dir <dir>]
             destroy the keys of a stopped ledger whose legal hold has ended by <time> (default now)
   forget <subject> --tenant <id> [--reason <text>] [--data-dir <dir>]
@@ -136,6 +141,15 @@ async function main(argv: string[]): Promise<number> {
       };
       const out = values.get('out')?.[0];
       return exportLog({ ...target, ...(out ? { out } : {}), ...position('from'), ...position('to') }, config, process.stdout, (s) => process.stderr.write(s), tty && out !== undefined && out !== '-');
+    }
+    case 'backup': {
+      const { values, positional } = options(argv.slice(1), ['keys', 'data-dir']);
+      if (positional.length !== 1) throw new UsageError('usage: pdl backup <dir> [--keys <dir>] [--data-dir <dir>]');
+      const config = withDataDir(loadConfig(), values);
+      if (config.store !== 'sqlite') throw new UsageError(`pdl backup copies the embedded store; with PDL_STORE=${config.store}, back up PostgreSQL${config.store === 'eventstoredb' ? ' and EventStoreDB' : ''} with their own tools (see the README)`);
+      const { backup } = await import('./backup.js');
+      const keysTo = values.get('keys')?.[0];
+      return backup({ dataDir: config.dataDir, out: positional[0]!, ...(keysTo !== undefined ? { keysTo } : {}) }, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
     }
     case 'retention': {
       const [sub, ...rest] = argv.slice(1);
