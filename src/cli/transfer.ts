@@ -132,6 +132,8 @@ export async function importEvents(target: Target & { readonly file: string }, c
     }
     const show = progress(total, status, tty);
     const counts = { recorded: 0, duplicate: 0, findings: 0 };
+    /** How many events raised each finding code (an event raising one code twice counts once). */
+    const byCode = new Map<string, number>();
     let done = 0;
     let batch: unknown[] = [];
     /** The file's line of each event of the batch (blank lines are skipped). */
@@ -148,9 +150,10 @@ export async function importEvents(target: Target & { readonly file: string }, c
         });
         return `${refusal(r)}${named.length ? `\n  ${named.join('\n  ')}` : ''}\nnothing of the batch of lines ${lineOf[0]}-${lineOf[lineOf.length - 1]} was recorded`;
       }
-      for (const x of r.json.results as Array<{ status: 'recorded' | 'duplicate'; findings: unknown[] }>) {
+      for (const x of r.json.results as Array<{ status: 'recorded' | 'duplicate'; findings: Array<{ code: string }> }>) {
         counts[x.status]++;
         if (x.findings.length) counts.findings++;
+        for (const code of new Set(x.findings.map((f) => f.code))) byCode.set(code, (byCode.get(code) ?? 0) + 1);
       }
       done += batch.length;
       show(done);
@@ -180,7 +183,8 @@ export async function importEvents(target: Target & { readonly file: string }, c
       agent.destroy();
     }
     show(done, true);
-    const summary = `${counts.recorded} recorded, ${counts.duplicate} already in the log (duplicates), ${counts.findings} with findings`;
+    const codes = [...byCode].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([code, n]) => `${code} ${n}`);
+    const summary = `${counts.recorded} recorded, ${counts.duplicate} already in the log (duplicates), ${counts.findings} with findings${codes.length ? ` (${codes.join(', ')})` : ''}`;
     if (failure) {
       status(`pdl import: stopped: ${failure}\n`);
       out(`imported ${done} of ${total} events of ${target.file} into tenant "${target.tenant}" before stopping: ${summary}; mend the file and import it again (what is recorded is recognised by its eventId)`);

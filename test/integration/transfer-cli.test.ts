@@ -41,6 +41,11 @@ describe('pdl import and pdl export, against a running ledger', () => {
     const again = await pdl(['import', file, '--tenant', 'chatbox', '--url', running.ledger.base], { PDL_TOKEN: running.t.tokens.emitter });
     expect([again.status, again.stdout]).toEqual([0, expect.stringContaining('0 recorded, 1205 already in the log')]);
     expect(await subjectEvents(running.ledger, running.t.tokens.dpo, subject)).toHaveLength(1205);
+    // What the compliance engine found in what was imported, by finding code.
+    const odd = eventsFile([anEvent({ purpose: 'no-such-purpose' }), anEvent({ purpose: 'no-such-purpose' }), anEvent({ system: 'nowhere' }), anEvent()]);
+    const judged = await pdl(['import', odd, '--tenant', 'chatbox', '--url', running.ledger.base], { PDL_TOKEN: running.t.tokens.emitter });
+    expect(judged.status).toBe(0);
+    expect(judged.stdout).toMatch(/4 recorded, 0 already in the log \(duplicates\), 3 with findings \(purpose-undeclared 2, system-unknown 1\)/);
   }, 60_000);
 
   it('stops at a line that is not an event, naming it, with the batches before it recorded', async () => {

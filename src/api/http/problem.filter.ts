@@ -26,7 +26,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
  * The methods another route serves the missed request's path with: a path the ledger serves, asked with a
  * method it does not take, is a 405 naming the methods it does (RFC 9110 §15.5.6), not a 404.
  */
-export function otherMethods(req: FastifyRequest): string[] {
+function otherMethods(req: FastifyRequest): string[] {
   const path = req.url.split('?', 1)[0]!;
   return METHODS.filter((m) => m !== req.method && req.server.findRoute({ method: m, url: path }) !== null);
 }
