@@ -57,9 +57,10 @@ function checkStream(db: Database.Database, cps: Database.Database | null, keys:
   for (let from = 0; ;) {
     const batch = page.all(stream, from, PAGE) as Array<{ revision: number; data: Buffer }>;
     if (batch.length === 0) break;
+    const leaves = tree.leafMap(stream, from, batch[batch.length - 1]!.revision - from + 1);
     for (const e of batch) {
       const d = digestLine(e.data);
-      const kept = tree.node(stream, 0, e.revision);
+      const kept = leaves.get(e.revision);
       if (kept && !kept.equals(d.leaf)) return { position: e.revision, problem: 'the stored entry differs from the leaf hash kept since it was appended: it was changed in the store' };
       const p = verifier.entry(d);
       if (p) return p;

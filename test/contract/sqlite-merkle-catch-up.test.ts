@@ -4,7 +4,7 @@ import { openDatabase } from '../../src/common/sqlite/open-database.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { SqliteLogAppender } from '../../src/ledger/sqlite/sqlite-log-appender.js';
 import { MemoryTree } from '../../src/integrity/domain/merkle.js';
-import { merkleProjection, SqliteMerkleTree } from '../../src/integrity/sqlite/sqlite-merkle.js';
+import { MerkleNodes, merkleProjection, SqliteMerkleTree } from '../../src/integrity/sqlite/sqlite-merkle.js';
 import { tempDir } from '../support/ledger-process.js';
 
 const newEvent = () => { const eventId = randomUUID(); return { eventId, type: 'thing', data: Buffer.from(JSON.stringify({ eventId })) }; };
@@ -40,5 +40,27 @@ describe('the embedded Merkle trees at start-up', () => {
       expect(reader.root(stream, n).toString('hex')).toBe(expected.root().toString('hex'));
     }
     db.close();
+  });
+});
+
+describe('the leaves of an embedded Merkle tree', () => {
+  it('are read by leaf index over a range, among the interior nodes, with a missing leaf left out', () => {
+    const file = join(tempDir(), 'ledger.db');
+    const db = openDatabase(file);
+    const appender = new SqliteLogAppender(db, openDatabase(file), [merkleProjection(db)]);
+    const events = Array.from({ length: 37 }, newEvent);
+    expect(appender.append([{ stream: 'ledger-a', expectedRevision: 'no_stream', events }]).outcomes[0]).toMatchObject({ _tag: 'Appended' });
+    const nodes = new MerkleNodes(db);
+    const leaves = nodes.leafMap('ledger-a', 5, 30);
+    expect([...leaves.keys()]).toEqual(Array.from({ length: 30 }, (_, i) => 5 + i));
+    for (const [i, h] of leaves) expect(h.toString('hex')).toBe(leafHash(events[i]!.data).toString('hex'));
+    // Leaf 12 lost: the others keep their index.
+    const no = db.prepare('select id from merkle_streams where stream = ?').pluck().safeIntegers(true).get('ledger-a') as bigint;
+    db.prepare('delete from merkle_tree where node = ?').run(MerkleNodes.key(no, 0, 12));
+    const holed = nodes.leafMap('ledger-a', 10, 5);
+    expect([...holed.keys()]).toEqual([10, 11, 13, 14]);
+    expect(holed.get(13)!.equals(leafHash(events[13]!.data))).toBe(true);
+    expect(nodes.leafMap('ledger-none', 0, 5).size).toBe(0);
+    appender.close();
   });
 });

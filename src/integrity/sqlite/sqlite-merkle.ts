@@ -86,12 +86,24 @@ export class MerkleNodes {
 
   /** The leaf hashes of `from` … `from + count − 1` (as many as are stored). */
   leaves(stream: string, from: number, count: number): Buffer[] {
+    return [...this.leafMap(stream, from, count).values()];
+  }
+
+  /**
+   * The stored leaf hashes of `from` … `from + count − 1`, by leaf index, in one ordered read of the range
+   * of nodes they lie in (among the subtrees they complete): a look-up per leaf costs ~25 µs each, cold.
+   */
+  leafMap(stream: string, from: number, count: number): Map<number, Buffer> {
+    const out = new Map<number, Buffer>();
     const no = this.number(stream);
-    if (no === null || count <= 0) return [];
-    const wanted = new Set<bigint>();
-    for (let i = from; i < from + count; i++) wanted.add(MerkleNodes.key(no, 0, i));
-    const rows = this.range.all(MerkleNodes.key(no, 0, from), MerkleNodes.key(no, 0, from + count - 1)) as Array<{ node: bigint; hash: Buffer }>;
-    return rows.filter((r) => wanted.has(r.node)).map((r) => r.hash);
+    if (no === null || count <= 0) return out;
+    const wanted = new Map<bigint, number>();
+    for (let i = from; i < from + count; i++) wanted.set(MerkleNodes.key(no, 0, i), i);
+    for (const r of this.range.all(MerkleNodes.key(no, 0, from), MerkleNodes.key(no, 0, from + count - 1)) as Array<{ node: bigint; hash: Buffer }>) {
+      const i = wanted.get(r.node);
+      if (i !== undefined) out.set(i, r.hash);
+    }
+    return out;
   }
 
   source(stream: string): NodeSource {
