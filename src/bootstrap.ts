@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answerClientError } from './api/http/client-error.js';
-import { ProblemFilter } from './api/http/problem.filter.js';
+import { ProblemFilter, sendProblem } from './api/http/problem.filter.js';
+import { shuttingDown } from './api/http/problem.js';
 import { GrpcServer } from './api/grpc/grpc-server.js';
 import { AppModule } from './app.module.js';
 import type { PdlConfig } from './config/config.js';
@@ -45,7 +46,7 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
-  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: true, clientErrorHandler: answerClientError });
+  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {
     logger: new NestJsonLogger(log),
     bufferLogs: false,
@@ -58,6 +59,15 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
     // ingest rate; `/metrics` counts them): refused and failed requests are the ones shown by default.
     log[reply.statusCode >= 400 ? 'info' : 'debug']({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     done();
+  });
+  // Stopping (SIGTERM), the server finishes the requests in flight and closes idle connections; a request
+  // that still arrives on an open one gets a problem document (Fastify's own 503 is not one) with
+  // `Retry-After`, and its connection closed.
+  let draining = false;
+  fastify.addHook('preClose', (done) => { draining = true; done(); });
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (!draining) return done();
+    sendProblem(reply, shuttingDown().problem);
   });
   app.enableShutdownHooks();
   try {

@@ -108,6 +108,7 @@ describe('the EventStoreDB backend without its cluster', () => {
       expect(put.status).toBe(503);
       expect(put.type).toContain('application/problem+json');
       expect(put.json.detail).toMatch(/Nothing of this request was recorded/);
+      expect(put.headers['retry-after']).toBe('2');
       expect(ledger.output()).not.toMatch(/"level":50/);
       // It stops promptly though the cluster never answered.
       const stopping = Date.now();

@@ -84,7 +84,7 @@ async function startOnce(options: StartOptions): Promise<LedgerProcess> {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-export interface Answer { status: number; type: string; text: string; json: any }
+export interface Answer { status: number; type: string; text: string; json: any; headers: http.IncomingHttpHeaders }
 
 export function request(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<Answer> {
   return jsonRequest(base, method, path, { body, ...(token ? { token } : {}), headers, agent });

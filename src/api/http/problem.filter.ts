@@ -31,7 +31,11 @@ function otherMethods(req: FastifyRequest): string[] {
   return METHODS.filter((m) => m !== req.method && req.server.findRoute({ method: m, url: path }) !== null);
 }
 
+/** Seconds a client refused with 503 (the store unreachable, the server stopping) is asked to wait before it tries again. */
+export const RETRY_AFTER_SECONDS = 2;
+
 export function sendProblem(reply: FastifyReply, p: Problem) {
+  if (p.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   void reply.status(p.status).header('content-type', 'application/problem+json; charset=utf-8').send(JSON.stringify(p));
 }
 

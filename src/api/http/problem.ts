@@ -25,6 +25,10 @@ export const problem = (status: number, slug: string, title: string, detail: str
 /** A body (HTTP) or message (gRPC) that cannot be parsed at all: one problem type, one title, whatever the transport. */
 export const malformedBody = (detail: string): ProblemError => problem(400, 'malformed-body', 'Malformed request body', detail);
 
+/** A request that reached the server while it drains before stopping (in-flight requests are finished). */
+export const shuttingDown = (): ProblemError =>
+  problem(503, 'shutting-down', 'The ledger is shutting down', 'Nothing of this request was recorded; send it again, to another instance or once this one is back.');
+
 export const invalid = (errors: readonly FieldError[]): ProblemError =>
   problem(400, 'invalid-request', 'The request is not valid', `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors.slice(0, 3).map((e) => e.path).join(', ')}`, { errors });
 

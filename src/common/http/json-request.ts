@@ -9,6 +9,7 @@ export interface JsonAnswer {
   readonly json: any;
   /** Milliseconds from sending to the last byte (before decoding it). */
   readonly ms: number;
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 export interface JsonRequest {
@@ -43,7 +44,7 @@ export function jsonRequest(base: string, method: string, path: string, options:
         const text = Buffer.concat(chunks).toString('utf8');
         let json: unknown = null;
         try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text, json, ms });
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text, json, ms, headers: res.headers });
       });
       res.on('error', reject);
     });
