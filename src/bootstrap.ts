@@ -13,6 +13,7 @@ import type { PdlConfig } from './config/config.js';
 import { loadMasterKey } from './keys/master-key.js';
 import { LIMITS } from './ledger/domain/limits.js';
 import { createLogger, NestJsonLogger } from './operability/logger.js';
+import { LedgerMetrics } from './operability/metrics.js';
 import { sharedSecrets } from './storage/postgres/pg-secrets.js';
 
 /** `PDL_ADMIN_TOKEN`, or a token generated once into `<data dir>/admin-token` (0600). */
@@ -53,11 +54,14 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   });
   app.useGlobalFilters(new ProblemFilter(log));
   const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(LedgerMetrics);
   fastify.addHook('onResponse', (req, reply, done) => {
     // Route pattern only: paths and query strings may carry subject ids or identifiers. A line per request
     // answered well is for debugging (at thousands of appends a second, writing it cost a tenth of the
     // ingest rate; `/metrics` counts them): refused and failed requests are the ones shown by default.
-    log[reply.statusCode >= 400 ? 'info' : 'debug']({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.served(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    log[reply.statusCode >= 400 ? 'info' : 'debug']({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     done();
   });
   // Stopping (SIGTERM), the server finishes the requests in flight and closes idle connections; a request

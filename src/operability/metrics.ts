@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WriterMetrics } from '../ledger/application/ledger-writer.js';
+import type { Finding } from '../compliance/domain/finding.js';
 
 /** Prometheus metrics of the ledger: what was recorded, in which commit sizes, how fast it was answered. */
 export class LedgerMetrics implements WriterMetrics {
@@ -24,6 +25,21 @@ export class LedgerMetrics implements WriterMetrics {
   readonly appendRequestSize = new Histogram({
     name: 'pdl_append_request_events', help: 'Events per append request', registers: [this.registry],
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+  });
+
+  /** What the compliance engine found in what was recorded: a dashboard's view of policy breaches as they happen. */
+  private readonly findingsRaised = new Counter({
+    name: 'pdl_findings_raised_total', help: 'Findings raised by the processing events recorded, by finding code and severity (every tenant)', registers: [this.registry],
+    labelNames: ['code', 'severity'] as const,
+  });
+  /** HTTP requests by route pattern (never a path: it may hold a subject id) and status. */
+  private readonly httpRequests = new Counter({
+    name: 'pdl_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', registers: [this.registry],
+    labelNames: ['method', 'route', 'status'] as const,
+  });
+  private readonly httpSeconds = new Histogram({
+    name: 'pdl_http_request_duration_seconds', help: 'Time to answer an HTTP request, by method and route pattern', registers: [this.registry],
+    labelNames: ['method', 'route'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   });
 
   constructor() {
@@ -56,5 +72,15 @@ export class LedgerMetrics implements WriterMetrics {
 
   answered(seconds: number): void {
     this.appendSeconds.observe(seconds);
+  }
+
+  raised(findings: readonly Finding[]): void {
+    for (const f of findings) this.findingsRaised.inc({ code: f.code, severity: f.severity });
+  }
+
+  /** `route`: the matched route's pattern, or `unmatched`. */
+  served(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ method, route, status });
+    this.httpSeconds.observe({ method, route }, seconds);
   }
 }

@@ -237,6 +237,25 @@ describe('operability', () => {
     expect(Object.keys(docs.paths).sort()).toEqual(Object.keys(ROUTES).sort());
   });
 
+  it('counts findings raised by code, and HTTP requests by route pattern and status, with no subject in the metrics', async () => {
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}."/:]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const undeclared = 'pdl_findings_raised_total{code="purpose-undeclared",severity="high"}';
+    const appended = 'pdl_http_requests_total{method="POST",route="/v1/tenants/:tenant/events",status="200"}';
+    const refused = 'pdl_http_requests_total{method="GET",route="/v1/tenants/:tenant/events",status="400"}';
+    const before = (await client(ledger.base)('GET', '/metrics')).text;
+    const odd = anEvent({ purpose: 'never-declared', subject: { id: 'visitor:metrics-check' } });
+    expect((await t.emitter('POST', `${t.P}/events`, { events: [odd, anEvent()] })).status).toBe(200);
+    // The same event again: a duplicate, whose findings were counted when it was recorded.
+    expect((await t.emitter('POST', `${t.P}/events`, { events: [odd] })).json.results[0].status).toBe('duplicate');
+    expect((await t.dpo('GET', `${t.P}/events?subject=visitor:metrics-check&limit=0`)).status).toBe(400);
+    const after = (await client(ledger.base)('GET', '/metrics')).text;
+    expect(value(after, undeclared) - value(before, undeclared)).toBe(1);
+    expect(value(after, appended) - value(before, appended)).toBe(2);
+    expect(value(after, refused) - value(before, refused)).toBe(1);
+    expect(after).toContain('pdl_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/tenants/:tenant/events"}');
+    expect(after).not.toContain('metrics-check');
+  });
+
   it('writes JSON logs without identifiers or subject ids', async () => {
     await t.emitter('POST', `${t.P}/events`, { events: [anEvent({ subject: { id: 'visitor:log-check', identifiers: { email: 'log-check@example.org' } } })] });
     await t.dpo('GET', `${t.P}/events?subject=visitor:log-check`);
