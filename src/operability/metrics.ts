@@ -42,6 +42,15 @@ export class LedgerMetrics implements WriterMetrics {
     labelNames: ['method', 'route'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   });
 
+  private readonly grpcRequests = new Counter({
+    name: 'pdl_grpc_requests_total', help: 'gRPC calls answered (each message of AppendStream counted as one), by method and status code', registers: [this.registry],
+    labelNames: ['method', 'code'] as const,
+  });
+  private readonly grpcSeconds = new Histogram({
+    name: 'pdl_grpc_request_duration_seconds', help: 'Time to answer a gRPC call (or an AppendStream message), by method', registers: [this.registry],
+    labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pdl_' });
   }
@@ -76,6 +85,12 @@ export class LedgerMetrics implements WriterMetrics {
 
   raised(findings: readonly Finding[]): void {
     for (const f of findings) this.findingsRaised.inc({ code: f.code, severity: f.severity });
+  }
+
+  /** `code`: the gRPC status code's name (`OK`, `INVALID_ARGUMENT`, …). */
+  servedGrpc(method: string, code: string, seconds: number): void {
+    this.grpcRequests.inc({ method, code });
+    this.grpcSeconds.observe({ method }, seconds);
   }
 
   /** `route`: the matched route's pattern, or `unmatched`. */

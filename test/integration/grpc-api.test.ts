@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { aTenant, anEvent } from '../support/builders.js';
-import { ROOT, startLedger, type LedgerProcess } from '../support/ledger-process.js';
+import { client, ROOT, startLedger, type LedgerProcess } from '../support/ledger-process.js';
 
 let ledger: LedgerProcess;
 let t: Awaited<ReturnType<typeof aTenant>>;
@@ -62,6 +62,7 @@ describe('gRPC Append', () => {
 describe('gRPC AppendStream', () => {
   it('answers each batch in order, and a refused batch without ending the stream', async () => {
     const c = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const metricsBefore = (await client(ledger.base)('GET', '/metrics')).text;
     const stream = c.AppendStream(auth(t.tokens.emitter));
     const answers: any[] = [];
     const done = new Promise<void>((resolve, reject) => { stream.on('data', (a: unknown) => answers.push(a)); stream.on('end', resolve); stream.on('error', reject); });
@@ -74,6 +75,10 @@ describe('gRPC AppendStream', () => {
     expect(answers[4].error.status).toBe(400);
     const ok = answers.filter((a) => !a.error?.status);
     expect(ok.map((a) => a.results.map((r: any) => r.eventId))).toEqual(batches.filter((_, i) => i !== 4).map((b) => b.map((e) => e.eventId)));
+    // Each message is counted in the metrics with the status it was answered with.
+    const metricsAfter = (await client(ledger.base)('GET', '/metrics')).text;
+    const count = (text: string, code: string) => Number(new RegExp(`^pdl_grpc_requests_total\\{method="AppendStream",code="${code}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    expect([count(metricsAfter, 'OK') - count(metricsBefore, 'OK'), count(metricsAfter, 'INVALID_ARGUMENT') - count(metricsBefore, 'INVALID_ARGUMENT')]).toEqual([10, 1]);
     c.close();
   });
 });
@@ -104,6 +109,8 @@ describe('a message that is not valid protobuf of its request type', () => {
 
   it('is refused with INVALID_ARGUMENT and a problem, not INTERNAL, by Append and Decide', async () => {
     const c = raw();
+    const count = async (method: string) => Number(new RegExp(`^pdl_grpc_requests_total\\{method="${method}",code="INVALID_ARGUMENT"\\} (\\d+)`, 'm').exec((await client(ledger.base)('GET', '/metrics')).text)?.[1] ?? 0);
+    const before = [await count('Append'), await count('Decide')];
     for (const method of ['Append', 'Decide']) {
       for (const bytes of [truncated, badWireType]) {
         const err = await unary(c, method, bytes);
@@ -114,6 +121,7 @@ describe('a message that is not valid protobuf of its request type', () => {
         expect(problem.detail).toContain(method === 'Append' ? 'AppendRequest' : 'DecisionRequest');
       }
     }
+    expect([await count('Append') - before[0]!, await count('Decide') - before[1]!]).toEqual([2, 2]);
     c.close();
   });
 

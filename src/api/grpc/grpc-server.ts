@@ -83,16 +83,11 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     const pkg = grpc.loadPackageDefinition(def) as unknown as { pdl: { v1: { Ledger: grpc.ServiceClientConstructor } } };
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
     server.addService(withMalformedAnswered(pkg.pdl.v1.Ledger.service), {
-      Append: (call: grpc.ServerUnaryCall<AppendRequest, AppendResponse>, cb: grpc.sendUnaryData<AppendResponse>) => {
-        this.append(call.request, call.metadata).then(
-          (res) => cb(null, res),
-          (e: unknown) => cb(this.toStatus(e)),
-        );
-      },
+      Append: (call: grpc.ServerUnaryCall<AppendRequest, AppendResponse>, cb: grpc.sendUnaryData<AppendResponse>) =>
+        this.unary('Append', this.append(call.request, call.metadata), cb),
       AppendStream: (call: grpc.ServerDuplexStream<AppendRequest, AppendResponse>) => this.stream(call),
-      Decide: (call: grpc.ServerUnaryCall<DecisionRequest, DecisionAnswer>, cb: grpc.sendUnaryData<DecisionAnswer>) => {
-        this.decide(call.request, call.metadata).then((res) => cb(null, res), (e: unknown) => cb(this.toStatus(e)));
-      },
+      Decide: (call: grpc.ServerUnaryCall<DecisionRequest, DecisionAnswer>, cb: grpc.sendUnaryData<DecisionAnswer>) =>
+        this.unary('Decide', this.decide(call.request, call.metadata), cb),
     });
     this.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${this.config.host}:${this.config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
@@ -131,6 +126,19 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     return { allowed: r.right.allowed, findings: [...r.right.findings] };
   }
 
+  /** Answers a unary call with what `work` gives, or with the status of its problem; counted in the metrics. */
+  private unary<R>(method: string, work: Promise<R>, cb: grpc.sendUnaryData<R>): void {
+    const started = performance.now();
+    work.then(
+      (res) => { this.metrics.servedGrpc(method, 'OK', (performance.now() - started) / 1000); cb(null, res); },
+      (e: unknown) => {
+        const status = this.toStatus(e);
+        this.metrics.servedGrpc(method, grpc.status[status.code ?? grpc.status.INTERNAL], (performance.now() - started) / 1000);
+        cb(status);
+      },
+    );
+  }
+
   private async append(req: AppendRequest | MalformedMessage, metadata: grpc.Metadata): Promise<AppendResponse> {
     if (req instanceof MalformedMessage) throw malformed(req);
     const tenant = req.tenant ?? '';
@@ -156,8 +164,13 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     let chain = Promise.resolve();
     let ended = false;
     call.on('data', (req: AppendRequest | MalformedMessage) => {
-      const answer = this.append(req, call.metadata).catch((e: unknown): AppendResponse => {
+      const started = performance.now();
+      const answer = this.append(req, call.metadata).then((res) => {
+        this.metrics.servedGrpc('AppendStream', 'OK', (performance.now() - started) / 1000);
+        return res;
+      }, (e: unknown): AppendResponse => {
         const p = this.problemOf(e);
+        this.metrics.servedGrpc('AppendStream', grpc.status[STATUS_OF[p.status] ?? grpc.status.INTERNAL], (performance.now() - started) / 1000);
         return { results: [], error: { status: p.status, title: p.title, detail: p.detail, errors: [...(p.errors ?? [])] } };
       });
       chain = chain.then(async () => { const res = await answer; if (!call.cancelled) call.write(res); });
