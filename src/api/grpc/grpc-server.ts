@@ -20,7 +20,7 @@ interface DecisionRequest {
   tenant?: string; subject?: { id?: string }; type?: string; purpose?: string; categories?: string[]; system?: string;
   recipient?: string; authorityRequestId?: string; at?: string;
 }
-import { ProblemError, invalid, malformedBody, problemOf, type Problem } from '../http/problem.js';
+import { ProblemError, invalid, malformedBody, problemOf, shuttingDown, type Problem } from '../http/problem.js';
 import { eventFromProto } from './proto-event.js';
 
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
@@ -69,6 +69,8 @@ const malformed = (m: MalformedMessage) =>
 export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private server: grpc.Server | null = null;
   port = 0;
+  /** How to end each open AppendStream once the answers it owes are written (see `beforeApplicationShutdown`). */
+  private readonly openStreams = new Set<() => void>();
 
   constructor(
     private readonly commands: CommandBus,
@@ -96,9 +98,15 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     this.log.info({ port: this.port }, 'gRPC listening');
   }
 
+  /**
+   * Stopping: no new call is taken; each open AppendStream gets the answers it is owed (every batch it sent
+   * so far is finished and answered) and then ends with UNAVAILABLE (`shutting-down`), so that its client
+   * sends the rest elsewhere (until 2026-12-02 an open stream held the stop back 10 s, then was cut).
+   */
   async beforeApplicationShutdown() {
     const s = this.server;
     if (!s) return;
+    for (const end of [...this.openStreams]) end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => { s.forceShutdown(); resolve(); }, 10_000);
       s.tryShutdown(() => { clearTimeout(force); resolve(); });
@@ -163,7 +171,16 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     // Answers go out in request order even though batches are committed concurrently.
     let chain = Promise.resolve();
     let ended = false;
+    /** The server stops: the stream ends after the answers it owes, with the problem as its status; what comes after is not taken. */
+    const stop = () => {
+      if (ended) return;
+      ended = true;
+      this.openStreams.delete(stop);
+      chain = chain.then(() => { if (!call.cancelled) call.emit('error', this.toStatus(shuttingDown())); });
+    };
+    this.openStreams.add(stop);
     call.on('data', (req: AppendRequest | MalformedMessage) => {
+      if (ended) return;
       const started = performance.now();
       const answer = this.append(req, call.metadata).then((res) => {
         this.metrics.servedGrpc('AppendStream', 'OK', (performance.now() - started) / 1000);
@@ -175,8 +192,9 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
       });
       chain = chain.then(async () => { const res = await answer; if (!call.cancelled) call.write(res); });
     });
-    call.on('end', () => { if (!ended) { ended = true; void chain.then(() => call.end()); } });
-    call.on('error', () => { ended = true; });
+    call.on('end', () => { if (!ended) { ended = true; this.openStreams.delete(stop); void chain.then(() => call.end()); } });
+    call.on('error', () => { ended = true; this.openStreams.delete(stop); });
+    call.on('cancelled', () => { ended = true; this.openStreams.delete(stop); });
   }
 
   private problemOf(e: unknown): Problem {
