@@ -206,6 +206,33 @@ describe.each(STORES)('on %s', (store) => {
     });
   });
 
+  describe('the records of processing as a page', () => {
+    it('reads as a printable record per purpose, with what was observed but not declared, every value escaped', async () => {
+      const r = await t.auditor('GET', `${t.P}/ropa?format=html`);
+      expect([r.status, r.type]).toEqual([200, expect.stringContaining('text/html')]);
+      const html = r.text;
+      expect(html).toMatch(/^<!doctype html>/);
+      expect(html).toContain(`<h1>Records of processing activities of ${scenario.tenant.name}</h1>`);
+      for (const p of scenario.purposes) expect(html).toContain(`<h2>${p.title}</h2>`);
+      // Art. 30(1) in words: a basis, a law reference, a retention in words, recipients by kind, a transfer without safeguard marked.
+      expect(html).toContain('compliance with a legal obligation (Art. 6(1)(c))');
+      expect(html).toContain('FR LCEN art. 6-II; decree 2011-219');
+      expect(html).toContain('1 year from collection; kept at least 1 year by law');
+      expect(html).toContain('Processors: E-mail delivery platform (IE)');
+      expect(html).toMatch(/US: transfer to ad-network; safeguard: <span class="flag">/);
+      // Observed but not declared: the AI training nobody declared, in words.
+      const undeclared = html.slice(html.indexOf('<h2>Processing observed but not declared</h2>'));
+      expect(undeclared).toContain('ai-training');
+      expect(undeclared).toContain('the purpose is not declared');
+      expect(html).not.toContain('undefined');
+      expect(html).not.toMatch(/\[object /);
+      const past = await t.auditor('GET', `${t.P}/ropa?format=html&asOf=2020-01-01T00:00:00Z`);
+      expect(past.text).toContain('No purpose was declared.');
+      expect(past.text).toContain('as the ledger knew them on 1 January 2020, 00:00 UTC');
+      expect((await t.auditor('GET', `${t.P}/ropa?format=pdf`)).status).toBe(400);
+    });
+  });
+
   describe('the disclosure register', () => {
     it('lists what went to authorities, each with its authority request', async () => {
       const d = await allItems(t.legal, `${t.P}/disclosures?recipientKind=public-authority`);

@@ -47,7 +47,8 @@ const SOURCES: Readonly<Record<string, string>> = {
   'data-subject': 'from you', observed: 'observed when you used the service', 'third-party': 'from a third party', derived: 'derived from other data', 'not recorded': 'not recorded',
 };
 
-const duration = (iso: string | null | undefined): string => {
+/** An ISO 8601 duration in words (`P1Y` → `1 year`); null: no fixed period. */
+export const duration = (iso: string | null | undefined): string => {
   if (!iso) return 'no fixed period';
   const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso);
   if (!m) return esc(iso);
@@ -56,12 +57,13 @@ const duration = (iso: string | null | undefined): string => {
   return parts.join(', ') || esc(iso);
 };
 
-const list = (xs: readonly string[], f: (x: string) => string = esc) => (xs.length ? xs.map(f).join(', ') : '—');
-const cat = (k: string) => `${esc(categoryName(k))} <span class="key">${esc(k)}</span>`;
+export const list = (xs: readonly string[], f: (x: string) => string = esc) => (xs.length ? xs.map(f).join(', ') : '—');
+/** A data category in plain words with its key, for a page. */
+export const cat = (k: string) => `${esc(categoryName(k))} <span class="key">${esc(k)}</span>`;
 /** Rows of a table joined into one part of the page (see `reportHtmlParts`). */
 const ROWS_A_PART = 100;
 /** A table, in parts: its head, its rows `ROWS_A_PART` at a time, its end. */
-const table = (head: readonly string[], rows: readonly string[][], empty: string): string[] => {
+export const table = (head: readonly string[], rows: readonly string[][], empty: string): string[] => {
   if (rows.length === 0) return [`<p class="none">${esc(empty)}</p>`];
   const parts = [`<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`];
   for (let i = 0; i < rows.length; i += ROWS_A_PART) parts.push(rows.slice(i, i + ROWS_A_PART).map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join(''));
@@ -124,17 +126,25 @@ export function reportHtmlParts(r: SubjectReport): string[] {
   section('Your rights', `<ul>${r.rights.map((x) => `<li>You may ${esc(x.text)} (GDPR Art. ${esc(x.article)}).</li>`).join('')}</ul>`);
 
   const asOf = r.asOf ? ` as our records stood on ${humanDate(r.asOf)}` : ' from our records as they stand';
+  return htmlPage(`Your personal data at ${r.controller.name}`,
+    `<p>Under Article 15 of the General Data Protection Regulation you may know what personal data we process about you, why, who receives it and for how long we keep it. This report answers these questions${asOf}. It was prepared on ${humanDate(r.generatedAt)}.</p>`,
+    sections);
+}
+
+/** A printable page: `title` as its heading, `intro` (HTML) under it, then `sections` (HTML parts). */
+export function htmlPage(title: string, intro: string, sections: readonly string[]): string[] {
   return [`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your personal data at ${esc(r.controller.name)}</title>
+<title>${esc(title)}</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #eee}
-.key{color:#777;font-size:.8em}.none{color:#666;font-style:italic}
+th[scope=row]{width:16rem;font-weight:600}
+.key{color:#777;font-size:.8em}.none{color:#666;font-style:italic}.flag{color:#a40000}
 @media print{body{margin:0;font-size:11pt}section{break-inside:avoid}}
 </style></head><body>
-<h1>Your personal data at ${esc(r.controller.name)}</h1>
-<p>Under Article 15 of the General Data Protection Regulation you may know what personal data we process about you, why, who receives it and for how long we keep it. This report answers these questions${asOf}. It was prepared on ${humanDate(r.generatedAt)}.</p>
+<h1>${esc(title)}</h1>
+${intro}
 `, ...sections, '</body></html>'];
 }

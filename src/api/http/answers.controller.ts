@@ -8,12 +8,13 @@ import { GetSubjectReport } from '../../answers/application/subject-report.js';
 import { GetRecordsOfProcessing, ListAccessLog, ListDisclosures } from '../../answers/application/answers.js';
 import { reportHtmlParts } from '../../answers/domain/report-html.js';
 import { ropaCsv } from '../../answers/domain/ropa.js';
+import { ropaHtml } from '../../answers/domain/ropa-html.js';
 import { Access, orProblem } from './access.js';
 import { jsonBytes, utf8Bytes } from './json-bytes.js';
 import { CursorParam, decodePath, decodeQuery, LimitParam, SubjectParam } from './query-params.js';
 
 const ReportQuery = struct('query parameters', {}, { format: oneOf('a format', ['json', 'html'] as const), asOf: Instant, request: Uuid });
-const RopaQuery = struct('query parameters', {}, { format: oneOf('a format', ['json', 'csv'] as const), asOf: Instant });
+const RopaQuery = struct('query parameters', {}, { format: oneOf('a format', ['json', 'csv', 'html'] as const), asOf: Instant });
 const DisclosuresQuery = struct('query parameters', {}, {
   recipient: Slug, recipientKind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const), from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam,
 });
@@ -41,13 +42,14 @@ export class AnswersController {
     return format === 'html' ? page(utf8Bytes(reportHtmlParts(report)), 'text/html; charset=utf-8') : page(jsonBytes(report, 'history'), 'application/json; charset=utf-8');
   }
 
-  /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`. */
+  /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`, or `html` for a page to print. */
   @Get('ropa')
   async ropa(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'read-ropa');
     const { format, asOf } = decodeQuery(RopaQuery, query);
     const ropa = await this.queries.execute(new GetRecordsOfProcessing(tenant, asOf));
-    return format === 'csv' ? page(ropaCsv(ropa), 'text/csv; charset=utf-8', `${tenant}-ropa${asOf ? `-${asOf.slice(0, 10)}` : ''}.csv`) : ropa;
+    if (format === 'csv') return page(ropaCsv(ropa), 'text/csv; charset=utf-8', `${tenant}-ropa${asOf ? `-${asOf.slice(0, 10)}` : ''}.csv`);
+    return format === 'html' ? page(ropaHtml(ropa), 'text/html; charset=utf-8') : ropa;
   }
 
   /** The disclosure register, in log order. */
