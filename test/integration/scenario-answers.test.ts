@@ -260,6 +260,20 @@ describe.each(STORES)('on %s', (store) => {
       const r = await t.legal('GET', `${t.P}/authority-requests/${names.arD}`);
       expect(r.json.disclosures).toEqual([expect.objectContaining({ eventId: '0ed9ba93-0381-468a-a78f-9c5280a81a14', subject: { id: 'visitor:d' }, categories: ['user.device.ip_address'] })]);
     });
+
+    it('says what an authority request covers: where each subject named is held, and what authorities received of it before', async () => {
+      const d = (await t.legal('GET', `${t.P}/authority-requests/${names.arD}`)).json.covers;
+      expect(d).toEqual([{
+        subject: { id: 'visitor:d' }, erasedFrom: [], disclosedToAuthorities: [],
+        held: [expect.objectContaining({ system: 'core', country: 'NL', categories: expect.arrayContaining(['user.device.ip_address']) })],
+      }]);
+      // A new request naming c, whose IP went to the police once without any request (authority-request-missing).
+      const created = await t.legal('POST', `${t.P}/authority-requests`, { authority: 'police-paris', reference: 'PJ-2026-77', legalBasis: 'Code de procédure pénale, art. 77-1-1', receivedAt: '2026-04-01T09:00:00Z', subjects: [{ id: 'visitor:c' }, { id: 'visitor:nobody' }] });
+      expect(created.status).toBe(201);
+      const c = (await t.legal('GET', `${t.P}/authority-requests/${created.json.id}`)).json.covers;
+      expect(c[0]).toMatchObject({ subject: { id: 'visitor:c' }, disclosedToAuthorities: [{ recipient: 'police-paris', authorityRequest: null, occurredAt: '2026-03-01T09:00:00Z', categories: ['user.device.ip_address'] }] });
+      expect(c[1]).toEqual({ subject: { id: 'visitor:nobody' }, held: [], erasedFrom: [], disclosedToAuthorities: [] });
+    });
   });
 
   describe('the audit trail', () => {

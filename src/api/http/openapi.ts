@@ -64,7 +64,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
     post: { summary: 'Record a request from a declared public authority', roles: 'legal, dpo', body: jsonSchemaOf(AuthorityRequestBody), ok: 201 },
     get: { summary: 'Authority requests', roles: 'legal, dpo', ok: 200, query: ['limit', 'cursor'] },
   },
-  [`${T}/authority-requests/{id}`]: { get: { summary: 'An authority request, with the disclosures made under it', roles: 'legal, dpo', ok: 200 } },
+  [`${T}/authority-requests/{id}`]: { get: { summary: 'An authority request, with the disclosures made under it and what it covers: per subject named, where its data is held now (with any legal hold), the systems it was erased from, and what authorities received of it before', roles: 'legal, dpo', ok: 200 } },
   [`${T}/subjects/{subject}/report`]: { get: { summary: 'The Art. 15 report of a subject (format=html: a page for the person); the read is recorded', roles: 'dpo, legal', ok: 200, query: ['format', 'asOf', 'request'] } },
   [`${T}/subjects/{subject}/erasure`]: { get: { summary: 'Erasure certificate: keys destroyed (when, why, the log entry saying so), keys kept under a legal hold (until when, on which basis), systems', roles: 'dpo, legal, auditor', ok: 200 } },
   [`${T}/ropa`]: { get: { summary: 'Records of processing (Art. 30) per purpose, declared and observed, with what was observed but never declared (format=csv, or html for a page to print)', roles: 'dpo, legal, auditor', ok: 200, query: ['format', 'asOf'] } },

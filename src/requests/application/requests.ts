@@ -181,7 +181,14 @@ export class ReceiveAuthorityRequest extends Command<Answer<AuthorityRequestView
 export class ChangeAuthorityRequest extends Command<Answer<AuthorityRequestView>> {
   constructor(readonly tenant: string, readonly id: string, readonly change: { decide: { decision: 'comply' | 'refuse'; rationale: string } } | 'close' | 'unseal', readonly by: Principal) { super(); }
 }
-export class GetAuthorityRequest extends Query<Answer<AuthorityRequestView & { disclosures: Array<Record<string, unknown>> }>> {
+/** What an authority request covers of one subject it names (see `GetAuthorityRequestHandler.covers`). */
+export interface SubjectCoverage {
+  readonly subject: { readonly id: string };
+  readonly held: ReadonlyArray<{ system: string; country: string | null; categories: readonly string[]; legalHold?: { purpose: string; legalBasis: string; until: string } }>;
+  readonly erasedFrom: readonly string[];
+  readonly disclosedToAuthorities: ReadonlyArray<{ recipient: string; authorityRequest: string | null; occurredAt: string; categories: readonly string[] }>;
+}
+export class GetAuthorityRequest extends Query<Answer<AuthorityRequestView & { disclosures: Array<Record<string, unknown>>; covers: SubjectCoverage[] }>> {
   constructor(readonly tenant: string, readonly id: string) { super(); }
 }
 export class ListAuthorityRequests extends Query<Page<AuthorityRequestView>> {
@@ -197,6 +204,9 @@ abstract class AuthorityRequestHandler {
     @Inject(DECLARATIONS_READ_MODEL) protected readonly declarations: DeclarationsReadModel,
     @Inject(ID_GENERATOR) protected readonly ids: IdGenerator,
     @Inject(AUDIT_TRAIL_READ_MODEL) protected readonly trail: AuditTrailReadModel,
+    @Inject(COMPLIANCE_STATE) protected readonly state: ComplianceStateReader,
+    @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(FLUSH_DEFERRED) protected readonly flush: FlushDeferred,
   ) {}
 
   /** Records what `decide` answers, then answers with the request `id` as it now stands. */
@@ -256,7 +266,37 @@ export class GetAuthorityRequestHandler extends AuthorityRequestHandler implemen
       const { authorityRequest: _self, ...item } = disclosureItem(row, recipient, () => null);
       return item;
     });
-    return right({ ...without(r), disclosures });
+    return right({ ...without(r), disclosures, covers: await this.covers(tenant, r, recipient) });
+  }
+
+  /**
+   * What the request covers, for legal to decide on it: per subject named, where the subject's data is
+   * held now (system, country, categories, and the legal hold that keeps it, if one does), the systems it
+   * was erased from, and what was disclosed of it to public authorities under other requests.
+   */
+  private async covers(tenant: string, r: AuthorityRequestView, recipient: (id: string) => RecipientBody | null): Promise<SubjectCoverage[]> {
+    await this.flush();
+    const at = sortableInstant(this.clock.now());
+    const countries = new Map((await this.declarations.list(tenant, 'systems')).map((d) => [d.id, (d.body as { country: string }).country]));
+    return Promise.all(r.subjects.map(async ({ id: subject }) => {
+      const systems = await this.state.erasureStatus(tenant, subject, at);
+      const held = systems.flatMap((s) => (s.status === 'erased' ? [] : [{
+        system: s.system, country: countries.get(s.system) ?? null, categories: s.categories,
+        ...(s.status === 'held' ? { legalHold: { purpose: s.purpose, legalBasis: s.legalBasis, until: s.until } } : {}),
+      }]));
+      const disclosed: Array<SubjectCoverage['disclosedToAuthorities'][number]> = [];
+      for (let after = -1; ;) {
+        const rows = await this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
+        for (const { entry } of rows) {
+          const to = String(entry.details?.recipient);
+          const under = typeof entry.details?.authorityRequestId === 'string' ? entry.details.authorityRequestId : null;
+          if (recipient(to)?.kind === 'public-authority' && under !== r.id) disclosed.push({ recipient: to, authorityRequest: under, occurredAt: entry.occurredAt, categories: entry.categories });
+        }
+        if (rows.length < 1000) break;
+        after = rows[rows.length - 1]!.position;
+      }
+      return { subject: { id: subject }, held, erasedFrom: systems.filter((s) => s.status === 'erased').map((s) => s.system), disclosedToAuthorities: disclosed };
+    }));
   }
 }
 
