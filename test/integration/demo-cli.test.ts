@@ -32,7 +32,7 @@ describe('pdl demo', () => {
     try {
       const first = await pdl(['demo', '--visitors', '50', '--tenant', 'shop', '--url', ledger.base], { PDL_ADMIN_TOKEN: ledger.adminToken });
       expect([first.status, first.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
-      expect(first.stdout).toContain(`${ledger.base}/v1/tenants/shop/ropa?format=csv`);
+      expect(first.stdout).toContain(`${ledger.base}/v1/tenants/shop/ropa?format=html`);
       const again = await pdl(['demo', '--visitors', '50', '--tenant', 'shop', '--url', ledger.base], { PDL_ADMIN_TOKEN: ledger.adminToken });
       expect(again.status).toBe(2);
       expect(again.stderr).toContain('already holds events');
