@@ -94,6 +94,9 @@ describe.each(STORES)('on %s', (store) => {
       expect(page.status).toBe(200);
       expect(page.text).not.toContain('<script>');
       expect(page.text).toContain('&#60;script&#62;');
+      // A second wall: the browser runs no script and loads nothing from elsewhere on the page.
+      expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'unsafe-inline'/);
+      expect(page.headers['x-content-type-options']).toBe('nosniff');
     });
 
     it('keeps a sealed authority request and its disclosures out of the report until unsealed', async () => {
@@ -210,6 +213,7 @@ describe.each(STORES)('on %s', (store) => {
     it('reads as a printable record per purpose, with what was observed but not declared, every value escaped', async () => {
       const r = await t.auditor('GET', `${t.P}/ropa?format=html`);
       expect([r.status, r.type]).toEqual([200, expect.stringContaining('text/html')]);
+      expect(r.headers['content-security-policy']).toContain("default-src 'none'");
       const html = r.text;
       expect(html).toMatch(/^<!doctype html>/);
       expect(html).toContain(`<h1>Records of processing activities of ${scenario.tenant.name}</h1>`);

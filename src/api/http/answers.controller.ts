@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, Req, StreamableFile } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { boundedString, oneOf, struct } from '../../common/kernel/codec.js';
@@ -20,6 +20,13 @@ const DisclosuresQuery = struct('query parameters', {}, {
 });
 const AccessLogQuery = struct('query parameters', {}, { subject: boundedString('a subject id', 256), from: Instant, to: Instant, limit: LimitParam, cursor: CursorParam });
 
+/**
+ * On the answers a browser may render (the report's and the register's pages): no script, no remote
+ * resource, no frame, whatever a value in them might hold (every value is escaped already: this is the
+ * second wall), and no sniffing of another type than the one given.
+ */
+const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const page = (body: string | Buffer, type: string, filename?: string) =>
   new StreamableFile(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, { type, ...(filename ? { disposition: `attachment; filename="${filename}"` } : {}) });
 
@@ -30,6 +37,8 @@ export class AnswersController {
 
   /** The Art. 15 report of one subject (dpo, legal); `?format=html` for a page to send the person. The read is recorded. */
   @Get('subjects/:subject/report')
+  @Header('content-security-policy', PAGE_POLICY)
+  @Header('x-content-type-options', 'nosniff')
   async report(@Param('tenant') tenant: string, @Param('subject') subject: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     const by = await this.access.require(req, tenant, 'read-reports');
     decodePath(SubjectParam, { subject });
@@ -44,6 +53,8 @@ export class AnswersController {
 
   /** Records of processing activities (Art. 30): per purpose, declared and observed; `?format=csv`, or `html` for a page to print. */
   @Get('ropa')
+  @Header('content-security-policy', PAGE_POLICY)
+  @Header('x-content-type-options', 'nosniff')
   async ropa(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'read-ropa');
     const { format, asOf } = decodeQuery(RopaQuery, query);
