@@ -70,6 +70,8 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   let draining = false;
   fastify.addHook('preClose', (done) => { draining = true; done(); });
   fastify.addHook('onRequest', (_req, reply, done) => {
+    // Answers carry personal data (reports, identifiers, subject ids): no browser or proxy keeps a copy.
+    void reply.header('cache-control', 'no-store');
     if (!draining) return done();
     sendProblem(reply, shuttingDown().problem);
   });

@@ -97,6 +97,9 @@ describe.each(STORES)('on %s', (store) => {
       // A second wall: the browser runs no script and loads nothing from elsewhere on the page.
       expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'unsafe-inline'/);
       expect(page.headers['x-content-type-options']).toBe('nosniff');
+      // Nothing of it is kept by a browser or a proxy, as no answer of the ledger is.
+      expect(page.headers['cache-control']).toBe('no-store');
+      expect((await t.dpo('GET', `${t.P}/events?subject=visitor:b&limit=1`)).headers['cache-control']).toBe('no-store');
     });
 
     it('keeps a sealed authority request and its disclosures out of the report until unsealed', async () => {
