@@ -9,7 +9,7 @@ import { ProblemFilter, sendProblem } from './api/http/problem.filter.js';
 import { shuttingDown } from './api/http/problem.js';
 import { GrpcServer } from './api/grpc/grpc-server.js';
 import { AppModule } from './app.module.js';
-import type { PdlConfig } from './config/config.js';
+import { tlsMaterial, type PdlConfig } from './config/config.js';
 import { loadMasterKey } from './keys/master-key.js';
 import { LIMITS } from './ledger/domain/limits.js';
 import { createLogger, NestJsonLogger } from './operability/logger.js';
@@ -47,7 +47,11 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
-  const adapter = new FastifyAdapter({ bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError });
+  const tls = tlsMaterial(config);
+  const adapter = new FastifyAdapter({
+    bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {
     logger: new NestJsonLogger(log),
     bufferLogs: false,
@@ -86,7 +90,7 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const grpcPort = app.get(GrpcServer).port;
   const address = fastify.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-  log.info({ http: httpPort, grpc: grpcPort, dataDir: config.dataDir, store: config.store, ...(root.file ? { adminTokenFile: root.file } : {}) },
+  log.info({ http: httpPort, grpc: grpcPort, tls: tls !== undefined, dataDir: config.dataDir, store: config.store, ...(root.file ? { adminTokenFile: root.file } : {}) },
     root.file ? `pdl is serving; the admin token is in ${root.file}` : 'pdl is serving');
-  return { app, httpUrl: `http://127.0.0.1:${httpPort}`, grpcPort, close: () => app.close() };
+  return { app, httpUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${httpPort}`, grpcPort, close: () => app.close() };
 }

@@ -1,9 +1,8 @@
-import http from 'node:http';
 import type { PdlConfig } from '../config/config.js';
 import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../demo/chatbox.js';
 import { demoVisitorStream, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
-import { jsonRequest } from '../common/http/json-request.js';
+import { jsonRequest, keepAliveAgent } from '../common/http/json-request.js';
 import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
 
 export interface DemoOptions {
@@ -15,8 +14,12 @@ export interface DemoOptions {
   readonly adminToken?: string;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const call = (base: string, token: string, method: string, path: string, body?: unknown) => jsonRequest(base, method, path, { token, body, agent });
+const agents = new Map<string, ReturnType<typeof keepAliveAgent>>();
+const call = (base: string, token: string, method: string, path: string, body?: unknown) => {
+  let agent = agents.get(base);
+  if (!agent) agents.set(base, (agent = keepAliveAgent(base, 16)));
+  return jsonRequest(base, method, path, { token, body, agent });
+};
 
 const BATCH = 500;
 /** Visitors whose events are told and whose requests wait to be played: beyond, the story waits. */

@@ -29,7 +29,8 @@ export function progress(total: number, write: (s: string) => void, tty: boolean
 export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
   const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
   const child = spawn(process.execPath, [...binNodeFlags(bin), bin, 'serve'], {
-    env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info' },
+    // Loopback only, for this command: in clear, whatever certificate the environment names for `pdl serve`.
+    env: { ...process.env, PDL_DATA_DIR: config.dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', PDL_LOG_LEVEL: 'info', PDL_TLS_CERT: '', PDL_TLS_KEY: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const stop = () => new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Writable } from 'node:stream';
 import type { PdlConfig } from '../config/config.js';
-import { jsonRequest } from '../common/http/json-request.js';
+import { jsonRequest, keepAliveAgent, transportOf } from '../common/http/json-request.js';
 import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
 import { UsageError } from './verify.js';
 
@@ -58,7 +58,7 @@ export async function exportLog(target: Target & { readonly out?: string; readon
       const path = `/v1/tenants/${target.tenant}/log/export${query.size ? `?${query}` : ''}`;
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
         const u = new URL(base);
-        http.get({ host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
+        transportOf(base).get({ host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
       });
       if (res.statusCode !== 200) {
         const text = await new Promise<string>((resolve) => { let t = ''; res.setEncoding('utf8').on('data', (d: string) => { t += d; }).on('end', () => resolve(t)); });
@@ -118,7 +118,7 @@ export async function importEvents(target: Target & { readonly file: string }, c
   // Read once to count them (the progress bar's total), then again to send them: the file is never held whole.
   for await (const line of linesOf(target.file)) if (line.trim()) total++;
   return withLedger(target, config, async (base, embeddedAdmin) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = keepAliveAgent(base, 1);
     const call = (token: string, method: string, path: string, body?: unknown) => jsonRequest(base, method, path, { token, body, agent });
     const P = `/v1/tenants/${target.tenant}`;
     let token = target.token;

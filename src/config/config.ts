@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface PdlConfig {
@@ -22,6 +23,8 @@ export interface PdlConfig {
   readonly postgresUrl: string | undefined;
   /** `esdb://…` of the EventStoreDB cluster (PDL_STORE=eventstoredb). */
   readonly esdbUrl: string | undefined;
+  /** PEM files of the certificate (chain) and private key HTTP and gRPC are served with over TLS; none: in clear. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -60,6 +63,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
   if (store !== 'sqlite' && !postgresUrl) throw new Error(`PDL_STORE=${store} needs PDL_POSTGRES_URL (postgres://user@host:5432/database)`);
   if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) throw new Error('PDL_POSTGRES_URL must be a postgres:// connection string');
   if (store === 'eventstoredb' && !esdbUrl) throw new Error('PDL_STORE=eventstoredb needs PDL_ESDB_URL (esdb://host:2113?tls=false)');
+  const [certFile, keyFile] = [env.PDL_TLS_CERT || undefined, env.PDL_TLS_KEY || undefined];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('PDL_TLS_CERT and PDL_TLS_KEY go together: the PEM files of the certificate and of its private key');
   return {
     store,
     dataDir: resolve(env.PDL_DATA_DIR || './data'),
@@ -76,6 +81,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     retentionEnforceIntervalMs: interval('PDL_RETENTION_ENFORCE_INTERVAL_MS', env.PDL_RETENTION_ENFORCE_INTERVAL_MS, 60_000),
     postgresUrl,
     esdbUrl,
+    tls: certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
   };
 }
 export const CONFIG = Symbol('PdlConfig');
+
+/** The certificate and key of `config.tls`, read once at start (a clear error when they cannot be). */
+export function tlsMaterial(config: PdlConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.tls) return undefined;
+  const read = (file: string, what: string) => {
+    try { return readFileSync(file); } catch (e) { throw new Error(`cannot read the TLS ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  };
+  return { cert: read(config.tls.certFile, 'certificate (PDL_TLS_CERT)'), key: read(config.tls.keyFile, 'private key (PDL_TLS_KEY)') };
+}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { jsonRequest } from '../../src/common/http/json-request.js';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,8 @@ export interface LedgerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-type StartOptions = { dataDir?: string; adminToken?: string; env?: Record<string, string>; upWhen?: (healthStatus: number) => boolean };
+/** `tls`: served over TLS with `PDL_TLS_CERT`/`PDL_TLS_KEY` (in `env`), its certificate signed by `ca`, which this process's requests trust. */
+type StartOptions = { dataDir?: string; adminToken?: string; env?: Record<string, string>; upWhen?: (healthStatus: number) => boolean; tls?: { ca: Buffer } };
 
 /**
  * Starts the built ledger as a user does (`pdl serve`), on free ports and a data directory of its own;
@@ -58,7 +60,8 @@ async function startOnce(options: StartOptions): Promise<LedgerProcess> {
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
-  const base = `http://127.0.0.1:${httpPort}`;
+  const base = `${options.tls ? 'https' : 'http'}://127.0.0.1:${httpPort}`;
+  if (options.tls) tlsAgents.set(base, new https.Agent({ keepAlive: true, maxSockets: 64, ca: options.tls.ca }));
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`ledger exited: ${out.slice(-500)}`);
@@ -83,11 +86,13 @@ async function startOnce(options: StartOptions): Promise<LedgerProcess> {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/** The agents of ledgers served over TLS, by base URL (each trusts its ledger's certificate authority). */
+const tlsAgents = new Map<string, https.Agent>();
 
 export interface Answer { status: number; type: string; text: string; json: any; headers: http.IncomingHttpHeaders }
 
 export function request(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return jsonRequest(base, method, path, { body, ...(token ? { token } : {}), headers, agent });
+  return jsonRequest(base, method, path, { body, ...(token ? { token } : {}), headers, agent: tlsAgents.get(base) ?? agent });
 }
 
 export const client = (base: string, token?: string) => (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(base, method, path, body, token, headers);

@@ -5,7 +5,7 @@ import * as loader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { CONFIG, type PdlConfig } from '../../config/config.js';
+import { CONFIG, tlsMaterial, type PdlConfig } from '../../config/config.js';
 import { RecordEvents } from '../../ingestion/application/record-events.js';
 import { decodeAppendBody } from '../../ledger/domain/processing-event.js';
 import type { RecordResult } from '../../ledger/domain/record-outcome.js';
@@ -92,10 +92,16 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
         this.unary('Decide', this.decide(call.request, call.metadata), cb),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.config.host}:${this.config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      server.bindAsync(`${this.config.host}:${this.config.grpcPort}`, this.credentials(), (e, port) => (e ? reject(e) : resolve(port))),
     );
     this.server = server;
     this.log.info({ port: this.port }, 'gRPC listening');
+  }
+
+  /** TLS with the configured certificate (`PDL_TLS_CERT`, `PDL_TLS_KEY`), else in clear. */
+  private credentials(): grpc.ServerCredentials {
+    const tls = tlsMaterial(this.config);
+    return tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : grpc.ServerCredentials.createInsecure();
   }
 
   /**

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 
 export interface JsonAnswer {
   readonly status: number;
@@ -16,12 +17,13 @@ export interface JsonRequest {
   readonly body?: unknown;
   readonly token?: string;
   readonly headers?: Record<string, string>;
+  /** For an `https:` base, an `https.Agent` (with its `ca` for a private certificate authority, say). */
   readonly agent?: http.Agent;
 }
 
 /**
- * One HTTP request to a pdl server with node:http (a keep-alive agent is much cheaper than `fetch` under
- * load): `path` is sent as given; a body that is not a string is sent as JSON; the answer's text is
+ * One HTTP request to a pdl server with node:http, or node:https for an `https:` base (a keep-alive agent
+ * is much cheaper than `fetch` under load): `path` is sent as given; a body that is not a string is sent as JSON; the answer's text is
  * parsed as JSON when it is.
  */
 export function jsonRequest(base: string, method: string, path: string, options: JsonRequest = {}): Promise<JsonAnswer> {
@@ -36,7 +38,7 @@ export function jsonRequest(base: string, method: string, path: string, options:
   }
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers, ...(options.agent ? { agent: options.agent } : {}) }, (res) => {
+    const req = transportOf(base).request({ host: u.hostname, port: u.port, method, path, headers, ...(options.agent ? { agent: options.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -52,3 +54,10 @@ export function jsonRequest(base: string, method: string, path: string, options:
     req.end(payload);
   });
 }
+
+/** node:http, or node:https for an `https:` base. */
+export const transportOf = (base: string) => (new URL(base).protocol === 'https:' ? https : http);
+
+/** A keep-alive agent for `base`'s protocol (a private certificate authority is trusted with `NODE_EXTRA_CA_CERTS`). */
+export const keepAliveAgent = (base: string, maxSockets: number): http.Agent =>
+  new (new URL(base).protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets });
