@@ -64,6 +64,17 @@ describe('tenants and tokens', () => {
     expect((await client(ledger.base, ledger.adminToken)('GET', '/v1/tenants/no-such/purposes')).status).toBe(404);
   });
 
+  it('lists every tenant to the bootstrap admin, and to no token', async () => {
+    await t.admin('PUT', '/v1/tenants/listed-co', { name: 'Listed', residency: ['FR'] });
+    const r = await client(ledger.base, ledger.adminToken)('GET', '/v1/tenants');
+    expect(r.status).toBe(200);
+    expect(r.json.items).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'listed-co', name: 'Listed', residency: ['FR'] }), expect.objectContaining({ id: 'chatbox' })]));
+    expect(r.json.items.map((x: { id: string }) => x.id)).toEqual([...r.json.items.map((x: { id: string }) => x.id)].sort());
+    expect(r.json.nextCursor).toBeNull();
+    expect((await client(ledger.base, t.tokens.admin)('GET', '/v1/tenants')).status).toBe(403);
+    expect((await client(ledger.base)('GET', '/v1/tenants')).status).toBe(401);
+  });
+
   it('stops a revoked token at once', async () => {
     const issued = (await t.admin('POST', `${t.P}/tokens`, { role: 'auditor', label: 'temp' })).json;
     expect(issued.token).toMatch(/^pdl_/);

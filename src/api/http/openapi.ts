@@ -14,6 +14,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   '/health': { get: { summary: 'Health of the ledger and its store', roles: 'none', ok: 200, noAuth: true } },
   '/metrics': { get: { summary: 'Prometheus metrics', roles: 'none', ok: 200, noAuth: true } },
   '/docs': { get: { summary: 'This OpenAPI document', roles: 'none', ok: 200, noAuth: true } },
+  '/v1/tenants': { get: { summary: 'Every tenant, with its name and residency', roles: 'bootstrap admin', ok: 200 } },
   [T]: {
     put: { summary: 'Create or update a tenant', roles: 'bootstrap admin', body: jsonSchemaOf(TenantBody), ok: 200 },
     get: { summary: 'A tenant and its residency', roles: 'admin, dpo, legal, auditor', ok: 200 },

@@ -16,6 +16,15 @@ import { decodeBody } from './query-params.js';
 export class TenantsController {
   constructor(private readonly commands: CommandBus, private readonly access: Access, @Inject(TENANT_DIRECTORY) private readonly directory: TenantDirectory) {}
 
+  /** Every tenant (the bootstrap admin only): what an operator of a shared ledger needs to see first. */
+  @Get()
+  async list(@Req() req: FastifyRequest) {
+    if ((await this.access.principal(req)).kind !== 'root') throw problem(403, 'forbidden', 'Forbidden', 'Only the bootstrap admin may list the tenants.');
+    const ids = (await this.directory.tenantIds()).sort();
+    const items = await Promise.all(ids.map(async (id) => ({ id, ...(await this.directory.tenant(id)) })));
+    return { items, nextCursor: null };
+  }
+
   @Put(':tenant')
   async put(@Param('tenant') tenant: string, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const by = await this.access.require(req, tenant, 'manage-tenants', false);
