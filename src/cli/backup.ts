@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Frontier } from '../integrity/domain/merkle.js';
@@ -168,4 +168,33 @@ export async function backup(options: BackupOptions, out: (s: string) => void, w
     for (const dir of made.reverse()) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * `pdl verify --backup <dir> [--keys <dir>]`: a backup as `pdl backup` left it: every file its
+ * `backup.json` lists, byte for byte (size and SHA-256; `keys.db` taken apart is looked for in `keysDir`),
+ * then the log it holds, as `pdl verify --data-dir` checks a store. A data directory a ledger was started
+ * on since is no longer the backup: its files have changed.
+ */
+export async function verifyBackup(dir: string, keysDir: string | undefined, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const manifestFile = join(dir, 'backup.json');
+  if (!existsSync(manifestFile)) throw new UsageError(`${dir} holds no backup.json: it is not a backup made by pdl backup`);
+  let manifest: { takenAt?: string; files?: Array<{ file: string; bytes: number; sha256: string; apart?: boolean }> };
+  try { manifest = JSON.parse(readFileSync(manifestFile, 'utf8')); } catch { throw new UsageError(`${manifestFile} is not JSON`); }
+  if (!Array.isArray(manifest.files)) throw new UsageError(`${manifestFile} lists no files`);
+  let failed = 0;
+  for (const f of manifest.files) {
+    if (typeof f.file !== 'string' || basename(f.file) !== f.file) throw new UsageError(`${manifestFile} names a file outside the backup`);
+    const where = f.apart ? keysDir : dir;
+    if (where === undefined) { out(`not checked: ${f.file} (taken apart: give --keys <dir>)`); continue; }
+    const file = join(where, f.file);
+    if (!existsSync(file)) { failed++; err(`FAILED ${f.file}: missing`); continue; }
+    const [bytes, sha256] = [statSync(file).size, await sha256Of(file)];
+    if (bytes !== f.bytes || sha256 !== f.sha256) { failed++; err(`FAILED ${f.file}: differs from the backup (${bytes} bytes, SHA-256 ${sha256.slice(0, 16)}…; the backup says ${f.bytes} bytes, ${String(f.sha256).slice(0, 16)}…)`); }
+    else out(`ok ${f.file}`);
+  }
+  if (failed) return 1;
+  const log = await verifyStore(dir, undefined, out, err);
+  if (log === 0) out(`the backup taken ${manifest.takenAt ?? '(no date)'} is intact`);
+  return log;
 }

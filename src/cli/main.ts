@@ -14,6 +14,9 @@ commands:
             exit 0 when intact, 1 naming the first bad position, 2 when the inputs cannot be used
   verify --data-dir <dir> [--tenant <id>]
             check a ledger's own store (every tenant, or one) against its Merkle tree and signed checkpoints
+  verify --backup <dir> [--keys <dir>]
+            check a backup made by pdl backup: every file its backup.json lists, byte for byte (keys.db
+            taken apart, in --keys), then the log it holds as --data-dir does
   demo [--visitors N] [--seed S] [--tenant id] [--url http://host:port]
             tell the reference chat-box story (N visitors over six simulated months) into the
             embedded ledger of PDL_DATA_DIR, or a running one (--url, admin token in PDL_ADMIN_TOKEN),
@@ -92,9 +95,13 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'verify': try {
-      const { positional, values } = options(argv.slice(1), ['checkpoint', 'key', 'previous', 'data-dir', 'tenant']);
+      const { positional, values } = options(argv.slice(1), ['checkpoint', 'key', 'previous', 'data-dir', 'tenant', 'backup', 'keys']);
       const write = (s: string) => process.stdout.write(`${s}\n`);
       const warn = (s: string) => process.stderr.write(`${s}\n`);
+      if (values.has('backup')) {
+        const { verifyBackup } = await import('./backup.js');
+        return await verifyBackup(values.get('backup')![0]!, values.get('keys')?.[0], write, warn);
+      }
       if (values.has('data-dir')) {
         const { verifyStore } = await import('./verify-store.js');
         return verifyStore(values.get('data-dir')![0]!, values.get('tenant')?.[0], write, warn);

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aTenant, anEvent } from '../support/builders.js';
 import { client, runPdl as pdl, startLedger, tempDir, type LedgerProcess } from '../support/ledger-process.js';
@@ -99,6 +99,15 @@ describe('pdl backup', () => {
       expect(JSON.parse(readFileSync(join(root, 'log', 'backup.json'), 'utf8')).keys).toBe('copied apart');
       // A log-only copy verifies as a data directory on its own.
       expect((await pdl(['verify', '--data-dir', logOnly])).status).toBe(0);
+      // A backup checked as a backup: every file byte for byte, then its log.
+      const whole = await pdl(['verify', '--backup', join(root, 'log'), '--keys', keysApart]);
+      expect([whole.status, whole.stdout]).toEqual([0, expect.stringContaining('ok keys.db')]);
+      expect(whole.stdout).toMatch(/the backup taken \S+ is intact/);
+      expect((await pdl(['verify', '--backup', join(root, 'log')])).stdout).toContain('not checked: keys.db (taken apart');
+      appendFileSync(join(keysApart, 'keys.db'), Buffer.from([0]));
+      const rotten = await pdl(['verify', '--backup', join(root, 'log'), '--keys', keysApart]);
+      expect([rotten.status, rotten.stderr]).toEqual([1, expect.stringContaining('FAILED keys.db: differs from the backup')]);
+      expect((await pdl(['verify', '--backup', ledger.dataDir])).status).toBe(2);
 
       const nothing = await pdl(['backup', join(root, 'from-nothing'), '--data-dir', tempDir()]);
       expect([nothing.status, nothing.stderr]).toEqual([2, expect.stringContaining('holds no ledger')]);
