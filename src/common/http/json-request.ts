@@ -22,9 +22,9 @@ export interface JsonRequest {
 }
 
 /**
- * One HTTP request to a pdl server with node:http, or node:https for an `https:` base (a keep-alive agent
- * is much cheaper than `fetch` under load): `path` is sent as given; a body that is not a string is sent as JSON; the answer's text is
- * parsed as JSON when it is.
+ * One HTTP request to a pdl server with node:http, or node:https for an `https:` base (a keep-alive
+ * agent is much cheaper than `fetch` under load): `path` is sent as given; a body that is not a string is
+ * sent as JSON; the answer's text is parsed as JSON when it is.
  */
 export function jsonRequest(base: string, method: string, path: string, options: JsonRequest = {}): Promise<JsonAnswer> {
   const u = new URL(base);

@@ -61,6 +61,16 @@ async function recordThen<V>(writer: LedgerWriter, tenant: string, decide: () =>
   return done._tag === 'Left' ? done : right(await view());
 }
 
+/** Every disclosure (or transfer to a recipient) of the subject's data, in log order, a page of the trail at a time. */
+async function* disclosuresOf(trail: AuditTrailReadModel, tenant: string, subject: string) {
+  for (let after = -1; ;) {
+    const rows = await trail.page(tenant, { subject, disclosures: true }, after, 1000);
+    for (const { entry } of rows) yield entry;
+    if (rows.length < 1000) return;
+    after = rows[rows.length - 1]!.position;
+  }
+}
+
 /** What the subject request handlers share: their ports, and the view of one request. */
 @Injectable()
 abstract class SubjectRequestHandler {
@@ -85,14 +95,9 @@ abstract class SubjectRequestHandler {
   private async recipientsToNotify(tenant: string, subject: string, systems: readonly SystemErasure[]) {
     const kept = new Set(systems.flatMap((s) => (s.status === 'held' ? s.categories : [])));
     const sent = new Map<string, Set<string>>();
-    for (let after = -1; ;) {
-      const rows = await this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
-      for (const { entry } of rows) {
-        const to = String(entry.details?.recipient);
-        for (const c of entry.categories) if (!kept.has(c)) sent.set(to, (sent.get(to) ?? new Set()).add(c));
-      }
-      if (rows.length < 1000) break;
-      after = rows[rows.length - 1]!.position;
+    for await (const entry of disclosuresOf(this.trail, tenant, subject)) {
+      const to = String(entry.details?.recipient);
+      for (const c of entry.categories) if (!kept.has(c)) sent.set(to, (sent.get(to) ?? new Set()).add(c));
     }
     const kinds = new Map((await this.declarations.list(tenant, 'recipients')).map((d) => [d.id, (d.body as RecipientBody).kind]));
     return [...sent].sort(([a], [b]) => (a < b ? -1 : 1)).map(([recipient, categories]) => ({ recipient, kind: kinds.get(recipient) ?? null, categories: [...categories].sort() }));
@@ -285,15 +290,10 @@ export class GetAuthorityRequestHandler extends AuthorityRequestHandler implemen
         ...(s.status === 'held' ? { legalHold: { purpose: s.purpose, legalBasis: s.legalBasis, until: s.until } } : {}),
       }]));
       const disclosed: Array<SubjectCoverage['disclosedToAuthorities'][number]> = [];
-      for (let after = -1; ;) {
-        const rows = await this.trail.page(tenant, { subject, disclosures: true }, after, 1000);
-        for (const { entry } of rows) {
-          const to = String(entry.details?.recipient);
-          const under = typeof entry.details?.authorityRequestId === 'string' ? entry.details.authorityRequestId : null;
-          if (recipient(to)?.kind === 'public-authority' && under !== r.id) disclosed.push({ recipient: to, authorityRequest: under, occurredAt: entry.occurredAt, categories: entry.categories });
-        }
-        if (rows.length < 1000) break;
-        after = rows[rows.length - 1]!.position;
+      for await (const entry of disclosuresOf(this.trail, tenant, subject)) {
+        const to = String(entry.details?.recipient);
+        const under = typeof entry.details?.authorityRequestId === 'string' ? entry.details.authorityRequestId : null;
+        if (recipient(to)?.kind === 'public-authority' && under !== r.id) disclosed.push({ recipient: to, authorityRequest: under, occurredAt: entry.occurredAt, categories: entry.categories });
       }
       return { subject: { id: subject }, held, erasedFrom: systems.filter((s) => s.status === 'erased').map((s) => s.system), disclosedToAuthorities: disclosed };
     }));
