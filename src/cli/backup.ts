@@ -6,7 +6,8 @@ import { Frontier } from '../integrity/domain/merkle.js';
 import { MerkleNodes } from '../integrity/sqlite/sqlite-merkle.js';
 import { NoLedger } from '../storage/open-storage.js';
 import { UsageError } from './verify.js';
-import { verifyStore } from './verify-store.js';
+import { EARLIER_LAYOUT, hasMerkleLayout, tenantLogs, verifyStore } from './verify-store.js';
+import { tenantStream } from '../ledger/domain/streams.js';
 
 export interface BackupOptions {
   /** The data directory of the embedded ledger (it may be serving meanwhile). */
@@ -67,12 +68,12 @@ function copyDatabase(from: string, dir: string, written: string[]): Copied {
 function tenantsOf(ledgerCopy: string): Array<{ tenant: string; treeSize: number; rootHash: string }> {
   const db = new Database(ledgerCopy, { readonly: true, fileMustExist: true });
   try {
-    if (!db.prepare("select 1 from sqlite_schema where name = 'merkle_tree'").get()) throw new UsageError('this ledger.db keeps its Merkle trees in an earlier layout: start the ledger once (it rebuilds them), then back it up');
+    if (!hasMerkleLayout(db)) throw new UsageError(`${EARLIER_LAYOUT}, then back it up`);
     const tree = new MerkleNodes(db);
-    const streams = db.prepare("select distinct stream from events where stream like 'ledger-%' order by stream").pluck().all() as string[];
-    return streams.map((stream) => {
+    return tenantLogs(db).map((tenant) => {
+      const stream = tenantStream(tenant);
       const size = tree.size(stream);
-      return { tenant: stream.slice('ledger-'.length), treeSize: size, rootHash: Frontier.at(tree.source(stream), size).root().toString('hex') };
+      return { tenant, treeSize: size, rootHash: Frontier.at(tree.source(stream), size).root().toString('hex') };
     });
   } finally {
     db.close();

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { PdlConfig } from '../config/config.js';
 import { binNodeFlags } from './node-flags.js';
 
-/** The commands that talk to a ledger over HTTP (`demo`, `import`, `export`): a running one, or the embedded one served for them. */
+// What the commands that talk to a ledger over HTTP (`demo`, `import`, `export`) share: a running ledger, or the embedded one served for them.
 
 /** A progress bar on a terminal, a line every few seconds otherwise. */
 export function progress(total: number, write: (s: string) => void, tty: boolean, unit = 'events') {
@@ -58,7 +58,6 @@ export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: (
     child.once('exit', (code) => reject(new Error(`the ledger did not start (exit ${code}); is another one using ${config.dataDir}?`)));
   });
 }
-
 
 /** The bootstrap admin's token of the embedded ledger: `PDL_ADMIN_TOKEN`, or the one its first start wrote into the data directory. */
 export function embeddedAdminToken(config: PdlConfig): string | undefined {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type PdlConfig } from '../config/config.js';
+import { TenantId } from '../tenancy/domain/tenant.js';
 import { NoLedger } from '../storage/open-storage.js';
 import { UsageError, verifyExport } from './verify.js';
 import { pushTo } from '../common/kernel/multimap.js';
@@ -75,7 +76,7 @@ const withDataDir = (config: PdlConfig, values: Map<string, string[]>): PdlConfi
 /** `--tenant`, a tenant id (or `fallback` when not given). */
 function tenantOption(values: Map<string, string[]>, fallback?: string): string {
   const tenant = values.get('tenant')?.[0] ?? fallback;
-  if (!tenant || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenant)) throw new UsageError('--tenant <id> is needed: lowercase letters, digits and "-"');
+  if (!tenant || !TenantId.is(tenant)) throw new UsageError('--tenant <id> is needed: lowercase letters, digits and "-"');
   return tenant;
 }
 

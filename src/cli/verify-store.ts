@@ -5,9 +5,20 @@ import { verifyNote } from '../integrity/domain/checkpoint.js';
 import { digestLine, LogVerifier, type ExpectedRoot } from '../integrity/domain/log-verifier.js';
 import { Frontier } from '../integrity/domain/merkle.js';
 import { MerkleNodes } from '../integrity/sqlite/sqlite-merkle.js';
+import { tenantStream } from '../ledger/domain/streams.js';
 import { UsageError } from './verify.js';
 
 const PAGE = 2000;
+
+/** What a ledger.db from before the `merkle_tree` table is told (a command then says what to do next). */
+export const EARLIER_LAYOUT = 'this ledger.db keeps its Merkle trees in an earlier layout: start the ledger once (it rebuilds them)';
+
+/** Whether a ledger.db keeps its Merkle trees in the current layout (`merkle_tree`). */
+export const hasMerkleLayout = (db: Database.Database): boolean => db.prepare("select 1 from sqlite_schema where name = 'merkle_tree'").get() !== undefined;
+
+/** The tenants whose logs a ledger.db holds, in order. */
+export const tenantLogs = (db: Database.Database): string[] =>
+  (db.prepare("select distinct stream from events where stream like 'ledger-%' order by stream").pluck().all() as string[]).map((s) => s.slice(tenantStream('').length));
 
 /**
  * `pdl verify --data-dir <dir>`: the ledger's self-check, read-only (it may run beside the server).
@@ -24,19 +35,19 @@ export async function verifyStore(dataDir: string, tenant: string | undefined, o
   const keysFile = join(dataDir, 'signing-keys.json');
   const keys = existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: Array<{ name: string; publicKey: string }> }).keys : [];
   try {
-    if (!db.prepare("select 1 from sqlite_schema where name = 'merkle_tree'").get()) {
-      err('this ledger.db keeps its Merkle trees in an earlier layout: start the ledger once (it rebuilds them), then verify');
+    if (!hasMerkleLayout(db)) {
+      err(`${EARLIER_LAYOUT}, then verify`);
       return 2;
     }
-    const streams = tenant ? [`ledger-${tenant}`] : (db.prepare("select distinct stream from events where stream like 'ledger-%' order by stream").pluck().all() as string[]);
+    const tenants = tenant ? [tenant] : tenantLogs(db);
     let failed = 0;
-    for (const stream of streams) {
-      const problem = checkStream(db, cps, keys, stream);
-      if (problem) { failed++; err(`FAILED ${stream.slice('ledger-'.length)} at position ${problem.position}: ${problem.problem}`); }
-      else out(`ok ${stream.slice('ledger-'.length)}`);
+    for (const t of tenants) {
+      const problem = checkStream(db, cps, keys, tenantStream(t));
+      if (problem) { failed++; err(`FAILED ${t} at position ${problem.position}: ${problem.problem}`); }
+      else out(`ok ${t}`);
     }
-    if (streams.length === 0) err(tenant ? `no tenant "${tenant}" in this ledger` : 'this ledger has no tenant yet');
-    return failed ? 1 : streams.length ? 0 : 2;
+    if (tenants.length === 0) err(tenant ? `no tenant "${tenant}" in this ledger` : 'this ledger has no tenant yet');
+    return failed ? 1 : tenants.length ? 0 : 2;
   } finally {
     db.close();
     cps?.close();

@@ -29,6 +29,8 @@ const STATUS_OF: Record<number, grpc.status> = {
   400: grpc.status.INVALID_ARGUMENT, 401: grpc.status.UNAUTHENTICATED, 403: grpc.status.PERMISSION_DENIED, 404: grpc.status.NOT_FOUND,
   409: grpc.status.ALREADY_EXISTS, 413: grpc.status.RESOURCE_EXHAUSTED, 503: grpc.status.UNAVAILABLE,
 };
+/** The gRPC status of a problem's HTTP status (INTERNAL for any other). */
+const codeOf = (status: number): grpc.status => STATUS_OF[status] ?? grpc.status.INTERNAL;
 
 type AppendRequest = { tenant?: string; events?: Array<Record<string, unknown>> };
 type AppendResponse = { results?: Array<Omit<RecordResult, 'position'> & { position: number }>; error?: { status: number; title: string; detail: string; errors: unknown[] } };
@@ -140,17 +142,19 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     return { allowed: r.right.allowed, findings: [...r.right.findings] };
   }
 
-  /** Answers a unary call with what `work` gives, or with the status of its problem; counted in the metrics. */
-  private unary<R>(method: string, work: Promise<R>, cb: grpc.sendUnaryData<R>): void {
+  /** `work`, counted in the metrics under `method` with the status code it is answered with. */
+  private counted<R>(method: string, work: Promise<R>): Promise<R> {
     const started = performance.now();
-    work.then(
-      (res) => { this.metrics.servedGrpc(method, 'OK', (performance.now() - started) / 1000); cb(null, res); },
-      (e: unknown) => {
-        const status = this.toStatus(e);
-        this.metrics.servedGrpc(method, grpc.status[status.code ?? grpc.status.INTERNAL], (performance.now() - started) / 1000);
-        cb(status);
-      },
+    const served = (code: grpc.status) => this.metrics.servedGrpc(method, grpc.status[code], (performance.now() - started) / 1000);
+    return work.then(
+      (res) => { served(grpc.status.OK); return res; },
+      (e: unknown) => { served(codeOf(e instanceof ProblemError ? e.problem.status : 500)); throw e; },
     );
+  }
+
+  /** Answers a unary call with what `work` gives, or with the status of its problem. */
+  private unary<R>(method: string, work: Promise<R>, cb: grpc.sendUnaryData<R>): void {
+    this.counted(method, work).then((res) => cb(null, res), (e: unknown) => cb(this.toStatus(e)));
   }
 
   private async append(req: AppendRequest | MalformedMessage, metadata: grpc.Metadata): Promise<AppendResponse> {
@@ -187,13 +191,8 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     this.openStreams.add(stop);
     call.on('data', (req: AppendRequest | MalformedMessage) => {
       if (ended) return;
-      const started = performance.now();
-      const answer = this.append(req, call.metadata).then((res) => {
-        this.metrics.servedGrpc('AppendStream', 'OK', (performance.now() - started) / 1000);
-        return res;
-      }, (e: unknown): AppendResponse => {
+      const answer = this.counted('AppendStream', this.append(req, call.metadata)).catch((e: unknown): AppendResponse => {
         const p = this.problemOf(e);
-        this.metrics.servedGrpc('AppendStream', grpc.status[STATUS_OF[p.status] ?? grpc.status.INTERNAL], (performance.now() - started) / 1000);
         return { results: [], error: { status: p.status, title: p.title, detail: p.detail, errors: [...(p.errors ?? [])] } };
       });
       chain = chain.then(async () => { const res = await answer; if (!call.cancelled) call.write(res); });
@@ -214,6 +213,6 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     const metadata = new grpc.Metadata();
     metadata.set('problem-bin', Buffer.from(JSON.stringify(p)));
     const details = p.errors?.length ? `${p.detail} ${p.errors.slice(0, 10).map((x) => `${x.path}: ${x.message}`).join('; ')}` : p.detail;
-    return { code: STATUS_OF[p.status] ?? grpc.status.INTERNAL, details: `${p.title}: ${details}`, metadata };
+    return { code: codeOf(p.status), details: `${p.title}: ${details}`, metadata };
   }
 }
