@@ -2,12 +2,32 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { IdentifierVault } from '../../src/keys/application/identifier-vault.js';
 import { LedgerWriter } from '../../src/ledger/application/ledger-writer.js';
+import type { DraftEntry } from '../../src/ledger/domain/log-entry.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
+import type { LedgerStorage } from '../../src/storage/storage.js';
 import { anEvent, declareTenant } from '../support/builders.js';
 import { freshDatabase, PG_URL } from '../support/postgres.js';
 
 const master = { key: randomBytes(32), id: 'test' };
+
+/** A ledger process's append path on `s`: administrative entries, and events of `visitor-1` (the findings each raised, by code). */
+function aProcess(s: LedgerStorage) {
+  const writer = new LedgerWriter(s.eventStore, s.keyStore, new IdentifierVault(s.keyStore), { now: () => new Date() });
+  return {
+    async admin(drafts: Array<Omit<DraftEntry, 'eventId' | 'actor'>>) {
+      const r = await writer.append('acme', async () => ({ _tag: 'Right', right: { drafts: drafts.map((d) => ({ ...d, eventId: randomUUID(), actor: { type: 'admin', id: 'test' } })), answer: () => null } }) as never);
+      expect(r._tag).toBe('Right');
+    },
+    async record(event: Record<string, unknown>): Promise<string[]> {
+      const d = decodeAppendBody({ events: [{ eventId: randomUUID(), subject: { id: 'visitor-1' }, system: 'core', occurredAt: '2026-03-01T10:00:00Z', ...event }] });
+      if (d._tag === 'Left') throw new Error(`bad test event: ${JSON.stringify(d.left)}`);
+      const r = await writer.record('acme', d.right);
+      if (r._tag === 'Left') throw new Error(r.left._tag);
+      return r.right.flatMap((x) => x.findings.map((f) => f.code));
+    },
+  };
+}
 
 describe('the PostgreSQL read models as stored', () => {
   it('update each subject\'s compliance document in place (heap-only updates), event after event', async () => {
@@ -40,6 +60,46 @@ describe('the PostgreSQL read models as stored', () => {
         expect(Number(stats!.hot)).toBeGreaterThanOrEqual(0.5 * Number(stats!.upd));
       } finally {
         await c.end();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('judges each event against what another process sharing the database recorded just before it', async () => {
+    // Each process keeps what it folded last in memory (the declarations, its subjects' documents): after the
+    // other one has appended, that is out of date and must not be used.
+    const db = await freshDatabase();
+    const purpose = (legalBasis: string, categories: string[]) => ({ title: 'T', legalBasis, categories, retention: { period: 'P30D', from: 'collection' } });
+    try {
+      const [sa, sb] = [await openPostgresStorage(db.url, master, { writes: 'in-thread' }), await openPostgresStorage(db.url, master, { writes: 'in-thread' })];
+      try {
+        const [a, b] = [aProcess(sa), aProcess(sb)];
+        await a.admin([
+          { type: 'tenant-declared', settings: { name: 'Acme', residency: ['EEA'] } },
+          { type: 'system-declared', declaration: { id: 'core', version: 1, body: { name: 'Core', country: 'NL' } } },
+          { type: 'purpose-declared', declaration: { id: 'chat', version: 1, body: purpose('legitimate-interests', ['user.contact.email']) } },
+          { type: 'purpose-declared', declaration: { id: 'news', version: 1, body: purpose('consent', ['user.contact.email']) } },
+        ] as never);
+        const email = { type: 'used', categories: ['user.contact.email'] };
+        expect(await a.record({ type: 'collected', categories: ['user.device.ip_address'], purpose: 'chat', details: { source: 'observed' } })).toEqual(['category-not-declared']);
+        expect(await a.record({ type: 'consent-given', categories: ['user.contact.email'], purpose: 'news' })).toEqual([]);
+        expect(await a.record({ ...email, purpose: 'news' })).toEqual([]);
+        // Twice each, so that each process has just folded a commit of its own when the other one appends.
+        for (let round = 0; round < 2; round++) {
+          await b.admin([{ type: 'purpose-declared', declaration: { id: 'chat', version: 2 + 2 * round, body: purpose('legitimate-interests', ['user.contact.email', 'user.device.ip_address']) } }] as never);
+          expect(await a.record({ type: 'collected', categories: ['user.device.ip_address'], purpose: 'chat', details: { source: 'observed' } })).toEqual([]);
+          expect(await b.record({ type: 'consent-withdrawn', categories: ['user.contact.email'], purpose: 'news' })).toEqual([]);
+          expect(await a.record({ ...email, purpose: 'news' })).toEqual(['consent-missing']);
+          await b.admin([{ type: 'purpose-declared', declaration: { id: 'chat', version: 3 + 2 * round, body: purpose('legitimate-interests', ['user.contact.email']) } }] as never);
+          expect(await a.record({ type: 'collected', categories: ['user.device.ip_address'], purpose: 'chat', details: { source: 'observed' } })).toEqual(['category-not-declared']);
+          expect(await b.record({ type: 'consent-given', categories: ['user.contact.email'], purpose: 'news' })).toEqual([]);
+          expect(await a.record({ ...email, purpose: 'news' })).toEqual([]);
+          expect(await b.record({ ...email, purpose: 'news' })).toEqual([]);
+        }
+      } finally {
+        await sa.close();
+        await sb.close();
       }
     } finally {
       await db.drop();
