@@ -75,6 +75,49 @@ describe('tenants and tokens', () => {
     expect((await client(ledger.base)('GET', '/v1/tenants')).status).toBe(401);
   });
 
+  it('pages the tenants, the tokens and the declarations, limit at a time, each item once', async () => {
+    // Every page of `path` (limit 2) from `from` (a cursor) until the last, its ids in the order given.
+    const walk = async (ask: ReturnType<typeof client>, path: string, from: string | null = null) => {
+      const ids: string[] = [];
+      for (let cursor = from, pages = 0; ; pages++) {
+        const r = await ask('GET', `${path}${path.includes('?') ? '&' : '?'}limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(r.status).toBe(200);
+        expect(r.json.items.length).toBeLessThanOrEqual(2);
+        ids.push(...r.json.items.map((x: { id: string }) => x.id));
+        cursor = r.json.nextCursor;
+        if (cursor === null || pages > 50) return ids;
+      }
+    };
+    const root = client(ledger.base, ledger.adminToken);
+    for (const id of ['paged-c', 'paged-a', 'paged-b']) await root('PUT', `/v1/tenants/${id}`, { name: id });
+    const all = (await root('GET', '/v1/tenants')).json.items.map((x: { id: string }) => x.id);
+    expect(await walk(root, '/v1/tenants')).toEqual(all);
+    expect(all).toEqual(expect.arrayContaining(['paged-a', 'paged-b', 'paged-c']));
+    // A tenant created between two pages comes in the page where its id belongs, nothing given twice.
+    const first = await root('GET', '/v1/tenants?limit=1');
+    await root('PUT', '/v1/tenants/zz-paged-late', { name: 'Late' });
+    const rest = await walk(root, '/v1/tenants', first.json.nextCursor);
+    expect([...first.json.items.map((x: { id: string }) => x.id), ...rest]).toEqual([...all, 'zz-paged-late'].sort());
+
+    const admin = client(ledger.base, (await root('POST', '/v1/tenants/paged-a/tokens', { role: 'admin' })).json.token);
+    const issued = [];
+    for (let i = 0; i < 4; i++) issued.push((await admin('POST', '/v1/tenants/paged-a/tokens', { role: 'auditor', label: `t${i}` })).json.id);
+    const tokens = await walk(admin, '/v1/tenants/paged-a/tokens');
+    expect(tokens).toHaveLength(5);
+    expect(tokens.slice(1)).toEqual(issued);
+
+    const purposes = (await t.dpo('GET', `${t.P}/purposes`)).json.items.map((x: { id: string }) => x.id);
+    expect(purposes.length).toBeGreaterThan(2);
+    expect(await walk(t.dpo, `${t.P}/purposes`)).toEqual(purposes);
+    expect(await walk(t.dpo, `${t.P}/purposes?asOf=2000-01-01T00:00:00Z`)).toEqual([]);
+
+    for (const bad of [`${t.P}/purposes?cursor=nope`, `${t.P}/purposes?limit=0`, '/v1/tenants/paged-a/tokens?limit=1001', `${t.P}/systems?cursor=${Buffer.from('p12').toString('base64url')}`]) {
+      const r = await (bad.startsWith('/v1/tenants/paged-a') ? admin : t.dpo)('GET', bad);
+      expect(r.status).toBe(400);
+      expect(isProblem(r)).toBe(true);
+    }
+  });
+
   it('stops a revoked token at once', async () => {
     const issued = (await t.admin('POST', `${t.P}/tokens`, { role: 'auditor', label: 'temp' })).json;
     expect(issued.token).toMatch(/^pdl_/);

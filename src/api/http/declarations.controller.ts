@@ -10,9 +10,11 @@ import { Instant, sortableInstant } from '../../common/kernel/time.js';
 import { struct } from '../../common/kernel/codec.js';
 import { Access, orProblem } from './access.js';
 import { problem, problemOf } from './problem.js';
-import { decodeBody, decodeQuery } from './query-params.js';
+import { pageAfterKey } from '../../common/kernel/paging.js';
+import { decodeBody, decodeQuery, KeyCursorParam, LimitParam } from './query-params.js';
 
 const AsOf = struct('query parameters', {}, { asOf: Instant });
+const AsOfPage = struct('query parameters', {}, { asOf: Instant, limit: LimitParam, cursor: KeyCursorParam });
 const view = (d: Declared) => ({ id: d.id, version: d.version, recordedAt: d.recordedAt, ...d.body });
 
 /** Purposes, systems and recipients: admin and dpo write, every role reads, `?asOf=` answers the past. */
@@ -41,9 +43,10 @@ export class DeclarationsController {
 
   private async list(kind: DeclarationKind, tenant: string, query: unknown, req: FastifyRequest) {
     await this.access.require(req, tenant, 'read-declarations');
-    const { asOf } = decodeQuery(AsOf, query);
+    const { asOf, limit, cursor } = decodeQuery(AsOfPage, query);
     const items = await this.queries.execute(new ListDeclarations(tenant, kind, asOf ? sortableInstant(asOf) : undefined));
-    return { items: items.map(view), nextCursor: null };
+    const page = pageAfterKey(items, (d) => [d.id], cursor ?? null, limit ?? 100);
+    return { items: page.items.map(view), nextCursor: page.nextCursor };
   }
 
   private async one(kind: DeclarationKind, tenant: string, id: string, query: unknown, req: FastifyRequest) {

@@ -14,18 +14,18 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   '/health': { get: { summary: 'Health of the ledger and its store', roles: 'none', ok: 200, noAuth: true } },
   '/metrics': { get: { summary: 'Prometheus metrics', roles: 'none', ok: 200, noAuth: true } },
   '/docs': { get: { summary: 'This OpenAPI document', roles: 'none', ok: 200, noAuth: true } },
-  '/v1/tenants': { get: { summary: 'Every tenant, with its name and residency', roles: 'bootstrap admin', ok: 200 } },
+  '/v1/tenants': { get: { summary: 'Every tenant, with its name and residency, by id', roles: 'bootstrap admin', ok: 200, query: ['limit', 'cursor'] } },
   [T]: {
     put: { summary: 'Create or update a tenant', roles: 'bootstrap admin', body: jsonSchemaOf(TenantBody), ok: 200 },
     get: { summary: 'A tenant and its residency', roles: 'admin, dpo, legal, auditor', ok: 200 },
   },
   [`${T}/tokens`]: {
     post: { summary: 'Issue a token (shown once, stored hashed)', roles: 'admin', body: jsonSchemaOf(TokenRequest), ok: 201 },
-    get: { summary: 'List tokens (never their secrets)', roles: 'admin', ok: 200 },
+    get: { summary: 'List tokens in the order issued (never their secrets)', roles: 'admin', ok: 200, query: ['limit', 'cursor'] },
   },
   [`${T}/tokens/{id}`]: { delete: { summary: 'Revoke a token at once', roles: 'admin', ok: 204 } },
   ...Object.fromEntries(Object.entries(DECLARATION_KINDS).flatMap(([kind, { codec }]) => [
-    [`${T}/${kind}`, { get: { summary: `Current ${kind} (or as of a moment)`, roles: 'admin, dpo, legal, auditor', ok: 200, query: ['asOf'] } }],
+    [`${T}/${kind}`, { get: { summary: `Current ${kind} (or as of a moment), by id`, roles: 'admin, dpo, legal, auditor', ok: 200, query: ['asOf', 'limit', 'cursor'] } }],
     [`${T}/${kind}/{id}`, {
       put: { summary: `Declare a new version of one of the ${kind}`, roles: 'admin, dpo', body: jsonSchemaOf(codec), ok: 200 },
       get: { summary: `One of the ${kind}, current or as of a moment`, roles: 'admin, dpo, legal, auditor', ok: 200, query: ['asOf'] },

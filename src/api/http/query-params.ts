@@ -2,7 +2,7 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { boundedString, decodeWith, struct } from '../../common/kernel/codec.js';
 import { Uuid } from '../../common/kernel/ids.js';
-import { decodeCursor } from '../../common/kernel/paging.js';
+import { decodeCursor, decodeKeyCursor, encodeKeyCursor } from '../../common/kernel/paging.js';
 import { invalid } from './problem.js';
 
 export const LimitParam = new t.Type<number, string, unknown>('a limit',
@@ -18,6 +18,17 @@ export const CursorParam = new t.Type<number, string, unknown>('a cursor',
     const p = typeof u === 'string' && u.length <= 64 ? decodeCursor(u) : null;
     return p === null ? t.failure(u, c, 'is not a cursor this ledger gave out') : t.success(p);
   }, String);
+
+/** A cursor of a list kept in key order (`pageAfterKey`). */
+export const KeyCursorParam = new t.Type<string[], string, unknown>('a cursor',
+  (u): u is string[] => Array.isArray(u),
+  (u, c) => {
+    const k = typeof u === 'string' && u.length <= 1024 ? decodeKeyCursor(u) : null;
+    return k === null ? t.failure(u, c, 'is not a cursor this ledger gave out') : t.success(k);
+  }, encodeKeyCursor);
+
+/** `limit` and `cursor` of a list kept in key order. */
+export const KeyPageQuery = struct('query parameters', {}, { limit: LimitParam, cursor: KeyCursorParam });
 
 /** Decodes the parameters of one part of a request, answering 400 with their paths under `part` (`query.limit`, `path.id`). */
 function decodeParams<A>(part: 'query' | 'path', codec: t.Decoder<unknown, A>, params: unknown): A {

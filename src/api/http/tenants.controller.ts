@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Inject } from '@nestjs/common';
@@ -10,19 +10,20 @@ import { TenantBody } from '../../tenancy/domain/tenant.js';
 import { TENANT_DIRECTORY, type TenantDirectory } from '../../tenancy/tenant-directory.port.js';
 import { Access, orProblem } from './access.js';
 import { problem } from './problem.js';
-import { decodeBody } from './query-params.js';
+import { pageAfterKey } from '../../common/kernel/paging.js';
+import { decodeBody, decodeQuery, KeyPageQuery } from './query-params.js';
 
 @Controller('v1/tenants')
 export class TenantsController {
   constructor(private readonly commands: CommandBus, private readonly access: Access, @Inject(TENANT_DIRECTORY) private readonly directory: TenantDirectory) {}
 
-  /** Every tenant (the bootstrap admin only): what an operator of a shared ledger needs to see first. */
+  /** Every tenant by id, a page at a time (the bootstrap admin only): what an operator of a shared ledger needs to see first. */
   @Get()
-  async list(@Req() req: FastifyRequest) {
+  async list(@Query() query: unknown, @Req() req: FastifyRequest) {
     if ((await this.access.principal(req)).kind !== 'root') throw problem(403, 'forbidden', 'Forbidden', 'Only the bootstrap admin may list the tenants.');
-    const ids = (await this.directory.tenantIds()).sort();
-    const items = await Promise.all(ids.map(async (id) => ({ id, ...(await this.directory.tenant(id)) })));
-    return { items, nextCursor: null };
+    const { limit, cursor } = decodeQuery(KeyPageQuery, query);
+    const ids = pageAfterKey(await this.directory.tenantIds(), (id) => [id], cursor ?? null, limit ?? 100);
+    return { items: await Promise.all(ids.items.map(async (id) => ({ id, ...(await this.directory.tenant(id)) }))), nextCursor: ids.nextCursor };
   }
 
   @Put(':tenant')
@@ -47,10 +48,12 @@ export class TenantsController {
     return issued;
   }
 
+  /** The tenant's tokens in the order issued, a page at a time. */
   @Get(':tenant/tokens')
-  async tokens(@Param('tenant') tenant: string, @Req() req: FastifyRequest) {
+  async tokens(@Param('tenant') tenant: string, @Query() query: unknown, @Req() req: FastifyRequest) {
     await this.access.require(req, tenant, 'manage-tokens');
-    return { items: await this.directory.tokens(tenant), nextCursor: null };
+    const { limit, cursor } = decodeQuery(KeyPageQuery, query);
+    return pageAfterKey(await this.directory.tokens(tenant), (t) => [t.issuedAt, t.id], cursor ?? null, limit ?? 100);
   }
 
   @Delete(':tenant/tokens/:id')
