@@ -86,11 +86,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
 }
 export const CONFIG = Symbol('PdlConfig');
 
-/** The certificate and key of `config.tls`, read once at start (a clear error when they cannot be). */
+const tlsRead = new WeakMap<PdlConfig, { cert: Buffer; key: Buffer }>();
+
+/**
+ * The certificate and key of `config.tls`, read once per configuration (a clear error when they cannot
+ * be): HTTPS and gRPC serve the same pair even if the files are replaced while the ledger starts.
+ */
 export function tlsMaterial(config: PdlConfig): { cert: Buffer; key: Buffer } | undefined {
   if (!config.tls) return undefined;
+  const known = tlsRead.get(config);
+  if (known) return known;
   const read = (file: string, what: string) => {
     try { return readFileSync(file); } catch (e) { throw new Error(`cannot read the TLS ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
   };
-  return { cert: read(config.tls.certFile, 'certificate (PDL_TLS_CERT)'), key: read(config.tls.keyFile, 'private key (PDL_TLS_KEY)') };
+  const material = { cert: read(config.tls.certFile, 'certificate (PDL_TLS_CERT)'), key: read(config.tls.keyFile, 'private key (PDL_TLS_KEY)') };
+  tlsRead.set(config, material);
+  return material;
 }
