@@ -67,12 +67,13 @@ describe('the PostgreSQL read models as stored', () => {
   });
 
   it('judges each event against what another process sharing the database recorded just before it', async () => {
-    // Each process keeps what it folded last in memory (the declarations, its subjects' documents): after the
-    // other one has appended, that is out of date and must not be used.
+    // Whatever a process keeps in memory of what it folded last (its Merkle frontiers now; the declarations and
+    // the subjects' documents were kept too in a trial, README) is out of date once the other one has appended.
     const db = await freshDatabase();
     const purpose = (legalBasis: string, categories: string[]) => ({ title: 'T', legalBasis, categories, retention: { period: 'P30D', from: 'collection' } });
     try {
-      const [sa, sb] = [await openPostgresStorage(db.url, master, { writes: 'in-thread' }), await openPostgresStorage(db.url, master, { writes: 'in-thread' })];
+      const sa = await openPostgresStorage(db.url, master, { writes: 'in-thread' });
+      const sb = await openPostgresStorage(db.url, master, { writes: 'in-thread' }).catch(async (e: unknown) => { await sa.close(); throw e; });
       try {
         const [a, b] = [aProcess(sa), aProcess(sb)];
         await a.admin([
