@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { answerClientError } from './api/http/client-error.js';
+import { answerClientError, answerFrameworkError } from './api/http/client-error.js';
 import { ProblemFilter, sendProblem } from './api/http/problem.filter.js';
 import { shuttingDown } from './api/http/problem.js';
 import { GrpcServer } from './api/grpc/grpc-server.js';
@@ -49,7 +49,7 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
   const tls = tlsMaterial(config);
   const adapter = new FastifyAdapter({
-    bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError,
+    bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError, frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {

@@ -261,6 +261,23 @@ describe('a request that is not valid HTTP', () => {
   });
 });
 
+describe('a path the router cannot read', () => {
+  it('is answered with a problem document that does not repeat the path (it may hold a subject id)', async () => {
+    for (const [path, status, type] of [
+      [`${t.P}/subjects/visitor%3Ajane%E0%A4%A/report`, 400, 'malformed-path'],
+      [`${t.P}/subjects/visitor%3Ajane${'x'.repeat(600)}/report`, 414, 'path-too-long'],
+    ] as const) {
+      const r = await t.dpo('GET', path);
+      expect(r.status).toBe(status);
+      expect(r.type).toMatch(/^application\/problem\+json/);
+      expect(r.json).toMatchObject({ status, type: `https://pdl.dev/problems/${type}` });
+      expect(r.text).not.toMatch(/jane|visitor/);
+    }
+    // The server goes on answering, and counts them.
+    expect((await client(ledger.base)('GET', '/health')).status).toBe(200);
+  });
+});
+
 describe('a method a route does not take', () => {
   it('is answered 405 naming the methods it takes, and a path no route serves 404', async () => {
     const ask = (method: string, path: string) => rawExchange(`${method} ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.tokens.dpo}\r\nconnection: close\r\n\r\n`);
