@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Frontier } from '../integrity/domain/merkle.js';
 import { MerkleNodes } from '../integrity/sqlite/sqlite-merkle.js';
-import { NoLedger } from '../storage/open-storage.js';
+import { requireEmbeddedLedger } from '../storage/open-storage.js';
 import { UsageError } from './verify.js';
 import { EARLIER_LAYOUT, hasMerkleLayout, tenantLogs, verifyStore } from './verify-store.js';
 import { tenantStream } from '../ledger/domain/streams.js';
@@ -115,7 +115,7 @@ export function clampBlindIndex(keysCopy: string, tenants: ReadonlyArray<{ tenan
 export async function backup(options: BackupOptions, out: (s: string) => void, warn: (s: string) => void): Promise<number> {
   const dataDir = resolve(options.dataDir);
   const ledgerFile = join(dataDir, 'ledger.db');
-  if (!existsSync(ledgerFile)) throw new NoLedger(`${options.dataDir} holds no ledger (no ledger.db)`);
+  requireEmbeddedLedger(options.dataDir);
   const target = resolve(options.out);
   const keysTo = options.keysTo === undefined ? undefined : resolve(options.keysTo);
   if (target === dataDir || keysTo === dataDir) throw new UsageError('a backup goes into another directory than the ledger it copies');

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Writable } from 'node:stream';
 import type { PdlConfig } from '../config/config.js';
 import { jsonRequest, keepAliveAgent, transportOf } from '../common/http/json-request.js';
+import { requireEmbeddedLedger } from '../storage/open-storage.js';
 import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
 import { UsageError } from './verify.js';
 
@@ -19,6 +20,8 @@ export interface Target {
 /** Runs `work` against the target's ledger: the running one, or the embedded one served for as long as it takes. */
 async function withLedger<T>(target: Target, config: PdlConfig, work: (base: string, embeddedAdmin: string | undefined) => Promise<T>): Promise<T> {
   if (target.url) return work(target.url.replace(/\/$/, ''), undefined);
+  // Served only if it exists: a ledger is not made in a mistyped data directory to be refused a tenant by.
+  requireEmbeddedLedger(config.dataDir);
   const running = await serveEmbedded(config);
   try {
     return await work(running.url, embeddedAdminToken(config));
