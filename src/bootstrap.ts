@@ -36,7 +36,6 @@ export interface RunningLedger {
 /** Starts the ledger: HTTP (Fastify) and gRPC on one process, over the configured store. */
 export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const log = createLogger(given.logLevel);
-  mkdirSync(given.dataDir, { recursive: true, mode: 0o700 });
   let config = given;
   if (config.store !== 'sqlite' && (!config.masterKey || !config.signingKey)) {
     // Processes sharing a database must share these; without the environment's, the database keeps them.
@@ -44,10 +43,12 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
     config = { ...config, masterKey: config.masterKey ?? shared.masterKey, signingKey: config.signingKey ?? shared.signingSeed };
     log.warn('PDL_MASTER_KEY or PDL_SIGNING_KEY is not set: using the ones kept in PostgreSQL (schema pdl_secrets), shared by every ledger process of this database; in production, give both through the environment');
   }
+  // Read before anything is written: a certificate that cannot be read stops the start with nothing made.
+  const tls = tlsMaterial(config);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
-  const tls = tlsMaterial(config);
   const adapter = new FastifyAdapter({
     bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError, frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),

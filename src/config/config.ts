@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseSeed } from '../integrity/signing-keys.js';
 
 export interface PdlConfig {
   readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
@@ -25,6 +26,12 @@ export interface PdlConfig {
   readonly esdbUrl: string | undefined;
   /** PEM files of the certificate (chain) and private key HTTP and gRPC are served with over TLS; none: in clear. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+}
+
+/** `value`, once `check` (which throws saying what is wrong) accepts it. */
+function checked(value: string, check: (v: string) => unknown): string {
+  check(value);
+  return value;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -75,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     masterKey: env.PDL_MASTER_KEY || undefined,
     logLevel: env.PDL_LOG_LEVEL || 'info',
     ledgerName: ledgerName(env.PDL_LEDGER_NAME),
-    signingKey: env.PDL_SIGNING_KEY || undefined,
+    signingKey: env.PDL_SIGNING_KEY ? checked(env.PDL_SIGNING_KEY, parseSeed) : undefined,
     checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),
     dueSoonDays: days('PDL_RETENTION_DUE_SOON_DAYS', env.PDL_RETENTION_DUE_SOON_DAYS, 7),
     retentionEnforceIntervalMs: interval('PDL_RETENTION_ENFORCE_INTERVAL_MS', env.PDL_RETENTION_ENFORCE_INTERVAL_MS, 60_000),

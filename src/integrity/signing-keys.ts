@@ -27,11 +27,16 @@ export interface PublishedKey {
 
 export class SigningKeyManagedByEnvironment extends Error {}
 
-/** A seed (32 bytes, hex or base64) or a PKCS#8 PEM Ed25519 private key. */
-function parseSeed(text: string): Buffer {
+/** A seed (32 bytes, hex or base64) or a PKCS#8 PEM Ed25519 private key (checked with the rest of the configuration, at start). */
+export function parseSeed(text: string): Buffer {
   const s = text.trim();
   if (s.startsWith('-----BEGIN')) {
-    const k = createPrivateKey(s);
+    let k;
+    try {
+      k = createPrivateKey(s);
+    } catch {
+      throw new Error('PDL_SIGNING_KEY is not a PKCS#8 PEM private key that can be read');
+    }
     if (k.asymmetricKeyType !== 'ed25519') throw new Error('PDL_SIGNING_KEY must be an Ed25519 key');
     return rawSeed(k);
   }

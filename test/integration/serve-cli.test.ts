@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { ROOT, tempDir } from '../support/ledger-process.js';
+import { ROOT, runPdl, tempDir } from '../support/ledger-process.js';
 
 describe('pdl serve', () => {
   it('ends with the error (exit 1) when its HTTP port is taken, instead of running without HTTP', async () => {
@@ -24,4 +25,18 @@ describe('pdl serve', () => {
       taken.close();
     }
   }, 40_000);
+
+  it('refuses a configuration it cannot use before it writes anything: a bad signing key, unreadable TLS files', async () => {
+    for (const [env, said] of [
+      [{ PDL_SIGNING_KEY: 'zz' }, 'pdl: PDL_SIGNING_KEY must be a 32-byte Ed25519 seed'],
+      [{ PDL_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n' }, 'pdl: PDL_SIGNING_KEY is not a PKCS#8 PEM private key that can be read'],
+      [{ PDL_TLS_CERT: '/nonexistent/cert.pem', PDL_TLS_KEY: '/nonexistent/key.pem' }, 'pdl: cannot read the TLS certificate (PDL_TLS_CERT) /nonexistent/cert.pem: ENOENT'],
+    ] as const) {
+      const dataDir = join(tempDir(), 'data');
+      const r = await runPdl(['serve'], { PDL_DATA_DIR: dataDir, PDL_HTTP_PORT: '0', PDL_GRPC_PORT: '0', PDL_HOST: '127.0.0.1', ...env });
+      expect([r.status, r.stderr]).toEqual([1, expect.stringContaining(said)]);
+      // No data directory, master key or signing key made for a start that could not happen.
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  });
 });
