@@ -56,9 +56,14 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { rootToken: root.token, master }, log), adapter, {
     logger: new NestJsonLogger(log),
     bufferLogs: false,
+    // Bodies are JSON only (Fastify's own parser): Nest would add a form parser, and Fastify has one for
+    // text. A form's or a text's body came to the codecs as something else than JSON, and a form's was
+    // repeated back as the name of an unknown field, personal data included; now each is a 415.
+    bodyParser: false,
   });
   app.useGlobalFilters(new ProblemFilter(log));
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
   const metrics = app.get(LedgerMetrics);
   fastify.addHook('onResponse', (req, reply, done) => {
     // Route pattern only: paths and query strings may carry subject ids or identifiers. A line per request

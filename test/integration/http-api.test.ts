@@ -211,6 +211,17 @@ describe('recording events', () => {
     expect(big.status).toBe(413);
     expect(big.head).toMatch(/content-type: application\/problem\+json/i);
   });
+
+  it('takes bodies as JSON only: a form or text body is a 415 that repeats nothing of it', async () => {
+    const body = JSON.stringify({ events: [anEvent({ subject: { id: 'visitor:jane', identifiers: { email: 'jane@example.org' } } })] });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/plain; charset=utf-8']) {
+      const r = await t.emitter('POST', `${t.P}/events`, body, { 'content-type': type });
+      expect([r.status, isProblem(r), r.json?.type]).toEqual([415, true, 'https://pdl.dev/problems/unsupported-media-type']);
+      expect(r.text).not.toMatch(/jane/);
+    }
+    // The same bytes as JSON are recorded.
+    expect((await t.emitter('POST', `${t.P}/events`, body, { 'content-type': 'application/json; charset=utf-8' })).status).toBe(200);
+  });
 });
 
 describe('the audit trail', () => {

@@ -61,6 +61,15 @@ describe('an append request', () => {
     expect(errors[0]!.path).toBe('events[0].subject.identifiers.ip');
   });
 
+  it('never echoes a key that does not read as a field name: an address sent as an identifier kind, a huge unknown field', () => {
+    const errors = errorsOf({ events: [anEvent({ subject: { id: 's', identifiers: { 'jane@example.org': 'email', '203.0.113.7': 'ip' } }, ['x'.repeat(100_000)]: 1 })] });
+    const text = JSON.stringify(errors);
+    for (const secret of ['jane', '203.0.113', 'xxxx']) expect(text).not.toContain(secret);
+    expect(errors.map((e) => e.path)).toEqual(['events[0][…]', 'events[0].subject.identifiers[…]']);
+    // A field name is named, as before.
+    expect(errorsOf({ events: [anEvent({ colour_2: 'red' })] })[0]!.path).toBe('events[0].colour_2');
+  });
+
   it('accepts every event type with its details', () => {
     const details: Record<string, unknown> = {
       collected: { source: 'data-subject' }, stored: { country: 'DE' }, used: { operation: 'score' }, rectified: undefined,

@@ -144,6 +144,14 @@ export function oneOf<const V extends string>(name: string, values: readonly V[]
   ), { type: 'string', enum: [...values] });
 }
 
+/**
+ * A key of the request as a path names it: the client chose it, and an unknown one may be anything (an
+ * e-mail address sent as an identifier's kind, a whole form body taken for a key): shown only when it
+ * reads as a field name, else as `[…]`, so that no personal value comes back in an error.
+ */
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+const keyInPath = (key: string, path: string) => (FIELD_NAME.test(key) ? (path ? `.${key}` : key) : '[…]');
+
 function pathOf(context: t.Context): string {
   let path = '';
   for (let i = 1; i < context.length; i++) {
@@ -151,7 +159,7 @@ function pathOf(context: t.Context): string {
     const key = context[i]!.key;
     if (parent._tag === 'ArrayType' || (/^\d+$/.test(key) && parent.name.startsWith('Array'))) path += `[${key}]`;
     else if (parent._tag === 'UnionType' || parent._tag === 'IntersectionType' || parent._tag === 'RefinementType') continue;
-    else path += path ? `.${key}` : key;
+    else path += keyInPath(key, path);
   }
   return path;
 }
