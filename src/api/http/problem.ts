@@ -33,12 +33,19 @@ export const invalid = (errors: readonly FieldError[]): ProblemError =>
   problem(400, 'invalid-request', 'The request is not valid', `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors.slice(0, 3).map((e) => e.path).join(', ')}`, { errors });
 
 /** The one mapping from domain errors to HTTP problems; exhaustive by construction. */
+/**
+ * `what` named by the id it was asked by, when that id reads as one (letters, digits, `.`, `_`, `-`, `:`;
+ * at most 64); else `what` alone: an id sent in a path may be anything, an e-mail address included, and
+ * an error repeats nothing that may be personal data.
+ */
+const named = (what: string, id: string) => (/^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$/.test(id) ? `${what} "${id}"` : `such ${what}`);
+
 export function problemOf(e: DomainError): ProblemError {
   switch (e._tag) {
     case 'InvalidInput':
       return invalid(e.errors);
     case 'UnknownTenant':
-      return problem(404, 'unknown-tenant', 'Unknown tenant', `There is no tenant "${e.tenant}".`);
+      return problem(404, 'unknown-tenant', 'Unknown tenant', `There is no ${named('tenant', e.tenant)}.`);
     case 'ConflictingDuplicate':
       return problem(409, 'conflicting-duplicate', 'Event id already used for different content',
         `${e.eventIds.length} event id(s) were already recorded with different content; nothing of this batch was recorded.`, { eventIds: e.eventIds });
@@ -47,20 +54,20 @@ export function problemOf(e: DomainError): ProblemError {
     case 'ShuttingDown':
       return problem(503, 'shutting-down', 'The ledger is shutting down', 'Nothing of this request was recorded; retry on another instance or later.');
     case 'TokenNotFound':
-      return problem(404, 'unknown-token', 'Unknown token', `There is no token "${e.tokenId}" in this tenant.`);
+      return problem(404, 'unknown-token', 'Unknown token', `There is no ${named('token', e.tokenId)} in this tenant.`);
     case 'DeclarationNotFound':
-      return problem(404, 'unknown-declaration', 'Unknown declaration', `There is no ${e.kind.replace(/s$/, '')} "${e.id}".`);
+      return problem(404, 'unknown-declaration', 'Unknown declaration', `There is no ${named(e.kind.replace(/s$/, ''), e.id)}.`);
     case 'SystemNotAllowed':
       return problem(403, 'system-not-allowed', 'System not allowed for this token',
         `This token may only report for its own systems; not for: ${e.systems.join(', ')}. Nothing of this batch was recorded.`, { systems: e.systems });
     case 'EventNotFound':
-      return problem(404, 'unknown-event', 'Unknown event', `There is no event "${e.eventId}" in this tenant's log.`);
+      return problem(404, 'unknown-event', 'Unknown event', `There is no ${named('event', e.eventId)} in this tenant's log.`);
     case 'TreeSizeOutOfRange':
       return problem(400, 'tree-size-out-of-range', 'Tree size out of range', e.detail);
     case 'IntegrityViolation':
       return problem(409, 'integrity-violation', 'The stored log is not the log that was signed', e.detail);
     case 'RequestNotFound':
-      return problem(404, 'unknown-request', 'Unknown request', `There is no ${e.kind} request "${e.id}" in this tenant.`);
+      return problem(404, 'unknown-request', 'Unknown request', `There is no ${named(`${e.kind} request`, e.id)} in this tenant.`);
     case 'SubjectNotFound':
       return problem(404, 'unknown-subject', 'Unknown subject', 'Nothing was recorded about this subject (up to the moment asked).');
     case 'RequestConflict':
