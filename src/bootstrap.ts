@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answerClientError, answerFrameworkError } from './api/http/client-error.js';
+import { makeDirectory } from './common/fs/make-directory.js';
 import { ProblemFilter, sendProblem } from './api/http/problem.filter.js';
 import { shuttingDown } from './api/http/problem.js';
 import { GrpcServer } from './api/grpc/grpc-server.js';
@@ -45,7 +46,7 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   }
   // Read before anything is written: a certificate that cannot be read stops the start with nothing made.
   const tls = tlsMaterial(config);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDirectory(config.dataDir, 0o700);
   const root = rootToken(config);
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, createReadStream, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Frontier } from '../integrity/domain/merkle.js';
 import { MerkleNodes } from '../integrity/sqlite/sqlite-merkle.js';
 import { requireEmbeddedLedger } from '../storage/open-storage.js';
+import { makeDirectory } from '../common/fs/make-directory.js';
 import { UsageError } from './verify.js';
 import { EARLIER_LAYOUT, hasMerkleLayout, tenantLogs, verifyStore } from './verify-store.js';
 import { tenantStream } from '../ledger/domain/streams.js';
@@ -28,7 +29,7 @@ function freshDirectory(dir: string, what: string): boolean {
     if (readdirSync(dir).length > 0) throw new UsageError(`${what} ${dir} is not empty: a backup never writes over anything`);
     return false;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 0o700);
   return true;
 }
 
