@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -10,7 +10,8 @@ import { dirname, resolve } from 'node:path';
 export function makeDirectory(dir: string, mode: number): void {
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
-    if (exists(d)) break;
+    // There (through symbolic links), whatever it is: a file makes the level under it fail with ENOTDIR, as it should.
+    if (existsSync(d)) break;
     missing.unshift(d);
     if (dirname(d) === d) break;
   }
@@ -21,15 +22,5 @@ export function makeDirectory(dir: string, mode: number): void {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && lstatSync(d).isSymbolicLink()) throw new Error(`${d} is a symbolic link to a directory that does not exist`);
       throw e;
     }
-  }
-}
-
-/** `d` is there (through symbolic links), and is a directory: else making what is under it fails as it should. */
-function exists(d: string): boolean {
-  try {
-    statSync(d);
-    return true;
-  } catch {
-    return false;
   }
 }
