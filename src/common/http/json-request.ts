@@ -59,5 +59,4 @@ export function jsonRequest(base: string, method: string, path: string, options:
 export const transportOf = (base: string) => (new URL(base).protocol === 'https:' ? https : http);
 
 /** A keep-alive agent for `base`'s protocol (a private certificate authority is trusted with `NODE_EXTRA_CA_CERTS`). */
-export const keepAliveAgent = (base: string, maxSockets: number): http.Agent =>
-  new (new URL(base).protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets });
+export const keepAliveAgent = (base: string, maxSockets: number): http.Agent => new (transportOf(base).Agent)({ keepAlive: true, maxSockets });
