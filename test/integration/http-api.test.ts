@@ -162,6 +162,13 @@ describe('declarations', () => {
     expect(r.status).toBe(400);
     expect(r.json.errors.map((e: { path: string }) => e.path).sort()).toEqual(['categories', 'legalBasis', 'retention.period']);
     expect((await t.dpo('GET', `${t.P}/purposes/broken`)).status).toBe(404);
+    const forever = await t.dpo('PUT', `${t.P}/purposes/broken`, { title: 'x', legalBasis: 'consent', categories: ['user.contact.email'], retention: { period: 'P999999999Y', from: 'collection', minimum: 'P1001Y' } });
+    expect(forever.status).toBe(400);
+    expect(forever.json.errors).toEqual([
+      { path: 'retention.period', message: 'must be an ISO 8601 duration such as PT30M, P6M or P1Y, of at most 1000 years' },
+      { path: 'retention.minimum', message: 'must be an ISO 8601 duration such as PT30M, P6M or P1Y, of at most 1000 years' },
+    ]);
+    expect((await t.dpo('GET', `${t.P}/purposes/broken`)).status).toBe(404);
   });
 
   it('lets only admin and dpo declare', async () => {

@@ -146,6 +146,14 @@ describe('calendar durations', () => {
     expect(addIso('2026-01-10T00:00:00Z', 'P1W2DT1H').toISOString()).toBe('2026-01-19T01:00:00.000Z');
     expect(() => addIso('2026-01-10T00:00:00Z', 'P')).toThrow();
   });
+
+  it('stops at the last instant RFC 3339 writes, however far the sum goes (a ledger may hold longer periods than it now accepts)', () => {
+    expect(addIso('9999-12-15T00:00:00Z', 'P1M').toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(addIso('2026-01-10T00:00:00Z', 'P8000Y').toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(addIso('2026-01-10T00:00:00Z', 'P999999999Y').toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(addIso('2026-01-10T00:00:00Z', 'P99999999999999999999D').toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(addIso('9999-12-31T23:59:59Z', 'PT1S').toISOString()).toBe('9999-12-31T23:59:59.999Z');
+  });
 });
 
 describe('the indexes a rebuild makes at its end', () => {

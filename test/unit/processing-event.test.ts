@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatInstant, Instant, parseInstant } from '../../src/common/kernel/time.js';
+import { formatInstant, Instant, IsoDuration, parseInstant } from '../../src/common/kernel/time.js';
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { inCanonicalOrder } from '../../src/ledger/domain/canonical.js';
 import { anEvent } from '../support/builders.js';
@@ -93,5 +93,14 @@ describe('an instant', () => {
   it('is normalised (or refused) exactly as parsing and writing it again would', () => {
     fc.assert(fc.property(stamps, (s) => { expect(decoded(s)).toBe(slow(s)); }), { numRuns: 5000 });
     for (const s of ['2024-02-29T10:00:00Z', '2023-02-29T10:00:00Z', '2026-04-31T00:00:00Z', '2026-03-01T10:00:00.000Z', '1969-12-31T23:59:59Z', '2026-03-01T10:00:60Z']) expect(decoded(s)).toBe(slow(s));
+  });
+});
+
+describe('a duration', () => {
+  const refusal = (s: unknown) => { const r = IsoDuration.decode(s); return r._tag === 'Left' ? r.left[0]!.message : null; };
+  it('is an ISO 8601 duration of at most a thousand years', () => {
+    for (const s of ['PT30M', 'P6M', 'P1Y', 'P1W2DT1H', 'P1000Y', 'P12000M', 'P999Y11M', 'P365242D']) expect(refusal(s)).toBeNull();
+    for (const s of ['P1001Y', 'P12001M', 'P1000Y1D', 'P999999999Y', 'P99999999999999999999D', 'PT9999999999999H', 'P', 'PT', '1Y', 'P1.5Y', 'P-1Y', 7])
+      expect(refusal(s)).toBe('must be an ISO 8601 duration such as PT30M, P6M or P1Y, of at most 1000 years');
   });
 });

@@ -54,15 +54,39 @@ export const Instant = withSchema(new t.Type<string, string, unknown>(
   t.identity,
 ), { type: 'string', format: 'date-time' });
 
-const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+const DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
-/** An ISO 8601 duration such as `PT30M`, `P6M` or `P1Y`. */
+/** An ISO 8601 duration: calendar months (years are twelve), and exact milliseconds (weeks, days, times). */
+export interface Duration { readonly months: number; readonly ms: number }
+
+export function parseDuration(iso: string): Duration | null {
+  const m = DURATION.exec(iso);
+  if (!m) return null;
+  const [y, mo, w, d, h, mi, s] = m.slice(1).map((x) => (x ? Number(x) : 0)) as number[];
+  return { months: y! * 12 + mo!, ms: ((((w! * 7 + d!) * 24 + h!) * 60 + mi!) * 60 + s!) * 1000 };
+}
+
+/**
+ * The longest duration a declaration may name: a thousand years (Gregorian average months and years).
+ * Beyond it a period says "never" in a way no calendar can add (P999999999Y overflowed every date).
+ */
+export const LONGEST_DURATION_YEARS = 1000;
+const AVERAGE_MONTH_MS = 2_629_746_000;
+const withinLongest = (d: Duration) => d.months * AVERAGE_MONTH_MS + d.ms <= LONGEST_DURATION_YEARS * 12 * AVERAGE_MONTH_MS;
+const DURATION_MESSAGE = `must be an ISO 8601 duration such as PT30M, P6M or P1Y, of at most ${LONGEST_DURATION_YEARS} years`;
+
+/** An ISO 8601 duration such as `PT30M`, `P6M` or `P1Y`, of at most `LONGEST_DURATION_YEARS`. */
 export const IsoDuration = withSchema(new t.Type<string, string, unknown>(
   'an ISO 8601 duration such as PT30M, P6M or P1Y',
-  (u): u is string => typeof u === 'string' && DURATION.test(u),
-  (u, c) => (typeof u === 'string' && u.length <= 40 && DURATION.test(u) ? t.success(u) : t.failure(u, c, 'must be an ISO 8601 duration such as PT30M, P6M or P1Y')),
+  (u): u is string => typeof u === 'string' && durationWithinBounds(u),
+  (u, c) => (typeof u === 'string' && u.length <= 40 && durationWithinBounds(u) ? t.success(u) : t.failure(u, c, DURATION_MESSAGE)),
   t.identity,
-), { type: 'string', pattern: DURATION.source, description: 'ISO 8601 duration' });
+), { type: 'string', pattern: DURATION.source, description: `ISO 8601 duration, at most ${LONGEST_DURATION_YEARS} years` });
+
+function durationWithinBounds(s: string): boolean {
+  const d = parseDuration(s);
+  return d !== null && withinLongest(d);
+}
 
 /** Fixed-width UTC text (always milliseconds), so that stored times compare correctly as text. */
 export function sortableInstant(s: string | Date): string {

@@ -3,18 +3,16 @@
  * calendar months clamped to the last day of a shorter month (31 Jan + P1M = 28 Feb, 29 Feb + P1Y =
  * 28 Feb), and weeks, days and times are exact.
  */
-const DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+import { type Duration, parseDuration } from '../../common/kernel/time.js';
 
-export interface Duration { readonly months: number; readonly ms: number }
+/**
+ * The last instant RFC 3339 can write (a four-digit year). A sum beyond it is that instant: a deadline
+ * no date given to the ledger can pass, written as a time every reader can parse and compare as text
+ * (a later year would print as `+010000-…`, and a sum beyond JavaScript's dates as no date at all).
+ */
+export const LAST_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-export function parseDuration(iso: string): Duration | null {
-  const m = DURATION.exec(iso);
-  if (!m) return null;
-  const [y, mo, w, d, h, mi, s] = m.slice(1).map((x) => (x ? Number(x) : 0)) as number[];
-  return { months: y! * 12 + mo!, ms: ((((w! * 7 + d!) * 24 + h!) * 60 + mi!) * 60 + s!) * 1000 };
-}
-
-/** `instant` plus `months` calendar months (clamped to the month's last day), then `ms`. */
+/** `instant` plus `months` calendar months (clamped to the month's last day), then `ms`; at most `LAST_INSTANT_MS`. */
 export function addToInstant(instant: string | Date, d: Duration): Date {
   const t = new Date(instant);
   if (d.months) {
@@ -24,7 +22,8 @@ export function addToInstant(instant: string | Date, d: Duration): Date {
     t.setUTCDate(1);
     t.setUTCFullYear(y, m, Math.min(new Date(instant).getUTCDate(), lastDay));
   }
-  return new Date(t.getTime() + d.ms);
+  const sum = t.getTime() + d.ms;
+  return new Date(Number.isNaN(sum) || sum > LAST_INSTANT_MS ? LAST_INSTANT_MS : sum);
 }
 
 export function addIso(instant: string | Date, iso: string): Date {
