@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type PdlConfig } from '../config/config.js';
 import { TenantId } from '../tenancy/domain/tenant.js';
 import { NoLedger } from '../storage/open-storage.js';
-import { UsageError, verifyExport } from './verify.js';
+import { requireFile, UsageError, verifyExport } from './verify.js';
 import { pushTo } from '../common/kernel/multimap.js';
 
 const USAGE = `usage: pdl <command>
@@ -138,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       const { exportLog, importEvents } = await import('./transfer.js');
       if (command === 'import') {
         if (positional.length !== 1) throw new UsageError('usage: pdl import <file.ndjson> --tenant <id> [--url http://host:port]');
-        if (!existsSync(positional[0]!)) throw new UsageError(`no such file: ${positional[0]}`);
+        requireFile(positional[0]!);
         return importEvents({ ...target, file: positional[0]! }, config, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(s), tty);
       }
       if (positional.length) throw new UsageError('export takes no argument besides its options');

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { DigestedBlock } from './digest-worker.js';
 import { bodyText, keyIdOf, openNote, parseBody, verifyNote } from '../integrity/domain/checkpoint.js';
@@ -14,6 +14,13 @@ export interface VerifyArgs {
 interface PublicKey { readonly name?: string; readonly key: Buffer }
 
 export class UsageError extends Error {}
+
+/** Refuses, as a usage error, a path that names no file or a directory (read, a directory fails with a bare EISDIR). */
+export function requireFile(path: string): void {
+  const kind = statSync(path, { throwIfNoEntry: false });
+  if (!kind) throw new UsageError(`no such file: ${path}`);
+  if (kind.isDirectory()) throw new UsageError(`${path} is a directory, not a file`);
+}
 
 /** `--key`: a raw base64 key, a note verifier key (`name+id+base64(0x01‖key)`), or a file with either or with the `/v1/keys` JSON. */
 export function parseKeys(values: readonly string[]): PublicKey[] {
@@ -152,7 +159,7 @@ export async function verifyExport(args: VerifyArgs, out: (s: string) => void, e
     out(`signature of ${c.label} verifies`);
   }
   const verifier = new LogVerifier(checkpoints);
-  if (!existsSync(args.file)) throw new UsageError(`no such file: ${args.file}`);
+  requireFile(args.file);
   const problem = await verifyFile(args.file, verifier);
   if (problem) {
     err(`FAILED at position ${problem.position}: ${problem.problem}`);

@@ -140,6 +140,10 @@ describe('proof that nothing was altered', () => {
   it('detects an entry edited in the store behind the ledger\'s back, and refuses to sign over a changed tree', async () => {
     await ledger.stop();
     expect(pdl('verify', '--data-dir', ledger.dataDir).status).toBe(0);
+    const tenant = t.P.split('/').pop()!;
+    expect(pdl('verify', '--data-dir', ledger.dataDir, '--tenant', tenant).stdout).toBe(`ok ${tenant}\n`);
+    const unknown = pdl('verify', '--data-dir', ledger.dataDir, '--tenant', 'no-such-tenant');
+    expect({ status: unknown.status, stdout: unknown.stdout, stderr: unknown.stderr.trim() }).toEqual({ status: 2, stdout: '', stderr: 'no tenant "no-such-tenant" in this ledger' });
     const db = new Database(join(ledger.dataDir, 'ledger.db'));
     const target = recorded[11]!;
     const row = db.prepare('select global_position as id, data from events where event_id = ?').get(target.eventId) as { id: number; data: Buffer };

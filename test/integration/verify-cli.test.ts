@@ -56,3 +56,14 @@ describe('pdl verify on a multi-megabyte export', () => {
     expect(run('short.ndjson', lines.slice(0, 10_000)).stderr).toContain('FAILED at position 10000:');
   });
 });
+
+describe('pdl verify and pdl import given no file to read', () => {
+  const dir = tempDir('pdl-verify-nofile-');
+  const refusal = (...args: string[]) => { const r = pdl(...args); return { status: r.status, stdout: r.stdout, stderr: r.stderr.trim() }; };
+
+  it('exit 2 naming a missing path, or a directory, before reading anything', () => {
+    expect(refusal('verify', join(dir, 'missing.ndjson'))).toEqual({ status: 2, stdout: '', stderr: `pdl: no such file: ${join(dir, 'missing.ndjson')}` });
+    expect(refusal('verify', dir)).toEqual({ status: 2, stdout: '', stderr: `pdl: ${dir} is a directory, not a file` });
+    expect(refusal('import', dir, '--tenant', 'acme', '--data-dir', join(dir, 'ledger'))).toEqual({ status: 2, stdout: '', stderr: `pdl: ${dir} is a directory, not a file` });
+  });
+});
