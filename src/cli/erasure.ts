@@ -56,6 +56,8 @@ export function enforce(config: PdlConfig, at: string | undefined, out: (s: stri
 export function forget(config: PdlConfig, tenant: string, subject: string, reason: string | undefined, out: (s: string) => void): Promise<number> {
   return withShredder(config, async (shredder, writer, storage) => {
     if (!(await storage.tenants.tenant(tenant))) throw new UsageError(`no tenant "${tenant}" in this ledger`);
+    // A mistyped id would be recorded for good, forgetting no one: only a subject with processing events has keys.
+    if ((await storage.auditTrail.page(tenant, { subject }, -1, 1)).length === 0) throw new UsageError(`nothing was recorded about a subject "${subject}" in tenant "${tenant}": nothing to forget, and nothing recorded`);
     const draft = { type: 'subject-forgotten', eventId: randomIds.uuid(), actor: { type: 'admin', id: 'cli' }, forget: { subject, ...(reason ? { reason } : {}) } } as DraftEntry;
     const recorded = await writer.appendFacts(tenant, [draft]);
     if (recorded._tag === 'Left') throw new Error(`could not record the request to forget: ${recorded.left._tag}`);

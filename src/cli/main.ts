@@ -38,7 +38,8 @@ commands:
   retention enforce [--at <time>] [--data-dir <dir>]
             destroy the keys of a stopped ledger whose legal hold has ended by <time> (default now)
   forget <subject> --tenant <id> [--reason <text>] [--data-dir <dir>]
-            forget a subject as a whole (recorded in the log): destroy every key of it no legal hold keeps
+            forget a subject as a whole (recorded in the log): destroy every key of it no legal hold keeps;
+            a subject of which no processing event was recorded (a mistyped id) is refused, nothing recorded
   keys rotate-master [--data-dir <dir>]
             re-wrap every data key of a stopped ledger under a new master key: PDL_NEW_MASTER_KEY, or a new
             key written to <data dir>/master.key (then set PDL_MASTER_KEY to the new key, if you use it);

@@ -194,6 +194,11 @@ describe('forgetting', () => {
 
   it('forgets a subject as a whole with pdl forget, except what a legal hold keeps', async () => {
     await ledger.stop();
+    const entries = () => { const db = new Database(join(dataDir, 'ledger.db'), { readonly: true }); try { return db.prepare('select count(*) from events').pluck().get(); } finally { db.close(); } };
+    const before = entries();
+    const typo = pdl('forget', 'visitor:ee', '--tenant', t.P.split('/').pop()!, '--data-dir', dataDir);
+    expect([typo.status, typo.stderr.trim()]).toEqual([2, `pdl: nothing was recorded about a subject "visitor:ee" in tenant "${t.P.split('/').pop()}": nothing to forget, and nothing recorded`]);
+    expect(entries()).toBe(before);
     const f = pdl('forget', 'visitor:e', '--tenant', t.P.split('/').pop()!, '--reason', 'asked by phone', '--data-dir', dataDir);
     expect([f.status, f.stdout]).toEqual([0, expect.stringContaining('destroyed the keys of user.device.ip_address')]);
     await restart();
