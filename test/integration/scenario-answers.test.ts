@@ -85,7 +85,7 @@ describe.each(STORES)('on %s', (store) => {
       const r = await t.dpo('GET', `${t.P}/subjects/visitor:b/report?format=html`);
       expect(r.status).toBe(200);
       expect(r.type).toContain('text/html');
-      for (const text of ['visitor:b', 'Marketing and follow-up', 'your consent', 'E-mail delivery platform', '10 January 2026', 'withdrawn', 'Your rights']) expect(r.text).toContain(text);
+      for (const text of ['visitor:b', 'Marketing and follow-up', 'your consent', 'E-mail delivery platform', 'Ireland', '10 January 2026', 'withdrawn', 'Your rights']) expect(r.text).toContain(text);
       expect(r.text).not.toMatch(/\{"|"eventId"/);
       const evil = anEvent({ subject: { id: 'visitor:<script>alert(1)</script>' } });
       expect((await t.emitter('POST', `${t.P}/events`, { events: [evil] })).status).toBe(200);
@@ -225,8 +225,8 @@ describe.each(STORES)('on %s', (store) => {
       expect(html).toContain('compliance with a legal obligation (Art. 6(1)(c))');
       expect(html).toContain('FR LCEN art. 6-II; decree 2011-219');
       expect(html).toContain('1 year from collection; kept at least 1 year by law');
-      expect(html).toContain('Processors: E-mail delivery platform (IE)');
-      expect(html).toMatch(/US: transfer to ad-network; safeguard: <span class="flag">/);
+      expect(html).toContain('Processors: E-mail delivery platform (Ireland)');
+      expect(html).toMatch(/United States: transfer to ad-network; safeguard: <span class="flag">/);
       // Observed but not declared: the AI training nobody declared, in words.
       const undeclared = html.slice(html.indexOf('<h2>Processing observed but not declared</h2>'));
       expect(undeclared).toContain('ai-training');

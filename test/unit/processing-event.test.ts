@@ -3,6 +3,8 @@ import { formatInstant, Instant, IsoDuration, parseInstant } from '../../src/com
 import { decodeAppendBody } from '../../src/ledger/domain/processing-event.js';
 import { inCanonicalOrder } from '../../src/ledger/domain/canonical.js';
 import { anEvent } from '../support/builders.js';
+import { COUNTRY_CODES, CountryCode } from '../../src/common/kernel/ids.js';
+import { ResidencyItem } from '../../src/tenancy/domain/tenant.js';
 
 const errorsOf = (body: unknown) => {
   const r = decodeAppendBody(body);
@@ -102,5 +104,19 @@ describe('a duration', () => {
     for (const s of ['PT30M', 'P6M', 'P1Y', 'P1W2DT1H', 'P1000Y', 'P12000M', 'P999Y11M', 'P365242D']) expect(refusal(s)).toBeNull();
     for (const s of ['P1001Y', 'P12001M', 'P1000Y1D', 'P999999999Y', 'P99999999999999999999D', 'PT9999999999999H', 'P', 'PT', '1Y', 'P1.5Y', 'P-1Y', 7])
       expect(refusal(s)).toBe('must be an ISO 8601 duration such as PT30M, P6M or P1Y, of at most 1000 years');
+  });
+});
+
+describe('a country code', () => {
+  const refusal = (codec: typeof CountryCode, s: unknown) => { const r = codec.decode(s); return r._tag === 'Left' ? r.left[0]!.message : null; };
+  it('is one assigned to a country, upper case; a residency also takes EU and EEA', () => {
+    for (const s of ['NL', 'DE', 'GB', 'GR', 'US', 'XK', 'AQ']) expect([s, refusal(CountryCode, s)]).toEqual([s, null]);
+    expect(COUNTRY_CODES.size).toBeGreaterThanOrEqual(249);
+    for (const s of ['XX', 'ZZ', 'AA', 'nl', 'EU', 'NLD', '', 'N']) expect([s, refusal(CountryCode, s)]).toEqual([s, 'must be an ISO 3166-1 alpha-2 country code such as NL']);
+    expect(refusal(CountryCode, 'UK')).toBe('must be an ISO 3166-1 alpha-2 country code such as NL (the United Kingdom is GB)');
+    expect(refusal(CountryCode, 'EL')).toBe('must be an ISO 3166-1 alpha-2 country code such as NL (Greece is GR)');
+    expect(refusal(CountryCode, 42)).toBe('must be a string');
+    for (const s of ['EU', 'EEA', 'NO', 'CH']) expect(refusal(ResidencyItem, s)).toBeNull();
+    for (const s of ['XX', 'EFTA', 'eu', 'toString', '__proto__']) expect(refusal(ResidencyItem, s)).toBe('must be an ISO 3166-1 alpha-2 country code, EU or EEA');
   });
 });

@@ -36,11 +36,11 @@ describe('the records of processing as a page', () => {
   it('says each item of Art. 30(1) in words, and marks where the log and the declarations part', () => {
     expect(page).toContain('performance of a contract with the data subject (Art. 6(1)(b))');
     expect(page).toContain('customer: 1,234');
-    expect(page).toContain('Processors: Mailer (US)');
+    expect(page).toContain('Processors: Mailer (United States)');
     expect(page).toContain('2 years from the last activity');
     // A retention without a period, and a transfer without a safeguard, are marked.
     expect(page).toMatch(/<span class="flag">no fixed period<\/span>/);
-    expect(page).toMatch(/US: transfer to mailer; safeguard: <span class="flag">/);
+    expect(page).toMatch(/United States: transfer to mailer; safeguard: <span class="flag">/);
     // What nobody declared: the purpose and the system, each reason in words.
     const undeclared = page.slice(page.indexOf('Processing observed but not declared'));
     expect(undeclared).toContain('the purpose is not declared');

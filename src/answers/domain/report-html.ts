@@ -3,6 +3,20 @@ import type { SubjectReport } from './subject-report.js';
 /** Text made safe for HTML (every value in a page goes through here). */
 export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+
+/** A country's English name (`US` → `United States`); a code with no name (as an old entry may hold) as it is. */
+export function countryName(code: string): string {
+  try {
+    return REGIONS.of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** `countryName`, made safe for HTML. */
+export const country = (code: string): string => esc(countryName(code));
+
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /** `2026-01-10T09:05:00Z` → `10 January 2026, 09:05 UTC`. */
@@ -93,14 +107,14 @@ export function reportHtmlParts(r: SubjectReport): string[] {
       list(p.categories, cat), `${humanDate(p.firstAt)} – ${humanDate(p.lastAt)}`]), 'We have not processed data about you.'));
 
   section('What data we process', table(['Data', 'Purposes', 'Where', 'Still held'],
-    r.categories.map((c) => [cat(c.category), list(c.purposes), list(c.systems.map((s) => `${s.id}${s.country ? ` (${s.country})` : ''}`)), c.heldNow ? 'yes' : 'no']), 'No data.'));
+    r.categories.map((c) => [cat(c.category), list(c.purposes), list(c.systems.map((s) => `${s.id}${s.country ? ` (${countryName(s.country)})` : ''}`)), c.heldNow ? 'yes' : 'no']), 'No data.'));
 
   section('Who received your data', table(['Recipient', 'Kind', 'Country', 'Data', 'When'],
-    r.recipients.map((x) => [esc(x.name ?? x.id), esc(x.kind ?? 'not declared'), `${esc(x.country ?? '—')}${x.thirdCountry ? ' (outside our residency)' : ''}`, list(x.categories, cat),
+    r.recipients.map((x) => [esc(x.name ?? x.id), esc(x.kind ?? 'not declared'), `${x.country ? country(x.country) : '—'}${x.thirdCountry ? ' (outside our residency)' : ''}`, list(x.categories, cat),
       `${x.disclosures} time${x.disclosures === 1 ? '' : 's'}, ${humanDate(x.firstAt)}${x.disclosures > 1 ? ` – ${humanDate(x.lastAt)}` : ''}`]), 'Your data was not disclosed to anyone.'));
 
   section('Transfers outside the EU/EEA and their safeguards', table(['When', 'Country', 'How', 'Safeguard'],
-    r.transfers.map((t) => [humanDate(String(t.occurredAt)), esc(t.country), esc(t.kind === 'storage' ? `stored in ${String(t.system)}` : t.recipient ? `to ${String(t.recipient)}` : String(t.kind)), esc(t.safeguardText)]),
+    r.transfers.map((t) => [humanDate(String(t.occurredAt)), country(String(t.country)), esc(t.kind === 'storage' ? `stored in ${String(t.system)}` : t.recipient ? `to ${String(t.recipient)}` : String(t.kind)), esc(t.safeguardText)]),
     'Your data was not moved outside the countries where we keep it.'));
 
   section('How long we keep it', table(['Data', 'Where', 'Since', 'Until', 'Why'],

@@ -1,4 +1,4 @@
-import { cat, duration, esc, htmlPage, humanDate, list, table } from './report-html.js';
+import { cat, country, duration, esc, htmlPage, humanDate, list, table } from './report-html.js';
 import type { RecordsOfProcessing } from './ropa.js';
 
 const BASES: Readonly<Record<string, string>> = {
@@ -36,16 +36,16 @@ function recordRows(p: PurposeRecord): string[][] {
       ? `${p.subjectCategories.map((k) => `${esc(k.kind)}: ${k.subjects.toLocaleString('en')}`).join('<br>')}<br>${p.subjectsCount.toLocaleString('en')} in all`
       : 'none observed'],
     ['Recipients (d)', recipients.length
-      ? recipients.map(([kind, rs]) => `${kind === 'undeclared' ? '<span class="flag">' : ''}${esc(RECIPIENT_KINDS[kind] ?? kind)}: ${rs.map((x) => `${esc(x.name ?? x.id)}${x.country ? ` (${esc(x.country)})` : ''}`).join(', ')}${kind === 'undeclared' ? '</span>' : ''}`).join('<br>')
+      ? recipients.map(([kind, rs]) => `${kind === 'undeclared' ? '<span class="flag">' : ''}${esc(RECIPIENT_KINDS[kind] ?? kind)}: ${rs.map((x) => `${esc(x.name ?? x.id)}${x.country ? ` (${country(x.country)})` : ''}`).join(', ')}${kind === 'undeclared' ? '</span>' : ''}`).join('<br>')
       : 'none observed'],
     ['Transfers to third countries and their safeguards (e)', p.transfers.length
-      ? p.transfers.map((t) => `${esc(t.country)}: ${esc(t.via)}${t.recipient ? ` to ${esc(t.recipient)}` : ''}; safeguard: ${t.mechanism === null || t.mechanism === 'none' ? `<span class="flag">${esc(t.safeguard)}</span>` : esc(t.safeguard)}`).join('<br>')
+      ? p.transfers.map((t) => `${country(t.country)}: ${esc(t.via)}${t.recipient ? ` to ${esc(t.recipient)}` : ''}; safeguard: ${t.mechanism === null || t.mechanism === 'none' ? `<span class="flag">${esc(t.safeguard)}</span>` : esc(t.safeguard)}`).join('<br>')
       : 'none observed'],
     ['Time limits for erasure (f)', `${rule.period === null ? '<span class="flag">no fixed period</span>' : `${duration(rule.period)} from ${rule.from === 'collection' ? 'collection' : 'the last activity'}`}${rule.minimum ? `; kept at least ${duration(rule.minimum)} by law` : ''}`],
     ['Systems and where they are', p.systems.length
-      ? p.systems.map((x) => `${esc(x.name ?? x.id)}${x.country ? ` (${esc(x.country)})` : ''}${x.declared ? '' : ' <span class="flag">not declared</span>'}`).join('<br>')
+      ? p.systems.map((x) => `${esc(x.name ?? x.id)}${x.country ? ` (${country(x.country)})` : ''}${x.declared ? '' : ' <span class="flag">not declared</span>'}`).join('<br>')
       : 'none observed'],
-    ['Countries', list(p.countries)],
+    ['Countries', list(p.countries, country)],
   ];
 }
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { boundedString } from './codec.js';
+import countries from 'i18n-iso-countries';
+import * as t from 'io-ts';
+import { boundedString, withSchema } from './codec.js';
 
 /** Generates identifiers; injected so that deciders stay deterministic under test. */
 export interface IdGenerator {
@@ -16,5 +18,32 @@ export const Slug = boundedString('an identifier', 64, /^[A-Za-z0-9][A-Za-z0-9._
 /** A fideslang-style dotted data category such as `user.device.ip_address`. */
 export const CategoryKey = boundedString('a data category', 128, /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, 'a dotted data category such as user.device.ip_address');
 
-/** ISO 3166-1 alpha-2 country code. */
-export const CountryCode = boundedString('a country code', 2, /^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as NL');
+/** The ISO 3166-1 alpha-2 codes assigned to countries (and XK, Kosovo's code in EU use). */
+export const COUNTRY_CODES: ReadonlySet<string> = new Set(Object.keys(countries.getAlpha2Codes()));
+
+/** Codes often written for a country whose ISO code differs: named in the refusal. */
+const NOT_ISO: Readonly<Record<string, string>> = { UK: 'the United Kingdom is GB', EL: 'Greece is GR' };
+
+/**
+ * A code from a closed list, upper case: `COUNTRY_CODES`, and `extra` where a list allows more. A code
+ * of the right shape but assigned to no country (`XX`, `UK`) is refused too: judged against residency
+ * and adequacy, it would read as a third country without a safeguard.
+ */
+export function countryCodeOf(name: string, what: string, extra: readonly string[] = []): t.Type<string, string, unknown> {
+  const known = new Set([...COUNTRY_CODES, ...extra]);
+  const valid = (u: unknown): u is string => typeof u === 'string' && known.has(u);
+  return withSchema(new t.Type<string, string, unknown>(
+    name,
+    valid,
+    (u, c) => {
+      if (valid(u)) return t.success(u);
+      if (typeof u !== 'string') return t.failure(u, c, 'must be a string');
+      const hint = Object.hasOwn(NOT_ISO, u) ? ` (${NOT_ISO[u]})` : '';
+      return t.failure(u, c, `must be ${what}${hint}`);
+    },
+    t.identity,
+  ), { type: 'string', enum: [...known].sort(), description: what });
+}
+
+/** ISO 3166-1 alpha-2 country code, one assigned to a country. */
+export const CountryCode = countryCodeOf('a country code', 'an ISO 3166-1 alpha-2 country code such as NL');

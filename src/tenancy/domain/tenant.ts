@@ -1,7 +1,8 @@
 import * as t from 'io-ts';
 import { boundedArray, boundedString, struct } from '../../common/kernel/codec.js';
+import { countryCodeOf } from '../../common/kernel/ids.js';
 
-export const ResidencyItem = boundedString('a residency item', 3, /^([A-Z]{2}|EU|EEA)$/, 'an ISO country code, EU or EEA');
+export const ResidencyItem = countryCodeOf('a residency item', 'an ISO 3166-1 alpha-2 country code, EU or EEA', ['EU', 'EEA']);
 
 export const TenantBody = struct('a tenant', { name: boundedString('a name', 256) }, { residency: boundedArray(ResidencyItem, 1, 64, 'residency') });
 export type TenantBody = t.TypeOf<typeof TenantBody>;
