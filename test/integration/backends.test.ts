@@ -1,12 +1,46 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { MemoryTree } from '../../src/integrity/domain/merkle.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { aTenant, anEvent } from '../support/builders.js';
 import { client, freePort, ROOT, startLedger } from '../support/ledger-process.js';
-import { storeEnv } from '../support/postgres.js';
+import { PG_URL, storeEnv } from '../support/postgres.js';
+import { auth, ledgerService, toProto } from '../support/grpc.js';
+
+/**
+ * A TCP relay to PostgreSQL that can fail as a network does: `cut` breaks every connection and refuses
+ * new ones, `hang` breaks them and takes new ones without ever answering (a partition), `mend` relays again.
+ */
+async function relay(to: URL) {
+  let mode: 'open' | 'cut' | 'hang' = 'open';
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    if (mode === 'cut') { client.destroy(); return; }
+    if (mode === 'hang') return;
+    const upstream = net.connect(Number(to.port || 5432), to.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => { sockets.delete(upstream); client.destroy(); });
+    upstream.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const breakAll = () => { for (const s of sockets) s.destroy(); };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut() { mode = 'cut'; breakAll(); },
+    hang() { mode = 'hang'; breakAll(); },
+    mend() { mode = 'open'; },
+    close: () => { breakAll(); return new Promise<void>((r) => server.close(() => r())); },
+  };
+}
 
 describe('two ledger processes on one PostgreSQL', () => {
   it('append concurrently into one gap-free, verifiable log; duplicates are known to both; each event is folded once', async () => {
@@ -157,3 +191,69 @@ describe('a PostgreSQL log altered behind the ledger\'s back', () => {
   }, 60_000);
 });
 
+
+describe('PostgreSQL lost under a running ledger', () => {
+  it('answers 503 store-unavailable (HTTP) and UNAVAILABLE (gRPC) while it is gone, recording nothing, and carries on when it is back', async () => {
+    const db = await storeEnv('postgres');
+    const pgUrl = new URL(db.env.PDL_POSTGRES_URL!);
+    const through = await relay(new URL(PG_URL));
+    const url = new URL(pgUrl);
+    url.port = String(through.port);
+    url.searchParams.set('connect_timeout', '2');
+    const ledger = await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } });
+    const Ledger = ledgerService();
+    const g = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    try {
+      const t = await aTenant(ledger);
+      const before = await t.emitter('POST', `${t.P}/events`, { events: [anEvent(), anEvent()] });
+      expect(before.status).toBe(200);
+      const md = auth(t.tokens.emitter!);
+      const refused: string[] = [];
+      const whileGone = async () => {
+        const lost = [anEvent(), anEvent()];
+        refused.push(...lost.map((e) => e.eventId));
+        const answers = [
+          await t.emitter('POST', `${t.P}/events`, { events: lost }),
+          await t.dpo('GET', `${t.P}/events?limit=5`),
+          await t.dpo('GET', `${t.P}/subjects/${encodeURIComponent(lost[0]!.subject.id)}/report`),
+          await t.auditor('GET', `${t.P}/ropa`),
+        ];
+        for (const a of answers) {
+          expect({ status: a.status, type: a.type, problem: a.json?.type, retry: a.headers['retry-after'] })
+            .toEqual({ status: 503, type: expect.stringContaining('application/problem+json'), problem: 'https://pdl.dev/problems/store-unavailable', retry: '2' });
+        }
+        expect((await client(ledger.base)('GET', '/health')).status).toBe(503);
+        const viaGrpc = anEvent();
+        refused.push(viaGrpc.eventId);
+        const err = await new Promise<any>((res) => g.Append({ tenant: t.P.split('/').pop(), events: [toProto(viaGrpc)] }, md, (e: any) => res(e)));
+        expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+      };
+
+      through.cut(); // refused at once, as by a stopped server
+      await whileGone();
+      through.hang(); // never answered, as across a partition: each wait ends after connect_timeout
+      const started = Date.now();
+      await whileGone();
+      expect(Date.now() - started).toBeLessThan(60_000);
+
+      through.mend();
+      let health = 0;
+      for (let i = 0; i < 100 && health !== 200; i++) { health = (await client(ledger.base)('GET', '/health')).status; if (health !== 200) await new Promise((r) => setTimeout(r, 100)); }
+      expect(health).toBe(200);
+      const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
+      expect(after.status).toBe(200);
+      // One log without gaps, holding nothing that was refused.
+      const entries = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
+      expect(entries.at(-1).eventId).toBe(after.json.results[0].eventId);
+      const ids = new Set(entries.map((e) => e.eventId));
+      expect(refused.filter((id) => ids.has(id))).toEqual([]);
+      expect(ledger.output()).not.toContain('unexpected error');
+    } finally {
+      g.close();
+      await ledger.stop();
+      await through.close();
+      await db.drop();
+    }
+  }, 120_000);
+});

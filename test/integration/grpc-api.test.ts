@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
-import * as loader from '@grpc/proto-loader';
-import { join } from 'node:path';
 import { aTenant, anEvent } from '../support/builders.js';
-import { client, ROOT, startLedger, type LedgerProcess } from '../support/ledger-process.js';
+import { auth, ledgerService, toProto } from '../support/grpc.js';
+import { client, startLedger, type LedgerProcess } from '../support/ledger-process.js';
 
 let ledger: LedgerProcess;
 let t: Awaited<ReturnType<typeof aTenant>>;
@@ -11,14 +10,10 @@ let Ledger: grpc.ServiceClientConstructor;
 beforeAll(async () => {
   ledger = await startLedger();
   t = await aTenant(ledger);
-  const proto = join(ROOT, 'proto');
-  const def = loader.loadSync(join(proto, 'pdl/v1/ledger.proto'), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [proto] });
-  Ledger = (grpc.loadPackageDefinition(def) as any).pdl.v1.Ledger;
+  Ledger = ledgerService();
 });
 afterAll(() => ledger.stop());
 
-const auth = (token: string) => { const m = new grpc.Metadata(); m.set('authorization', `Bearer ${token}`); return m; };
-const toProto = (e: ReturnType<typeof anEvent>) => { const { details, ...rest } = e; return { ...rest, detailsJson: JSON.stringify(details) }; };
 
 describe('gRPC Append', () => {
   it('records with the same semantics as HTTP, duplicates included', async () => {

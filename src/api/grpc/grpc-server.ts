@@ -20,8 +20,9 @@ interface DecisionRequest {
   tenant?: string; subject?: { id?: string }; type?: string; purpose?: string; categories?: string[]; system?: string;
   recipient?: string; authorityRequestId?: string; at?: string;
 }
-import { ProblemError, invalid, malformedBody, problemOf, shuttingDown, type Problem } from '../http/problem.js';
+import { ProblemError, invalid, malformedBody, problemOf, shuttingDown } from '../http/problem.js';
 import { eventFromProto } from './proto-event.js';
+import { toProblem } from '../http/problem.filter.js';
 
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
 
@@ -148,7 +149,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     const served = (code: grpc.status) => this.metrics.servedGrpc(method, grpc.status[code], (performance.now() - started) / 1000);
     return work.then(
       (res) => { served(grpc.status.OK); return res; },
-      (e: unknown) => { served(codeOf(e instanceof ProblemError ? e.problem.status : 500)); throw e; },
+      (e: unknown) => { const p = toProblem(e, this.log); served(codeOf(p.status)); throw new ProblemError(p); },
     );
   }
 
@@ -192,7 +193,7 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     call.on('data', (req: AppendRequest | MalformedMessage) => {
       if (ended) return;
       const answer = this.counted('AppendStream', this.append(req, call.metadata)).catch((e: unknown): AppendResponse => {
-        const p = this.problemOf(e);
+        const p = toProblem(e, this.log);
         return { results: [], error: { status: p.status, title: p.title, detail: p.detail, errors: [...(p.errors ?? [])] } };
       });
       chain = chain.then(async () => { const res = await answer; if (!call.cancelled) call.write(res); });
@@ -202,14 +203,8 @@ export class GrpcServer implements OnApplicationBootstrap, BeforeApplicationShut
     call.on('cancelled', () => { ended = true; this.openStreams.delete(stop); });
   }
 
-  private problemOf(e: unknown): Problem {
-    if (e instanceof ProblemError) return e.problem;
-    this.log.error({ err: { name: (e as Error)?.name, message: (e as Error)?.message } }, 'gRPC append failed');
-    return { type: 'about:blank', title: 'Internal error', status: 500, detail: 'The request failed unexpectedly.' };
-  }
-
   private toStatus(e: unknown): Partial<grpc.StatusObject> {
-    const p = this.problemOf(e);
+    const p = toProblem(e, this.log);
     const metadata = new grpc.Metadata();
     metadata.set('problem-bin', Buffer.from(JSON.stringify(p)));
     const details = p.errors?.length ? `${p.detail} ${p.errors.slice(0, 10).map((x) => `${x.path}: ${x.message}`).join('; ')}` : p.detail;

@@ -1,7 +1,8 @@
 import { Catch, HttpException, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { malformedBody, ProblemError, problem, type Problem } from './problem.js';
+import { isStoreUnreachable } from '../../storage/unreachable.js';
+import { malformedBody, ProblemError, problem, storeUnavailable, type Problem } from './problem.js';
 
 /** Turns any error from a framework-level failure into problem+json. Never a stack trace, never a request value. */
 export function toProblem(error: unknown, log?: Logger): Problem {
@@ -16,6 +17,10 @@ export function toProblem(error: unknown, log?: Logger): Problem {
     return problem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.').problem;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return malformedBody('The body is not valid JSON.').problem;
+  if (isStoreUnreachable(error)) {
+    log?.warn({ err: { name: (error as Error).name, message: (error as Error).message, code: e.code } }, 'the store could not be reached');
+    return storeUnavailable().problem;
+  }
   log?.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, code: e.code } }, 'unexpected error');
   return problem(500, 'internal', 'Internal error', 'The request failed unexpectedly; nothing is reported back.').problem;
 }

@@ -25,6 +25,10 @@ export const problem = (status: number, slug: string, title: string, detail: str
 /** A body (HTTP) or message (gRPC) that cannot be parsed at all: one problem type, one title, whatever the transport. */
 export const malformedBody = (detail: string): ProblemError => problem(400, 'malformed-body', 'Malformed request body', detail);
 
+/** The store could not be reached (or refused the commit): nothing recorded, worth retrying. */
+export const storeUnavailable = (): ProblemError =>
+  problem(503, 'store-unavailable', 'The ledger store is unavailable', 'Nothing of this request was recorded; retry later.');
+
 /** A request that reached the server while it drains before stopping (in-flight requests are finished). */
 export const shuttingDown = (): ProblemError =>
   problem(503, 'shutting-down', 'The ledger is shutting down', 'Nothing of this request was recorded; send it again, to another instance or once this one is back.');
@@ -50,7 +54,7 @@ export function problemOf(e: DomainError): ProblemError {
       return problem(409, 'conflicting-duplicate', 'Event id already used for different content',
         `${e.eventIds.length} event id(s) were already recorded with different content; nothing of this batch was recorded.`, { eventIds: e.eventIds });
     case 'StoreUnavailable':
-      return problem(503, 'store-unavailable', 'The ledger store is unavailable', 'Nothing of this request was recorded; retry later.');
+      return storeUnavailable();
     case 'ShuttingDown':
       return problem(503, 'shutting-down', 'The ledger is shutting down', 'Nothing of this request was recorded; retry on another instance or later.');
     case 'TokenNotFound':

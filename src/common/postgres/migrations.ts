@@ -13,10 +13,31 @@ const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oi
 /** What every ledger connection calls itself (`pg_stat_activity.application_name`): tools that need the ledgers stopped look for it. */
 export const APPLICATION_NAME = 'pdl';
 
+/** How long to wait for a connection when the URL does not say (libpq's `connect_timeout`, in seconds). */
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+/**
+ * The wait for a connection, and for a free one of a busy pool: the URL's `connect_timeout` (seconds, as
+ * libpq reads it; `pg` parses it but does not apply it), else `DEFAULT_CONNECT_TIMEOUT_S`. Without one, a
+ * server that stopped answering without refusing (a network partition) held every request until the
+ * system's TCP time-out, about two minutes; now it is answered 503 once the wait is over.
+ */
+export function connectTimeoutMs(connectionString: string): number {
+  let given: string | null = null;
+  try {
+    given = new URL(connectionString).searchParams.get('connect_timeout');
+  } catch {
+    // Not a URL: pg's own parser says what is wrong with it.
+  }
+  const seconds = given !== null && /^\d{1,6}$/.test(given) ? Number(given) : DEFAULT_CONNECT_TIMEOUT_S;
+  // libpq: 0 waits for ever, and less than 2 seconds counts as 2.
+  return seconds === 0 ? 0 : Math.max(2, seconds) * 1000;
+}
+
 /** A pool whose connections work in `schema` (created by `migrate`). */
 export function schemaPool(connectionString: string, schema: string, max: number): pg.Pool {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-  const pool = new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME });
+  const pool = new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME, connectionTimeoutMillis: connectTimeoutMs(connectionString) });
   // A connection that breaks while idle (the server restarted, or ended it) is dropped by the pool, which
   // opens another when next needed; unheard, the pool's 'error' would stop the process.
   pool.on('error', () => undefined);
