@@ -47,3 +47,9 @@ export function countryCodeOf(name: string, what: string, extra: readonly string
 
 /** ISO 3166-1 alpha-2 country code, one assigned to a country. */
 export const CountryCode = countryCodeOf('a country code', 'an ISO 3166-1 alpha-2 country code such as NL');
+
+/**
+ * A country code as the log may hold it: two capital letters, all that was checked until 2026-12-02. An
+ * entry is read back with what was accepted when it was written, never refused by a later, stricter rule.
+ */
+export const RecordedCountryCode = boundedString('a country code', 2, /^[A-Z]{2}$/, 'two capital letters');

@@ -83,6 +83,14 @@ export const IsoDuration = withSchema(new t.Type<string, string, unknown>(
   t.identity,
 ), { type: 'string', pattern: DURATION.source, description: `ISO 8601 duration, at most ${LONGEST_DURATION_YEARS} years` });
 
+/** A duration as the log may hold it: of any length, as accepted until 2026-12-02 (see `RecordedCountryCode`). */
+export const RecordedIsoDuration = withSchema(new t.Type<string, string, unknown>(
+  'an ISO 8601 duration',
+  (u): u is string => typeof u === 'string' && parseDuration(u) !== null,
+  (u, c) => (typeof u === 'string' && u.length <= 40 && parseDuration(u) !== null ? t.success(u) : t.failure(u, c, 'must be an ISO 8601 duration such as PT30M, P6M or P1Y')),
+  t.identity,
+), { type: 'string', pattern: DURATION.source });
+
 function durationWithinBounds(s: string): boolean {
   const d = parseDuration(s);
   return d !== null && withinLongest(d);

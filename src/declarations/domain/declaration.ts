@@ -1,38 +1,43 @@
 import * as t from 'io-ts';
 import { boundedArray, boundedString, oneOf, struct } from '../../common/kernel/codec.js';
-import { CategoryKey, CountryCode } from '../../common/kernel/ids.js';
+import { CategoryKey, CountryCode, RecordedCountryCode } from '../../common/kernel/ids.js';
 import { nullable } from '../../common/kernel/nullable.js';
-import { Instant, IsoDuration } from '../../common/kernel/time.js';
+import { Instant, IsoDuration, RecordedIsoDuration } from '../../common/kernel/time.js';
 
 const Title = boundedString('a title', 256);
 
 export const LEGAL_BASES = ['consent', 'contract', 'legal-obligation', 'vital-interests', 'public-task', 'legitimate-interests'] as const;
 
-export const Retention = struct('a retention rule', {
-  period: nullable(IsoDuration),
-  from: oneOf('a retention start', ['collection', 'last-activity'] as const),
-}, { minimum: IsoDuration });
-
-export const PurposeBody = struct('a purpose', {
-  title: Title,
-  legalBasis: oneOf('a legal basis', LEGAL_BASES),
-  categories: boundedArray(CategoryKey, 1, 64, 'categories'),
-  retention: Retention,
-}, { lawReference: boundedString('a law reference', 512) });
-
-export const SystemBody = struct('a system', { name: Title, country: CountryCode });
-
 export const Agreement = struct('an agreement', { reference: boundedString('an agreement reference', 256), signedAt: Instant }, { expiresAt: Instant });
 
-export const RecipientBody = struct('a recipient', {
-  name: Title,
-  kind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const),
-  country: CountryCode,
-}, {
-  agreement: Agreement,
-  /** Certified under a framework an adequacy decision is limited to (the EU-US Data Privacy Framework). */
-  certified: t.boolean,
+type Leaf = t.Type<string, string, unknown>;
+
+/** The declarations' bodies, their countries and durations checked by `country` and `duration`. */
+const bodies = (country: Leaf, duration: Leaf) => ({
+  PurposeBody: struct('a purpose', {
+    title: Title,
+    legalBasis: oneOf('a legal basis', LEGAL_BASES),
+    categories: boundedArray(CategoryKey, 1, 64, 'categories'),
+    retention: struct('a retention rule', {
+      period: nullable(duration),
+      from: oneOf('a retention start', ['collection', 'last-activity'] as const),
+    }, { minimum: duration }),
+  }, { lawReference: boundedString('a law reference', 512) }),
+  SystemBody: struct('a system', { name: Title, country }),
+  RecipientBody: struct('a recipient', {
+    name: Title,
+    kind: oneOf('a recipient kind', ['processor', 'controller', 'public-authority'] as const),
+    country,
+  }, {
+    agreement: Agreement,
+    /** Certified under a framework an adequacy decision is limited to (the EU-US Data Privacy Framework). */
+    certified: t.boolean,
+  }),
 });
+
+export const { PurposeBody, SystemBody, RecipientBody } = bodies(CountryCode, IsoDuration);
+/** The bodies as declaring entries may hold them: each country and duration as accepted when it was written. */
+export const RECORDED_BODIES = bodies(RecordedCountryCode, RecordedIsoDuration);
 
 export type PurposeBody = t.TypeOf<typeof PurposeBody>;
 export type SystemBody = t.TypeOf<typeof SystemBody>;

@@ -3,9 +3,9 @@ import { isLeft, left, type Either } from 'fp-ts/lib/Either.js';
 import { boundedArray, boundedString, decodeWith, oneOf, struct, type FieldError } from '../../common/kernel/codec.js';
 import { CategoryKey, Slug, Uuid } from '../../common/kernel/ids.js';
 import { Instant } from '../../common/kernel/time.js';
-import { DETAILS, PROCESSING_TYPES, ProcessingTypeCodec, Actor, type ProcessingType } from './processing-event.js';
-import { PurposeBody, RecipientBody, SystemBody } from '../../declarations/domain/declaration.js';
-import { TenantBody } from '../../tenancy/domain/tenant.js';
+import { RECORDED_DETAILS, PROCESSING_TYPES, ProcessingTypeCodec, Actor, type ProcessingType } from './processing-event.js';
+import { RECORDED_BODIES } from '../../declarations/domain/declaration.js';
+import { RecordedTenantBody } from '../../tenancy/domain/tenant.js';
 import { ROLES } from '../../tenancy/domain/roles.js';
 import { DecisionRecord } from '../../decisions/domain/decision.js';
 import { AccessRecord } from '../../answers/domain/access.js';
@@ -59,15 +59,16 @@ export type AdminActor = t.TypeOf<typeof AdminActor>;
 const adminEntry = <T extends string, P extends t.Props>(type: T, props: P) =>
   struct(`a ${type} entry`, { ...Header, type: t.literal(type), actor: AdminActor, ...props }, Chain);
 
-export const TenantDeclared = adminEntry('tenant-declared', { settings: TenantBody });
+// Bodies as entries may hold them: an entry is read back by the rules it was written under, never refused by a later, stricter one.
+export const TenantDeclared = adminEntry('tenant-declared', { settings: RecordedTenantBody });
 export const TokenIssued = adminEntry('token-issued', {
   token: struct('a token', { id: Uuid, role: oneOf('a role', ROLES), hash: boundedString('a token hash', 64, /^[0-9a-f]{64}$/, 'a SHA-256 hex digest') }, { systems: t.array(Slug), label: boundedString('a label', 128) }),
 });
 export const TokenRevoked = adminEntry('token-revoked', { token: struct('a token', { id: Uuid }) });
 const declared = <C extends t.Mixed>(codec: C) => struct('a declaration', { id: Slug, version: Position, body: codec });
-export const PurposeDeclared = adminEntry('purpose-declared', { declaration: declared(PurposeBody) });
-export const SystemDeclared = adminEntry('system-declared', { declaration: declared(SystemBody) });
-export const RecipientDeclared = adminEntry('recipient-declared', { declaration: declared(RecipientBody) });
+export const PurposeDeclared = adminEntry('purpose-declared', { declaration: declared(RECORDED_BODIES.PurposeBody) });
+export const SystemDeclared = adminEntry('system-declared', { declaration: declared(RECORDED_BODIES.SystemBody) });
+export const RecipientDeclared = adminEntry('recipient-declared', { declaration: declared(RECORDED_BODIES.RecipientBody) });
 
 export const SubjectRequestReceivedEntry = adminEntry('subject-request-received', { request: SubjectRequestReceived });
 export const SubjectRequestExtendedEntry = adminEntry('subject-request-extended', { request: SubjectRequestExtended });
@@ -119,7 +120,7 @@ export function decodeLogEntry(u: unknown): Either<FieldError[], LogEntry> {
   if (typeof type === 'string' && processingTypes.has(type)) {
     const r = decodeWith(ProcessingEntry, u);
     if (isLeft(r)) return r;
-    const details = decodeWith(DETAILS[r.right.type], r.right.details ?? {}, 'details');
+    const details = decodeWith(RECORDED_DETAILS[r.right.type], r.right.details ?? {}, 'details');
     return isLeft(details) ? details : r as Either<FieldError[], ProcessingEntry>;
   }
   return left([{ path: 'type', message: 'is not a known log entry type' }]);

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import { boundedArray, boundedString, decodeWith, oneOf, struct, within, type FieldError } from '../../common/kernel/codec.js';
-import { CategoryKey, CountryCode, Slug, Uuid } from '../../common/kernel/ids.js';
+import { CategoryKey, CountryCode, RecordedCountryCode, Slug, Uuid } from '../../common/kernel/ids.js';
 import { Instant } from '../../common/kernel/time.js';
 import { LIMITS } from './limits.js';
 
@@ -42,15 +42,15 @@ export const Subject = struct('a subject', { id: SubjectId }, { identifiers: Ide
 export const Actor = struct('an actor', { type: boundedString('an actor type', 64), id: boundedString('an actor id', 256) });
 
 const Empty = struct('no details', {});
-/** Type-specific details (PRODUCT.md "Processing events"); closed, so no personal value slips in unencrypted. */
-export const DETAILS: Record<ProcessingType, t.Decoder<unknown, Record<string, unknown>>> = {
+/** Type-specific details (PRODUCT.md "Processing events"), their countries checked by `country`; closed, so no personal value slips in unencrypted. */
+const detailsOf = (country: t.Type<string, string, unknown>): Record<ProcessingType, t.Decoder<unknown, Record<string, unknown>>> => ({
   collected: struct('collected details', {}, { source: oneOf('a source', ['data-subject', 'observed', 'third-party', 'derived'] as const) }),
-  stored: struct('stored details', {}, { country: CountryCode }),
+  stored: struct('stored details', {}, { country }),
   used: struct('used details', {}, { operation: Text }),
   rectified: Empty,
   disclosed: struct('disclosed details', { recipient: Slug }, { authorityRequestId: boundedString('a request id', 64) }),
   transferred: struct('transferred details', {
-    country: CountryCode,
+    country,
     mechanism: oneOf('a transfer mechanism', ['adequacy', 'scc', 'bcr', 'derogation', 'none'] as const),
   }, { recipient: Slug }),
   erased: struct('erased details', { reason: oneOf('an erasure reason', ['subject-request', 'retention', 'consent-withdrawn', 'other'] as const) }, { subjectRequestId: boundedString('a request id', 64) }),
@@ -60,7 +60,10 @@ export const DETAILS: Record<ProcessingType, t.Decoder<unknown, Record<string, u
   'consent-given': struct('consent details', {}, { noticeVersion: Text, method: Text }),
   'consent-withdrawn': struct('consent details', {}, { noticeVersion: Text, method: Text }),
   activity: Empty,
-};
+});
+export const DETAILS = detailsOf(CountryCode);
+/** Details as processing entries may hold them: countries as accepted when they were written. */
+export const RECORDED_DETAILS = detailsOf(RecordedCountryCode);
 
 export const EventFields = struct('an event', {
   eventId: Uuid,
