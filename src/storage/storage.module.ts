@@ -23,7 +23,11 @@ import { ANSWERS_READ_MODEL } from '../answers/answers-read-model.port.js';
 import { CHECKPOINT_STORE, MERKLE_TREE } from '../integrity/integrity.ports.js';
 import { SigningKeyring } from '../integrity/signing-keys.js';
 import { LOGGER } from '../operability/logger.js';
+import { throttled } from '../operability/throttled.js';
 import type { Logger } from 'pino';
+
+/** A store refusing commits is logged once, then at most once every ten seconds with how many refusals went unlogged. */
+const REFUSALS_LOGGED_EVERY_MS = 10_000;
 
 export const STORAGE = Symbol('Storage');
 export const MASTER_KEY = Symbol('MasterKey');
@@ -100,7 +104,8 @@ export const stopWhenStorageLost = (log: Logger) => (reason: Error): void => {
       provide: LedgerWriter,
       inject: [STORAGE, IdentifierVault, CLOCK, LedgerMetrics, LOGGER],
       useFactory: (s: Storage, vault: IdentifierVault, clock: Clock, metrics: LedgerMetrics, log: Logger) =>
-        new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids), (reason) => log.warn({ reason }, 'requests refused: the store is unavailable')),
+        new LedgerWriter(s.eventStore, s.keyStore, vault, clock, metrics, (tenant, ids) => s.findings.ofEvents(tenant, ids),
+          throttled(REFUSALS_LOGGED_EVERY_MS, (reason, quiet) => log.warn({ reason, ...(quiet ? { refusalsNotLogged: quiet } : {}) }, 'requests refused: the store is unavailable'))),
     },
   ],
   exports: [CLOCK, ID_GENERATOR, JOB_LEADERSHIP, LedgerMetrics, STORAGE, EVENT_STORE, KEY_STORE, MERKLE_TREE, FINDINGS_READ_MODEL, RETENTION_READ_MODEL, COMPLIANCE_STATE, REQUESTS_READ_MODEL, ANSWERS_READ_MODEL, DECISION_JUDGE, FLUSH_DEFERRED, CHECKPOINT_STORE, SigningKeyring, TENANT_DIRECTORY, DECLARATIONS_READ_MODEL, AUDIT_TRAIL_READ_MODEL, IdentifierVault, LedgerWriter],
