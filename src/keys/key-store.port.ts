@@ -84,7 +84,20 @@ export interface KeyStore {
   /** How far in the tenant's log the work `kind` has been done (see `LogMark`), if ever. */
   logMark(tenant: string, kind: LogMarkKind): Promise<LogMark | null>;
   setLogMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void>;
+  /** Refuses (`WrongMasterKey`) a master key other than the one the stored keys are wrapped under. */
+  checkMaster(): Promise<void>;
   close(): void;
+}
+
+/** `KeyReads.masterIds` in SQL (both stores): one row per tenant's index key, and one data key (their table may hold millions). */
+export const MASTER_IDS = 'select master_id from index_keys union select master_id from (select master_id from data_keys limit 1) as one_data_key';
+
+/** The master key given is not the one that wrapped the keys already stored (`PDL_MASTER_KEY`, `master.key`). */
+export class WrongMasterKey extends Error {
+  constructor(given: string, stored: readonly string[]) {
+    super(`the master key given (id ${given}) is not the one this ledger's keys are wrapped under (id ${stored.join(', ')}): `
+      + 'start with that key (PDL_MASTER_KEY, or the master.key file of the data directory), or re-wrap the keys under another with pdl keys rotate-master');
+  }
 }
 
 /** A category of a subject that has a data key: when its newest key was made (ISO 8601). */
@@ -136,6 +149,8 @@ export interface KeyReads {
   liveKeys(tenant: string, subject: string): Promise<LiveKey[]>;
   holds(tenant: string | null, dueBy: string): Promise<KeyHold[]>;
   mark(tenant: string, kind: LogMarkKind): Promise<LogMark | undefined>;
+  /** The ids of the master keys under which the stored blind-index keys, and a data key, are wrapped (none in a new store). */
+  masterIds(): Promise<string[]>;
   close(): void;
 }
 

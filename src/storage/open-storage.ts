@@ -22,6 +22,18 @@ export async function configuredMasterKey(config: PdlConfig): Promise<{ master: 
  * EventStoreDB are shared with running ledgers.
  */
 export async function openConfiguredStorage(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild' | 'onWorkerLost'> & { tool?: boolean; log?: Logger } = {}): Promise<LedgerStorage> {
+  const storage = await openBackend(config, master, options);
+  try {
+    // A wrong master key is refused here: else the ledger started healthy and failed every request that needed a key (500, 503).
+    await storage.keyStore.checkMaster();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  return storage;
+}
+
+async function openBackend(config: PdlConfig, master: MasterKey, options: Pick<EmbeddedOptions, 'rebuild' | 'onWorkerLost'> & { tool?: boolean; log?: Logger }): Promise<LedgerStorage> {
   const rebuild = options.rebuild ? { rebuild: options.rebuild } : {};
   const lost = options.onWorkerLost ? { onWorkerLost: options.onWorkerLost } : {};
   // Each backend's modules are loaded only when it is the one configured (EventStoreDB's client alone takes

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { keyRefId, type KeyStore } from '../../src/keys/key-store.port.js';
+import { keyRefId, WrongMasterKey, type KeyStore } from '../../src/keys/key-store.port.js';
 import type { MasterKey } from '../../src/keys/master-key.js';
 
 /** A key store backend for the contract: stores opened over the same storage, then the storage thrown away. */
@@ -86,14 +86,27 @@ export function keyStoreContract(name: string, backend: () => Promise<KeyStoreBa
       await again.shutdown();
     });
 
-    it('opens nothing with another master key', async () => {
+    it('opens nothing with another master key, which its check refuses before anything is asked', async () => {
+      const fresh = await b.open({ key: randomBytes(32), id: 'any' });
+      await expect(fresh.checkMaster()).resolves.toBeUndefined();
+      await fresh.shutdown();
       const store = await b.open(master);
       await store.dataKeys('acme', [IP], true);
       await store.commit();
+      await expect(store.checkMaster()).resolves.toBeUndefined();
       await store.shutdown();
       const wrong = await b.open({ key: randomBytes(32), id: 'other' });
+      await expect(wrong.checkMaster()).rejects.toThrow(new WrongMasterKey('other', ['test']));
       await expect(wrong.dataKeys('acme', [IP], false)).rejects.toThrow(/master key/);
       await wrong.shutdown();
+      // A tenant whose data keys came first: its index key is made with its first lookup or identifier.
+      const indexOnly = await b.open(master);
+      await indexOnly.indexKey('beta');
+      await indexOnly.commit();
+      await indexOnly.shutdown();
+      const wrongAgain = await b.open({ key: randomBytes(32), id: 'other' });
+      await expect(wrongAgain.checkMaster()).rejects.toThrow(WrongMasterKey);
+      await wrongAgain.shutdown();
     });
 
     it('answers lookups from the blind index, and keeps its checkpoint', async () => {

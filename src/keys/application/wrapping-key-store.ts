@@ -1,6 +1,6 @@
 import type { MasterKey } from '../master-key.js';
 import { aad, newKey, open, seal } from '../domain/sealing.js';
-import { keyRefId, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind } from '../key-store.port.js';
+import { keyRefId, WrongMasterKey, type DataKey, type IndexEntry, type KeyHold, type KeyReads, type KeyRef, type KeyStore, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind } from '../key-store.port.js';
 
 interface Staged { tenant: string; ref: KeyRef; key: DataKey }
 
@@ -188,6 +188,11 @@ export class WrappingKeyStore implements KeyStore {
 
   setLogMark(tenant: string, kind: LogMarkKind, mark: LogMark): Promise<void> {
     return this.writes.setMark(tenant, kind, mark);
+  }
+
+  async checkMaster(): Promise<void> {
+    const stored = [...new Set(await this.reads.masterIds())];
+    if (stored.some((id) => id !== this.master.id)) throw new WrongMasterKey(this.master.id, stored);
   }
 
   close(): void {

@@ -3,7 +3,7 @@ import { migratedPool, type Migration } from '../../common/postgres/migrations.j
 import { inTransaction } from '../../common/postgres/transaction.js';
 import { arrayLiteral, insertRows, insertStatement, lookUpEach } from '../../common/postgres/rows.js';
 import type { MasterKey } from '../master-key.js';
-import { KeyRace, keyRefId, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
+import { KeyRace, keyRefId, MASTER_IDS, type KeyRef, type IndexEntry, type KeyHold, type KeyReads, type KeyWrites, type SubjectKeys, type LiveKey, type LogMark, type LogMarkKind, type WrappedIndexKeyRow, type WrappedKeyRow } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 
 /** The key store's tables, in a schema of their own (apart from the log and the read models). Only ever append. */
@@ -103,6 +103,10 @@ export class PgKeyStorage implements KeyReads, KeyWrites {
 
   async holds(tenant: string | null, dueBy: string) {
     return (await this.pool.query<KeyHold>('select tenant, subject, category, until, purpose, legal_basis as "legalBasis" from key_holds where ($1::text is null or tenant = $1) and until <= $2 order by until', [tenant, dueBy])).rows;
+  }
+
+  async masterIds() {
+    return (await this.pool.query<{ master_id: string }>(MASTER_IDS)).rows.map((r) => r.master_id);
   }
 
   async mark(tenant: string, kind: LogMarkKind) {

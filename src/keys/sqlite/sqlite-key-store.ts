@@ -1,6 +1,6 @@
 import type { Db } from '../../common/sqlite/open-database.js';
 import type { MasterKey } from '../master-key.js';
-import { keyRefId, type KeyHold, type KeyReads, type KeyWrites, type LiveKey, type LogMark } from '../key-store.port.js';
+import { keyRefId, MASTER_IDS, type KeyHold, type KeyReads, type KeyWrites, type LiveKey, type LogMark } from '../key-store.port.js';
 import { WrappingKeyStore } from '../application/wrapping-key-store.js';
 import { ensureKeySchema } from './sqlite-key-writer.js';
 
@@ -16,6 +16,7 @@ function sqliteKeyReads(db: Db): KeyReads {
     liveKeys: db.prepare('select category, max(created_at) as createdAt from data_keys where tenant = ? and subject = ? group by category order by category'),
     holds: db.prepare('select tenant, subject, category, until, purpose, legal_basis as legalBasis from key_holds where (? is null or tenant = ?) and until <= ? order by until'),
     mark: db.prepare('select position, hash from log_marks where tenant = ? and kind = ?'),
+    masterIds: db.prepare(MASTER_IDS).pluck(),
   };
   return {
     live: async (t, subject, category) => s.live.get(t, subject, category) as { generation: number; wrapped: Buffer } | undefined,
@@ -34,6 +35,7 @@ function sqliteKeyReads(db: Db): KeyReads {
     liveKeys: async (t, subject) => s.liveKeys.all(t, subject) as LiveKey[],
     holds: async (t, dueBy) => s.holds.all(t, t, dueBy) as KeyHold[],
     mark: async (t, kind) => s.mark.get(t, kind) as LogMark | undefined,
+    masterIds: async () => s.masterIds.all() as string[],
     close: () => { if (db.open) db.close(); },
   };
 }
