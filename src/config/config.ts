@@ -34,6 +34,16 @@ function checked(value: string, check: (v: string) => unknown): string {
   return value;
 }
 
+/** The fewest characters a bootstrap admin token may have: it creates tenants and their tokens. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
+
+/** `PDL_ADMIN_TOKEN`: long enough not to be guessed, and carried as it is by an HTTP header and gRPC metadata. */
+function adminToken(value: string): void {
+  if (value.length < ADMIN_TOKEN_MIN_LENGTH || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new Error(`PDL_ADMIN_TOKEN must be at least ${ADMIN_TOKEN_MIN_LENGTH} visible ASCII characters, without spaces (a random one: openssl rand -hex 32)`);
+  }
+}
+
 function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -78,7 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     httpPort: port('PDL_HTTP_PORT', env.PDL_HTTP_PORT, 3000),
     grpcPort: port('PDL_GRPC_PORT', env.PDL_GRPC_PORT, 50051),
     host: env.PDL_HOST || '0.0.0.0',
-    adminToken: env.PDL_ADMIN_TOKEN || undefined,
+    adminToken: env.PDL_ADMIN_TOKEN ? checked(env.PDL_ADMIN_TOKEN, adminToken) : undefined,
     masterKey: env.PDL_MASTER_KEY || undefined,
     logLevel: env.PDL_LOG_LEVEL || 'info',
     ledgerName: ledgerName(env.PDL_LEDGER_NAME),

@@ -26,8 +26,11 @@ describe('pdl serve', () => {
     }
   }, 40_000);
 
-  it('refuses a configuration it cannot use before it writes anything: a bad signing key, unreadable TLS files', async () => {
+  it('refuses a configuration it cannot use before it writes anything: a bad signing key, unreadable TLS files, a guessable admin token', async () => {
+    const weakToken = 'pdl: PDL_ADMIN_TOKEN must be at least 16 visible ASCII characters, without spaces (a random one: openssl rand -hex 32)';
     for (const [env, said] of [
+      [{ PDL_ADMIN_TOKEN: 'changeme' }, weakToken],
+      [{ PDL_ADMIN_TOKEN: 'a long token with spaces in it' }, weakToken],
       [{ PDL_SIGNING_KEY: 'zz' }, 'pdl: PDL_SIGNING_KEY must be a 32-byte Ed25519 seed'],
       [{ PDL_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n' }, 'pdl: PDL_SIGNING_KEY is not a PKCS#8 PEM private key that can be read'],
       [{ PDL_TLS_CERT: '/nonexistent/cert.pem', PDL_TLS_KEY: '/nonexistent/key.pem' }, 'pdl: cannot read the TLS certificate (PDL_TLS_CERT) /nonexistent/cert.pem: ENOENT'],

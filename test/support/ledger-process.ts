@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -52,7 +53,7 @@ async function startOnce(options: StartOptions): Promise<LedgerProcess> {
   const up = options.upWhen ?? ((status) => status === 200);
   const [httpPort, grpcPort] = await freePorts(2) as [number, number];
   const dataDir = options.dataDir ?? tempDir();
-  const adminToken = options.adminToken ?? `root-${Math.random().toString(36).slice(2)}`;
+  const adminToken = options.adminToken ?? `root-${randomUUID()}`;
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'pdl.js'), 'serve'], {
     env: { ...process.env, NODE_OPTIONS: '', PDL_DATA_DIR: dataDir, PDL_HTTP_PORT: String(httpPort), PDL_GRPC_PORT: String(grpcPort), PDL_ADMIN_TOKEN: adminToken, PDL_HOST: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
