@@ -12,7 +12,14 @@ import { binNodeFlags } from '../dist/cli/node-flags.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SECONDS = Number(process.env.BENCH_SECONDS || 6);
-export const tmp = (p) => mkdtempSync(join(tmpdir(), p));
+// Every directory a run makes goes under one, removed when the run ends (BENCH_KEEP=1 keeps it): the
+// stores of a run of bench/run.js alone take a few hundred MB.
+const RUN_DIR = mkdtempSync(join(tmpdir(), 'pdl-bench-run-'));
+process.on('exit', () => {
+  if (process.env.BENCH_KEEP) { console.log(`kept ${RUN_DIR}`); return; }
+  try { rmSync(RUN_DIR, { recursive: true, force: true, maxRetries: 3 }); } catch (e) { console.error(`could not remove ${RUN_DIR}: ${e.message}`); }
+});
+export const tmp = (p) => mkdtempSync(join(RUN_DIR, p));
 export const ev = (i) => ({ eventId: randomUUID(), type: 'collected', subject: { id: `perf-${i % 5000}`, identifiers: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } },
   categories: ['user.device.ip_address'], purpose: 'visitor-session', system: 'core', occurredAt: '2026-03-01T10:00:00Z', details: { source: 'observed' } });
 export const timed = async (fn, seconds = SECONDS) => { let n = 0; const t0 = performance.now(); const end = t0 + seconds * 1000; n = await fn(end); return n / ((performance.now() - t0) / 1000); };
