@@ -103,6 +103,15 @@ export async function exportLog(target: Target & { readonly out?: string; readon
 /** The lines of a text file, read as a stream (CRLF or LF). */
 const linesOf = (file: string) => createInterface({ input: createReadStream(file), crlfDelay: Infinity });
 
+/** The value a line of JSON holds, or undefined if it is not JSON. */
+function jsonOrUndefined(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Events sent per request (the API takes up to 1,000), one request at a time so that they are judged in the file's order. */
 const IMPORT_BATCH = 1000;
 
@@ -167,17 +176,20 @@ export async function importEvents(target: Target & { readonly file: string }, c
     let failure: string | null = null;
     try {
       let n = 0;
-      for await (const line of linesOf(target.file)) {
+      for await (const read of linesOf(target.file)) {
         n++;
+        // A byte order mark, as some editors and exports on Windows write, begins the text and is no part of the JSON.
+        const line = n === 1 ? read.replace(/^\uFEFF/, '') : read;
         if (!line.trim()) continue;
-        try {
-          batch.push(JSON.parse(line));
-          lineOf.push(n);
-        } catch {
+        const event = jsonOrUndefined(line);
+        if (event === undefined || Array.isArray(event)) {
           // Each event of a batch must come from the line its index names: send what came before, then stop.
-          failure = (await send()) ?? `line ${n} is not JSON`;
+          const array = Array.isArray(event) || (done + batch.length === 0 && line.trimStart().startsWith('['));
+          failure = (await send()) ?? `line ${n} ${event === undefined ? 'is not JSON' : 'is a list'}${array ? ': the file must hold one event per line (NDJSON), not a JSON array of them' : ''}`;
           break;
         }
+        batch.push(event);
+        lineOf.push(n);
         if (batch.length === IMPORT_BATCH && (failure = await send())) break;
       }
       failure ??= await send();

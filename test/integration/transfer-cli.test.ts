@@ -63,6 +63,14 @@ describe('pdl import and pdl export, against a running ledger', () => {
     const notJson = await pdl(['import', eventsFile([anEvent(), anEvent(), 'not json']), '--tenant', 'chatbox', '--url', running.ledger.base], { PDL_TOKEN: running.t.tokens.emitter });
     expect([notJson.status, notJson.stderr]).toEqual([1, expect.stringContaining('line 3 is not JSON')]);
     expect(notJson.stdout).toContain('imported 2 of 3 events');
+    // A JSON array of events, pretty-printed or on one line, is named as such; a byte order mark is no part of the first line.
+    const dir = tempDir();
+    const asArray = (name: string, text: string) => { writeFileSync(join(dir, name), text); return pdl(['import', join(dir, name), '--tenant', 'chatbox', '--url', running.ledger.base], { PDL_TOKEN: running.t.tokens.emitter }); };
+    const hint = 'the file must hold one event per line (NDJSON), not a JSON array of them';
+    expect((await asArray('pretty.json', JSON.stringify([anEvent(), anEvent()], null, 2))).stderr).toContain(`line 1 is not JSON: ${hint}`);
+    expect((await asArray('one-line.json', JSON.stringify([anEvent(), anEvent()]))).stderr).toContain(`line 1 is a list: ${hint}`);
+    const bom = await asArray('bom.ndjson', `\uFEFF${JSON.stringify(anEvent())}\r\n${JSON.stringify(anEvent())}\r\n`);
+    expect([bom.status, bom.stdout]).toEqual([0, expect.stringContaining('imported 2 events')]);
     const noToken = await pdl(['import', file, '--tenant', 'chatbox', '--url', running.ledger.base], { PDL_TOKEN: running.t.tokens.auditor });
     expect([noToken.status, noToken.stderr]).toEqual([1, expect.stringContaining('403')]);
     expect((await pdl(['import', join(tempDir(), 'none.ndjson'), '--tenant', 'chatbox'])).status).toBe(2);
