@@ -3,7 +3,7 @@ import { DEMO_PURPOSES, DEMO_RECIPIENTS, DEMO_SYSTEMS, DEMO_TENANT } from '../de
 import { demoVisitorStream, type DemoEvent, type DemoVisitor } from '../demo/story.js';
 import { UsageError } from './verify.js';
 import { jsonRequest, keepAliveAgent } from '../common/http/json-request.js';
-import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
+import { embeddedAdminToken, progress, refusal, serveEmbedded } from './ledger-connection.js';
 
 export interface DemoOptions {
   readonly visitors: number;
@@ -45,7 +45,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
     if (!admin) throw new UsageError('set PDL_ADMIN_TOKEN to the admin token of the running ledger');
     const P = `/v1/tenants/${options.tenant}`;
     const put = await call(base, admin, 'PUT', P, DEMO_TENANT);
-    if (put.status !== 200 && put.status !== 201) throw new UsageError(`could not create the tenant: ${put.status} ${put.text.slice(0, 200)}`);
+    if (put.status !== 200 && put.status !== 201) throw new UsageError(`could not create the tenant: ${refusal(put)}`);
     const tokens: Record<string, string> = {};
     for (const role of ['dpo', 'legal', 'auditor', 'emitter']) {
       const r = await call(base, admin, 'POST', `${P}/tokens`, { role, label: `pdl demo ${role}` });
@@ -58,7 +58,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
     for (const [kind, list] of [['systems', DEMO_SYSTEMS], ['recipients', DEMO_RECIPIENTS], ['purposes', DEMO_PURPOSES]] as const) {
       for (const { id, ...body } of list) {
         const r = await call(base, tokens.dpo!, 'PUT', `${P}/${kind}/${id}`, body);
-        if (r.status >= 300) throw new Error(`could not declare ${kind} ${id}: ${r.status} ${r.text.slice(0, 200)}`);
+        if (r.status >= 300) throw new Error(`could not declare ${kind} ${id}: ${refusal(r)}`);
       }
     }
     const started = Date.now();
@@ -70,7 +70,7 @@ export async function demo(options: DemoOptions, config: PdlConfig, out: (s: str
     let done = 0;
     const send = async (events: DemoEvent[]) => {
       const r = await call(base, tokens.emitter!, 'POST', `${P}/events`, { events });
-      if (r.status !== 200) throw new Error(`the ledger refused a batch: ${r.status} ${r.text.slice(0, 300)}`);
+      if (r.status !== 200) throw new Error(`the ledger refused a batch: ${refusal(r)}`);
       done += events.length;
       show(done);
     };

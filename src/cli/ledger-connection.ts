@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PdlConfig } from '../config/config.js';
+import { lockDataDir } from '../common/sqlite/data-dir-lock.js';
 import { binNodeFlags } from './node-flags.js';
+import { UsageError } from './verify.js';
 
 // What the commands that talk to a ledger over HTTP (`demo`, `import`, `export`) share: a running ledger, or the embedded one served for them.
 
@@ -27,6 +29,14 @@ export function progress(total: number, write: (s: string) => void, tty: boolean
  * ports, loopback only) so the story's client and the ledger do not share a thread.
  */
 export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (existsSync(join(config.dataDir, 'owner.lock'))) {
+    // Served already: say so, and how to reach it, before a child fails to start saying less.
+    try {
+      lockDataDir(config.dataDir).release();
+    } catch (e) {
+      return Promise.reject(new UsageError(`${e instanceof Error ? e.message : String(e)}: stop it, or send to it with --url http://<its host>:<its port>`));
+    }
+  }
   const bin = fileURLToPath(new URL('../../bin/pdl.js', import.meta.url));
   const child = spawn(process.execPath, [...binNodeFlags(bin), bin, 'serve'], {
     // Loopback only, for this command: in clear, whatever certificate the environment names for `pdl serve`.
@@ -58,6 +68,10 @@ export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: (
     child.once('exit', (code) => reject(new Error(`the ledger did not start (exit ${code}); is another one using ${config.dataDir}?`)));
   });
 }
+
+/** A refused request in a line: its status, and its problem's title and detail (or the start of its body). */
+export const refusal = (r: { status: number; json: { title?: string; detail?: string } | null; text: string }): string =>
+  r.json?.title ? `${r.status} ${r.json.title}${r.json.detail ? `: ${r.json.detail}` : ''}` : `${r.status} ${r.text.slice(0, 200)}`;
 
 /** The bootstrap admin's token of the embedded ledger: `PDL_ADMIN_TOKEN`, or the one its first start wrote into the data directory. */
 export function embeddedAdminToken(config: PdlConfig): string | undefined {

@@ -7,7 +7,7 @@ import { Transform, type Writable } from 'node:stream';
 import type { PdlConfig } from '../config/config.js';
 import { jsonRequest, keepAliveAgent, transportOf } from '../common/http/json-request.js';
 import { requireEmbeddedLedger } from '../storage/open-storage.js';
-import { embeddedAdminToken, progress, serveEmbedded } from './ledger-connection.js';
+import { embeddedAdminToken, progress, refusal, serveEmbedded } from './ledger-connection.js';
 import { UsageError } from './verify.js';
 
 /** Where a command finds the ledger: a running one (`url`, with `token`), or the embedded one of the data directory. */
@@ -31,8 +31,6 @@ async function withLedger<T>(target: Target, config: PdlConfig, work: (base: str
 }
 
 /** The problem a refused request was answered with, in one line (no body is repeated beyond it). */
-const refusal = (r: { status: number; json: { title?: string; detail?: string } | null; text: string }) =>
-  r.json?.title ? `${r.status} ${r.json.title}${r.json.detail ? `: ${r.json.detail}` : ''}` : `${r.status} ${r.text.slice(0, 200)}`;
 
 /**
  * `pdl export --tenant <id> [--out <file>] [--from N] [--to N]`: the tenant's log as NDJSON, exactly the

@@ -38,6 +38,11 @@ describe('pdl demo', () => {
       expect(again.stderr).toContain('already holds events');
       const bad = await pdl(['demo', '--visitors', 'many'], {});
       expect([bad.status, bad.stderr]).toEqual([2, expect.stringContaining('--visitors')]);
+      // A wrong admin token is named by the problem's own words; the served data directory, with the way to reach its ledger.
+      const wrong = await pdl(['demo', '--visitors', '5', '--tenant', 'shop2', '--url', ledger.base], { PDL_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
+      expect([wrong.status, wrong.stderr.trim()]).toEqual([2, 'pdl: could not create the tenant: 401 Authentication required: Send a valid token as "Authorization: Bearer <token>".']);
+      const served = await pdl(['demo', '--visitors', '5'], { PDL_DATA_DIR: ledger.dataDir });
+      expect([served.status, served.stderr.trim()]).toEqual([2, `pdl: another ledger process is already serving the data directory ${ledger.dataDir}: stop it, or send to it with --url http://<its host>:<its port>`]);
     } finally {
       await ledger.stop();
     }
