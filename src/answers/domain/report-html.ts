@@ -6,7 +6,7 @@ export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (
 const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
 /** A country's English name (`US` → `United States`); a code with no name (as an old entry may hold) as it is. */
-export function countryName(code: string): string {
+function countryName(code: string): string {
   try {
     return REGIONS.of(code) ?? code;
   } catch {
@@ -94,6 +94,13 @@ export const table = (head: readonly string[], rows: readonly string[][], empty:
  */
 export function reportHtmlParts(r: SubjectReport): string[] {
   const sections: string[] = [];
+  // A person reads the purposes' titles and the systems' and recipients' names, not the ids the services send (an id stays where nothing was declared).
+  const purposeTitles = new Map(r.purposes.flatMap((p) => (p.title ? [[p.id, p.title] as const] : [])));
+  const systemNames = new Map(r.categories.flatMap((c) => c.systems.flatMap((s) => (s.name ? [[s.id, s.name] as const] : []))));
+  const recipientNames = new Map(r.recipients.flatMap((x) => (x.name ? [[x.id, x.name] as const] : [])));
+  const purpose = (id: string) => esc(purposeTitles.get(id) ?? id);
+  const system = (id: string) => esc(systemNames.get(id) ?? id);
+  const recipient = (id: string) => esc(recipientNames.get(id) ?? id);
   const section = (title: string, body: string | readonly string[]) => {
     sections.push(`<section><h2>${esc(title)}</h2>`, ...(typeof body === 'string' ? [body] : body), '</section>\n');
   };
@@ -107,26 +114,26 @@ export function reportHtmlParts(r: SubjectReport): string[] {
       list(p.categories, cat), `${humanDate(p.firstAt)} – ${humanDate(p.lastAt)}`]), 'We have not processed data about you.'));
 
   section('What data we process', table(['Data', 'Purposes', 'Where', 'Still held'],
-    r.categories.map((c) => [cat(c.category), list(c.purposes), list(c.systems.map((s) => `${s.id}${s.country ? ` (${countryName(s.country)})` : ''}`)), c.heldNow ? 'yes' : 'no']), 'No data.'));
+    r.categories.map((c) => [cat(c.category), list(c.purposes, purpose), c.systems.length ? c.systems.map((s) => `${system(s.id)}${s.country ? ` (${country(s.country)})` : ''}`).join(', ') : '—', c.heldNow ? 'yes' : 'no']), 'No data.'));
 
   section('Who received your data', table(['Recipient', 'Kind', 'Country', 'Data', 'When'],
     r.recipients.map((x) => [esc(x.name ?? x.id), esc(x.kind ?? 'not declared'), `${x.country ? country(x.country) : '—'}${x.thirdCountry ? ' (outside our residency)' : ''}`, list(x.categories, cat),
       `${x.disclosures} time${x.disclosures === 1 ? '' : 's'}, ${humanDate(x.firstAt)}${x.disclosures > 1 ? ` – ${humanDate(x.lastAt)}` : ''}`]), 'Your data was not disclosed to anyone.'));
 
   section('Transfers outside the EU/EEA and their safeguards', table(['When', 'Country', 'How', 'Safeguard'],
-    r.transfers.map((t) => [humanDate(String(t.occurredAt)), country(String(t.country)), esc(t.kind === 'storage' ? `stored in ${String(t.system)}` : t.recipient ? `to ${String(t.recipient)}` : String(t.kind)), esc(t.safeguardText)]),
+    r.transfers.map((t) => [humanDate(String(t.occurredAt)), country(String(t.country)), t.kind === 'storage' ? `stored in ${system(String(t.system))}` : t.recipient ? `to ${recipient(String(t.recipient))}` : esc(String(t.kind)), esc(t.safeguardText)]),
     'Your data was not moved outside the countries where we keep it.'));
 
   section('How long we keep it', table(['Data', 'Where', 'Since', 'Until', 'Why'],
-    r.retention.map((h) => [cat(h.category), esc(h.system), humanDate(h.heldSince), h.deadline ? humanDate(h.deadline) : 'no fixed end',
-      `${h.rules.map((x) => `${esc(x.purpose)}: ${x.rule ? `${duration(x.rule.period)} from ${x.rule.from === 'collection' ? 'collection' : 'your last activity'}${x.rule.minimum ? `, kept at least ${duration(x.rule.minimum)} by law` : ''}` : 'not declared'}`).join('<br>')}${'legalHold' in h && h.legalHold ? `<br><strong>Kept by law until ${humanDate(h.legalHold.until)}</strong> (${esc(h.legalHold.legalBasis)})` : ''}`]),
+    r.retention.map((h) => [cat(h.category), system(h.system), humanDate(h.heldSince), h.deadline ? humanDate(h.deadline) : 'no fixed end',
+      `${h.rules.map((x) => `${purpose(x.purpose)}: ${x.rule ? `${duration(x.rule.period)} from ${x.rule.from === 'collection' ? 'collection' : 'your last activity'}${x.rule.minimum ? `, kept at least ${duration(x.rule.minimum)} by law` : ''}` : 'not declared'}`).join('<br>')}${'legalHold' in h && h.legalHold ? `<br><strong>Kept by law until ${humanDate(h.legalHold.until)}</strong> (${esc(h.legalHold.legalBasis)})` : ''}`]),
     'We no longer hold any of your data.'));
 
   section('Where your data came from', table(['When', 'Data', 'Source'],
     r.sources.map((s) => [humanDate(String(s.occurredAt)), list(s.categories as string[], cat), esc(SOURCES[String(s.source)] ?? s.source)]), 'No collection was recorded.'));
 
   section('Your consents', table(['Purpose', 'Now', 'History'],
-    r.consents.map((c) => [esc(c.purpose), c.status === 'given' ? 'given' : 'withdrawn', c.history.map((h) => `${h.status} on ${humanDate(h.at)}${h.noticeVersion ? ` (notice ${esc(h.noticeVersion)})` : ''}`).join('<br>')]), 'No consent was recorded.'));
+    r.consents.map((c) => [purpose(c.purpose), c.status === 'given' ? 'given' : 'withdrawn', c.history.map((h) => `${h.status} on ${humanDate(h.at)}${h.noticeVersion ? ` (notice ${esc(h.noticeVersion)})` : ''}`).join('<br>')]), 'No consent was recorded.'));
 
   section('Your requests', table(['Request', 'Received', 'Due', 'Status'],
     r.requests.map((q) => q.kind === 'subject'
@@ -134,7 +141,7 @@ export function reportHtmlParts(r: SubjectReport): string[] {
       : [esc(`request from ${q.authority} (${q.reference})`), humanDate(q.receivedAt), '—', esc(q.decision ? `${q.decision}` : 'pending')]), 'No request was recorded.'));
 
   section('Everything that happened', table(['When', 'What', 'Data', 'Purpose', 'Where'],
-    r.history.map(({ event: e }) => [humanDate(e.occurredAt), esc(ACTIONS[e.type] ?? e.type) + (typeof e.details?.recipient === 'string' ? ` to ${esc(e.details.recipient)}` : ''), list(e.categories, cat), esc(e.purpose), esc(e.system)]),
+    r.history.map(({ event: e }) => [humanDate(e.occurredAt), esc(ACTIONS[e.type] ?? e.type) + (typeof e.details?.recipient === 'string' ? ` to ${recipient(e.details.recipient)}` : ''), list(e.categories, cat), purpose(e.purpose), system(e.system)]),
     'Nothing was recorded.'));
 
   section('Your rights', `<ul>${r.rights.map((x) => `<li>You may ${esc(x.text)} (GDPR Art. ${esc(x.article)}).</li>`).join('')}</ul>`);

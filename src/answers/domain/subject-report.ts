@@ -157,7 +157,7 @@ export function subjectReport(input: ReportInput) {
       };
     }),
     categories: [...categoryUse].sort(([a], [b]) => (a < b ? -1 : 1)).map(([category, u]) => ({
-      category, purposes: sorted(u.purposes), systems: sorted(u.systems).map((s) => ({ id: s, country: input.system(s)?.country ?? null })),
+      category, purposes: sorted(u.purposes), systems: sorted(u.systems).map((s) => { const d = input.system(s); return { id: s, name: d?.name ?? null, country: d?.country ?? null }; }),
       firstAt: show(u.first), lastAt: show(u.last), heldNow: [...u.systems].some((s) => heldKeys.has(`${category}\u0000${s}`)),
     })),
     recipients: [...recipients].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, r]) => {
