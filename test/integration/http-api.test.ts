@@ -260,6 +260,20 @@ describe('the audit trail', () => {
   });
 });
 
+describe('subject and authority requests', () => {
+  it('refuse a date of receipt later than tomorrow (a mistyped year would keep the request out of every list until then), and record nothing', async () => {
+    const later = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const subject = await t.dpo('POST', `${t.P}/subject-requests`, { type: 'access', subject: { id: 'visitor:later' }, receivedAt: later });
+    expect([subject.status, subject.json.errors]).toEqual([400, [{ path: 'receivedAt', message: expect.stringMatching(/^must not be later than now \(the ledger's clock reads \d{4}-/) }]]);
+    const authority = await t.legal('POST', `${t.P}/authority-requests`, { authority: 'police-paris', reference: 'R-1', legalBasis: 'art. 60-1', receivedAt: '2099-01-01T00:00:00Z', subjects: [{ id: 'visitor:later' }] });
+    expect([authority.status, authority.json.errors?.[0]?.path]).toEqual([400, 'receivedAt']);
+    expect((await t.dpo('GET', `${t.P}/subject-requests?at=2100-01-01T00:00:00Z`)).json.items.filter((r: any) => r.subject.id === 'visitor:later')).toEqual([]);
+    // Today, and within a day ahead (another time zone's today), is taken.
+    const soon = await t.dpo('POST', `${t.P}/subject-requests`, { type: 'access', subject: { id: 'visitor:later' }, receivedAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(soon.status).toBe(201);
+  });
+});
+
 describe('a request that is not valid HTTP', () => {
   it('is answered with a problem document, as any other refusal, and its connection closed', async () => {
     const cases = [

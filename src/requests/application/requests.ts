@@ -24,6 +24,17 @@ type Answer<A> = Either<DomainError, A>;
 const notFound = (kind: 'subject' | 'authority', id: string): DomainError => ({ _tag: 'RequestNotFound', kind, id });
 const conflict = (detail: string, systems?: readonly string[]): DomainError => ({ _tag: 'RequestConflict', detail, ...(systems ? { systems } : {}) });
 const invalid = (path: string, message: string): DomainError => ({ _tag: 'InvalidInput', errors: [{ path, message }] });
+/** How far past the ledger's clock a request may say it was received: clocks and time zones apart, by a day. */
+const RECEIVED_GRACE_MS = 86_400_000;
+
+/**
+ * A request received later than now is a mistyped date: recorded, it would stay out of every list and
+ * report answered `at` now until that day comes (and a year typed wrong, for years).
+ */
+function receivedLater(receivedAt: string, now: Date): DomainError | null {
+  return Date.parse(receivedAt) > now.getTime() + RECEIVED_GRACE_MS ? invalid('receivedAt', `must not be later than now (the ledger's clock reads ${formatInstant(now)})`) : null;
+}
+
 /** A read model row without its paging position. */
 function without<T extends object>(v: T): Omit<T, 'position'> {
   const { position: _p, ...rest } = v as T & { position?: number };
@@ -121,7 +132,9 @@ abstract class SubjectRequestHandler {
 /** Records a subject request (Art. 12(3)): due one calendar month after receipt. */
 @CommandHandler(ReceiveSubjectRequest)
 export class ReceiveSubjectRequestHandler extends SubjectRequestHandler implements ICommandHandler<ReceiveSubjectRequest> {
-  execute({ tenant, body, by }: ReceiveSubjectRequest) {
+  async execute({ tenant, body, by }: ReceiveSubjectRequest) {
+    const later = receivedLater(body.receivedAt, this.clock.now());
+    if (later) return left(later);
     const id = this.ids.uuid();
     const request = { id, type: body.type, subject: body.subject.id, receivedAt: body.receivedAt, dueAt: formatInstant(new Date(dueAtOf(body.receivedAt))) };
     return this.record(tenant, id, async () => right({ type: 'subject-request-received', eventId: this.ids.uuid(), actor: actorOf(by), request } as DraftEntry));
@@ -223,7 +236,9 @@ abstract class AuthorityRequestHandler {
 /** Records a request from a declared public authority. */
 @CommandHandler(ReceiveAuthorityRequest)
 export class ReceiveAuthorityRequestHandler extends AuthorityRequestHandler implements ICommandHandler<ReceiveAuthorityRequest> {
-  execute({ tenant, body: b, by }: ReceiveAuthorityRequest) {
+  async execute({ tenant, body: b, by }: ReceiveAuthorityRequest) {
+    const later = receivedLater(b.receivedAt, this.clock.now());
+    if (later) return left(later);
     const id = this.ids.uuid();
     return this.record(tenant, id, async () => {
       const authority = await this.declarations.current(tenant, 'recipients', b.authority);
