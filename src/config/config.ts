@@ -44,6 +44,13 @@ function adminToken(value: string): void {
   }
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `PDL_LOG_LEVEL`: one of pino's levels (which, told another, says only that its "custom levels" lack it). */
+function logLevel(value: string): void {
+  if (!LOG_LEVELS.includes(value)) throw new Error(`PDL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+}
+
 function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -90,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PdlConfig {
     host: env.PDL_HOST || '0.0.0.0',
     adminToken: env.PDL_ADMIN_TOKEN ? checked(env.PDL_ADMIN_TOKEN, adminToken) : undefined,
     masterKey: env.PDL_MASTER_KEY || undefined,
-    logLevel: env.PDL_LOG_LEVEL || 'info',
+    logLevel: env.PDL_LOG_LEVEL ? checked(env.PDL_LOG_LEVEL, logLevel) : 'info',
     ledgerName: ledgerName(env.PDL_LEDGER_NAME),
     signingKey: env.PDL_SIGNING_KEY ? checked(env.PDL_SIGNING_KEY, parseSeed) : undefined,
     checkpointIntervalMs: interval('PDL_CHECKPOINT_INTERVAL_MS', env.PDL_CHECKPOINT_INTERVAL_MS, 1000),

@@ -31,6 +31,7 @@ describe('pdl serve', () => {
     for (const [env, said] of [
       [{ PDL_ADMIN_TOKEN: 'changeme' }, weakToken],
       [{ PDL_ADMIN_TOKEN: 'a long token with spaces in it' }, weakToken],
+      [{ PDL_LOG_LEVEL: 'verbose' }, 'pdl: PDL_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
       [{ PDL_SIGNING_KEY: 'zz' }, 'pdl: PDL_SIGNING_KEY must be a 32-byte Ed25519 seed'],
       [{ PDL_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n' }, 'pdl: PDL_SIGNING_KEY is not a PKCS#8 PEM private key that can be read'],
       [{ PDL_TLS_CERT: '/nonexistent/cert.pem', PDL_TLS_KEY: '/nonexistent/key.pem' }, 'pdl: cannot read the TLS certificate (PDL_TLS_CERT) /nonexistent/cert.pem: ENOENT'],
