@@ -95,12 +95,15 @@ export const table = (head: readonly string[], rows: readonly string[][], empty:
 export function reportHtmlParts(r: SubjectReport): string[] {
   const sections: string[] = [];
   // A person reads the purposes' titles and the systems' and recipients' names, not the ids the services send (an id stays where nothing was declared).
-  const purposeTitles = new Map(r.purposes.flatMap((p) => (p.title ? [[p.id, p.title] as const] : [])));
-  const systemNames = new Map(r.categories.flatMap((c) => c.systems.flatMap((s) => (s.name ? [[s.id, s.name] as const] : []))));
-  const recipientNames = new Map(r.recipients.flatMap((x) => (x.name ? [[x.id, x.name] as const] : [])));
-  const purpose = (id: string) => esc(purposeTitles.get(id) ?? id);
-  const system = (id: string) => esc(systemNames.get(id) ?? id);
-  const recipient = (id: string) => esc(recipientNames.get(id) ?? id);
+  // Each written once, escaped, for the history's thousand rows to take.
+  const named = (pairs: Iterable<readonly [string, string | null]>) => {
+    const html = new Map<string, string>();
+    for (const [id, name] of pairs) if (!html.has(id)) html.set(id, esc(name ?? id));
+    return (id: string) => { let h = html.get(id); if (h === undefined) html.set(id, (h = esc(id))); return h; };
+  };
+  const purpose = named(r.purposes.map((p) => [p.id, p.title] as const));
+  const system = named(r.categories.flatMap((c) => c.systems.map((s) => [s.id, s.name] as const)));
+  const recipient = named(r.recipients.map((x) => [x.id, x.name] as const));
   const section = (title: string, body: string | readonly string[]) => {
     sections.push(`<section><h2>${esc(title)}</h2>`, ...(typeof body === 'string' ? [body] : body), '</section>\n');
   };
