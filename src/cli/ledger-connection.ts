@@ -69,7 +69,7 @@ export function serveEmbedded(config: PdlConfig): Promise<{ url: string; stop: (
   });
 }
 
-/** A refused request in a line: its status, and its problem's title and detail (or the start of its body). */
+/** A refused request in one line: its status, and its problem's title and detail (or the start of its body; nothing more of it is repeated). */
 export const refusal = (r: { status: number; json: { title?: string; detail?: string } | null; text: string }): string =>
   r.json?.title ? `${r.status} ${r.json.title}${r.json.detail ? `: ${r.json.detail}` : ''}` : `${r.status} ${r.text.slice(0, 200)}`;
 

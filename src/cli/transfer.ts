@@ -30,8 +30,6 @@ async function withLedger<T>(target: Target, config: PdlConfig, work: (base: str
   }
 }
 
-/** The problem a refused request was answered with, in one line (no body is repeated beyond it). */
-
 /**
  * `pdl export --tenant <id> [--out <file>] [--from N] [--to N]`: the tenant's log as NDJSON, exactly the
  * bytes that were hashed (what `GET …/log/export` answers and `pdl verify` checks), into a file or to

@@ -24,6 +24,7 @@ type Answer<A> = Either<DomainError, A>;
 const notFound = (kind: 'subject' | 'authority', id: string): DomainError => ({ _tag: 'RequestNotFound', kind, id });
 const conflict = (detail: string, systems?: readonly string[]): DomainError => ({ _tag: 'RequestConflict', detail, ...(systems ? { systems } : {}) });
 const invalid = (path: string, message: string): DomainError => ({ _tag: 'InvalidInput', errors: [{ path, message }] });
+
 /** How far past the ledger's clock a request may say it was received: clocks and time zones apart, by a day. */
 const RECEIVED_GRACE_MS = 86_400_000;
 
