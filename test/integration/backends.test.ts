@@ -8,7 +8,7 @@ import { MemoryTree } from '../../src/integrity/domain/merkle.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { aTenant, anEvent } from '../support/builders.js';
 import { client, freePort, ROOT, startLedger } from '../support/ledger-process.js';
-import { PG_URL, storeEnv } from '../support/postgres.js';
+import { freshDatabase, PG_URL, storeEnv } from '../support/postgres.js';
 import { auth, ledgerService, toProto } from '../support/grpc.js';
 
 /**
@@ -256,4 +256,37 @@ describe('PostgreSQL lost under a running ledger', () => {
       await db.drop();
     }
   }, 120_000);
+});
+
+describe('a PostgreSQL user that may not create schemas', () => {
+  it('is told which schema it could not create and what would let it; given schemas made for it, the ledger runs on them', async () => {
+    const db = await freshDatabase();
+    const role = `pdl_weak_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query(`create role ${role} login`);
+      await admin.query(`revoke create on database ${new URL(db.url).pathname.slice(1)} from public`);
+      const url = new URL(db.url);
+      url.username = role;
+      const env = { PDL_STORE: 'postgres', PDL_POSTGRES_URL: url.toString() };
+      const refused = await startLedger({ env }).then(async (l) => { await l.stop(); return 'started'; }, (e: Error) => e.message);
+      expect(refused).toMatch(/PostgreSQL refused to create the schema pdl\w* \(permission denied for database \w+\): grant the ledger's user CREATE on the database, or create the schema for it, owned by it/);
+      // Schemas made for it by whoever may: it needs nothing more of the database.
+      for (const schema of ['pdl', 'pdl_keys', 'pdl_secrets']) await admin.query(`create schema if not exists ${schema} authorization ${role}`);
+      const ledger = await startLedger({ env });
+      try {
+        const t = await aTenant(ledger);
+        expect((await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] })).status).toBe(200);
+      } finally {
+        await ledger.stop();
+      }
+    } finally {
+      await admin.end();
+      await db.drop();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop role if exists ${role}`).finally(() => c.end());
+    }
+  }, 60_000);
 });

@@ -59,7 +59,15 @@ export async function migrate(pool: pg.Pool, schema: string, component: string, 
   try {
     await transaction(client, async (c) => {
       await c.query('select pg_advisory_xact_lock($1)', [lock]);
-      await c.query(`create schema if not exists ${schema}`);
+      // Created only when missing: `create schema if not exists` asks for CREATE on the database even when the
+      // schema exists, and a deployment may give the ledger's user schemas made for it and nothing more.
+      const exists = (await c.query('select 1 from pg_namespace where nspname = $1', [schema])).rowCount! > 0;
+      if (!exists) {
+        await c.query(`create schema ${schema}`).catch((e: unknown) => {
+          if ((e as { code?: unknown }).code !== '42501') throw e;
+          throw new Error(`PostgreSQL refused to create the schema ${schema} (${(e as Error).message}): grant the ledger's user CREATE on the database, or create the schema for it, owned by it`);
+        });
+      }
       await c.query('create table if not exists pdl_migrations (component text not null, version integer not null, applied_at timestamptz not null default now(), primary key (component, version))');
       const done = new Set((await c.query<{ version: number }>('select version from pdl_migrations where component = $1', [component])).rows.map((r) => r.version));
       for (const m of migrations) {
