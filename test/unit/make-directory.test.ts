@@ -25,5 +25,7 @@ describe('making a data directory', () => {
     const file = join(root, 'file');
     writeFileSync(file, '');
     expect(() => makeDirectory(join(file, 'data'), 0o700)).toThrow(/ENOTDIR/);
+    // The directory asked for is itself a file: named as such, rather than failing later at the first file opened in it.
+    expect(() => makeDirectory(file, 0o700)).toThrow(`${file} is a file, not a directory`);
   });
 });

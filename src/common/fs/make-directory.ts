@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -8,6 +8,8 @@ import { dirname, resolve } from 'node:path';
  * Here each level is made once, so any refusal is thrown; a dangling symbolic link is named as such.
  */
 export function makeDirectory(dir: string, mode: number): void {
+  // Already there: a directory is all it may be (else every file opened in it failed with a bare ENOTDIR).
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${resolve(dir)} is a file, not a directory`);
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
     // There (through symbolic links), whatever it is: a file makes the level under it fail with ENOTDIR, as it should.
