@@ -69,7 +69,16 @@ export class SigningKeyring {
     const stored: StoredKey[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { keys: StoredKey[] }).keys : [];
     if (envKey) {
       const key = signingKey(name, parseSeed(envKey));
-      return { keyring: new SigningKeyring(name, file, stored, key, true), created: null };
+      const ring = new SigningKeyring(name, file, stored, key, true);
+      // The file's key that signed until now is retired from this start on, its private part forgotten, as a
+      // rotation does (it was published as retired "unknown" when, and kept its seed, until 2026-12-02).
+      const keyId = keyIdOf(name, key.publicKey).toString('hex');
+      if (stored.some((k) => !k.retiredAt && k.keyId !== keyId)) {
+        const at = now();
+        ring.keys = stored.map((k) => (!k.retiredAt && k.keyId !== keyId ? SigningKeyring.retired(k, at) : k));
+        ring.save();
+      }
+      return { keyring: ring, created: null };
     }
     const live = stored.find((k) => !k.retiredAt && k.seed);
     if (live) return { keyring: new SigningKeyring(name, file, stored, signingKey(name, Buffer.from(live.seed!, 'base64')), false), created: null };
@@ -77,6 +86,11 @@ export class SigningKeyring {
     ring.keys = [...stored, ring.storedOf(ring.current, now())];
     ring.save();
     return { keyring: ring, created: file };
+  }
+
+  /** `k` retired at `at`: published still, its private part gone. */
+  private static retired(k: StoredKey, at: string): StoredKey {
+    return { name: k.name, keyId: k.keyId, publicKey: k.publicKey, createdAt: k.createdAt, retiredAt: at };
   }
 
   private static newSeed(): Buffer {
@@ -110,7 +124,7 @@ export class SigningKeyring {
     };
     const stored = this.keys.find((k) => k.keyId === currentId);
     out.set(currentId, entry(this.name, this.current.publicKey, 'current', stored?.createdAt));
-    for (const k of this.keys) if (k.keyId !== currentId) out.set(k.keyId, entry(k.name, Buffer.from(k.publicKey, 'base64'), 'retired', k.createdAt, k.retiredAt ?? 'unknown'));
+    for (const k of this.keys) if (k.keyId !== currentId) out.set(k.keyId, entry(k.name, Buffer.from(k.publicKey, 'base64'), 'retired', k.createdAt, k.retiredAt));
     return [...out.values()];
   }
 
@@ -120,7 +134,7 @@ export class SigningKeyring {
     const next = signingKey(this.name, SigningKeyring.newSeed());
     const currentId = keyIdOf(this.name, this.current.publicKey).toString('hex');
     this.keys = [
-      ...this.keys.map((k) => (k.keyId === currentId ? { name: k.name, keyId: k.keyId, publicKey: k.publicKey, createdAt: k.createdAt, retiredAt: now } : k)),
+      ...this.keys.map((k) => (k.keyId === currentId ? SigningKeyring.retired(k, now) : k)),
       this.storedOf(next, now),
     ];
     this.save();

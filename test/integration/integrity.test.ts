@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { verifyNote } from '../../src/integrity/domain/checkpoint.js';
@@ -201,6 +201,32 @@ describe('a signing key given by PDL_SIGNING_KEY', () => {
       expect([rotate.status, rotate.json.type]).toEqual([409, expect.stringContaining('signing-key-from-environment')]);
     } finally {
       await other.stop();
+    }
+  });
+
+  it('retires the key the data directory signed with until then, saying when, and forgets its private part', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { rawPublicKey, rawSeed } = await import('../../src/integrity/domain/checkpoint.js');
+    let ledger = await startLedger();
+    const before = (await client(ledger.base)('GET', '/v1/keys')).json.items;
+    await ledger.stop();
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const env = { PDL_SIGNING_KEY: rawSeed(privateKey).toString('hex') };
+    ledger = await startLedger({ dataDir: ledger.dataDir, adminToken: ledger.adminToken, env });
+    try {
+      const keys = (await client(ledger.base)('GET', '/v1/keys')).json.items;
+      expect(keys).toEqual([
+        expect.objectContaining({ publicKey: rawPublicKey(privateKey).toString('base64'), status: 'current' }),
+        { ...before[0], status: 'retired', retiredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/) },
+      ]);
+      const file = JSON.parse(readFileSync(join(ledger.dataDir, 'signing-keys.json'), 'utf8'));
+      expect(file.keys.filter((k: { seed?: string }) => k.seed)).toEqual([]);
+      await ledger.stop();
+      // Started again with the same key: the retirement stands as it was.
+      ledger = await startLedger({ dataDir: ledger.dataDir, adminToken: ledger.adminToken, env });
+      expect((await client(ledger.base)('GET', '/v1/keys')).json.items).toEqual(keys);
+    } finally {
+      await ledger.stop();
     }
   });
 });
