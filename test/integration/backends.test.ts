@@ -191,7 +191,6 @@ describe('a PostgreSQL log altered behind the ledger\'s back', () => {
   }, 60_000);
 });
 
-
 describe('PostgreSQL lost under a running ledger', () => {
   it('answers 503 store-unavailable (HTTP) and UNAVAILABLE (gRPC) while it is gone, recording nothing, and carries on when it is back', async () => {
     const db = await storeEnv('postgres');
