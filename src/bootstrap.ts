@@ -51,6 +51,9 @@ export async function startLedger(given: PdlConfig): Promise<RunningLedger> {
   const { master, created } = loadMasterKey(config.masterKey, config.dataDir);
   if (created) log.warn({ file: created }, 'created a master key file; keep it apart from backups of the log');
   const adapter = new FastifyAdapter({
+    // No HEAD twin of every GET: a HEAD runs the whole GET, so a report asked with HEAD was decrypted and
+    // recorded in the access log as read, though nothing was sent. `/health` takes HEAD (its controller).
+    exposeHeadRoutes: false,
     bodyLimit: LIMITS.bodyBytes, routerOptions: { maxParamLength: 512 }, return503OnClosing: false, clientErrorHandler: answerClientError, frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Head, Header, Inject } from '@nestjs/common';
 import { LedgerMetrics } from '../../operability/metrics.js';
 import { STORAGE, type Storage } from '../../storage/storage.module.js';
 import { openApiDocument } from './openapi.js';
@@ -14,6 +14,12 @@ export class OperabilityController {
     try { ok = await this.storage.healthy(); } catch { ok = false; }
     if (!ok) throw problem(503, 'store-unavailable', 'The ledger store is unavailable', 'The store does not answer.');
     return { status: 'ok' };
+  }
+
+  /** HEAD too, for load balancers that ask so: the one route that takes it (see bootstrap's `exposeHeadRoutes`). */
+  @Head('health')
+  healthHead() {
+    return this.health();
   }
 
   @Get('metrics')
