@@ -39,8 +39,8 @@ export async function verifyStore(dataDir: string, tenant: string | undefined, o
       err(`${EARLIER_LAYOUT}, then verify`);
       return 2;
     }
-    const holds = db.prepare('select 1 from events where stream = ? limit 1').pluck();
-    const tenants = tenant ? (holds.get(tenantStream(tenant)) === undefined ? [] : [tenant]) : tenantLogs(db);
+    const holds = (t: string) => db.prepare('select 1 from events where stream = ? limit 1').get(tenantStream(t)) !== undefined;
+    const tenants = tenant ? (holds(tenant) ? [tenant] : []) : tenantLogs(db);
     let failed = 0;
     for (const t of tenants) {
       const problem = checkStream(db, cps, keys, tenantStream(t));

@@ -69,15 +69,13 @@ export class SigningKeyring {
     const stored: StoredKey[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { keys: StoredKey[] }).keys : [];
     if (envKey) {
       const key = signingKey(name, parseSeed(envKey));
-      const ring = new SigningKeyring(name, file, stored, key, true);
       // The file's key that signed until now is retired from this start on, its private part forgotten, as a
       // rotation does (it was published as retired "unknown" when, and kept its seed, until 2026-12-02).
       const keyId = keyIdOf(name, key.publicKey).toString('hex');
-      if (stored.some((k) => !k.retiredAt && k.keyId !== keyId)) {
-        const at = now();
-        ring.keys = stored.map((k) => (!k.retiredAt && k.keyId !== keyId ? SigningKeyring.retired(k, at) : k));
-        ring.save();
-      }
+      const replaced = (k: StoredKey) => !k.retiredAt && k.keyId !== keyId;
+      const at = now();
+      const ring = new SigningKeyring(name, file, stored.map((k) => (replaced(k) ? SigningKeyring.retired(k, at) : k)), key, true);
+      if (stored.some(replaced)) ring.save();
       return { keyring: ring, created: null };
     }
     const live = stored.find((k) => !k.retiredAt && k.seed);

@@ -36,7 +36,6 @@ export const shuttingDown = (): ProblemError =>
 export const invalid = (errors: readonly FieldError[]): ProblemError =>
   problem(400, 'invalid-request', 'The request is not valid', `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors.slice(0, 3).map((e) => e.path).join(', ')}`, { errors });
 
-/** The one mapping from domain errors to HTTP problems; exhaustive by construction. */
 /**
  * `what` named by the id it was asked by, when that id reads as one (letters, digits, `.`, `_`, `-`, `:`;
  * at most 64); else `what` alone: an id sent in a path may be anything, an e-mail address included, and
@@ -44,6 +43,7 @@ export const invalid = (errors: readonly FieldError[]): ProblemError =>
  */
 const named = (what: string, id: string) => (/^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$/.test(id) ? `${what} "${id}"` : `such ${what}`);
 
+/** The one mapping from domain errors to HTTP problems; exhaustive by construction. */
 export function problemOf(e: DomainError): ProblemError {
   switch (e._tag) {
     case 'InvalidInput':

@@ -133,15 +133,20 @@ export function boundedArray<C extends t.Mixed>(item: C, min: number, max: numbe
   ), { type: 'array', minItems: min, maxItems: max, get items() { return jsonSchemaOf(item); } });
 }
 
-/** One of a fixed set of string values. */
-export function oneOf<const V extends string>(name: string, values: readonly V[]): t.Type<V, V, unknown> {
+/**
+ * One of a fixed set of string values. A long set says what it is instead of listing itself: `refusal`
+ * words the failure of a value (a string, or `undefined` for anything else) and `description` the schema's.
+ */
+export function oneOf<const V extends string>(name: string, values: readonly V[],
+  words: { readonly refusal: (value: string | undefined) => string; readonly description: string } | null = null): t.Type<V, V, unknown> {
   const set = new Set<string>(values);
+  const refusal = words?.refusal ?? (() => `must be one of: ${values.join(', ')}`);
   return withSchema(new t.Type<V, V, unknown>(
     name,
     (u): u is V => typeof u === 'string' && set.has(u),
-    (u, c) => (typeof u === 'string' && set.has(u) ? t.success(u as V) : t.failure(u, c, `must be one of: ${values.join(', ')}`)),
+    (u, c) => (typeof u === 'string' && set.has(u) ? t.success(u as V) : t.failure(u, c, refusal(typeof u === 'string' ? u : undefined))),
     t.identity,
-  ), { type: 'string', enum: [...values] });
+  ), { type: 'string', enum: [...values], ...(words ? { description: words.description } : {}) });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import countries from 'i18n-iso-countries';
-import * as t from 'io-ts';
-import { boundedString, withSchema } from './codec.js';
+import type * as t from 'io-ts';
+import { boundedString, oneOf } from './codec.js';
 
 /** Generates identifiers; injected so that deciders stay deterministic under test. */
 export interface IdGenerator {
@@ -30,19 +30,10 @@ const NOT_ISO: Readonly<Record<string, string>> = { UK: 'the United Kingdom is G
  * and adequacy, it would read as a third country without a safeguard.
  */
 export function countryCodeOf(name: string, what: string, extra: readonly string[] = []): t.Type<string, string, unknown> {
-  const known = new Set([...COUNTRY_CODES, ...extra]);
-  const valid = (u: unknown): u is string => typeof u === 'string' && known.has(u);
-  return withSchema(new t.Type<string, string, unknown>(
-    name,
-    valid,
-    (u, c) => {
-      if (valid(u)) return t.success(u);
-      if (typeof u !== 'string') return t.failure(u, c, 'must be a string');
-      const hint = Object.hasOwn(NOT_ISO, u) ? ` (${NOT_ISO[u]})` : '';
-      return t.failure(u, c, `must be ${what}${hint}`);
-    },
-    t.identity,
-  ), { type: 'string', enum: [...known].sort(), description: what });
+  return oneOf(name, [...new Set([...COUNTRY_CODES, ...extra])].sort(), {
+    refusal: (u) => (u === undefined ? 'must be a string' : `must be ${what}${Object.hasOwn(NOT_ISO, u) ? ` (${NOT_ISO[u]})` : ''}`),
+    description: what,
+  });
 }
 
 /** ISO 3166-1 alpha-2 country code, one assigned to a country. */
