@@ -10,7 +10,7 @@ import { openPostgresStorage } from '../../src/storage/postgres-storage.js';
 import { openEventStoreDbStorage } from '../../src/storage/eventstoredb-storage.js';
 import type { LedgerStorage } from '../../src/storage/storage.js';
 import { tempDir } from '../support/ledger-process.js';
-import { PG_URL } from '../support/postgres.js';
+import { freshDatabase } from '../support/postgres.js';
 import { anAction, playActions, SUBJECTS, uuid, type Action } from '../support/random-ledger.js';
 
 /**
@@ -20,6 +20,8 @@ import { anAction, playActions, SUBJECTS, uuid, type Action } from '../support/r
  */
 const master = { key: randomBytes(32), id: 'test' };
 const TIMES = ['2026-01-15T00:00:00.000Z', '2026-06-01T00:00:00.000Z', '2027-06-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z'];
+/** How long one run may take (a few seconds here) before it is failed with what PostgreSQL is waiting for. */
+const RUN_LIMIT_MS = 60_000;
 const sorted = <T>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
 
 async function answers(s: LedgerStorage, tenant = 'acme') {
@@ -91,6 +93,41 @@ async function play(s: LedgerStorage, actions: readonly Action[], run: number, t
  */
 async function sameAnswers(open: (schema: string, keysSchema: string, rebuild?: boolean) => Promise<LedgerStorage>, actions: readonly Action[], run: number,
   options: { ownTenant?: boolean; feed?: (sqlite: LedgerStorage, other: LedgerStorage) => Promise<void>; rebuild?: boolean } = {}) {
+  await explainedIfStuck(() => compared(open, actions, run, options));
+}
+
+/**
+ * `work`, or, when it has not finished after `RUN_LIMIT_MS`, a failure saying what PostgreSQL's sessions are
+ * waiting for: one CI run of this suite stopped at the test's time-out with nothing to say why.
+ */
+async function explainedIfStuck(work: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void sessions().then((s) => reject(new Error(`not done after ${RUN_LIMIT_MS} ms; PostgreSQL's other sessions: ${s}`)), reject);
+    }, RUN_LIMIT_MS);
+  });
+  try {
+    await Promise.race([work(), stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function sessions(): Promise<string> {
+  const c = new pg.Client({ connectionString: db.url, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    const { rows } = await c.query(`select pid, datname, state, wait_event_type, wait_event, round(extract(epoch from now() - state_change))::int as seconds, left(query, 160) as query
+      from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend' and state <> 'idle'`);
+    return JSON.stringify(rows);
+  } finally {
+    await c.end();
+  }
+}
+
+async function compared(open: (schema: string, keysSchema: string, rebuild?: boolean) => Promise<LedgerStorage>, actions: readonly Action[], run: number,
+  options: { ownTenant?: boolean; feed?: (sqlite: LedgerStorage, other: LedgerStorage) => Promise<void>; rebuild?: boolean }) {
   const sqlite = openEmbeddedStorage(tempDir(), master, { writes: 'in-thread' });
   const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
   const schemas = [`pdl_rm_${suffix}`, `pdl_rmk_${suffix}`] as const;
@@ -109,7 +146,7 @@ async function sameAnswers(open: (schema: string, keysSchema: string, rebuild?: 
   } finally {
     await sqlite.close();
     await other.close();
-    const c = new pg.Client({ connectionString: PG_URL });
+    const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     await c.query(`drop schema if exists ${schemas[0]} cascade; drop schema if exists ${schemas[1]} cascade`);
     await c.end();
@@ -117,21 +154,32 @@ async function sameAnswers(open: (schema: string, keysSchema: string, rebuild?: 
 }
 
 const onPostgres = (schema: string, keysSchema: string, rebuild = false) =>
-  openPostgresStorage(PG_URL, master, { schema, keysSchema, connections: 4, writes: 'in-thread', ...(rebuild ? { rebuild: {} } : {}) });
+  openPostgresStorage(db.url, master, { schema, keysSchema, connections: 4, writes: 'in-thread', ...(rebuild ? { rebuild: {} } : {}) });
+
+/**
+ * A database of this suite's own (each run's schemas in it): advisory locks are the database's, so suites
+ * sharing one would wait on each other's appends and migrations.
+ */
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => { db = await freshDatabase(); });
+afterAll(async () => { await db?.drop(); });
+
+/** A property's runs stop after this long (their shrinking included), leaving the test time to report the counterexample. */
+const bounded = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 240_000, markInterruptAsFailure: true });
 
 describe('the read models, on every backend', () => {
   it('give the same answers on SQLite and on PostgreSQL for any sequence of entries', async () => {
     let run = 0;
     await fc.assert(fc.asyncProperty(fc.array(anAction, { minLength: 1, maxLength: 20 }), async (actions) => {
       await sameAnswers(onPostgres, actions, ++run);
-    }), { numRuns: 12 });
+    }), bounded(12));
   }, 300_000);
 
   it('give the same answers on PostgreSQL after its read models are rebuilt from the log (`pdl rebuild`)', async () => {
     let run = 200;
     await fc.assert(fc.asyncProperty(fc.array(anAction, { minLength: 1, maxLength: 20 }), async (actions) => {
       await sameAnswers(onPostgres, actions, ++run, { rebuild: true });
-    }), { numRuns: 6 });
+    }), bounded(6));
   }, 300_000);
 
   it('give the same answers on a PostgreSQL replica folded from the log\'s bytes alone, a run of entries at a time (as from EventStoreDB)', async () => {
@@ -150,15 +198,15 @@ describe('the read models, on every backend', () => {
         }
       };
       await sameAnswers(onPostgres, actions, ++run, { feed: replicate });
-    }), { numRuns: 6 });
+    }), bounded(6));
   }, 300_000);
 
   // EventStoreDB for the log, PostgreSQL for the rest: only where a server is given (none on this machine).
   (process.env.PDL_ESDB_URL ? it : it.skip)('give the same answers with the log in EventStoreDB (PDL_ESDB_URL)', async () => {
     await fc.assert(fc.asyncProperty(fc.array(anAction, { minLength: 1, maxLength: 15 }), async (actions) => {
       // A tenant of its own in the shared server: the same name would meet the logs of earlier runs.
-      await sameAnswers((schema, keysSchema) => openEventStoreDbStorage(process.env.PDL_ESDB_URL!, PG_URL, master, { schema, keysSchema, connections: 4 }),
+      await sameAnswers((schema, keysSchema) => openEventStoreDbStorage(process.env.PDL_ESDB_URL!, db.url, master, { schema, keysSchema, connections: 4 }),
         actions, 100 + Math.floor(Math.random() * 1_000_000), { ownTenant: true });
-    }), { numRuns: 3 });
+    }), bounded(3));
   }, 300_000);
 });
