@@ -4,7 +4,8 @@ import type { EventStore } from '../../src/ledger/event-store.port.js';
 import { eventStoreContract } from './event-store.contract.js';
 import { leafHash } from '../../src/ledger/domain/canonical.js';
 import { link } from '../../src/ledger/domain/chain.js';
-import { schemaPool } from '../../src/common/postgres/migrations.js';
+import { IDLE_IN_TRANSACTION_MS, schemaPool } from '../../src/common/postgres/migrations.js';
+import { relay } from '../support/relay.js';
 import fc from 'fast-check';
 import pg from 'pg';
 import { arrayLiteral, insertStatement, Writes } from '../../src/common/postgres/rows.js';
@@ -136,6 +137,60 @@ describe('the PostgreSQL event store under several writers', () => {
       await pool.end();
     }
   });
+});
+
+describe('the PostgreSQL sessions of a ledger', () => {
+  const settings = async (url: string, schema: string) => {
+    const pool = schemaPool(url, schema, 1);
+    try {
+      return (await pool.query<Record<string, string>>(`select current_setting('search_path') as path, current_setting('statement_timeout') as statement,
+        current_setting('idle_in_transaction_session_timeout') as idle, current_setting('application_name') as app`)).rows[0];
+    } finally {
+      await pool.end();
+    }
+  };
+
+  it("work in their schema with an idle-in-transaction time-out, keeping the URL's own server options", async () => {
+    const idle = `${IDLE_IN_TRANSACTION_MS / 1000}s`;
+    expect(await settings(URL, 'pdl_x')).toEqual({ path: 'pdl_x', statement: '0', idle, app: 'pdl' });
+    const given = new globalThis.URL(URL);
+    given.searchParams.set('options', '-c statement_timeout=12s');
+    // The URL's options used to replace the pool's: the search path was lost, and tables went to `public`.
+    expect(await settings(given.toString(), 'pdl_x')).toEqual({ path: 'pdl_x', statement: '12s', idle, app: 'pdl' });
+    given.searchParams.set('options', '-c idle_in_transaction_session_timeout=5min -c search_path=elsewhere');
+    expect(await settings(given.toString(), 'pdl_x')).toEqual({ path: 'pdl_x', statement: '0', idle: '5min', app: 'pdl' });
+  });
+
+  it('of a writer that stops answering inside its transaction (paused, cut off) holds the append lock only until PostgreSQL ends it', async () => {
+    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
+    const through = await relay(new globalThis.URL(URL));
+    const url = new globalThis.URL(URL);
+    url.port = String(through.port);
+    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=1s');
+    const frozen = await PgEventStore.open(url.toString(), schema);
+    const other = await fresh(schema);
+    try {
+      let inside!: () => void;
+      const holding = new Promise<void>((r) => { inside = r; });
+      // The append lock taken, then nothing more reaches the server: as a ledger process stopped mid-append.
+      const stuck = (frozen as PgEventStore).exclusively(async (tx) => {
+        through.freeze();
+        inside();
+        await tx.query('select 1');
+      }).then(() => 'committed', (e: unknown) => (e as Error).message);
+      await holding;
+      // Without the time-out, this waited for the server's TCP keep-alive to give the frozen client up (hours).
+      const [o] = await other.append([{ stream: 's', expectedRevision: 'no_stream', events: [{ eventId: randomUUID(), type: 't', data: Buffer.from('{}') }] }]);
+      expect(o).toMatchObject({ _tag: 'Appended', firstRevision: 0 });
+      // The frozen client hears of it when the network lets it: its transaction was not committed.
+      await through.close();
+      expect(await stuck).not.toBe('committed');
+    } finally {
+      await through.close();
+      await other.dropSchema();
+      await Promise.all([frozen.close().catch(() => undefined), other.close()]);
+    }
+  }, 60_000);
 });
 
 describe('writes sent together (Writes)', () => {

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -10,37 +9,7 @@ import { aTenant, anEvent } from '../support/builders.js';
 import { client, freePort, ROOT, startLedger } from '../support/ledger-process.js';
 import { freshDatabase, PG_URL, storeEnv } from '../support/postgres.js';
 import { auth, ledgerService, toProto } from '../support/grpc.js';
-
-/**
- * A TCP relay to PostgreSQL that can fail as a network does: `cut` breaks every connection and refuses
- * new ones, `hang` breaks them and takes new ones without ever answering (a partition), `mend` relays again.
- */
-async function relay(to: URL) {
-  let mode: 'open' | 'cut' | 'hang' = 'open';
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.on('error', () => client.destroy());
-    if (mode === 'cut') { client.destroy(); return; }
-    if (mode === 'hang') return;
-    const upstream = net.connect(Number(to.port || 5432), to.hostname);
-    sockets.add(upstream);
-    upstream.on('close', () => { sockets.delete(upstream); client.destroy(); });
-    upstream.on('error', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const breakAll = () => { for (const s of sockets) s.destroy(); };
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut() { mode = 'cut'; breakAll(); },
-    hang() { mode = 'hang'; breakAll(); },
-    mend() { mode = 'open'; },
-    close: () => { breakAll(); return new Promise<void>((r) => server.close(() => r())); },
-  };
-}
+import { relay } from '../support/relay.js';
 
 describe('two ledger processes on one PostgreSQL', () => {
   it('append concurrently into one gap-free, verifiable log; duplicates are known to both; each event is folded once', async () => {
@@ -250,6 +219,51 @@ describe('PostgreSQL lost under a running ledger', () => {
       expect(ledger.output()).not.toContain('unexpected error');
     } finally {
       g.close();
+      await ledger.stop();
+      await through.close();
+      await db.drop();
+    }
+  }, 120_000);
+});
+
+describe('PostgreSQL connections breaking in the middle of requests', () => {
+  it('fail those requests (503), never the ledger; every acknowledged event is in the gap-free log once', async () => {
+    const db = await storeEnv('postgres');
+    const through = await relay(new URL(PG_URL));
+    const url = new URL(db.env.PDL_POSTGRES_URL!);
+    url.port = String(through.port);
+    const ledger = await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } });
+    try {
+      const t = await aTenant(ledger);
+      const acknowledged = new Set<string>();
+      const statuses = new Set<number>();
+      for (let round = 0; round < 5; round++) {
+        // Appends and reads in flight, then every connection broken under them (as by a restarting server).
+        const load = Array.from({ length: 16 }, async (_, i) => {
+          const events = Array.from({ length: 20 }, () => anEvent());
+          const r = i % 4 === 3 ? await t.dpo('GET', `${t.P}/events?limit=50`) : await t.emitter('POST', `${t.P}/events`, { events });
+          statuses.add(r.status);
+          if (r.status === 503) expect(r.type).toContain('application/problem+json');
+          if (r.status === 200 && r.json.results) for (const x of r.json.results) acknowledged.add(x.eventId);
+        });
+        await new Promise((r) => setTimeout(r, 20 + round * 15));
+        through.cut();
+        await Promise.all(load);
+        through.mend();
+        let health = 0;
+        for (let i = 0; i < 100 && health !== 200; i++) { health = (await client(ledger.base)('GET', '/health')).status; if (health !== 200) await new Promise((r) => setTimeout(r, 100)); }
+        expect(health).toBe(200);
+      }
+      expect([...statuses].filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
+      expect(after.status).toBe(200);
+      const entries = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
+      const ids = entries.map((e) => e.eventId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect([...acknowledged].filter((id) => !ids.includes(id))).toEqual([]);
+      expect(ledger.output()).not.toContain('unexpected error');
+    } finally {
       await ledger.stop();
       await through.close();
       await db.drop();

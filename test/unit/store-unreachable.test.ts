@@ -4,7 +4,7 @@ import { isStoreUnreachable } from '../../src/storage/unreachable.js';
 describe('a store that cannot be reached', () => {
   it('is told from other failures by the error alone', () => {
     const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
-    for (const e of [coded('ECONNREFUSED'), coded('ECONNRESET'), coded('ETIMEDOUT'), coded('57P01'), coded('57P03'), coded('53300'), coded('08006'), coded('08P01'),
+    for (const e of [coded('ECONNREFUSED'), coded('ECONNRESET'), coded('ETIMEDOUT'), coded('57P01'), coded('57P03'), coded('53300'), coded('25P03'), coded('08006'), coded('08P01'),
       new Error('Connection terminated unexpectedly'), new Error('timeout exceeded when trying to connect'), Object.assign(new Error('down'), { type: 'unavailable' })]) {
       expect([e.message, isStoreUnreachable(e)]).toEqual([e.message, true]);
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { heard } from './transaction.js';
 
 /**
  * Which process runs a background job among those sharing a database: the one holding the job's
@@ -19,17 +20,22 @@ export class Leadership {
   async leads(job: string): Promise<boolean> {
     if (this.held.has(job)) return true;
     const c = await this.pool.connect();
+    const listening = heard(c);
     let won = false;
     try {
       won = (await c.query<{ ok: boolean }>('select pg_try_advisory_lock($1::bigint) as ok', [Leadership.key(job)])).rows[0]!.ok;
     } finally {
-      if (!won) c.release();
+      if (!won) {
+        c.release();
+        listening.done();
+      }
     }
     if (!won) return false;
     c.on('error', () => {
       this.held.delete(job);
       c.release(true);
     });
+    listening.done();
     this.held.set(job, c);
     return true;
   }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { transaction } from './transaction.js';
+import { heard, transaction } from './transaction.js';
 
 export interface Migration {
   readonly version: number;
@@ -34,10 +34,40 @@ export function connectTimeoutMs(connectionString: string): number {
   return seconds === 0 ? 0 : Math.max(2, seconds) * 1000;
 }
 
+/**
+ * How long PostgreSQL lets a ledger's transaction wait for its next statement before it ends the session,
+ * unless the URL's `options` set `idle_in_transaction_session_timeout`. A ledger process that stops
+ * answering inside an append (stopped, paused, cut off by the network) holds the append lock of every
+ * process sharing the database: without it, they all waited until the server's TCP keep-alive gave up on
+ * the lost client, two hours and more. Nothing the ledger does waits this long between two statements of
+ * a transaction (a rebuild's longest pause is a batch's folding, well under a second).
+ */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
+
+/**
+ * What a pool's connections are opened with: the URL without its `options` parameter, and the server
+ * options, the URL's own (libpq's `options`, e.g. `-c statement_timeout=5s`) followed by the schema's search
+ * path and, unless given, `IDLE_IN_TRANSACTION_MS`. pg lets a URL's `options` replace the pool's: such a URL
+ * dropped the search path, and the ledger's tables and its keys were created together in `public`.
+ */
+export function sessionOf(connectionString: string, schema: string): { connectionString: string; options: string } {
+  let url: URL | null = null;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    // Not a URL: pg's own parser reads it (and says what is wrong with it).
+  }
+  const given = url?.searchParams.get('options') ?? '';
+  if (url && url.searchParams.has('options')) url.searchParams.delete('options');
+  const options = [given, `-c search_path=${schema}`];
+  if (!/\bidle_in_transaction_session_timeout\b/.test(given)) options.push(`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`);
+  return { connectionString: given && url ? url.toString() : connectionString, options: options.filter(Boolean).join(' ') };
+}
+
 /** A pool whose connections work in `schema` (created by `migrate`). */
 export function schemaPool(connectionString: string, schema: string, max: number): pg.Pool {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the PostgreSQL schema name must be lowercase letters, digits and _');
-  const pool = new pg.Pool({ connectionString, max, options: `-c search_path=${schema}`, types, application_name: APPLICATION_NAME, connectionTimeoutMillis: connectTimeoutMs(connectionString) });
+  const pool = new pg.Pool({ ...sessionOf(connectionString, schema), max, types, application_name: APPLICATION_NAME, connectionTimeoutMillis: connectTimeoutMs(connectionString) });
   // A connection that breaks while idle (the server restarted, or ended it) is dropped by the pool, which
   // opens another when next needed; unheard, the pool's 'error' would stop the process.
   pool.on('error', () => undefined);
@@ -56,6 +86,7 @@ export async function migrate(pool: pg.Pool, schema: string, component: string, 
     const where = url ? `${url.hostname}:${url.port || 5432}${url.pathname}` : `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
     throw new Error(`PostgreSQL at ${where} (PDL_POSTGRES_URL) cannot be reached: ${e instanceof Error ? e.message : String(e)}`);
   });
+  const listening = heard(client);
   try {
     await transaction(client, async (c) => {
       await c.query('select pg_advisory_xact_lock($1)', [lock]);
@@ -78,6 +109,7 @@ export async function migrate(pool: pg.Pool, schema: string, component: string, 
     });
   } finally {
     client.release();
+    listening.done();
   }
 }
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migrate, migratedPool, type Migration } from '../../common/postgres/migrations.js';
 import { annotated, note, type Notes } from '../annotations.js';
-import { inTransaction } from '../../common/postgres/transaction.js';
+import { heard, inTransaction, withConnection } from '../../common/postgres/transaction.js';
 import { arrayLiteral, insertStatement, lookUpEach, Writes } from '../../common/postgres/rows.js';
 import type { AppendLease, AppendOutcome, EventStore, NewEvent, RecordedEvent, StreamAppend } from '../event-store.port.js';
 import { leafHash } from '../domain/canonical.js';
@@ -92,22 +92,19 @@ export class PgEventStore implements EventStore {
     });
   }
 
-  async append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
-    const client = await this.pool.connect();
-    try {
-      return await this.appendOn(client, appends, true);
-    } finally {
-      client.release();
-    }
+  append(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
+    return withConnection(this.pool, (client) => this.appendOn(client, appends, true));
   }
 
   /** A turn at appending alone: until released, appends of other processes (and this one's outside it) wait. */
   async lease(): Promise<AppendLease> {
     const client = await this.pool.connect();
+    const listening = heard(client);
     try {
       await client.query('select pg_advisory_lock($1)', [TURN_LOCK]);
     } catch (e) {
-      client.release();
+      client.release(e instanceof Error ? e : true);
+      listening.done();
       throw e;
     }
     let released = false;
@@ -122,6 +119,8 @@ export class PgEventStore implements EventStore {
         } catch (e) {
           // A connection that cannot unlock is closed: its session's locks go with it.
           client.release(e instanceof Error ? e : true);
+        } finally {
+          listening.done();
         }
       },
     };
