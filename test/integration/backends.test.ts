@@ -271,6 +271,35 @@ describe('PostgreSQL connections breaking in the middle of requests', () => {
   }, 120_000);
 });
 
+describe('PostgreSQL that cannot serve a request in time', () => {
+  it("answers 503 to a read or an append kept past the URL's lock_timeout, and serves again once the lock is gone", async () => {
+    const db = await storeEnv('postgres');
+    const url = new URL(db.env.PDL_POSTGRES_URL!);
+    url.searchParams.set('options', '-c lock_timeout=300ms');
+    const ledger = await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } });
+    const holder = new pg.Client({ connectionString: db.env.PDL_POSTGRES_URL });
+    await holder.connect();
+    try {
+      const t = await aTenant(ledger);
+      await holder.query('begin');
+      await holder.query('lock table pdl.audit_events, pdl.events in access exclusive mode');
+      // Until 2026-12-02 the read was answered 500 (its 55P03 taken for a failure of the code).
+      const answers = [await t.dpo('GET', `${t.P}/events?limit=5`), await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] })];
+      for (const a of answers) {
+        expect({ status: a.status, problem: a.json?.type, retry: a.headers['retry-after'] }).toEqual({ status: 503, problem: 'https://pdl.dev/problems/store-unavailable', retry: '2' });
+      }
+      await holder.query('rollback');
+      expect((await t.dpo('GET', `${t.P}/events?limit=5`)).status).toBe(200);
+      expect((await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] })).status).toBe(200);
+      expect(ledger.output()).not.toContain('unexpected error');
+    } finally {
+      await holder.end();
+      await ledger.stop();
+      await db.drop();
+    }
+  }, 60_000);
+});
+
 describe('a PostgreSQL user that may not create schemas', () => {
   it('is told which schema it could not create and what would let it; given schemas made for it, the ledger runs on them', async () => {
     const db = await freshDatabase();

@@ -1,7 +1,7 @@
 import { Catch, HttpException, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { isStoreUnreachable } from '../../storage/unreachable.js';
+import { isStoreUnavailable } from '../../storage/unavailable.js';
 import { malformedBody, ProblemError, problem, storeUnavailable, type Problem } from './problem.js';
 
 /** Turns any error from a framework-level failure into problem+json. Never a stack trace, never a request value. */
@@ -17,8 +17,8 @@ export function toProblem(error: unknown, log?: Logger): Problem {
     return problem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.').problem;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return malformedBody('The body is not valid JSON.').problem;
-  if (isStoreUnreachable(error)) {
-    log?.warn({ err: { name: (error as Error).name, message: (error as Error).message, code: e.code } }, 'the store could not be reached');
+  if (isStoreUnavailable(error)) {
+    log?.warn({ err: { name: (error as Error).name, message: (error as Error).message, code: e.code } }, 'the store cannot serve now');
     return storeUnavailable().problem;
   }
   log?.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, code: e.code } }, 'unexpected error');
@@ -36,7 +36,7 @@ function otherMethods(req: FastifyRequest): string[] {
   return METHODS.filter((m) => m !== req.method && req.server.findRoute({ method: m, url: path }) !== null);
 }
 
-/** Seconds a client refused with 503 (the store unreachable, the server stopping) is asked to wait before it tries again. */
+/** Seconds a client refused with 503 (the store unavailable, the server stopping) is asked to wait before it tries again. */
 export const RETRY_AFTER_SECONDS = 2;
 
 export function sendProblem(reply: FastifyReply, p: Problem) {

@@ -1,15 +1,15 @@
 import { connectTimeoutMs } from '../../src/common/postgres/migrations.js';
-import { isStoreUnreachable } from '../../src/storage/unreachable.js';
+import { isStoreUnavailable } from '../../src/storage/unavailable.js';
 
-describe('a store that cannot be reached', () => {
+describe('a store that cannot serve now', () => {
   it('is told from other failures by the error alone', () => {
     const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
-    for (const e of [coded('ECONNREFUSED'), coded('ECONNRESET'), coded('ETIMEDOUT'), coded('57P01'), coded('57P03'), coded('53300'), coded('25P03'), coded('08006'), coded('08P01'),
+    for (const e of [coded('ECONNREFUSED'), coded('ECONNRESET'), coded('ETIMEDOUT'), coded('57P01'), coded('57P03'), coded('53300'), coded('53100'), coded('25P03'), coded('25006'), coded('55P03'), coded('57014'), coded('40001'), coded('40P01'), coded('58030'), coded('08006'), coded('08P01'),
       new Error('Connection terminated unexpectedly'), new Error('timeout exceeded when trying to connect'), Object.assign(new Error('down'), { type: 'unavailable' })]) {
-      expect([e.message, isStoreUnreachable(e)]).toEqual([e.message, true]);
+      expect([e.message, isStoreUnavailable(e)]).toEqual([e.message, true]);
     }
-    for (const e of [new Error('boom'), coded('23505'), coded('42P01'), coded('22P02'), new TypeError('x is undefined'), 'ECONNREFUSED', null, { code: 'ECONNREFUSED' }]) {
-      expect(isStoreUnreachable(e)).toBe(false);
+    for (const e of [new Error('boom'), coded('23505'), coded('42P01'), coded('22P02'), coded('25001'), coded('55000'), coded('0800'), coded('5301234'), new TypeError('x is undefined'), 'ECONNREFUSED', null, { code: 'ECONNREFUSED' }]) {
+      expect(isStoreUnavailable(e)).toBe(false);
     }
   });
 
