@@ -191,6 +191,38 @@ describe('the PostgreSQL sessions of a ledger', () => {
       await Promise.all([frozen.close().catch(() => undefined), other.close()]);
     }
   }, 60_000);
+
+  it("of a writer that stops answering while it holds the turn to append alone (a lease, between its transactions) is ended too", async () => {
+    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
+    const through = await relay(new globalThis.URL(URL));
+    const url = new globalThis.URL(URL);
+    url.port = String(through.port);
+    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=1s');
+    const frozen = await PgEventStore.open(url.toString(), schema);
+    const other = await fresh(schema);
+    try {
+      const lease = await frozen.lease!();
+      through.freeze();
+      // Appends wait for a lease to be released; this one's holder will never release it.
+      const [o] = await other.append([{ stream: 's', expectedRevision: 'no_stream', events: [{ eventId: randomUUID(), type: 't', data: Buffer.from('{}') }] }]);
+      expect(o).toMatchObject({ _tag: 'Appended', firstRevision: 0 });
+      await through.close();
+      await lease.release();
+      // A lease given back leaves its connection as it was: not ended when idle in the pool afterwards.
+      const pool = schemaPool(URL, schema, 1);
+      try {
+        const alone = await PgEventStore.on(pool, schema, []);
+        await (await alone.lease()).release();
+        expect((await pool.query("select current_setting('idle_session_timeout') as t")).rows[0].t).toBe('0');
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await through.close();
+      await other.dropSchema();
+      await Promise.all([frozen.close().catch(() => undefined), other.close()]);
+    }
+  }, 60_000);
 });
 
 describe('writes sent together (Writes)', () => {

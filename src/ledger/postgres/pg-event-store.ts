@@ -63,6 +63,9 @@ class RowsRefused extends Error {}
  */
 export class PgEventStore implements EventStore {
 
+  /** Whether the server knows `idle_session_timeout` (PostgreSQL 14 and later): see `lease`. */
+  private idleSessions = true;
+
   private constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly projections: readonly PgProjection[], private readonly owned: boolean) {}
 
   /** Connects, creates the schema if needed, and applies the migrations not applied yet. */
@@ -100,7 +103,19 @@ export class PgEventStore implements EventStore {
   async lease(): Promise<AppendLease> {
     const client = await this.pool.connect();
     const listening = heard(client);
+    let limited = false;
     try {
+      // Held between transactions, the lease is the session's: a process stopped while holding it (paused, cut
+      // off) kept every other one waiting until the server's TCP keep-alive gave up on it. The server ends such
+      // a session once idle as long as a transaction may be (IDLE_IN_TRANSACTION_MS, or the URL's option).
+      if (this.idleSessions) {
+        limited = await client.query("select set_config('idle_session_timeout', current_setting('idle_in_transaction_session_timeout'), false)").then(() => true, (e: unknown) => {
+          // PostgreSQL before 14 has no such setting: the lease goes without it.
+          if ((e as { code?: string }).code !== '42704') throw e;
+          this.idleSessions = false;
+          return false;
+        });
+      }
       await client.query('select pg_advisory_lock($1)', [TURN_LOCK]);
     } catch (e) {
       client.release(e instanceof Error ? e : true);
@@ -114,7 +129,7 @@ export class PgEventStore implements EventStore {
         if (released) return;
         released = true;
         try {
-          await client.query('select pg_advisory_unlock($1)', [TURN_LOCK]);
+          await client.query(`select pg_advisory_unlock($1)${limited ? ", set_config('idle_session_timeout', '0', false)" : ''}`, [TURN_LOCK]);
           client.release();
         } catch (e) {
           // A connection that cannot unlock is closed: its session's locks go with it.
