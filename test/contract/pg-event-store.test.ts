@@ -157,6 +157,8 @@ describe('the PostgreSQL sessions of a ledger', () => {
     given.searchParams.set('options', '-c statement_timeout=12s');
     // The URL's options used to replace the pool's: the search path was lost, and tables went to `public`.
     expect(await settings(given.toString(), 'pdl_x')).toEqual({ path: 'pdl_x', statement: '12s', idle, app: 'pdl' });
+    given.searchParams.set('options', '');
+    expect(await settings(given.toString(), 'pdl_x')).toEqual({ path: 'pdl_x', statement: '0', idle, app: 'pdl' });
     given.searchParams.set('options', '-c idle_in_transaction_session_timeout=5min -c search_path=elsewhere');
     expect(await settings(given.toString(), 'pdl_x')).toEqual({ path: 'pdl_x', statement: '0', idle: '5min', app: 'pdl' });
   });

@@ -57,11 +57,12 @@ export function sessionOf(connectionString: string, schema: string): { connectio
   } catch {
     // Not a URL: pg's own parser reads it (and says what is wrong with it).
   }
-  const given = url?.searchParams.get('options') ?? '';
-  if (url && url.searchParams.has('options')) url.searchParams.delete('options');
+  const given = url?.searchParams.get('options') ?? null;
+  // Taken out even when empty: `?options=` alone replaced the pool's options too.
+  url?.searchParams.delete('options');
   const options = [given, `-c search_path=${schema}`];
-  if (!/\bidle_in_transaction_session_timeout\b/.test(given)) options.push(`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`);
-  return { connectionString: given && url ? url.toString() : connectionString, options: options.filter(Boolean).join(' ') };
+  if (!/\bidle_in_transaction_session_timeout\b/.test(given ?? '')) options.push(`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`);
+  return { connectionString: given !== null ? url!.toString() : connectionString, options: options.filter(Boolean).join(' ') };
 }
 
 /** A pool whose connections work in `schema` (created by `migrate`). */
