@@ -150,6 +150,28 @@ describe('the PostgreSQL sessions of a ledger', () => {
     }
   };
 
+  /**
+   * `work` given a store whose connections go through a relay that can freeze them (its sessions ended by
+   * the server after 1 s idle inside a transaction), and another store on the same schema, directly.
+   */
+  const withFrozenWriter = async (work: (s: { frozen: PgEventStore; other: PgEventStore; through: Awaited<ReturnType<typeof relay>>; schema: string }) => Promise<void>) => {
+    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
+    const through = await relay(new globalThis.URL(URL));
+    const url = new globalThis.URL(URL);
+    url.port = String(through.port);
+    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=1s');
+    const frozen = await PgEventStore.open(url.toString(), schema);
+    const other = await PgEventStore.open(URL, schema);
+    try {
+      await work({ frozen, other, through, schema });
+    } finally {
+      await through.close();
+      await other.dropSchema();
+      await Promise.all([frozen.close().catch(() => undefined), other.close()]);
+    }
+  };
+  const anAppend = () => [{ stream: 's', expectedRevision: 'no_stream' as const, events: [{ eventId: randomUUID(), type: 't', data: Buffer.from('{}') }] }];
+
   it("work in their schema with an idle-in-transaction time-out, keeping the URL's own server options", async () => {
     const idle = `${IDLE_IN_TRANSACTION_MS / 1000}s`;
     expect(await settings(URL, 'pdl_x')).toEqual({ path: 'pdl_x', statement: '0', idle, app: 'pdl' });
@@ -164,49 +186,31 @@ describe('the PostgreSQL sessions of a ledger', () => {
   });
 
   it('of a writer that stops answering inside its transaction (paused, cut off) holds the append lock only until PostgreSQL ends it', async () => {
-    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
-    const through = await relay(new globalThis.URL(URL));
-    const url = new globalThis.URL(URL);
-    url.port = String(through.port);
-    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=1s');
-    const frozen = await PgEventStore.open(url.toString(), schema);
-    const other = await fresh(schema);
-    try {
+    await withFrozenWriter(async ({ frozen, other, through }) => {
       let inside!: () => void;
       const holding = new Promise<void>((r) => { inside = r; });
       // The append lock taken, then nothing more reaches the server: as a ledger process stopped mid-append.
-      const stuck = (frozen as PgEventStore).exclusively(async (tx) => {
+      const stuck = frozen.exclusively(async (tx) => {
         through.freeze();
         inside();
         await tx.query('select 1');
       }).then(() => 'committed', (e: unknown) => (e as Error).message);
       await holding;
       // Without the time-out, this waited for the server's TCP keep-alive to give the frozen client up (hours).
-      const [o] = await other.append([{ stream: 's', expectedRevision: 'no_stream', events: [{ eventId: randomUUID(), type: 't', data: Buffer.from('{}') }] }]);
+      const [o] = await other.append(anAppend());
       expect(o).toMatchObject({ _tag: 'Appended', firstRevision: 0 });
       // The frozen client hears of it when the network lets it: its transaction was not committed.
       await through.close();
       expect(await stuck).not.toBe('committed');
-    } finally {
-      await through.close();
-      await other.dropSchema();
-      await Promise.all([frozen.close().catch(() => undefined), other.close()]);
-    }
+    });
   }, 60_000);
 
   it("of a writer that stops answering while it holds the turn to append alone (a lease, between its transactions) is ended too", async () => {
-    const schema = `pdl_test_${randomUUID().slice(0, 8)}`;
-    const through = await relay(new globalThis.URL(URL));
-    const url = new globalThis.URL(URL);
-    url.port = String(through.port);
-    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=1s');
-    const frozen = await PgEventStore.open(url.toString(), schema);
-    const other = await fresh(schema);
-    try {
-      const lease = await frozen.lease!();
+    await withFrozenWriter(async ({ frozen, other, through, schema }) => {
+      const lease = await frozen.lease();
       through.freeze();
       // Appends wait for a lease to be released; this one's holder will never release it.
-      const [o] = await other.append([{ stream: 's', expectedRevision: 'no_stream', events: [{ eventId: randomUUID(), type: 't', data: Buffer.from('{}') }] }]);
+      const [o] = await other.append(anAppend());
       expect(o).toMatchObject({ _tag: 'Appended', firstRevision: 0 });
       await through.close();
       await lease.release();
@@ -219,11 +223,7 @@ describe('the PostgreSQL sessions of a ledger', () => {
       } finally {
         await pool.end();
       }
-    } finally {
-      await through.close();
-      await other.dropSchema();
-      await Promise.all([frozen.close().catch(() => undefined), other.close()]);
-    }
+    });
   }, 60_000);
 });
 

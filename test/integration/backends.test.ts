@@ -11,6 +11,16 @@ import { freshDatabase, PG_URL, storeEnv } from '../support/postgres.js';
 import { auth, ledgerService, toProto } from '../support/grpc.js';
 import { relay } from '../support/relay.js';
 
+/** `/health`'s status once it is 200, or after 10 s of asking. */
+async function healthAgain(base: string): Promise<number> {
+  let health = 0;
+  for (let i = 0; i < 100 && health !== 200; i++) {
+    health = (await client(base)('GET', '/health')).status;
+    if (health !== 200) await new Promise((r) => setTimeout(r, 100));
+  }
+  return health;
+}
+
 describe('two ledger processes on one PostgreSQL', () => {
   it('append concurrently into one gap-free, verifiable log; duplicates are known to both; each event is folded once', async () => {
     const db = await storeEnv('postgres');
@@ -205,9 +215,7 @@ describe('PostgreSQL lost under a running ledger', () => {
       expect(Date.now() - started).toBeLessThan(60_000);
 
       through.mend();
-      let health = 0;
-      for (let i = 0; i < 100 && health !== 200; i++) { health = (await client(ledger.base)('GET', '/health')).status; if (health !== 200) await new Promise((r) => setTimeout(r, 100)); }
-      expect(health).toBe(200);
+      expect(await healthAgain(ledger.base)).toBe(200);
       const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
       expect(after.status).toBe(200);
       // One log without gaps, holding nothing that was refused.
@@ -250,9 +258,7 @@ describe('PostgreSQL connections breaking in the middle of requests', () => {
         through.cut();
         await Promise.all(load);
         through.mend();
-        let health = 0;
-        for (let i = 0; i < 100 && health !== 200; i++) { health = (await client(ledger.base)('GET', '/health')).status; if (health !== 200) await new Promise((r) => setTimeout(r, 100)); }
-        expect(health).toBe(200);
+        expect(await healthAgain(ledger.base)).toBe(200);
       }
       expect([...statuses].filter((s) => s !== 200 && s !== 503)).toEqual([]);
       const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
