@@ -11,6 +11,23 @@ import { freshDatabase, PG_URL, storeEnv } from '../support/postgres.js';
 import { auth, ledgerService, toProto } from '../support/grpc.js';
 import { relay } from '../support/relay.js';
 
+/** A ledger on a fresh PostgreSQL database reached through a relay (`params` added to its URL). */
+async function ledgerThroughRelay(params: Record<string, string> = {}) {
+  const db = await storeEnv('postgres');
+  const through = await relay(new URL(PG_URL));
+  const url = new URL(db.env.PDL_POSTGRES_URL!);
+  url.port = String(through.port);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return { db, through, ledger: await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } }) };
+}
+
+/** The tenant's exported log entries, expected at positions 0, 1, 2, … without a gap. */
+async function gapFreeLog(t: Awaited<ReturnType<typeof aTenant>>): Promise<Array<{ position: number; eventId: string }>> {
+  const entries = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
+  return entries;
+}
+
 /** `/health`'s status once it is 200, or after 10 s of asking. */
 async function healthAgain(base: string): Promise<number> {
   let health = 0;
@@ -172,13 +189,7 @@ describe('a PostgreSQL log altered behind the ledger\'s back', () => {
 
 describe('PostgreSQL lost under a running ledger', () => {
   it('answers 503 store-unavailable (HTTP) and UNAVAILABLE (gRPC) while it is gone, recording nothing, and carries on when it is back', async () => {
-    const db = await storeEnv('postgres');
-    const pgUrl = new URL(db.env.PDL_POSTGRES_URL!);
-    const through = await relay(new URL(PG_URL));
-    const url = new URL(pgUrl);
-    url.port = String(through.port);
-    url.searchParams.set('connect_timeout', '2');
-    const ledger = await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } });
+    const { db, through, ledger } = await ledgerThroughRelay({ connect_timeout: '2' });
     const Ledger = ledgerService();
     const g = new Ledger(`127.0.0.1:${ledger.grpcPort}`, grpc.credentials.createInsecure()) as any;
     try {
@@ -219,9 +230,8 @@ describe('PostgreSQL lost under a running ledger', () => {
       const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
       expect(after.status).toBe(200);
       // One log without gaps, holding nothing that was refused.
-      const entries = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
-      expect(entries.at(-1).eventId).toBe(after.json.results[0].eventId);
+      const entries = await gapFreeLog(t);
+      expect(entries.at(-1)?.eventId).toBe(after.json.results[0].eventId);
       const ids = new Set(entries.map((e) => e.eventId));
       expect(refused.filter((id) => ids.has(id))).toEqual([]);
       expect(ledger.output()).not.toContain('unexpected error');
@@ -236,11 +246,7 @@ describe('PostgreSQL lost under a running ledger', () => {
 
 describe('PostgreSQL connections breaking in the middle of requests', () => {
   it('fail those requests (503), never the ledger; every acknowledged event is in the gap-free log once', async () => {
-    const db = await storeEnv('postgres');
-    const through = await relay(new URL(PG_URL));
-    const url = new URL(db.env.PDL_POSTGRES_URL!);
-    url.port = String(through.port);
-    const ledger = await startLedger({ env: { ...db.env, PDL_POSTGRES_URL: url.toString() } });
+    const { db, through, ledger } = await ledgerThroughRelay();
     try {
       const t = await aTenant(ledger);
       const acknowledged = new Set<string>();
@@ -263,8 +269,7 @@ describe('PostgreSQL connections breaking in the middle of requests', () => {
       expect([...statuses].filter((s) => s !== 200 && s !== 503)).toEqual([]);
       const after = await t.emitter('POST', `${t.P}/events`, { events: [anEvent()] });
       expect(after.status).toBe(200);
-      const entries = (await t.auditor('GET', `${t.P}/log/export`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => i));
+      const entries = await gapFreeLog(t);
       const ids = entries.map((e) => e.eventId);
       expect(new Set(ids).size).toBe(ids.length);
       expect([...acknowledged].filter((id) => !ids.includes(id))).toEqual([]);
